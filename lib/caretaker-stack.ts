@@ -1,0 +1,47 @@
+import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import type { Construct } from 'constructs';
+import type { CaretakerConfig } from './config';
+import { MetadataTable } from './constructs/metadata-table';
+import { Notifications } from './constructs/notifications';
+import { warnOnDestroy } from './constructs/removal';
+
+export interface CaretakerStackProps extends StackProps {
+  /** The parsed `caretaker.config.json`. */
+  readonly config: CaretakerConfig;
+}
+
+/**
+ * Everything Caretaker deploys into one account and region, composed from `lib/constructs/`.
+ * Environment-agnostic: it synthesizes with no account, credentials or network.
+ */
+export class CaretakerStack extends Stack {
+  /** Encrypts every store Caretaker writes: table, topics, buckets, logs. */
+  public readonly key: kms.Key;
+  public readonly metadata: MetadataTable;
+  public readonly notifications: Notifications;
+
+  constructor(scope: Construct, id: string, props: CaretakerStackProps) {
+    super(scope, id, props);
+    const { config } = props;
+    const removalPolicy = config.removalPolicy === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
+
+    this.key = new kms.Key(this, 'Key', {
+      description: 'Caretaker: encrypts datasets, metadata, topics and logs',
+      enableKeyRotation: true,
+      removalPolicy,
+    });
+    warnOnDestroy(this.key, removalPolicy);
+
+    this.metadata = new MetadataTable(this, 'Metadata', { encryptionKey: this.key, removalPolicy });
+    this.notifications = new Notifications(this, 'Notifications', {
+      encryptionKey: this.key,
+      approvalEmails: config.notifications.approvalEmails,
+      alertEmails: config.notifications.alertEmails,
+    });
+
+    new CfnOutput(this, 'MetadataTableName', { value: this.metadata.table.tableName });
+    new CfnOutput(this, 'ApprovalsTopicArn', { value: this.notifications.approvals.topicArn });
+    new CfnOutput(this, 'AlertsTopicArn', { value: this.notifications.alerts.topicArn });
+  }
+}

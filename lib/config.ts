@@ -1,0 +1,340 @@
+/**
+ * The Caretaker configuration file (`caretaker.config.json`): what a platform team edits to
+ * declare its models. Parsed with zod at synth; every error names the field path and the bad
+ * value, and nothing is synthesized from a config that does not parse.
+ */
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+
+/** Model names become part of SageMaker job names (≤ 63 chars) and execution names (≤ 80). */
+export const MODEL_NAME_MAX_LENGTH = 24;
+const MODEL_NAME = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
+const SAGEMAKER_INSTANCE_TYPE = /^ml\.[a-z0-9]+\.[a-z0-9]+$/;
+const ECR_IMAGE_URI =
+  /^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?\/[a-z0-9]+([._/-][a-z0-9]+)*(:[\w.-]{1,128}|@sha256:[a-f0-9]{64})$/;
+const IAM_PRINCIPAL_ARN = /^arn:aws[a-z-]*:(iam|sts)::\d{12}:(user|role|assumed-role)\/[\w+=,.@/*-]+$/;
+const SCHEDULE_EXPRESSION = /^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\([^)]+\))$/;
+const METRIC_NAME = /^[A-Za-z0-9_:./-]{1,128}$/;
+
+/** GPU instance families SageMaker trains on; the default is the cheapest current one. */
+export const DEFAULT_TRAINING_INSTANCE_TYPE = 'ml.g5.xlarge';
+
+const positiveInt = z.number().int().positive();
+const fraction = z.number().min(0).max(1);
+
+const columnSchema = z.strictObject({
+  name: z.string().min(1).max(128).describe('Column name as it appears in the header row.'),
+  type: z.enum(['number', 'integer', 'string', 'boolean']).describe('Value type of the column.'),
+  nullable: z.boolean().default(false).describe('Whether empty values are allowed.'),
+  maxNullRate: fraction.optional().describe('Largest accepted share of empty values (0–1).'),
+  min: z.number().optional().describe('Smallest accepted value (numeric columns).'),
+  max: z.number().optional().describe('Largest accepted value (numeric columns).'),
+});
+
+const trainingSchema = z
+  .strictObject({
+    instanceTypes: z
+      .array(z.string().regex(SAGEMAKER_INSTANCE_TYPE, 'must look like ml.<family>.<size>'))
+      .min(1)
+      .max(4)
+      .default([DEFAULT_TRAINING_INSTANCE_TYPE])
+      .describe(
+        'Training instance types, in order of preference. After retries on capacity errors the pipeline falls back to the next one.',
+      ),
+    instanceCount: positiveInt.max(16).default(1).describe('Instances per training job.'),
+    volumeSizeGb: positiveInt.max(16384).default(50).describe('Training volume size in GB.'),
+    managedSpot: z.boolean().default(true).describe('Use managed spot training with checkpoints.'),
+    maxRuntimeSeconds: positiveInt
+      .max(28 * 24 * 3600)
+      .default(4 * 3600)
+      .describe('Longest a training job may run (StoppingCondition.MaxRuntimeInSeconds).'),
+    maxWaitSeconds: positiveInt
+      .max(28 * 24 * 3600)
+      .optional()
+      .describe(
+        'Longest to wait for spot capacity plus runtime (MaxWaitTimeInSeconds); must be ≥ maxRuntimeSeconds. Default: twice maxRuntimeSeconds when managedSpot is on.',
+      ),
+    networkIsolation: z.boolean().default(true).describe('Run the training container without network access.'),
+    hyperparameters: z
+      .record(z.string().regex(/^[A-Za-z0-9_.:-]{1,256}$/), z.string().max(2500))
+      .default({})
+      .describe('Hyperparameters passed to the training container, as strings.'),
+  })
+  .transform((training, ctx) => {
+    const maxWaitSeconds = training.maxWaitSeconds ?? (training.managedSpot ? 2 * training.maxRuntimeSeconds : undefined);
+    if (maxWaitSeconds !== undefined && !training.managedSpot) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['maxWaitSeconds'],
+        input: maxWaitSeconds,
+        message: 'only applies when managedSpot is true',
+      });
+    }
+    if (maxWaitSeconds !== undefined && maxWaitSeconds < training.maxRuntimeSeconds) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['maxWaitSeconds'],
+        input: maxWaitSeconds,
+        message: `must be ≥ maxRuntimeSeconds (${training.maxRuntimeSeconds})`,
+      });
+    }
+    if (new Set(training.instanceTypes).size !== training.instanceTypes.length) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['instanceTypes'],
+        input: training.instanceTypes,
+        message: 'must not list an instance type twice',
+      });
+    }
+    return { ...training, maxWaitSeconds };
+  });
+
+const thresholdSchema = z
+  .strictObject({
+    min: z.number().optional().describe('The candidate must score at least this.'),
+    max: z.number().optional().describe('The candidate must score at most this.'),
+  })
+  .refine((t) => t.min !== undefined || t.max !== undefined, 'needs min or max')
+  .refine((t) => t.min === undefined || t.max === undefined || t.min <= t.max, 'min must be ≤ max');
+
+const modelSchema = z
+  .strictObject({
+    name: z
+      .string()
+      .max(MODEL_NAME_MAX_LENGTH)
+      .regex(MODEL_NAME, 'must be lowercase letters, digits and single hyphens, starting with a letter')
+      .describe('Model name; part of job, endpoint and execution names.'),
+    description: z.string().max(512).optional().describe('What the model is for.'),
+    trainingImageUri: z
+      .string()
+      .regex(ECR_IMAGE_URI, 'must be an ECR image URI with a tag or digest')
+      .describe('Training container image (ECR URI).'),
+    inferenceImageUri: z
+      .string()
+      .regex(ECR_IMAGE_URI, 'must be an ECR image URI with a tag or digest')
+      .optional()
+      .describe('Serving container image. Default: the training image.'),
+    dataset: z
+      .strictObject({
+        name: z.string().regex(MODEL_NAME, 'must be lowercase letters, digits and single hyphens').max(64),
+        columns: z.array(columnSchema).min(1).optional().describe('Declared schema the dataset is validated against.'),
+        targetColumn: z.string().min(1).optional().describe('Label column; excluded from drift analysis.'),
+        minRows: positiveInt.optional().describe('Fewest rows a dataset version may have.'),
+        maxRows: positiveInt.optional().describe('Most rows a dataset version may have.'),
+      })
+      .describe('The dataset this model trains on.'),
+    training: trainingSchema.prefault({}),
+    objective: z
+      .strictObject({
+        metricName: z.string().regex(METRIC_NAME).describe('Metric the gate compares, e.g. validation:auc.'),
+        direction: z.enum(['maximize', 'minimize']).describe('Whether larger or smaller is better.'),
+      })
+      .describe('The metric that decides champion vs challenger.'),
+    gate: z
+      .strictObject({
+        minImprovement: z
+          .number()
+          .min(0)
+          .default(0)
+          .describe('How much better (absolute, in the objective direction) the candidate must be than the champion.'),
+        thresholds: z
+          .record(z.string().regex(METRIC_NAME), thresholdSchema)
+          .default({})
+          .describe('Absolute bounds per metric the candidate must meet, champion or not.'),
+      })
+      .prefault({}),
+    evaluation: z
+      .strictObject({
+        instanceType: z.string().regex(SAGEMAKER_INSTANCE_TYPE).default('ml.m5.xlarge'),
+        maxRuntimeSeconds: positiveInt.max(24 * 3600).default(3600),
+      })
+      .prefault({}),
+    approval: z
+      .strictObject({
+        approvers: z
+          .array(z.string().regex(IAM_PRINCIPAL_ARN, 'must be an IAM user or role ARN'))
+          .optional()
+          .describe('Principals allowed to approve. Default: anyone holding the approve grant.'),
+        timeoutSeconds: positiveInt
+          .min(300)
+          .max(365 * 24 * 3600)
+          .default(7 * 24 * 3600)
+          .describe('How long a version waits for a decision before it expires.'),
+        heartbeatSeconds: positiveInt.optional().describe('Heartbeat for the waiting task. Default: the timeout.'),
+      })
+      .prefault({})
+      .refine((a) => a.heartbeatSeconds === undefined || a.heartbeatSeconds <= a.timeoutSeconds, {
+        path: ['heartbeatSeconds'],
+        message: 'must be ≤ timeoutSeconds',
+      }),
+    deployment: z
+      .strictObject({
+        instanceType: z.string().regex(SAGEMAKER_INSTANCE_TYPE).default('ml.g5.xlarge'),
+        initialInstanceCount: positiveInt.max(100).default(1),
+        dataCapturePercent: z.number().int().min(0).max(100).default(20),
+        trafficShifting: z
+          .discriminatedUnion('type', [
+            z.strictObject({
+              type: z.literal('CANARY'),
+              canaryPercent: z.number().int().min(1).max(99).default(10),
+              waitSeconds: positiveInt.max(3600).default(600),
+            }),
+            z.strictObject({
+              type: z.literal('LINEAR'),
+              stepPercent: z.number().int().min(1).max(99).default(25),
+              waitSeconds: positiveInt.max(3600).default(300),
+            }),
+            z.strictObject({ type: z.literal('ALL_AT_ONCE') }),
+          ])
+          .default({ type: 'CANARY', canaryPercent: 10, waitSeconds: 600 }),
+        bakeSeconds: z.number().int().min(0).max(3600).default(600),
+        latencyAlarmMs: positiveInt.default(1000).describe('p99 ModelLatency above this rolls the deployment back.'),
+      })
+      .prefault({}),
+    drift: z
+      .strictObject({
+        psiThreshold: z.number().positive().max(10).default(0.2),
+        evaluationPeriods: positiveInt.max(24).default(2),
+        scheduleMinutes: positiveInt.min(5).max(1440).default(15),
+      })
+      .prefault({}),
+    retraining: z
+      .strictObject({
+        schedule: z
+          .string()
+          .regex(SCHEDULE_EXPRESSION, 'must be rate(N unit) or cron(...)')
+          .optional()
+          .describe('Scheduled retraining, e.g. rate(7 days). Default: none.'),
+        cooldownHours: z.number().min(0).max(24 * 30).default(6),
+        maxRunsPerDay: positiveInt.max(48).default(3),
+        newObjectsThreshold: positiveInt.optional().describe('Start a run once this many new objects land under the dataset prefix.'),
+      })
+      .prefault({}),
+  })
+  .superRefine((model, ctx) => {
+    const { minRows, maxRows } = model.dataset;
+    if (minRows !== undefined && maxRows !== undefined && minRows > maxRows) {
+      ctx.addIssue({ code: 'custom', path: ['dataset', 'maxRows'], input: maxRows, message: `must be ≥ minRows (${minRows})` });
+    }
+  });
+
+export const configSchema = z
+  .strictObject({
+    $schema: z.string().optional(),
+    models: z.array(modelSchema).min(1).max(50).describe('The models Caretaker takes care of.'),
+    notifications: z
+      .strictObject({
+        approvalEmails: z.array(z.email()).default([]).describe('Subscribed to approval requests.'),
+        alertEmails: z.array(z.email()).default([]).describe('Subscribed to failures and alarms.'),
+      })
+      .prefault({}),
+    removalPolicy: z
+      .enum(['retain', 'destroy'])
+      .default('retain')
+      .describe('What happens to data on stack delete. "destroy" is for throwaway stacks only.'),
+  })
+  .superRefine((config, ctx) => {
+    const seen = new Map<string, number>();
+    config.models.forEach((model, index) => {
+      const first = seen.get(model.name);
+      if (first !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['models', index, 'name'],
+          input: model.name,
+          message: `duplicates models[${first}].name`,
+        });
+      }
+      seen.set(model.name, index);
+    });
+  });
+
+export type CaretakerConfig = z.output<typeof configSchema>;
+export type ModelConfig = CaretakerConfig['models'][number];
+export type ConfigInput = z.input<typeof configSchema>;
+
+/** A config that does not parse. `message` lists every problem, one per line. */
+export class ConfigError extends Error {
+  constructor(
+    readonly file: string,
+    readonly problems: readonly string[],
+  ) {
+    super(`${file} is not a valid Caretaker config:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** `['models', 0, 'training', 'maxWaitSeconds']` → `models[0].training.maxWaitSeconds` */
+export function formatPath(path: readonly PropertyKey[]): string {
+  return path.reduce<string>((out, key) => {
+    if (typeof key === 'number') return `${out}[${key}]`;
+    return out === '' ? String(key) : `${out}.${String(key)}`;
+  }, '');
+}
+
+function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
+  let node = root;
+  for (const key of path) {
+    if (node === null || typeof node !== 'object') return undefined;
+    node = (node as Record<PropertyKey, unknown>)[key];
+  }
+  return node;
+}
+
+function show(value: unknown): string {
+  if (value === undefined) return 'missing';
+  const text = JSON.stringify(value);
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+
+/** Turns zod issues into one line each: `path (value): message`. */
+export function describeIssues(issues: readonly z.core.$ZodIssue[], input: unknown): string[] {
+  return issues.map((issue) => {
+    const path = formatPath(issue.path) || '(root)';
+    if (issue.code === 'unrecognized_keys') {
+      return `${path}: unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+    }
+    const value = 'input' in issue && issue.input !== undefined ? issue.input : valueAt(input, issue.path);
+    return `${path} (${show(value)}): ${issue.message}`;
+  });
+}
+
+/** Parses an already-loaded config value. Throws `ConfigError` naming each bad field. */
+export function parseConfig(input: unknown, file = 'caretaker.config.json'): CaretakerConfig {
+  const result = configSchema.safeParse(input);
+  if (!result.success) throw new ConfigError(file, describeIssues(result.error.issues, input));
+  return result.data;
+}
+
+/** Reads and parses a config file; JSON syntax errors are reported with line and column. */
+export function loadConfig(file: string): CaretakerConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new ConfigError(file, [`cannot be read: ${(error as NodeJS.ErrnoException).code ?? String(error)}`]);
+  }
+  let input: unknown;
+  try {
+    input = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError(file, [jsonSyntaxProblem(text, error as SyntaxError)]);
+  }
+  return parseConfig(input, file);
+}
+
+/** Node reports JSON errors by character offset; people read lines and columns. */
+function jsonSyntaxProblem(text: string, error: SyntaxError): string {
+  const match = /position (\d+)/.exec(error.message);
+  if (!match) return `is not valid JSON: ${error.message}`;
+  const offset = Number(match[1]);
+  const before = text.slice(0, offset);
+  const line = before.split('\n').length;
+  const column = offset - before.lastIndexOf('\n');
+  return `line ${line}, column ${column}: ${error.message.replace(/ in JSON at position \d+.*$/, '')}`;
+}
+
+/** The JSON Schema users' editors validate against (`caretaker.config.schema.json`). */
+export function configJsonSchema(): Record<string, unknown> {
+  return z.toJSONSchema(configSchema, { io: 'input', unrepresentable: 'any' });
+}

@@ -1,0 +1,32 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Template } from 'aws-cdk-lib/assertions';
+import { buildApp } from '../../lib/app';
+import { parseConfig, type CaretakerConfig, type ConfigInput } from '../../lib/config';
+
+export const EXAMPLE_CONFIG_FILE = join(import.meta.dirname, '..', '..', 'caretaker.config.json');
+
+/** The example config shipped in the repo, as users start from it. */
+export function exampleConfigInput(): ConfigInput {
+  return JSON.parse(readFileSync(EXAMPLE_CONFIG_FILE, 'utf8')) as ConfigInput;
+}
+
+export function exampleConfig(): CaretakerConfig {
+  return parseConfig(exampleConfigInput());
+}
+
+export interface SynthOptions {
+  readonly config?: CaretakerConfig;
+  /** Bundle Lambda code with esbuild, as `cdk synth` does. Off by default to keep tests fast. */
+  readonly bundle?: boolean;
+}
+
+/** Builds the app exactly as `bin/app.ts` does (cdk-nag included) into a temporary cloud assembly. */
+export function synthCaretaker(options: SynthOptions = {}) {
+  const outdir = mkdtempSync(join(tmpdir(), 'caretaker-cdk-'));
+  const context: Record<string, unknown> = options.bundle ? {} : { 'aws:cdk:bundling-stacks': [] };
+  const { app, stack } = buildApp({ config: options.config ?? exampleConfig(), appProps: { outdir, context } });
+  const template = Template.fromStack(stack);
+  return { app, stack, template, outdir };
+}
