@@ -1,4 +1,5 @@
 import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import type { Construct } from 'constructs';
 import type { CaretakerConfig } from './config';
@@ -32,6 +33,17 @@ export class CaretakerStack extends Stack {
       removalPolicy,
     });
     warnOnDestroy(this.key, removalPolicy);
+    // CloudWatch Logs encrypts this account's log groups in this region with the key.
+    this.key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        principals: [new iam.ServicePrincipal(`logs.${this.region}.amazonaws.com`)],
+        actions: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
+        resources: ['*'],
+        conditions: {
+          ArnLike: { 'kms:EncryptionContext:aws:logs:arn': `arn:${this.partition}:logs:${this.region}:${this.account}:log-group:*` },
+        },
+      }),
+    );
 
     this.metadata = new MetadataTable(this, 'Metadata', { encryptionKey: this.key, removalPolicy });
     this.notifications = new Notifications(this, 'Notifications', {

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Template } from 'aws-cdk-lib/assertions';
 import { buildApp } from '../../lib/app';
+import type { CaretakerStack } from '../../lib/caretaker-stack';
 import { parseConfig, type CaretakerConfig, type ConfigInput } from '../../lib/config';
 
 export const EXAMPLE_CONFIG_FILE = join(import.meta.dirname, '..', '..', 'caretaker.config.json');
@@ -20,13 +21,18 @@ export interface SynthOptions {
   readonly config?: CaretakerConfig;
   /** Bundle Lambda code with esbuild, as `cdk synth` does. Off by default to keep tests fast. */
   readonly bundle?: boolean;
+  /** Adds constructs to the stack before it is synthesized (for constructs tested alone). */
+  readonly extend?: (stack: CaretakerStack) => void;
 }
 
 /** Builds the app exactly as `bin/app.ts` does (cdk-nag included) into a temporary cloud assembly. */
 export function synthCaretaker(options: SynthOptions = {}) {
   const outdir = mkdtempSync(join(tmpdir(), 'caretaker-cdk-'));
-  const context: Record<string, unknown> = options.bundle ? {} : { 'aws:cdk:bundling-stacks': [] };
+  const context: Record<string, unknown> = options.bundle
+    ? { 'aws:cdk:enable-asset-metadata': true }
+    : { 'aws:cdk:bundling-stacks': [] };
   const { app, stack } = buildApp({ config: options.config ?? exampleConfig(), appProps: { outdir, context } });
+  options.extend?.(stack);
   const template = Template.fromStack(stack);
   return { app, stack, template, outdir };
 }

@@ -1,0 +1,62 @@
+import { Capture, Match } from 'aws-cdk-lib/assertions';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { fileURLToPath } from 'node:url';
+import { CaretakerFunction } from '../../lib/constructs/caretaker-function';
+import { synthCaretaker } from '../support/stack';
+
+const ECHO_HANDLER = fileURLToPath(new URL('../fixtures/echo-handler.ts', import.meta.url));
+
+describe('CaretakerFunction', () => {
+  const { template, outdir } = synthCaretaker({
+    bundle: true,
+    extend: (stack) => {
+      new CaretakerFunction(stack, 'Echo', { entry: ECHO_HANDLER, description: 'echo', encryptionKey: stack.key });
+    },
+  });
+
+  it('runs Node.js 24 on arm64 with tracing and JSON logs to its own log group', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Runtime: 'nodejs24.x',
+      Architectures: ['arm64'],
+      TracingConfig: { Mode: 'Active' },
+      LoggingConfig: Match.objectLike({ LogFormat: 'JSON', LogGroup: Match.anyValue() }),
+      KmsKeyArn: Match.anyValue(),
+    });
+  });
+
+  it('encrypts its log group and keeps logs for three months', () => {
+    template.hasResource('AWS::Logs::LogGroup', {
+      DeletionPolicy: 'Retain',
+      Properties: Match.objectLike({ RetentionInDays: 90, KmsKeyId: Match.anyValue() }),
+    });
+  });
+
+  it('may write only to its own log group (no AWSLambdaBasicExecutionRole)', () => {
+    const statements = new Capture();
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: { Statement: statements },
+      Roles: [{ Ref: Match.stringLikeRegexp('^EchoRole') }],
+    });
+    const logStatement = (statements.asArray() as { Action: string[]; Resource: unknown }[]).find((s) =>
+      s.Action.includes('logs:PutLogEvents'),
+    );
+    expect(logStatement?.Resource).not.toContain('*');
+    template.hasResourceProperties('AWS::IAM::Role', {
+      AssumeRolePolicyDocument: Match.objectLike({
+        Statement: [Match.objectLike({ Principal: { Service: 'lambda.amazonaws.com' } })],
+      }),
+      ManagedPolicyArns: Match.absent(),
+    });
+  });
+
+  it('bundles the handler with local esbuild as one ESM file', () => {
+    const [fn] = Object.values(template.findResources('AWS::Lambda::Function')) as {
+      Metadata: { 'aws:asset:path': string };
+    }[];
+    const bundle = readFileSync(join(outdir, fn!.Metadata['aws:asset:path'], 'index.mjs'), 'utf8');
+    expect(bundle).toMatch(/export\s*\{/);
+    expect(bundle).toContain('createRequire');
+  });
+});
