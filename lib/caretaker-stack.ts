@@ -1,4 +1,4 @@
-import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import type { Construct } from 'constructs';
@@ -6,6 +6,7 @@ import type { CaretakerConfig } from './config';
 import { MetadataTable } from './constructs/metadata-table';
 import { Notifications } from './constructs/notifications';
 import { warnOnDestroy } from './constructs/removal';
+import { AccessLogsBucket, SecureBucket } from './constructs/secure-bucket';
 
 export interface CaretakerStackProps extends StackProps {
   /** The parsed `caretaker.config.json`. */
@@ -21,6 +22,13 @@ export class CaretakerStack extends Stack {
   public readonly key: kms.Key;
   public readonly metadata: MetadataTable;
   public readonly notifications: Notifications;
+  /** Target of every bucket's server access logs. */
+  public readonly accessLogs: AccessLogsBucket;
+  /**
+   * Checkpoints, model artifacts, evaluation reports, endpoint data capture and drift
+   * baselines, under the prefixes in `lambdas/shared/layout.ts`.
+   */
+  public readonly artifacts: SecureBucket;
 
   constructor(scope: Construct, id: string, props: CaretakerStackProps) {
     super(scope, id, props);
@@ -52,6 +60,20 @@ export class CaretakerStack extends Stack {
       alertEmails: config.notifications.alertEmails,
     });
 
+    this.accessLogs = new AccessLogsBucket(this, 'AccessLogs', { removalPolicy });
+    this.artifacts = new SecureBucket(this, 'Artifacts', {
+      encryptionKey: this.key,
+      accessLogsBucket: this.accessLogs.bucket,
+      accessLogsPrefix: 'artifacts/',
+      // Checkpoints and superseded artifact versions are only worth keeping for a while.
+      lifecycleRules: [
+        { id: 'expire-old-checkpoints', prefix: 'checkpoints/', expiration: Duration.days(30) },
+        { id: 'expire-noncurrent', noncurrentVersionExpiration: Duration.days(90) },
+      ],
+      removalPolicy,
+    });
+
+    new CfnOutput(this, 'ArtifactsBucketName', { value: this.artifacts.bucket.bucketName });
     new CfnOutput(this, 'MetadataTableName', { value: this.metadata.table.tableName });
     new CfnOutput(this, 'ApprovalsTopicArn', { value: this.notifications.approvals.topicArn });
     new CfnOutput(this, 'AlertsTopicArn', { value: this.notifications.alerts.topicArn });

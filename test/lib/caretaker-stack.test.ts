@@ -100,4 +100,39 @@ describe('CaretakerStack', () => {
     expect(stack.account).toMatch(/^\$\{Token/);
     expect(stack.region).toMatch(/^\$\{Token/);
   });
+
+  it('keeps artifacts in a versioned, KMS-encrypted, TLS-only, private, access-logged bucket it retains', () => {
+    const keyArn = { 'Fn::GetAtt': [stack.getLogicalId(stack.key.node.defaultChild as never), 'Arn'] };
+    const artifactsId = stack.getLogicalId(stack.artifacts.bucket.node.defaultChild as never);
+    template.hasResource('AWS::S3::Bucket', {
+      DeletionPolicy: 'Retain',
+      Properties: Match.objectLike({
+        VersioningConfiguration: { Status: 'Enabled' },
+        BucketEncryption: {
+          ServerSideEncryptionConfiguration: [
+            { BucketKeyEnabled: true, ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: keyArn } },
+          ],
+        },
+        PublicAccessBlockConfiguration: {
+          BlockPublicAcls: true,
+          BlockPublicPolicy: true,
+          IgnorePublicAcls: true,
+          RestrictPublicBuckets: true,
+        },
+        LoggingConfiguration: {
+          DestinationBucketName: { Ref: stack.getLogicalId(stack.accessLogs.bucket.node.defaultChild as never) },
+          LogFilePrefix: 'artifacts/',
+        },
+      }),
+    });
+    template.hasResourceProperties('AWS::S3::BucketPolicy', {
+      Bucket: { Ref: artifactsId },
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+          Match.objectLike({ Effect: 'Deny', Condition: { NumericLessThan: { 's3:TlsVersion': 1.2 } } }),
+        ]),
+      },
+    });
+  });
 });

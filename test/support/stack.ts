@@ -6,7 +6,12 @@ import { buildApp } from '../../lib/app';
 import type { CaretakerStack } from '../../lib/caretaker-stack';
 import { parseConfig, type CaretakerConfig, type ConfigInput } from '../../lib/config';
 
-export const EXAMPLE_CONFIG_FILE = join(import.meta.dirname, '..', '..', 'caretaker.config.json');
+const ROOT = join(import.meta.dirname, '..', '..');
+export const EXAMPLE_CONFIG_FILE = join(ROOT, 'caretaker.config.json');
+
+/** The feature flags `cdk synth` reads from cdk.json; tests synthesize with the same ones. */
+const CDK_JSON_CONTEXT = (JSON.parse(readFileSync(join(ROOT, 'cdk.json'), 'utf8')) as { context: Record<string, unknown> })
+  .context;
 
 /** The example config shipped in the repo, as users start from it. */
 export function exampleConfigInput(): ConfigInput {
@@ -28,9 +33,10 @@ export interface SynthOptions {
 /** Builds the app exactly as `bin/app.ts` does (cdk-nag included) into a temporary cloud assembly. */
 export function synthCaretaker(options: SynthOptions = {}) {
   const outdir = mkdtempSync(join(tmpdir(), 'caretaker-cdk-'));
-  const context: Record<string, unknown> = options.bundle
-    ? { 'aws:cdk:enable-asset-metadata': true }
-    : { 'aws:cdk:bundling-stacks': [] };
+  const context: Record<string, unknown> = {
+    ...CDK_JSON_CONTEXT,
+    ...(options.bundle ? { 'aws:cdk:enable-asset-metadata': true } : { 'aws:cdk:bundling-stacks': [] }),
+  };
   const { app, stack } = buildApp({ config: options.config ?? exampleConfig(), appProps: { outdir, context } });
   options.extend?.(stack);
   const template = Template.fromStack(stack);

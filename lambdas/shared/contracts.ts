@@ -1,0 +1,220 @@
+/**
+ * The shapes that cross part boundaries: what the retraining starter sends the pipeline, what
+ * the pipeline writes to the registry, what the API reads and decides on. Each part may add
+ * fields to the records it owns, but not rename or repurpose these.
+ *
+ * Keys follow `table-schema.ts`; `keys` below builds them so no module spells a prefix itself.
+ */
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+
+// ---------------------------------------------------------------------------------------------
+// Identifiers
+
+/** Model versions are numbered per model: 1, 2, 3 … (what people type: `caretaker approve churn 3`). */
+export const versionNumber = z.coerce.number().int().positive().max(9_999_999_999);
+
+/** Sort-key form of a version number: zero-padded so versions sort in creation order. */
+export const versionSortKey = (version: number) => `VERSION#${String(version).padStart(10, '0')}`;
+
+/**
+ * Step Functions execution names: ≤ 80 chars of `[A-Za-z0-9-_]`. A run's id *is* its execution
+ * name, derived from what triggered it, so a repeated start of the same trigger is a no-op
+ * (StartExecution with an existing name and the same input returns the existing execution).
+ */
+export function runIdFor(model: string, trigger: TriggerKind, discriminator: string): string {
+  const digest = createHash('sha256').update(`${model}\n${trigger}\n${discriminator}`).digest('hex').slice(0, 20);
+  return `${model}-${trigger}-${digest}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Statuses
+
+/**
+ * A model version exists once a candidate passed the gate.
+ * PENDING_APPROVAL → APPROVED | REJECTED | EXPIRED
+ * APPROVED → DEPLOYING → LIVE | DEPLOY_FAILED
+ * LIVE → RETIRED (another version went live) ; rollback redeploys an earlier APPROVED/RETIRED one.
+ */
+export const VERSION_STATUSES = [
+  'PENDING_APPROVAL',
+  'APPROVED',
+  'REJECTED',
+  'EXPIRED',
+  'DEPLOYING',
+  'LIVE',
+  'DEPLOY_FAILED',
+  'RETIRED',
+] as const;
+export type VersionStatus = (typeof VERSION_STATUSES)[number];
+
+/** A pipeline run, from start to its end. */
+export const RUN_STATUSES = [
+  'RUNNING',
+  'SUCCEEDED',
+  'FAILED',
+  'REJECTED_BY_GATE',
+  'REJECTED',
+  'EXPIRED',
+  'DEPLOY_FAILED',
+] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
+
+export const TRIGGER_KINDS = ['api', 'alarm', 'schedule', 'new-data'] as const;
+export type TriggerKind = (typeof TRIGGER_KINDS)[number];
+
+// ---------------------------------------------------------------------------------------------
+// Messages between parts
+
+/**
+ * A request for a retraining run, from any trigger (drift alarm rule, schedule, dataset
+ * "enough new data", `POST /models/{model}/retrain`). Sent to the retraining FIFO queue with
+ * MessageGroupId = model and MessageDeduplicationId = runId; the starter decides whether it
+ * becomes a run (lease, cooldown, daily cap) and records the outcome under `runId`.
+ */
+export const retrainingRequestSchema = z.strictObject({
+  runId: z.string().regex(/^[A-Za-z0-9_-]{1,80}$/),
+  model: z.string().min(1),
+  trigger: z.strictObject({
+    kind: z.enum(TRIGGER_KINDS),
+    /** What makes this trigger unique: alarm name + state timestamp, schedule time, idempotency key … */
+    id: z.string().min(1).max(512),
+    reason: z.string().max(1024),
+  }),
+  /** IAM principal ARN of a person, or `caretaker:<trigger>` for automatic triggers. */
+  requestedBy: z.string().min(1),
+  requestedAt: z.iso.datetime(),
+  /** Train on this dataset version; default: the dataset's newest version that passed validation. */
+  datasetVersion: z.string().min(1).optional(),
+});
+export type RetrainingRequest = z.infer<typeof retrainingRequestSchema>;
+
+/** The training pipeline's execution input. `runId` is also the execution name. */
+export const pipelineInputSchema = z.strictObject({
+  runId: z.string().regex(/^[A-Za-z0-9_-]{1,80}$/),
+  model: z.string().min(1),
+  datasetVersion: z.string().min(1),
+  requestedBy: z.string().min(1),
+  trigger: retrainingRequestSchema.shape.trigger,
+});
+export type PipelineInput = z.infer<typeof pipelineInputSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// Records in the metadata table (the fields other parts rely on)
+
+export interface MetricComparison {
+  readonly metricName: string;
+  readonly direction: 'maximize' | 'minimize';
+  readonly candidate: number;
+  /** Absent when there was no production model to compare with. */
+  readonly champion?: number;
+  readonly championVersion?: number;
+}
+
+export interface DecisionRecord {
+  readonly decision: 'APPROVED' | 'REJECTED';
+  readonly by: string;
+  readonly reason: string;
+  readonly at: string;
+}
+
+/** `pk = MODEL#<model>`, `sk = versionSortKey(version)` */
+export interface ModelVersionRecord {
+  readonly model: string;
+  readonly version: number;
+  readonly status: VersionStatus;
+  readonly runId: string;
+  /** Principal that requested the run; may never approve this version. */
+  readonly requestedBy: string;
+  readonly datasetName: string;
+  readonly datasetVersion: string;
+  readonly trainingJobName: string;
+  readonly modelArtifactUri: string;
+  readonly imageUri: string;
+  readonly instanceType: string;
+  readonly hyperparameters: Readonly<Record<string, string>>;
+  readonly metrics: Readonly<Record<string, number>>;
+  readonly comparison: MetricComparison;
+  readonly evaluationReportUri: string;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  /** Step Functions task token of the waiting approval task. Never returned by the API. */
+  readonly taskToken?: string;
+  readonly decision?: DecisionRecord;
+  readonly endpointConfigName?: string;
+  readonly deployedAt?: string;
+}
+
+/** `pk = RUN#<runId>`, `sk = RUN` */
+export interface RunRecord {
+  readonly runId: string;
+  readonly model: string;
+  readonly status: RunStatus;
+  readonly executionArn?: string;
+  readonly requestedBy: string;
+  readonly trigger: PipelineInput['trigger'];
+  readonly datasetVersion: string;
+  readonly version?: number;
+  readonly currentState?: string;
+  readonly failure?: { readonly state: string; readonly error: string; readonly cause: string };
+  readonly comparison?: MetricComparison;
+  readonly startedAt: string;
+  readonly endedAt?: string;
+}
+
+/** `pk = DATASET#<dataset>`, `sk = VERSION#<datasetVersion>` — owned by the datasets part. */
+export interface DatasetVersionRecordCore {
+  readonly dataset: string;
+  readonly datasetVersion: string;
+  readonly validation: { readonly status: 'PASSED' | 'FAILED' | 'PENDING'; readonly reasons?: readonly string[] };
+  /** S3 objects with their exact version ids: the pipeline trains on these bytes. */
+  readonly objects: readonly { readonly bucket: string; readonly key: string; readonly versionId: string; readonly sha256: string }[];
+  readonly createdAt: string;
+}
+
+/** `pk = AUDIT#<model>`, `sk = <at>#<eventId>`, `gsi1pk = AUDIT`, `gsi1sk = <at>#<eventId>` */
+export interface AuditEvent {
+  readonly eventId: string;
+  readonly model: string;
+  readonly at: string;
+  readonly type:
+    | 'RUN_REQUESTED'
+    | 'RUN_SUPPRESSED'
+    | 'VERSION_REGISTERED'
+    | 'APPROVED'
+    | 'REJECTED'
+    | 'EXPIRED'
+    | 'DEPLOYED'
+    | 'DEPLOY_FAILED'
+    | 'ROLLBACK_REQUESTED';
+  readonly actor: string;
+  readonly version?: number;
+  readonly runId?: string;
+  readonly reason?: string;
+  readonly details?: Readonly<Record<string, unknown>>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Keys
+
+export const keys = {
+  model: (model: string) => ({ pk: `MODEL#${model}`, sk: 'MODEL' }),
+  version: (model: string, version: number) => ({ pk: `MODEL#${model}`, sk: versionSortKey(version) }),
+  /** gsi1 entry of a version, for "versions of a model with status S". */
+  versionByStatus: (model: string, status: VersionStatus, version: number) => ({
+    gsi1pk: `MODEL#${model}#STATUS#${status}`,
+    gsi1sk: versionSortKey(version),
+  }),
+  deployment: (model: string, at: string) => ({ pk: `MODEL#${model}`, sk: `DEPLOYMENT#${at}` }),
+  lease: (model: string) => ({ pk: `MODEL#${model}`, sk: 'LEASE' }),
+  run: (runId: string) => ({ pk: `RUN#${runId}`, sk: 'RUN' }),
+  runsOfModel: (model: string, startedAt: string) => ({ gsi1pk: `MODEL#${model}#RUNS`, gsi1sk: startedAt }),
+  datasetVersion: (dataset: string, datasetVersion: string) => ({ pk: `DATASET#${dataset}`, sk: `VERSION#${datasetVersion}` }),
+  audit: (model: string, at: string, eventId: string) => ({
+    pk: `AUDIT#${model}`,
+    sk: `${at}#${eventId}`,
+    gsi1pk: 'AUDIT',
+    gsi1sk: `${at}#${eventId}`,
+  }),
+  trigger: (model: string, at: string, triggerId: string) => ({ pk: `TRIGGER#${model}`, sk: `${at}#${triggerId}` }),
+} as const;

@@ -1,0 +1,29 @@
+/**
+ * Where Caretaker keeps things in S3. One source of truth for the constructs (IAM prefixes),
+ * the pipeline (SageMaker paths) and the drift analyzer. Every helper returns a key prefix
+ * ending in `/`, without the bucket.
+ *
+ * Artifacts bucket:
+ * - `checkpoints/<model>/<runId>/`    spot checkpoints (the same URI across retries of a run)
+ * - `models/<model>/<runId>/`         training output (model.tar.gz under <job>/output/)
+ * - `evaluations/<model>/<runId>/`    evaluation reports
+ * - `capture/<model>/`                endpoint data capture (SageMaker writes <endpoint>/<variant>/yyyy/mm/dd/hh/)
+ * - `baselines/<model>/<version>/`    drift baselines of a deployed version's training data
+ * - `ground-truth/<model>/`           labels supplied for captured inference ids
+ *
+ * Datasets bucket:
+ * - `datasets/<dataset>/`             objects a dataset version is registered from
+ */
+export const artifactPrefixes = {
+  checkpoints: (model: string, runId: string) => `checkpoints/${model}/${runId}/`,
+  models: (model: string, runId: string) => `models/${model}/${runId}/`,
+  evaluations: (model: string, runId: string) => `evaluations/${model}/${runId}/`,
+  capture: (model: string) => `capture/${model}/`,
+  baselines: (model: string, version: string) => `baselines/${model}/${version}/`,
+  groundTruth: (model: string) => `ground-truth/${model}/`,
+} as const;
+
+export const datasetPrefix = (dataset: string) => `datasets/${dataset}/`;
+
+/** IAM resource patterns for a whole area (all models): `checkpoints/*` etc. */
+export const artifactAreas = ['checkpoints', 'models', 'evaluations', 'capture', 'baselines', 'ground-truth'] as const;
