@@ -83,6 +83,16 @@ function splitTable(table: Table, seed: number): { train: Table; validation: Tab
   };
 }
 
+/** Labels are checked on the whole channel first, so a bad row is named by its place in the file. */
+function checkLabels(table: Table, target: string): void {
+  const column = table.header.indexOf(target);
+  if (column < 0) throw new Error(`target column "${target}" is not in the header`);
+  table.rows.forEach((row, index) => {
+    const label = row[column];
+    if (label !== '0' && label !== '1') throw new Error(`row ${index + 1}: label "${target}" must be 0 or 1, got "${label ?? ''}"`);
+  });
+}
+
 function sameFeatures(a: readonly Feature[], b: readonly Feature[]): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
 }
@@ -105,6 +115,7 @@ export async function train({ root, log = (line) => process.stdout.write(`${line
   if (trainText === undefined) throw new Error(`no CSV files in the train channel (${paths.channel('train')})`);
   const validationText = readCsvDirectory(paths.channel('validation'));
   let trainTable = parseCsv(trainText);
+  checkLabels(trainTable, target);
   let validationTable: Table;
   if (validationText === undefined) {
     ({ train: trainTable, validation: validationTable } = splitTable(trainTable, seed));
@@ -112,7 +123,7 @@ export async function train({ root, log = (line) => process.stdout.write(`${line
   } else {
     validationTable = parseCsv(validationText);
   }
-  if (trainTable.rows.length === 0) throw new Error('the train channel has a header but no rows');
+  if (trainTable.rows.length === 0) throw new Error('the train channel has too few rows to train on');
 
   const features = deriveFeatures(trainTable, target);
   const trainData: Dataset = encodeTable(trainTable, features, target);
