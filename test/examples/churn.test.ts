@@ -52,7 +52,8 @@ describe('churn data', () => {
 
   it('has the columns, types and ranges of the churn model in caretaker.config.json', () => {
     const model = exampleConfig().models.find((m) => m.name === 'churn');
-    const columns = model!.dataset.columns;
+    const columns = model!.dataset.columns ?? [];
+    expect(columns).toHaveLength(5);
     for (const batch of ['baseline', 'drifted'] as const) {
       const table = parseCsv(generateCsv({ rows: 2000, seed: 3, batch }));
       expect(table.header).toEqual(columns.map((c) => c.name));
