@@ -22,6 +22,7 @@ import {
   type DescribeEndpointCommandOutput,
   type DescribeTrainingJobCommandOutput,
 } from '@aws-sdk/client-sagemaker';
+import { CloudWatchClient, PutMetricAlarmCommand, SetAlarmStateCommand } from '@aws-sdk/client-cloudwatch';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readTarGz } from '../../local/sagemaker/tar';
 import { defaultImageRegistry } from '../../local/sagemaker/images';
@@ -37,6 +38,7 @@ const METRICS = [
 ];
 
 let s3: S3Client;
+let cloudWatch: CloudWatchClient;
 let bucket: string;
 let local: RunningLocalSageMaker;
 let sagemaker: SageMakerClient;
@@ -104,6 +106,7 @@ function trainingRequest(name: string, overrides: Partial<CreateTrainingJobComma
 
 beforeAll(async () => {
   s3 = new S3Client(motoClientConfig());
+  cloudWatch = new CloudWatchClient(motoClientConfig());
   bucket = uniqueName('sagemaker-runner');
   await s3.send(new CreateBucketCommand({ Bucket: bucket }));
   const put = (key: string, body: string) => s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
@@ -115,13 +118,15 @@ beforeAll(async () => {
   const node = process.execPath;
   local = await startLocalSageMaker({
     s3,
+    cloudWatch,
     images: {
       ...defaultImageRegistry(),
       // A container that never finishes, and one whose server never comes up.
       'caretaker-test-sleeper': { train: [node, '-e', 'setInterval(() => {}, 1000)'] },
       'caretaker-test-broken-serve': { serve: [node, '-e', 'process.exit(3)'] },
     },
-    settings: { stopGraceMs: 2_000, captureFlushMs: 3_600_000, healthCheckTimeoutMs: 20_000 },
+    // Blue/green waits run at 1/100 of their configured length.
+    settings: { stopGraceMs: 2_000, captureFlushMs: 3_600_000, healthCheckTimeoutMs: 20_000, deploymentTimeScale: 0.01 },
   });
   sagemaker = new SageMakerClient({ ...motoClientConfig(), endpoint: local.endpoint });
 });
@@ -132,6 +137,7 @@ afterAll(async () => {
   // Every process the runner started is gone once it closes.
   expect(pids.filter(isAlive)).toEqual([]);
   s3.destroy();
+  cloudWatch.destroy();
   sagemaker.destroy();
 });
 
@@ -374,11 +380,16 @@ describe('endpoints', () => {
     await trainingJob('churn-train-ok');
     await sagemaker.send(new CreateModelCommand({ ModelName: 'churn-v1', ExecutionRoleArn: ROLE, PrimaryContainer: { Image: IMAGE, ModelDataUrl: modelData() } }));
     await sagemaker.send(new CreateModelCommand({ ModelName: 'churn-v2', ExecutionRoleArn: ROLE, PrimaryContainer: { Image: IMAGE, ModelDataUrl: modelData() } }));
-    for (const [config, model] of [['churn-config-1', 'churn-v1'], ['churn-config-2', 'churn-v2'], ['churn-config-3', 'churn-v2']] as const) {
+    for (const [config, model, variant] of [
+      ['churn-config-1', 'churn-v1', 'primary'],
+      ['churn-config-2', 'churn-v2', 'primary'],
+      ['churn-config-3', 'churn-v2', 'primary'],
+      ['churn-config-4', 'churn-v2', 'green'],
+    ] as const) {
       await sagemaker.send(
         new CreateEndpointConfigCommand({
           EndpointConfigName: config,
-          ProductionVariants: [{ VariantName: 'primary', ModelName: model, InitialInstanceCount: 1, InstanceType: 'ml.g5.xlarge', InitialVariantWeight: 1 }],
+          ProductionVariants: [{ VariantName: variant, ModelName: model, InitialInstanceCount: 1, InstanceType: 'ml.g5.xlarge', InitialVariantWeight: 1 }],
           DataCaptureConfig: {
             EnableCapture: true,
             InitialSamplingPercentage: 50,
@@ -451,8 +462,8 @@ describe('endpoints', () => {
         EndpointConfigName: 'churn-config-2',
         DeploymentConfig: {
           BlueGreenUpdatePolicy: {
-            TrafficRoutingConfiguration: { Type: 'CANARY', WaitIntervalInSeconds: 600, CanarySize: { Type: 'CAPACITY_PERCENT', Value: 10 } },
-            TerminationWaitInSeconds: 600,
+            TrafficRoutingConfiguration: { Type: 'CANARY', WaitIntervalInSeconds: 30, CanarySize: { Type: 'CAPACITY_PERCENT', Value: 10 } },
+            TerminationWaitInSeconds: 30,
           },
         },
       }),
@@ -471,6 +482,7 @@ describe('endpoints', () => {
     await local.runner.endpoints.settled('churn-serve');
     const endpoint = await endpointSettled('churn-serve');
     expect(endpoint).toMatchObject({ EndpointStatus: 'InService', EndpointConfigName: 'churn-config-2' });
+    expect(local.runner.endpoints.processes('churn-serve').map((p) => p.config)).toEqual(['churn-config-2']);
     expect(endpoint.FailureReason).toBe('Failed to update endpoint: the new variant failed its health check');
   });
 
@@ -482,6 +494,70 @@ describe('endpoints', () => {
     expect(endpoint).toMatchObject({ EndpointStatus: 'InService', EndpointConfigName: 'churn-config-2' });
     expect(endpoint.FailureReason).toBeUndefined();
     expect(local.runner.endpoints.processes('churn-serve').map((p) => p.config)).toEqual(['churn-config-2']);
+  });
+
+  it('sends the canary share of traffic to the new variant while the canary bakes', async () => {
+    await sagemaker.send(
+      new UpdateEndpointCommand({
+        EndpointName: 'churn-serve',
+        EndpointConfigName: 'churn-config-4',
+        DeploymentConfig: {
+          BlueGreenUpdatePolicy: {
+            // 300 s at 1/100: a 3 s canary window, far longer than the ten requests below take.
+            TrafficRoutingConfiguration: { Type: 'CANARY', WaitIntervalInSeconds: 300, CanarySize: { Type: 'CAPACITY_PERCENT', Value: 10 } },
+            TerminationWaitInSeconds: 0,
+          },
+        },
+      }),
+    );
+    await until(
+      () => Promise.resolve(local.runner.endpoints.processes('churn-serve').map((p) => p.config)),
+      (configs) => configs.includes('churn-config-4'),
+      'the green fleet to take traffic',
+    );
+    const variants = [];
+    for (let i = 0; i < 10; i += 1) variants.push((await invoke('churn-serve', '3,90.5,4,month-to-month\n')).headers.get('x-amzn-invoked-production-variant'));
+    const during = await sagemaker.send(new DescribeEndpointCommand({ EndpointName: 'churn-serve' }));
+    expect(during.EndpointStatus).toBe('Updating');
+    expect(during.PendingDeploymentSummary?.EndpointConfigName).toBe('churn-config-4');
+    expect(variants.filter((v) => v === 'green')).toHaveLength(1);
+    expect(variants.filter((v) => v === 'primary')).toHaveLength(9);
+    await local.runner.endpoints.settled('churn-serve');
+    expect(await endpointSettled('churn-serve')).toMatchObject({ EndpointStatus: 'InService', EndpointConfigName: 'churn-config-4' });
+    expect((await invoke('churn-serve', '3,90.5,4,month-to-month\n')).headers.get('x-amzn-invoked-production-variant')).toBe('green');
+  });
+
+  it('rolls back to the old config when an auto-rollback alarm goes to ALARM during the update', async () => {
+    const alarmName = uniqueName('churn-latency');
+    await cloudWatch.send(
+      new PutMetricAlarmCommand({
+        AlarmName: alarmName,
+        Namespace: 'AWS/SageMaker',
+        MetricName: 'ModelLatency',
+        Dimensions: [{ Name: 'EndpointName', Value: 'churn-serve' }],
+        Statistic: 'Average',
+        Period: 60,
+        EvaluationPeriods: 1,
+        Threshold: 1000,
+        ComparisonOperator: 'GreaterThanThreshold',
+      }),
+    );
+    await cloudWatch.send(new SetAlarmStateCommand({ AlarmName: alarmName, StateValue: 'ALARM', StateReason: 'test: latency too high' }));
+    await sagemaker.send(
+      new UpdateEndpointCommand({
+        EndpointName: 'churn-serve',
+        EndpointConfigName: 'churn-config-2',
+        DeploymentConfig: {
+          BlueGreenUpdatePolicy: { TrafficRoutingConfiguration: { Type: 'LINEAR', WaitIntervalInSeconds: 1, LinearStepSize: { Type: 'CAPACITY_PERCENT', Value: 25 } } },
+          AutoRollbackConfiguration: { Alarms: [{ AlarmName: alarmName }] },
+        },
+      }),
+    );
+    await local.runner.endpoints.settled('churn-serve');
+    const endpoint = await endpointSettled('churn-serve');
+    expect(endpoint).toMatchObject({ EndpointStatus: 'InService', EndpointConfigName: 'churn-config-4' });
+    expect(endpoint.FailureReason).toBe(`Rolled back: alarm ${alarmName} in ALARM during the deployment`);
+    expect(local.runner.endpoints.processes('churn-serve').map((p) => p.config)).toEqual(['churn-config-4']);
   });
 
   it('fails an endpoint whose serving process never passes the ping check', async () => {
