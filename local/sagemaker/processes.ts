@@ -32,7 +32,11 @@ export class ProcessSupervisor {
     });
     this.children.add(child);
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-      child.once('error', () => resolve({ code: 127, signal: null }));
+      child.once('error', (error) => {
+        // The command could not start (missing executable or working directory): say so in its output.
+        options.onLine?.(`could not start ${file}: ${error.message}`, 'stderr');
+        resolve({ code: 127, signal: null });
+      });
       child.once('close', (code, signal) => resolve({ code, signal }));
     }).finally(() => this.children.delete(child));
     for (const stream of ['stdout', 'stderr'] as const) {

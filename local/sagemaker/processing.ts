@@ -185,6 +185,7 @@ export class ProcessingJobs {
         );
       }
       await rm(root, { recursive: true, force: true });
+      await mkdir(join(root, 'processing'), { recursive: true });
       for (const input of request.ProcessingInputs ?? []) {
         const dir = containerPath(root, input.S3Input.LocalPath);
         const count = await downloadPrefix(context.s3, input.S3Input.S3Uri, dir);

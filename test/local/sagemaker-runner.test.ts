@@ -15,6 +15,7 @@ import {
   DescribeEndpointCommand,
   DescribeProcessingJobCommand,
   DescribeTrainingJobCommand,
+  ListTrainingJobsCommand,
   SageMakerClient,
   StopTrainingJobCommand,
   UpdateEndpointCommand,
@@ -122,7 +123,7 @@ beforeAll(async () => {
     images: {
       ...defaultImageRegistry(),
       // A container that never finishes, and one whose server never comes up.
-      'caretaker-test-sleeper': { train: [node, '-e', 'setInterval(() => {}, 1000)'] },
+      'caretaker-test-sleeper': { train: [node, '-e', 'setInterval(() => {}, 1000)'], entrypoints: { sleep: [node, '-e', 'setInterval(() => {}, 1000)'] } },
       'caretaker-test-broken-serve': { serve: [node, '-e', 'process.exit(3)'] },
     },
     // Blue/green waits run at 1/100 of their configured length.
@@ -308,6 +309,16 @@ describe('training jobs', () => {
   });
 });
 
+describe('protocol', () => {
+  it('answers an operation the runner does not implement with a named error', async () => {
+    await expect(sagemaker.send(new ListTrainingJobsCommand({}))).rejects.toMatchObject({ name: 'UnknownOperationException' });
+  });
+
+  it('answers a missing training job with ResourceNotFound', async () => {
+    await expect(sagemaker.send(new DescribeTrainingJobCommand({ TrainingJobName: 'never-created' }))).rejects.toMatchObject({ name: 'ResourceNotFound' });
+  });
+});
+
 describe('processing jobs', () => {
   it('runs the evaluate entry point and writes evaluation.json to the output URI', async () => {
     await sagemaker.send(new CreateTrainingJobCommand(trainingRequest('churn-train-for-eval', { OutputDataConfig: { S3OutputPath: `s3://${bucket}/models/churn/run-4/` } })));
@@ -350,6 +361,26 @@ describe('processing jobs', () => {
     expect(Object.keys(report.candidate.metrics).sort()).toEqual(['validation:accuracy', 'validation:auc', 'validation:logloss']);
     // Same data, same hyperparameters, same code: the champion scores what the candidate scores.
     expect(report.champion?.metrics).toEqual(report.candidate.metrics);
+  });
+
+  it('stops a processing job that exceeds MaxRuntimeInSeconds', async () => {
+    await sagemaker.send(
+      new CreateProcessingJobCommand({
+        ProcessingJobName: 'sleeper-too-long',
+        RoleArn: ROLE,
+        AppSpecification: { ImageUri: 'caretaker-test-sleeper', ContainerEntrypoint: ['sleep'] },
+        ProcessingResources: { ClusterConfig: { InstanceType: 'ml.m5.large', InstanceCount: 1, VolumeSizeInGB: 30 } },
+        StoppingCondition: { MaxRuntimeInSeconds: 1 },
+      }),
+    );
+    const job = await until(
+      () => sagemaker.send(new DescribeProcessingJobCommand({ ProcessingJobName: 'sleeper-too-long' })),
+      (j) => TERMINAL.has(j.ProcessingJobStatus ?? ''),
+      'processing job',
+    );
+    expect(job.FailureReason).toBeUndefined();
+    expect(job.ProcessingJobStatus).toBe('Stopped');
+    expect(job.ExitMessage).toMatch(/exceeded MaxRuntimeInSeconds/);
   });
 
   it('fails a processing job whose entry point is not in the image', async () => {
