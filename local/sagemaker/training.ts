@@ -182,6 +182,20 @@ export class TrainingJobs {
       if (channel.DataSource.S3DataSource.S3DataType !== 'S3Prefix') throw validationError('the local runner supports S3DataType S3Prefix only');
       if ((channel.InputMode ?? request.AlgorithmSpecification.TrainingInputMode) === 'Pipe') throw validationError('the local runner supports File and FastFile input modes only');
     }
+    for (const metric of request.AlgorithmSpecification.MetricDefinitions ?? []) {
+      try {
+        new RegExp(metric.Regex);
+      } catch {
+        throw validationError(`MetricDefinitions: the regex of ${metric.Name} is not a valid regular expression`);
+      }
+    }
+    if (request.CheckpointConfig?.LocalPath !== undefined) {
+      try {
+        containerPath('/', request.CheckpointConfig.LocalPath);
+      } catch (error) {
+        throw validationError(`CheckpointConfig.LocalPath: ${(error as Error).message}`);
+      }
+    }
     const job = new TrainingJob(this.context, request);
     job.secondary('Starting', 'Launching requested ML instances');
     this.jobs.set(job.name, job);
@@ -321,9 +335,9 @@ export class TrainingJobs {
           continue;
         }
         job.trainingEndTime = new Date();
-        job.secondary('Uploading', 'Uploading generated training model');
         const failure = existsSync(join(root, 'output', 'failure')) ? (await readFile(join(root, 'output', 'failure'), 'utf8')).trim() : '';
         if (job.stopReason || exit.code === 0) {
+          job.secondary('Uploading', 'Uploading generated training model');
           const model = await readDirectory(join(root, 'model'));
           const outputPrefix = joinKey(request.OutputDataConfig.S3OutputPath, job.name, 'output');
           if (model.size > 0 || !job.stopReason) {
