@@ -1,0 +1,90 @@
+/**
+ * The local image registry: what "running an image" means on a machine without Docker.
+ *
+ * SageMaker starts a training container as `docker run <image> train`, an inference container
+ * as `docker run <image> serve`, and a Processing container with the job's ContainerEntrypoint.
+ * The runner instead looks the image URI up here and runs the matching command as a process.
+ *
+ * Keys are an exact image URI or a repository name: `123456789012.dkr.ecr.us-east-1.amazonaws.com/caretaker-churn:1.0.0`
+ * is found under its own URI first, then under `caretaker-churn`. A registry file (JSON, same
+ * shape as `ImageRegistry`) may use `{node}` (this Node binary), `{tsx}` (the tsx loader URL)
+ * and `{root}` (the directory of the file) in commands.
+ */
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { z } from 'zod';
+
+const command = z.array(z.string().min(1)).min(1);
+
+export const imageEntrySchema = z.strictObject({
+  /** Command for `train` (training jobs). */
+  train: command.optional(),
+  /** Command for `serve` (endpoints). */
+  serve: command.optional(),
+  /** Executables on the image's PATH, for a Processing job's `ContainerEntrypoint[0]`. */
+  entrypoints: z.record(z.string(), command).optional(),
+});
+export type ImageEntry = z.infer<typeof imageEntrySchema>;
+export type ImageRegistry = Readonly<Record<string, ImageEntry>>;
+
+const REPO_ROOT = resolve(import.meta.dirname, '..', '..');
+
+/** `file://…/tsx/dist/loader.mjs`: `node --import <this> file.ts` runs TypeScript in one process. */
+export function tsxLoaderUrl(): string {
+  return pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+}
+
+/** Runs a TypeScript file with this Node and tsx. */
+export function tsCommand(file: string): string[] {
+  return [process.execPath, '--import', tsxLoaderUrl(), file];
+}
+
+/** The example models of this repository (examples/), under their repository names. */
+export function defaultImageRegistry(): ImageRegistry {
+  const churn = (file: string) => tsCommand(join(REPO_ROOT, 'examples', 'churn', 'src', file));
+  return {
+    'caretaker-churn': { train: churn('train.ts'), serve: churn('serve.ts'), entrypoints: { evaluate: churn('evaluate.ts') } },
+  };
+}
+
+/** Reads a registry file; its entries are added to (and override) the defaults. */
+export function loadImageRegistry(file: string): ImageRegistry {
+  const raw: unknown = JSON.parse(readFileSync(file, 'utf8'));
+  const parsed = z.record(z.string(), imageEntrySchema).parse(raw);
+  const substitutions: Record<string, string> = { '{node}': process.execPath, '{tsx}': tsxLoaderUrl(), '{root}': dirname(resolve(file)) };
+  const expand = (parts: string[]) => parts.map((part) => part.replace(/\{node\}|\{tsx\}|\{root\}/g, (token) => substitutions[token] ?? token));
+  return Object.fromEntries(
+    Object.entries(parsed).map(([image, entry]) => [
+      image,
+      {
+        ...(entry.train && { train: expand(entry.train) }),
+        ...(entry.serve && { serve: expand(entry.serve) }),
+        ...(entry.entrypoints && {
+          entrypoints: Object.fromEntries(Object.entries(entry.entrypoints).map(([name, parts]) => [name, expand(parts)])),
+        }),
+      },
+    ]),
+  );
+}
+
+/** `acct.dkr.ecr.region.amazonaws.com/team/caretaker-churn:1.0.0` → `team/caretaker-churn`, then `caretaker-churn`. */
+function candidates(imageUri: string): string[] {
+  const withoutDigest = imageUri.split('@')[0] ?? imageUri;
+  const slash = withoutDigest.indexOf('/');
+  const hasRegistry = slash > 0 && /[.:]/.test(withoutDigest.slice(0, slash));
+  const path = hasRegistry ? withoutDigest.slice(slash + 1) : withoutDigest;
+  const repository = path.replace(/:[^/:]*$/, '');
+  return [imageUri, repository, repository.split('/').pop() ?? repository];
+}
+
+export class UnknownImage extends Error {}
+
+export function resolveImage(registry: ImageRegistry, imageUri: string): ImageEntry {
+  for (const key of candidates(imageUri)) {
+    const entry = registry[key];
+    if (entry) return entry;
+  }
+  throw new UnknownImage(`image ${imageUri} is not in the local image registry (known: ${Object.keys(registry).join(', ') || 'none'})`);
+}
