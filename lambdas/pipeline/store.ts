@@ -96,7 +96,7 @@ export class PipelineStore {
 
   /** Sets fields on the run (creating it if a failure happened before StartRun wrote it). */
   async updateRun(runId: string, fields: Partial<RunRecord>): Promise<void> {
-    const entries = Object.entries(fields).filter(([, value]) => value !== undefined);
+    const entries = (Object.entries(fields) as [string, unknown][]).filter(([, value]) => value !== undefined);
     if (entries.length === 0) return;
     await this.client.send(
       new UpdateCommand({
