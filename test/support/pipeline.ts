@@ -42,12 +42,19 @@ export interface ScenarioOptions extends Omit<ScriptedSageMakerOptions, 's3'> {
 }
 
 export class PipelineWorld {
-  readonly dynamo = createDocumentClient(motoClientConfig());
-  readonly s3 = new S3Client(motoClientConfig());
+  readonly dynamo: ReturnType<typeof createDocumentClient>;
+  readonly s3: S3Client;
   readonly artifactsBucket = uniqueName('artifacts');
   readonly datasetsBucket = uniqueName('datasets');
 
-  constructor(readonly tableName: string) {}
+  /** `clientConfig` defaults to the test run's moto server; benchmarks pass their own. */
+  constructor(
+    readonly tableName: string,
+    clientConfig: ReturnType<typeof motoClientConfig> = motoClientConfig(),
+  ) {
+    this.dynamo = createDocumentClient(clientConfig);
+    this.s3 = new S3Client(clientConfig);
+  }
 
   async setUp(): Promise<void> {
     await this.s3.send(new CreateBucketCommand({ Bucket: this.artifactsBucket }));
