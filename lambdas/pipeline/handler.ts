@@ -126,8 +126,8 @@ function fromEnvironment(): StepPorts {
 }
 
 // Built on the first invocation (once per process), so importing this module needs no environment.
-let ports: StepPorts | undefined;
+let handle: ((event: unknown) => Promise<unknown>) | undefined;
 export const handler = (event: unknown) => {
-  ports ??= fromEnvironment();
-  return createHandler(ports)(event);
+  handle ??= createHandler(fromEnvironment());
+  return handle(event);
 };

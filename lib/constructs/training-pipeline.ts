@@ -137,6 +137,9 @@ export class TrainingPipeline extends Construct {
     }
     this.settings = settings;
     this.rollbackAlarms = rollbackAlarms;
+    // SageMaker reads the auto-rollback alarms during a blue/green update.
+    const alarmArns = Object.values(rollbackAlarms).flatMap((alarms) => alarms.map((alarm) => alarm.alarmArn));
+    this.sagemakerRole.addToPolicy(new iam.PolicyStatement({ actions: ['cloudwatch:DescribeAlarms'], resources: alarmArns }));
 
     this.role = new iam.Role(this, 'Role', {
       assumedBy: new iam.ServicePrincipal('states.amazonaws.com'),
@@ -319,6 +322,11 @@ export class TrainingPipeline extends Construct {
       resources: [sagemakerArn('endpoint'), sagemakerArn('endpoint-config')],
     });
     add({ actions: ['sagemaker:DescribeEndpoint'], resources: [sagemakerArn('endpoint')] });
+    // UpdateEndpoint validates the auto-rollback alarms it is given.
+    add({
+      actions: ['cloudwatch:DescribeAlarms'],
+      resources: Object.values(this.rollbackAlarms).flatMap((alarms) => alarms.map((alarm) => alarm.alarmArn)),
+    });
     // Every create above carries Tags; `.sync` lists a job's tags while it polls.
     add({
       actions: ['sagemaker:AddTags', 'sagemaker:ListTags'],
