@@ -13,6 +13,20 @@ export interface ModelSettingsNames {
   readonly endpointName: string;
   /** CloudWatch alarms that roll a blue/green deployment back. */
   readonly rollbackAlarmNames: readonly string[];
+  /** Key for EBS storage volumes of jobs and endpoints (not used on instance-storage types). */
+  readonly volumeKmsKeyArn: string;
+}
+
+/**
+ * Instance families whose storage is local NVMe. SageMaker refuses a volume KmsKeyId for them
+ * (CreateTrainingJob, CreateProcessingJob, CreateEndpointConfig); the instance store is
+ * encrypted by the hardware instead.
+ */
+const INSTANCE_STORAGE = /^ml\.(g4dn|g5|g6|g6e|gr6|p3dn|p4d|p4de|p5|p5e|p5en|m5d|m6id|c5d|c6id|r5d|r6id|trn1|trn1n|inf2)\./;
+
+/** Whether SageMaker accepts a customer-managed key for this instance type's storage volume. */
+export function takesVolumeKmsKey(instanceType: string): boolean {
+  return !INSTANCE_STORAGE.test(instanceType);
 }
 
 /** Margin on top of SageMaker's own limits before a `.sync` task gives up on a job. */
@@ -39,6 +53,12 @@ export function renderModelSettings(model: ModelConfig, names: ModelSettingsName
       instanceCount: training.instanceCount,
       volumeSizeGb: training.volumeSizeGb,
       managedSpot: training.managedSpot,
+      resourceConfigs: training.instanceTypes.map((InstanceType) => ({
+        InstanceType,
+        InstanceCount: training.instanceCount,
+        VolumeSizeInGB: training.volumeSizeGb,
+        ...(takesVolumeKmsKey(InstanceType) ? { VolumeKmsKeyId: names.volumeKmsKeyArn } : {}),
+      })),
       stoppingCondition: {
         MaxRuntimeInSeconds: training.maxRuntimeSeconds,
         ...(training.managedSpot && training.maxWaitSeconds !== undefined ? { MaxWaitTimeInSeconds: training.maxWaitSeconds } : {}),
@@ -51,6 +71,12 @@ export function renderModelSettings(model: ModelConfig, names: ModelSettingsName
       imageUri: model.evaluation.imageUri ?? model.trainingImageUri,
       containerArguments: [...EVALUATION_CONTAINER_ARGUMENTS],
       instanceType: model.evaluation.instanceType,
+      clusterConfig: {
+        InstanceCount: 1,
+        InstanceType: model.evaluation.instanceType,
+        VolumeSizeInGB: 30,
+        ...(takesVolumeKmsKey(model.evaluation.instanceType) ? { VolumeKmsKeyId: names.volumeKmsKeyArn } : {}),
+      },
       maxRuntimeSeconds: model.evaluation.maxRuntimeSeconds,
       taskTimeoutSeconds: model.evaluation.maxRuntimeSeconds + TASK_TIMEOUT_MARGIN_SECONDS,
     },
@@ -66,6 +92,7 @@ export function renderModelSettings(model: ModelConfig, names: ModelSettingsName
       instanceType: deployment.instanceType,
       initialInstanceCount: deployment.initialInstanceCount,
       dataCapturePercent: deployment.dataCapturePercent,
+      encryptStorageVolume: takesVolumeKmsKey(deployment.instanceType),
       deploymentConfig: {
         BlueGreenUpdatePolicy: {
           TrafficRoutingConfiguration: trafficRouting,

@@ -30,6 +30,17 @@ export const modelSettingsSchema = z.object({
     instanceCount: z.number().int().positive(),
     volumeSizeGb: z.number().int().positive(),
     managedSpot: z.boolean(),
+    /** SageMaker `ResourceConfig` per entry of `instanceTypes`, same order. */
+    resourceConfigs: z
+      .array(
+        z.object({
+          InstanceType: z.string(),
+          InstanceCount: z.number().int().positive(),
+          VolumeSizeInGB: z.number().int().positive(),
+          VolumeKmsKeyId: z.string().optional(),
+        }),
+      )
+      .min(1),
     stoppingCondition: z.object({
       MaxRuntimeInSeconds: z.number().int().positive(),
       MaxWaitTimeInSeconds: z.number().int().positive().optional(),
@@ -43,6 +54,13 @@ export const modelSettingsSchema = z.object({
     imageUri: z.string(),
     containerArguments: z.array(z.string()),
     instanceType: z.string(),
+    /** SageMaker `ProcessingResources.ClusterConfig`. */
+    clusterConfig: z.object({
+      InstanceCount: z.number().int().positive(),
+      InstanceType: z.string(),
+      VolumeSizeInGB: z.number().int().positive(),
+      VolumeKmsKeyId: z.string().optional(),
+    }),
     maxRuntimeSeconds: z.number().int().positive(),
     taskTimeoutSeconds: z.number().int().positive(),
   }),
@@ -55,6 +73,8 @@ export const modelSettingsSchema = z.object({
     instanceType: z.string(),
     initialInstanceCount: z.number().int().positive(),
     dataCapturePercent: z.number().int().min(0).max(100),
+    /** False for instance types with NVMe instance storage, where SageMaker refuses a volume KmsKeyId. */
+    encryptStorageVolume: z.boolean(),
     /** SageMaker `DeploymentConfig`: blue/green traffic routing, baking time, auto-rollback alarms. */
     deploymentConfig: z.object({
       BlueGreenUpdatePolicy: z.record(z.string(), z.unknown()),

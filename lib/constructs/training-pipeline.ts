@@ -125,6 +125,7 @@ export class TrainingPipeline extends Construct {
           resourcePrefix,
           endpointName,
           rollbackAlarmNames: (rollbackAlarms[model.name] ?? []).map((alarm) => alarm.alarmName),
+          volumeKmsKeyArn: props.encryptionKey.keyArn,
         }),
       );
       settings[model.name] = new ssm.StringParameter(this, `Settings-${model.name}`, {

@@ -156,7 +156,7 @@ describe('TrainingPipeline', () => {
 });
 
 describe('renderModelSettings', () => {
-  const names = { resourcePrefix: 'caretaker', endpointName: 'caretaker-churn', rollbackAlarmNames: ['a', 'b'] };
+  const names = { resourcePrefix: 'caretaker', endpointName: 'caretaker-churn', rollbackAlarmNames: ['a', 'b'], volumeKmsKeyArn: 'arn:aws:kms:us-east-1:1:key/k' };
 
   it('RELIABILITY 2: renders MaxWaitTimeInSeconds ≥ MaxRuntimeInSeconds for spot, and the config refuses less at synth', () => {
     const settings = modelSettingsSchema.parse(renderModelSettings(exampleConfig().models[0]!, names));
@@ -168,6 +168,19 @@ describe('renderModelSettings', () => {
     const model = input.models[0]!;
     const tooShort = { ...input, models: [{ ...model, training: { ...model.training, maxRuntimeSeconds: 7200, maxWaitSeconds: 3600 } }] };
     expect(() => parseConfig(tooShort)).toThrow(/models\[0\]\.training\.maxWaitSeconds \(3600\): must be ≥ maxRuntimeSeconds \(7200\)/);
+  });
+
+  it('encrypts EBS volumes with the key but leaves NVMe instance-storage types (g5, g4dn) to hardware encryption', () => {
+    const settings = renderModelSettings(exampleConfig().models[0]!, names);
+    expect(settings.training.resourceConfigs.map((r) => r.VolumeKmsKeyId)).toEqual([undefined, undefined]);
+    expect(settings.evaluation.clusterConfig).toMatchObject({ InstanceType: 'ml.m5.xlarge', VolumeKmsKeyId: names.volumeKmsKeyArn });
+    expect(settings.deployment.encryptStorageVolume).toBe(false);
+    const input = exampleConfigInput();
+    const model = input.models[0]!;
+    const ebs = parseConfig({ ...input, models: [{ ...model, training: { ...model.training, instanceTypes: ['ml.p3.2xlarge'] }, deployment: { instanceType: 'ml.m5.large' } }] });
+    const rendered = renderModelSettings(ebs.models[0]!, names);
+    expect(rendered.training.resourceConfigs).toEqual([{ InstanceType: 'ml.p3.2xlarge', InstanceCount: 1, VolumeSizeInGB: 50, VolumeKmsKeyId: names.volumeKmsKeyArn }]);
+    expect(rendered.deployment.encryptStorageVolume).toBe(true);
   });
 
   it('omits MaxWaitTimeInSeconds without spot (SageMaker rejects it there)', () => {

@@ -63,7 +63,10 @@ describe('training pipeline, executed offline', () => {
       EnableCapture: true,
       InitialSamplingPercentage: 20,
       DestinationS3Uri: `s3://${world.artifactsBucket}/capture/${model}/`,
+      KmsKeyId: expect.stringContaining(':key/') as unknown,
     });
+    // ml.g5 endpoints have NVMe instance storage: no storage-volume key (SageMaker would refuse it).
+    expect(endpointConfig).not.toHaveProperty('KmsKeyId');
     expect(approvals[0]?.body).toContain(`npx caretaker approve ${model} 1 --reason`);
     expect(alerts).toHaveLength(0);
   });
@@ -77,7 +80,8 @@ describe('training pipeline, executed offline', () => {
       EnableNetworkIsolation: true,
       CheckpointConfig: { S3Uri: `s3://${world.artifactsBucket}/checkpoints/${model}/${runId}/`, LocalPath: '/opt/ml/checkpoints' },
       OutputDataConfig: { S3OutputPath: `s3://${world.artifactsBucket}/models/${model}/${runId}/`, KmsKeyId: expect.stringContaining(':key/') as unknown },
-      ResourceConfig: { InstanceType: 'ml.g5.xlarge', VolumeKmsKeyId: expect.stringContaining(':key/') as unknown },
+      // g5 storage is NVMe instance storage: SageMaker refuses a VolumeKmsKeyId there.
+      ResourceConfig: { InstanceType: 'ml.g5.xlarge', InstanceCount: 1, VolumeSizeInGB: 50 },
       HyperParameters: { max_depth: '6', eta: '0.2', num_round: '200' },
       InputDataConfig: [{ DataSource: { S3DataSource: { S3Uri: `s3://${world.datasetsBucket}/datasets/churn/${datasetVersion}/` } } }],
       Tags: [
@@ -86,6 +90,7 @@ describe('training pipeline, executed offline', () => {
         { Key: 'caretaker:dataset-version', Value: datasetVersion },
       ],
     });
+    expect(job!.ResourceConfig).not.toHaveProperty('VolumeKmsKeyId');
     expect(stopping.MaxWaitTimeInSeconds).toBeGreaterThanOrEqual(stopping.MaxRuntimeInSeconds);
   });
 

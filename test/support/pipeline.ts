@@ -18,7 +18,7 @@ import {
 import { createDocumentClient } from '../../lambdas/shared/dynamo';
 import { renderModelSettings } from '../../lib/pipeline-settings';
 import { sendTaskFailure, sendTaskSuccess, type LocalExecution } from '../../local/stepfunctions/runner';
-import { runTrainingPipeline } from '../../local/stepfunctions/training-pipeline';
+import { LOCAL_SUBSTITUTIONS, runTrainingPipeline } from '../../local/stepfunctions/training-pipeline';
 import { ScriptedSageMaker, type ScriptedSageMakerOptions } from '../fixtures/sagemaker';
 import { motoClientConfig, uniqueName } from './aws';
 import { exampleConfig } from './stack';
@@ -96,7 +96,7 @@ export class PipelineWorld {
     const config = exampleConfig().models[0]!;
     let settings = renderModelSettings(
       { ...config, name: model },
-      { resourcePrefix: 'caretaker', endpointName: `caretaker-${model}`, rollbackAlarmNames: [`caretaker-${model}-5xx`, `caretaker-${model}-latency`] },
+      { resourcePrefix: 'caretaker', endpointName: `caretaker-${model}`, rollbackAlarmNames: [`caretaker-${model}-5xx`, `caretaker-${model}-latency`], volumeKmsKeyArn: LOCAL_SUBSTITUTIONS.KmsKeyArn },
     );
     if (options.approver?.kind === 'never-answers') settings = { ...settings, approval: { timeoutSeconds: 1, heartbeatSeconds: 1 } };
     if (options.settings) settings = options.settings(settings);
