@@ -77,15 +77,37 @@ export class PipelineStore {
     return Items?.[0] as ModelVersionRecord | undefined;
   }
 
-  /** Creates the run; a retry of the same execution is a no-op. */
+  /**
+   * Marks the run RUNNING under this execution, keeping whatever else is already on the item
+   * (the retraining starter may have recorded the request under the same run id). A retry of
+   * the same execution is harmless; another execution's run is left alone.
+   */
   async createRun(run: RunRecord): Promise<void> {
+    const { gsi1pk, gsi1sk } = keys.runsOfModel(run.model, run.startedAt);
     try {
       await this.client.send(
-        new PutCommand({
+        new UpdateCommand({
           TableName: this.tableName,
-          Item: { ...keys.run(run.runId), ...keys.runsOfModel(run.model, run.startedAt), ...run },
-          ConditionExpression: 'attribute_not_exists(pk) OR executionArn = :arn',
-          ExpressionAttributeValues: { ':arn': run.executionArn },
+          Key: keys.run(run.runId),
+          UpdateExpression:
+            'SET runId = :runId, model = :model, #status = :status, executionArn = :arn, requestedBy = :by, #trigger = :trigger, ' +
+            'datasetVersion = :dv, currentState = :state, startedAt = if_not_exists(startedAt, :at), ' +
+            'gsi1pk = :gsi1pk, gsi1sk = if_not_exists(gsi1sk, :gsi1sk)',
+          ConditionExpression: 'attribute_not_exists(executionArn) OR executionArn = :arn',
+          ExpressionAttributeNames: { '#status': 'status', '#trigger': 'trigger' },
+          ExpressionAttributeValues: {
+            ':runId': run.runId,
+            ':model': run.model,
+            ':status': run.status,
+            ':arn': run.executionArn,
+            ':by': run.requestedBy,
+            ':trigger': run.trigger,
+            ':dv': run.datasetVersion,
+            ':state': run.currentState,
+            ':at': run.startedAt,
+            ':gsi1pk': gsi1pk,
+            ':gsi1sk': gsi1sk,
+          },
         }),
       );
     } catch (error) {

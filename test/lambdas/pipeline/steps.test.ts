@@ -110,6 +110,20 @@ describe('pipeline steps against the moto table', () => {
     await expect(failing(registration('m', 'r'))).rejects.toMatchObject({ name: 'Caretaker.Unavailable' });
   });
 
+  it('starts the run on top of what the retraining starter recorded, keeping its fields', async () => {
+    const model = uniqueName('m');
+    const runId = uniqueName('run');
+    await world.put({ ...keys.run(runId), runId, model, status: 'REQUESTED', startedAt: '2026-11-22T08:00:00.000Z', leaseId: 'lease-1' });
+    await world.put({ ...keys.datasetVersion('churn', 'v1'), validation: { status: 'PASSED' }, objects: [{ bucket: 'd', key: 'datasets/churn/v1/a.csv', versionId: '1', sha256: 'x' }] });
+    const step = createHandler(ports);
+    const start = { step: 'startRun' as const, runId, model, datasetVersion: 'v1', requestedBy: 'caretaker:alarm', trigger, datasetName: 'churn', resourcePrefix: 'caretaker' };
+    await step({ ...start, executionArn: 'arn:aws:states:us-east-1:1:execution:p:one' });
+    expect(await world.run(runId)).toMatchObject({ status: 'RUNNING', leaseId: 'lease-1', startedAt: '2026-11-22T08:00:00.000Z', executionArn: 'arn:aws:states:us-east-1:1:execution:p:one' });
+    // A different execution with the same run id does not take the record over.
+    await step({ ...start, executionArn: 'arn:aws:states:us-east-1:1:execution:p:two' });
+    expect(await world.run(runId)).toMatchObject({ executionArn: 'arn:aws:states:us-east-1:1:execution:p:one' });
+  });
+
   it('rejects a malformed step payload naming the field', async () => {
     await expect(createHandler(ports)({ step: 'gate', runId: 'r' })).rejects.toMatchObject({ name: 'Invalid', message: expect.stringContaining('model') as unknown });
   });
