@@ -7,6 +7,7 @@ import { MetadataTable } from './constructs/metadata-table';
 import { Notifications } from './constructs/notifications';
 import { warnOnDestroy } from './constructs/removal';
 import { AccessLogsBucket, SecureBucket } from './constructs/secure-bucket';
+import { TrainingPipeline } from './constructs/training-pipeline';
 
 export interface CaretakerStackProps extends StackProps {
   /** The parsed `caretaker.config.json`. */
@@ -29,6 +30,8 @@ export class CaretakerStack extends Stack {
    * baselines, under the prefixes in `lambdas/shared/layout.ts`.
    */
   public readonly artifacts: SecureBucket;
+  /** The training pipeline state machine and its roles (issue 4). */
+  public readonly pipeline: TrainingPipeline;
 
   constructor(scope: Construct, id: string, props: CaretakerStackProps) {
     super(scope, id, props);
@@ -72,6 +75,21 @@ export class CaretakerStack extends Stack {
       ],
       removalPolicy,
     });
+
+    // --- training pipeline (issue 4) ---
+    this.pipeline = new TrainingPipeline(this, 'Pipeline', {
+      models: config.models,
+      encryptionKey: this.key,
+      table: this.metadata.table,
+      artifactsBucket: this.artifacts.bucket,
+      // TODO(merge, issue 4 ↔ datasets): replace with the dataset store's bucket; the artifacts
+      // bucket stands in only until that construct is on main.
+      datasetBucket: this.artifacts.bucket,
+      approvalsTopic: this.notifications.approvals,
+      alertsTopic: this.notifications.alerts,
+      removalPolicy,
+    });
+    new CfnOutput(this, 'TrainingPipelineArn', { value: this.pipeline.stateMachine.stateMachineArn });
 
     new CfnOutput(this, 'ArtifactsBucketName', { value: this.artifacts.bucket.bucketName });
     new CfnOutput(this, 'MetadataTableName', { value: this.metadata.table.tableName });

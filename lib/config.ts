@@ -147,6 +147,11 @@ const modelSchema = z
       .strictObject({
         instanceType: z.string().regex(SAGEMAKER_INSTANCE_TYPE).default('ml.m5.xlarge'),
         maxRuntimeSeconds: positiveInt.max(24 * 3600).default(3600),
+        imageUri: z
+          .string()
+          .regex(ECR_IMAGE_URI, 'must be an ECR image URI with a tag or digest')
+          .optional()
+          .describe('Evaluation container, run with the argument "evaluate". Default: the training image.'),
       })
       .prefault({}),
     approval: z

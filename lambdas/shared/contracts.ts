@@ -160,6 +160,8 @@ export interface RunRecord {
   readonly comparison?: MetricComparison;
   readonly startedAt: string;
   readonly endedAt?: string;
+  /** Why a run ended without deploying when that was not a failure: the gate's or the approver's reason. */
+  readonly reason?: string;
 }
 
 /** `pk = DATASET#<dataset>`, `sk = VERSION#<datasetVersion>` — owned by the datasets part. */
@@ -217,4 +219,9 @@ export const keys = {
     gsi1sk: `${at}#${eventId}`,
   }),
   trigger: (model: string, at: string, triggerId: string) => ({ pk: `TRIGGER#${model}`, sk: `${at}#${triggerId}` }),
+  /** Which model versions were trained on a dataset version (written by the pipeline when it registers one). */
+  lineage: (dataset: string, datasetVersion: string, model: string, version: number) => ({
+    pk: `DATASET#${dataset}`,
+    sk: `LINEAGE#${datasetVersion}#MODEL#${model}#${versionSortKey(version)}`,
+  }),
 } as const;

@@ -6,8 +6,10 @@ import { CreateTableCommand, DeleteTableCommand, DynamoDBClient } from '@aws-sdk
 import { TABLE_SCHEMA } from '../../lambdas/shared/table-schema';
 import { motoClientConfig, uniqueName } from './aws';
 
-export async function createMetadataTable(): Promise<{ tableName: string; drop: () => Promise<void> }> {
-  const client = new DynamoDBClient(motoClientConfig());
+export async function createMetadataTable(
+  clientConfig: ReturnType<typeof motoClientConfig> = motoClientConfig(),
+): Promise<{ tableName: string; drop: () => Promise<void> }> {
+  const client = new DynamoDBClient(clientConfig);
   const tableName = uniqueName('caretaker');
   const attributes = new Set<string>([TABLE_SCHEMA.partitionKey, TABLE_SCHEMA.sortKey]);
   for (const index of TABLE_SCHEMA.indexes) {

@@ -1,0 +1,133 @@
+/**
+ * The training pipeline's steps Lambda: one function, invoked by the state machine with
+ * `{ step: '<name>', …}`. Parses the payload with zod, runs the step's domain function with
+ * ports built once per process, and turns transient AWS errors into `Caretaker.Unavailable`
+ * (which the state machine retries with backoff).
+ */
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { z } from 'zod';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { createDocumentClient } from '../shared/dynamo';
+import { CaretakerError, Invalid, Unavailable } from '../shared/errors';
+import { logger } from '../shared/powertools';
+import {
+  finishRun,
+  finishRunInput,
+  gate,
+  gateInput,
+  recordDeployment,
+  recordDeploymentInput,
+  registerVersion,
+  registerVersionInput,
+  requestApproval,
+  requestApprovalInput,
+  startDeployment,
+  startDeploymentInput,
+  startRun,
+  startRunInput,
+  type StepPorts,
+} from './steps';
+import { PipelineStore, tableLineage } from './store';
+
+export const stepInput = z.discriminatedUnion('step', [
+  startRunInput,
+  gateInput,
+  registerVersionInput,
+  requestApprovalInput,
+  startDeploymentInput,
+  recordDeploymentInput,
+  finishRunInput,
+]);
+export type StepInput = z.infer<typeof stepInput>;
+
+export async function runStep(input: StepInput, ports: StepPorts): Promise<unknown> {
+  switch (input.step) {
+    case 'startRun':
+      return startRun(input, ports);
+    case 'gate':
+      return gate(input, ports);
+    case 'registerVersion':
+      return registerVersion(input, ports);
+    case 'requestApproval':
+      return requestApproval(input, ports);
+    case 'startDeployment':
+      return startDeployment(input, ports);
+    case 'recordDeployment':
+      return recordDeployment(input, ports);
+    case 'finishRun':
+      return finishRun(input, ports);
+  }
+}
+
+const TRANSIENT = /Throttl|ProvisionedThroughputExceeded|RequestLimitExceeded|ServiceUnavailable|InternalServerError|InternalFailure|TransactionConflict|TimeoutError|ECONNRESET/;
+
+/** Unavailable with the name the state machine's Retry matches. */
+class StepUnavailable extends Unavailable {
+  constructor(message: string) {
+    super(message);
+    this.name = 'Caretaker.Unavailable';
+  }
+}
+
+export function createHandler(ports: StepPorts) {
+  return async (event: unknown): Promise<unknown> => {
+    const parsed = stepInput.safeParse(event);
+    if (!parsed.success) throw new Invalid(`invalid step input: ${z.prettifyError(parsed.error)}`);
+    try {
+      return await runStep(parsed.data, ports);
+    } catch (error) {
+      if (error instanceof CaretakerError) throw error;
+      const name = error instanceof Error ? error.name : 'Error';
+      if (TRANSIENT.test(name)) throw new StepUnavailable(`${parsed.data.step}: ${name} (transient, nothing half-written)`);
+      logger.error('step failed', { step: parsed.data.step, error: error as Error });
+      throw error;
+    }
+  };
+}
+
+export interface PortOptions {
+  readonly tableName: string;
+  readonly approvalsTopicArn: string;
+  readonly artifactsBucket: string;
+  readonly dynamo?: DynamoDBDocumentClient;
+  readonly s3?: S3Client;
+  readonly sns?: SNSClient;
+}
+
+/** The real ports: DynamoDB, S3 and SNS clients from the standard SDK environment unless given. */
+export function createPorts(options: PortOptions): StepPorts {
+  const store = new PipelineStore(options.dynamo ?? createDocumentClient(), options.tableName);
+  const s3 = options.s3 ?? new S3Client({});
+  const sns = options.sns ?? new SNSClient({});
+  return {
+    store,
+    lineage: tableLineage(store),
+    artifactsBucket: options.artifactsBucket,
+    now: () => new Date(),
+    readJson: async (uri) => {
+      const match = /^s3:\/\/([^/]+)\/(.+)$/.exec(uri);
+      if (!match) throw new Invalid(`not an S3 URI: ${uri}`);
+      const object = await s3.send(new GetObjectCommand({ Bucket: match[1], Key: match[2] }));
+      return JSON.parse((await object.Body?.transformToString()) ?? 'null') as unknown;
+    },
+    publishApproval: async ({ subject, body }) => {
+      await sns.send(new PublishCommand({ TopicArn: options.approvalsTopicArn, Subject: subject, Message: body }));
+    },
+  };
+}
+
+function fromEnvironment(): StepPorts {
+  const { TABLE_NAME, APPROVALS_TOPIC_ARN, ARTIFACTS_BUCKET } = process.env;
+  if (!TABLE_NAME || !APPROVALS_TOPIC_ARN || !ARTIFACTS_BUCKET) {
+    throw new Error('TABLE_NAME, APPROVALS_TOPIC_ARN and ARTIFACTS_BUCKET must be set');
+  }
+  return createPorts({ tableName: TABLE_NAME, approvalsTopicArn: APPROVALS_TOPIC_ARN, artifactsBucket: ARTIFACTS_BUCKET });
+}
+
+// Built on the first invocation (once per process), so importing this module needs no environment.
+let handle: ((event: unknown) => Promise<unknown>) | undefined;
+export const handler = (event: unknown) => {
+  handle ??= createHandler(fromEnvironment());
+  return handle(event);
+};

@@ -1,0 +1,98 @@
+/**
+ * A model's pipeline settings: what one execution of the (single, shared) training pipeline
+ * needs to know about the model it trains. The `TrainingPipeline` construct renders them from
+ * `caretaker.config.json` into one SSM parameter per model (`<prefix>/<model>`); the state
+ * machine's first task reads that parameter into `$.config.model`, and the steps Lambda
+ * receives the parts it needs in its payload. SageMaker-shaped pieces (`stoppingCondition`,
+ * `deploymentConfig`) are rendered ready to pass through, so the ASL needs no conditionals.
+ */
+import { z } from 'zod';
+
+const direction = z.enum(['maximize', 'minimize']);
+
+export const objectiveSchema = z.object({ metricName: z.string().min(1), direction });
+export type Objective = z.infer<typeof objectiveSchema>;
+
+export const gateSettingsSchema = z.object({
+  minImprovement: z.number().min(0),
+  thresholds: z.record(z.string(), z.object({ min: z.number().optional(), max: z.number().optional() })),
+});
+export type GateSettings = z.infer<typeof gateSettingsSchema>;
+
+export const modelSettingsSchema = z.object({
+  model: z.string().min(1),
+  datasetName: z.string().min(1),
+  /** Starts every SageMaker resource name the pipeline creates; the IAM policies are scoped to it. */
+  resourcePrefix: z.string().min(1),
+  training: z.object({
+    imageUri: z.string(),
+    instanceTypes: z.array(z.string()).min(1),
+    instanceCount: z.number().int().positive(),
+    volumeSizeGb: z.number().int().positive(),
+    managedSpot: z.boolean(),
+    /** SageMaker `ResourceConfig` per entry of `instanceTypes`, same order. */
+    resourceConfigs: z
+      .array(
+        z.object({
+          InstanceType: z.string(),
+          InstanceCount: z.number().int().positive(),
+          VolumeSizeInGB: z.number().int().positive(),
+          VolumeKmsKeyId: z.string().optional(),
+        }),
+      )
+      .min(1),
+    stoppingCondition: z.object({
+      MaxRuntimeInSeconds: z.number().int().positive(),
+      MaxWaitTimeInSeconds: z.number().int().positive().optional(),
+    }),
+    networkIsolation: z.boolean(),
+    hyperparameters: z.record(z.string(), z.string()),
+    /** Task timeout of the `.sync` training state: the longest SageMaker may take, plus a margin. */
+    taskTimeoutSeconds: z.number().int().positive(),
+  }),
+  evaluation: z.object({
+    imageUri: z.string(),
+    containerArguments: z.array(z.string()),
+    instanceType: z.string(),
+    /** SageMaker `ProcessingResources.ClusterConfig`. */
+    clusterConfig: z.object({
+      InstanceCount: z.number().int().positive(),
+      InstanceType: z.string(),
+      VolumeSizeInGB: z.number().int().positive(),
+      VolumeKmsKeyId: z.string().optional(),
+    }),
+    maxRuntimeSeconds: z.number().int().positive(),
+    taskTimeoutSeconds: z.number().int().positive(),
+  }),
+  objective: objectiveSchema,
+  gate: gateSettingsSchema,
+  approval: z.object({ timeoutSeconds: z.number().int().positive(), heartbeatSeconds: z.number().int().positive() }),
+  deployment: z.object({
+    endpointName: z.string().min(1),
+    imageUri: z.string(),
+    instanceType: z.string(),
+    initialInstanceCount: z.number().int().positive(),
+    dataCapturePercent: z.number().int().min(0).max(100),
+    /** False for instance types with NVMe instance storage, where SageMaker refuses a volume KmsKeyId. */
+    encryptStorageVolume: z.boolean(),
+    /** SageMaker `DeploymentConfig`: blue/green traffic routing, baking time, auto-rollback alarms. */
+    deploymentConfig: z.object({
+      BlueGreenUpdatePolicy: z.record(z.string(), z.unknown()),
+      AutoRollbackConfiguration: z.object({ Alarms: z.array(z.object({ AlarmName: z.string() })) }),
+    }),
+  }),
+});
+export type ModelSettings = z.infer<typeof modelSettingsSchema>;
+
+/** The evaluation container's contract: it is run with these arguments … */
+export const EVALUATION_CONTAINER_ARGUMENTS = ['evaluate'] as const;
+/** … and writes this file into its `report` output (`evaluations/<model>/<runId>/`). */
+export const EVALUATION_REPORT_FILE = 'evaluation.json';
+
+/** `evaluation.json`: metrics of the candidate and, when there is one, the champion, on the same holdout. */
+export const evaluationReportSchema = z.object({
+  candidate: z.object({ metrics: z.record(z.string(), z.number()) }),
+  champion: z.object({ metrics: z.record(z.string(), z.number()) }).nullish(),
+  holdout: z.object({ rows: z.number().int().nonnegative().optional() }).optional(),
+});
+export type EvaluationReport = z.infer<typeof evaluationReportSchema>;

@@ -1,0 +1,415 @@
+import { ArnFormat, Duration, RemovalPolicy, Stack, Token, Validations, type CfnElement, type CfnResource } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as ssm from 'aws-cdk-lib/aws-ssm';
+import { Construct } from 'constructs';
+import { fileURLToPath } from 'node:url';
+import { datasetPrefix } from '../../lambdas/shared/layout';
+
+/** `datasets` (from `datasets/<dataset>/`): the dataset bucket area jobs may read. */
+const DATASETS_AREA = datasetPrefix('').split('/')[0] ?? 'datasets';
+import type { ModelConfig } from '../config';
+import { renderModelSettings } from '../pipeline-settings';
+import { CaretakerFunction } from './caretaker-function';
+
+/** The ASL file this construct deploys. */
+export const TRAINING_PIPELINE_DEFINITION = fileURLToPath(new URL('../../state-machines/training-pipeline.asl.json', import.meta.url));
+
+const RESOURCE_PREFIX = /^[a-z][a-z0-9]{1,11}$/;
+const ECR_REPOSITORY = /^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?\/([^:@]+)/;
+
+export interface TrainingPipelineProps {
+  /** The models from `caretaker.config.json`; each gets its settings parameter and rollback alarms. */
+  readonly models: readonly ModelConfig[];
+  /** Key for the logs, the steps function's environment, SageMaker volumes, outputs and endpoint data capture. */
+  readonly encryptionKey: kms.IKey;
+  /** The metadata table (runs, versions, deployments, lineage, audit). */
+  readonly table: dynamodb.ITable;
+  /** Checkpoints, model artifacts, evaluation reports, data capture and baselines (`lambdas/shared/layout.ts`). */
+  readonly artifactsBucket: s3.IBucket;
+  /** Dataset versions are read from its `datasets/` prefix by training and evaluation jobs. */
+  readonly datasetBucket: s3.IBucket;
+  /** Approval requests go here. */
+  readonly approvalsTopic: sns.ITopic;
+  /** Failed runs, failed executions and rollback alarms go here. */
+  readonly alertsTopic: sns.ITopic;
+  /**
+   * Starts every SageMaker resource name (jobs, models, endpoint configs, endpoints), and the
+   * IAM policies are scoped to it. 2–12 lowercase letters and digits.
+   * @default 'caretaker'
+   */
+  readonly resourcePrefix?: string;
+  /** @default logs.RetentionDays.SIX_MONTHS */
+  readonly logRetention?: logs.RetentionDays;
+  /** What happens to the execution log group on stack delete. @default RemovalPolicy.RETAIN */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+/**
+ * The training pipeline: one Step Functions Standard workflow (`state-machines/training-pipeline.asl.json`)
+ * shared by all models, each model's settings in its own SSM parameter (read by the first state),
+ * a steps Lambda, a SageMaker execution role and a state machine role that grant exactly what
+ * each state needs, logs (ALL, KMS) and X-Ray, and an alarm on failed executions.
+ */
+export class TrainingPipeline extends Construct {
+  public readonly stateMachine: sfn.StateMachine;
+  /** Role SageMaker jobs, models and endpoints run as. */
+  public readonly sagemakerRole: iam.Role;
+  /** The role the state machine runs as. */
+  public readonly role: iam.Role;
+  public readonly steps: CaretakerFunction;
+  public readonly logGroup: logs.LogGroup;
+  /** Settings parameter per model name. */
+  public readonly settings: Readonly<Record<string, ssm.StringParameter>>;
+  /** Blue/green auto-rollback alarms per model name (5XX errors, p99 model latency). */
+  public readonly rollbackAlarms: Readonly<Record<string, readonly cloudwatch.Alarm[]>>;
+  public readonly failedExecutionsAlarm: cloudwatch.Alarm;
+  /** Prefix of every SageMaker resource the pipeline creates. */
+  public readonly resourcePrefix: string;
+
+  constructor(scope: Construct, id: string, props: TrainingPipelineProps) {
+    super(scope, id);
+    const stack = Stack.of(this);
+    const resourcePrefix = props.resourcePrefix ?? 'caretaker';
+    if (!RESOURCE_PREFIX.test(resourcePrefix)) {
+      throw new Error(`TrainingPipeline resourcePrefix must be 2–12 lowercase letters and digits, starting with a letter; got "${resourcePrefix}"`);
+    }
+    if (props.models.length === 0) throw new Error('TrainingPipeline models must list at least one model');
+    this.resourcePrefix = resourcePrefix;
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    const sagemakerArn = (type: string) => stack.formatArn({ service: 'sagemaker', resource: type, resourceName: `${resourcePrefix}-*` });
+
+    this.sagemakerRole = this.createSageMakerRole(props);
+
+    this.steps = new CaretakerFunction(this, 'Steps', {
+      entry: 'pipeline/handler.ts',
+      description: 'Caretaker training pipeline steps: run records, gate, registry, approval requests, deployments',
+      encryptionKey: props.encryptionKey,
+      environment: {
+        TABLE_NAME: props.table.tableName,
+        APPROVALS_TOPIC_ARN: props.approvalsTopic.topicArn,
+        ARTIFACTS_BUCKET: props.artifactsBucket.bucketName,
+      },
+      removalPolicy,
+    });
+    // Exactly the calls the steps make (no CDK grant helpers: those add action wildcards).
+    this.steps.role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query', 'dynamodb:ConditionCheckItem'],
+        resources: [props.table.tableArn, `${props.table.tableArn}/index/*`],
+      }),
+    );
+    this.steps.role.addToPolicy(new iam.PolicyStatement({ actions: ['sns:Publish'], resources: [props.approvalsTopic.topicArn] }));
+    this.steps.role.addToPolicy(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [props.artifactsBucket.arnForObjects('evaluations/*')] }));
+    // Table, topic and bucket are all encrypted with the stack key.
+    this.steps.role.addToPolicy(
+      new iam.PolicyStatement({ actions: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey'], resources: [props.encryptionKey.keyArn] }),
+    );
+
+    // Per model: rollback alarms and the settings one execution reads.
+    const settings: Record<string, ssm.StringParameter> = {};
+    const rollbackAlarms: Record<string, cloudwatch.Alarm[]> = {};
+    const settingsPrefix = `/caretaker/${stack.stackName}/pipeline/models`;
+    for (const model of props.models) {
+      const endpointName = `${resourcePrefix}-${model.name}`;
+      rollbackAlarms[model.name] = this.createRollbackAlarms(model, endpointName);
+      const value = stack.toJsonString(
+        renderModelSettings(model, {
+          resourcePrefix,
+          endpointName,
+          rollbackAlarmNames: (rollbackAlarms[model.name] ?? []).map((alarm) => alarm.alarmName),
+          volumeKmsKeyArn: props.encryptionKey.keyArn,
+        }),
+      );
+      settings[model.name] = new ssm.StringParameter(this, `Settings-${model.name}`, {
+        parameterName: `${settingsPrefix}/${model.name}`,
+        description: `Caretaker training pipeline settings of model ${model.name} (rendered from caretaker.config.json)`,
+        stringValue: value,
+        // Standard parameters hold 4 KB; long hyperparameter lists need the advanced tier.
+        tier: Token.isUnresolved(value) || value.length < 3500 ? ssm.ParameterTier.STANDARD : ssm.ParameterTier.ADVANCED,
+      });
+    }
+    this.settings = settings;
+    this.rollbackAlarms = rollbackAlarms;
+    // SageMaker reads the auto-rollback alarms during a blue/green update.
+    const alarmArns = Object.values(rollbackAlarms).flatMap((alarms) => alarms.map((alarm) => alarm.alarmArn));
+    this.sagemakerRole.addToPolicy(new iam.PolicyStatement({ actions: ['cloudwatch:DescribeAlarms'], resources: alarmArns }));
+
+    this.role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('states.amazonaws.com'),
+      description: 'Caretaker training pipeline state machine',
+    });
+    this.grantStates(props, sagemakerArn);
+    for (const parameter of Object.values(settings)) parameter.grantRead(this.role);
+
+    this.logGroup = new logs.LogGroup(this, 'Logs', {
+      retention: props.logRetention ?? logs.RetentionDays.SIX_MONTHS,
+      encryptionKey: props.encryptionKey,
+      removalPolicy,
+    });
+
+    this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
+      stateMachineType: sfn.StateMachineType.STANDARD,
+      definitionBody: sfn.DefinitionBody.fromFile(TRAINING_PIPELINE_DEFINITION),
+      definitionSubstitutions: {
+        StepsFunctionArn: this.steps.function.functionArn,
+        SettingsParameterPrefix: settingsPrefix,
+        SageMakerRoleArn: this.sagemakerRole.roleArn,
+        KmsKeyArn: props.encryptionKey.keyArn,
+        AlertsTopicArn: props.alertsTopic.topicArn,
+      },
+      role: this.role,
+      tracingEnabled: true,
+      logs: { destination: this.logGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },
+      comment: 'Caretaker training pipeline: dataset version → training → gate → approval → blue/green deployment',
+    });
+
+    this.failedExecutionsAlarm = new cloudwatch.Alarm(this, 'FailedExecutionsAlarm', {
+      alarmDescription: 'A Caretaker training pipeline execution failed (the run record and the alert say why).',
+      metric: this.metricFailed(),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    this.failedExecutionsAlarm.addAlarmAction(new cloudwatchActions.SnsAction(props.alertsTopic));
+    // CloudWatch publishes to the KMS-encrypted alerts topic.
+    props.encryptionKey.addToResourcePolicy(
+      new iam.PolicyStatement({
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        resources: ['*'],
+        conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },
+      }),
+    );
+
+    // CDK makes a function / state machine depend on its whole role construct (role + default
+    // policy, so the policy exists before the first call); the role half duplicates the GetAtt.
+    for (const resource of [this.steps.function.node.defaultChild, this.stateMachine.node.defaultChild] as CfnResource[]) {
+      resource.addMetadata('cfn-lint', { config: { ignore_checks: ['W3005'] } });
+    }
+
+    this.acknowledgeInherentFindings(props, resourcePrefix);
+  }
+
+  /** Failed executions (training failed, deploy failed, approval expired …), summed over 5 minutes. */
+  metricFailed(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.stateMachine.metricFailed({ period: Duration.minutes(5), statistic: 'Sum', ...props });
+  }
+
+  /** Allow `grantee` to start runs (StartExecution with the deterministic run id as the name). */
+  grantStartExecution(grantee: iam.IGrantable): iam.Grant {
+    return this.stateMachine.grantStartExecution(grantee);
+  }
+
+  /** Allow `grantee` (the approval API) to answer the approval task token. */
+  grantTaskResponse(grantee: iam.IGrantable): iam.Grant {
+    return this.stateMachine.grantTaskResponse(grantee);
+  }
+
+  private createSageMakerRole(props: TrainingPipelineProps): iam.Role {
+    const role = new iam.Role(this, 'SageMakerRole', {
+      assumedBy: new iam.ServicePrincipal('sagemaker.amazonaws.com'),
+      description: 'Caretaker SageMaker jobs and endpoints: datasets in, artifacts out, nothing else',
+    });
+    const { datasetBucket, artifactsBucket } = props;
+    const allow = (actions: string[], resources: string[], conditions?: Record<string, unknown>) =>
+      role.addToPolicy(new iam.PolicyStatement({ actions, resources, conditions }));
+    // Training and evaluation read dataset versions.
+    allow(['s3:GetObject', 's3:GetObjectVersion'], [datasetBucket.arnForObjects(`${DATASETS_AREA}/*`)]);
+    allow(['s3:ListBucket'], [datasetBucket.bucketArn], { StringLike: { 's3:prefix': [`${DATASETS_AREA}/*`] } });
+    // Checkpoints are synced both ways (spot resume); models are written by training, read by endpoints.
+    allow(['s3:GetObject', 's3:PutObject', 's3:DeleteObject'], [artifactsBucket.arnForObjects('checkpoints/*')]);
+    allow(['s3:GetObject', 's3:PutObject'], [artifactsBucket.arnForObjects('models/*')]);
+    // Evaluation reports and endpoint data capture are only written.
+    allow(['s3:PutObject'], [artifactsBucket.arnForObjects('evaluations/*'), artifactsBucket.arnForObjects('capture/*')]);
+    allow(['s3:ListBucket'], [artifactsBucket.bucketArn], { StringLike: { 's3:prefix': ['checkpoints/*', 'models/*'] } });
+    allow(['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:DescribeKey'], [props.encryptionKey.keyArn]);
+    // A dataset bucket with its own key: read through it.
+    if (datasetBucket.encryptionKey && datasetBucket.encryptionKey !== props.encryptionKey) {
+      allow(['kms:Decrypt'], [datasetBucket.encryptionKey.keyArn]);
+    }
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['kms:CreateGrant', 'kms:DescribeKey'],
+        resources: [props.encryptionKey.keyArn],
+        conditions: { Bool: { 'kms:GrantIsForAWSResource': 'true' } },
+      }),
+    );
+
+    const repositories = new Set<string>();
+    for (const model of props.models) {
+      for (const uri of [model.trainingImageUri, model.inferenceImageUri, model.evaluation.imageUri]) {
+        const match = uri ? ECR_REPOSITORY.exec(uri) : null;
+        if (match) repositories.add(`arn:${Stack.of(this).partition}:ecr:${match[2]}:${match[1]}:repository/${match[3]}`);
+      }
+    }
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer', 'ecr:BatchCheckLayerAvailability'],
+        resources: [...repositories].sort(),
+      }),
+    );
+    role.addToPolicy(new iam.PolicyStatement({ actions: ['ecr:GetAuthorizationToken'], resources: ['*'] }));
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents', 'logs:DescribeLogStreams'],
+        resources: [Stack.of(this).formatArn({ service: 'logs', resource: 'log-group', resourceName: '/aws/sagemaker/*', arnFormat: ArnFormat.COLON_RESOURCE_NAME })],
+      }),
+    );
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['cloudwatch:PutMetricData'],
+        resources: ['*'],
+        conditions: { StringLike: { 'cloudwatch:namespace': '/aws/sagemaker/*' } },
+      }),
+    );
+    return role;
+  }
+
+  private createRollbackAlarms(model: ModelConfig, endpointName: string): cloudwatch.Alarm[] {
+    const dimensionsMap = { EndpointName: endpointName, VariantName: 'AllTraffic' };
+    const errors = new cloudwatch.Alarm(this, `Rollback5xx-${model.name}`, {
+      alarmDescription: `Endpoint ${endpointName} returns 5XX errors; rolls a blue/green deployment of ${model.name} back.`,
+      metric: new cloudwatch.Metric({ namespace: 'AWS/SageMaker', metricName: 'Invocation5XXErrors', dimensionsMap, statistic: 'Sum', period: Duration.minutes(1) }),
+      threshold: 1,
+      evaluationPeriods: 2,
+      datapointsToAlarm: 2,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    const latency = new cloudwatch.Alarm(this, `RollbackLatency-${model.name}`, {
+      alarmDescription: `Endpoint ${endpointName} p99 ModelLatency above ${model.deployment.latencyAlarmMs} ms; rolls a blue/green deployment of ${model.name} back.`,
+      // ModelLatency is reported in microseconds.
+      metric: new cloudwatch.Metric({ namespace: 'AWS/SageMaker', metricName: 'ModelLatency', dimensionsMap, statistic: 'p99', period: Duration.minutes(1) }),
+      threshold: model.deployment.latencyAlarmMs * 1000,
+      evaluationPeriods: 3,
+      datapointsToAlarm: 2,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    return [errors, latency];
+  }
+
+  /** What each state needs; the ASL file generates no IAM (DefinitionBody.fromFile). */
+  private grantStates(props: TrainingPipelineProps, sagemakerArn: (type: string) => string): void {
+    const stack = Stack.of(this);
+    const add = (statement: iam.PolicyStatementProps) => this.role.addToPolicy(new iam.PolicyStatement(statement));
+
+    // StartRun, Gate, RegisterVersion, WaitForApproval, StartDeployment, RecordDeployment, Record*.
+    this.steps.function.grantInvoke(this.role);
+    // TrainModel (.sync) — as CDK's SageMakerCreateTrainingJob with RUN_JOB grants, scoped to our names.
+    add({
+      actions: ['sagemaker:CreateTrainingJob', 'sagemaker:DescribeTrainingJob', 'sagemaker:StopTrainingJob'],
+      resources: [sagemakerArn('training-job')],
+    });
+    // Evaluate (.sync).
+    add({
+      actions: ['sagemaker:CreateProcessingJob', 'sagemaker:DescribeProcessingJob', 'sagemaker:StopProcessingJob'],
+      resources: [sagemakerArn('processing-job')],
+    });
+    // CreateModel, CreateEndpointConfig, CreateEndpoint/UpdateEndpoint, DescribeEndpoint.
+    add({ actions: ['sagemaker:CreateModel'], resources: [sagemakerArn('model')] });
+    add({ actions: ['sagemaker:CreateEndpointConfig'], resources: [sagemakerArn('endpoint-config')] });
+    add({
+      actions: ['sagemaker:CreateEndpoint', 'sagemaker:UpdateEndpoint'],
+      resources: [sagemakerArn('endpoint'), sagemakerArn('endpoint-config')],
+    });
+    add({ actions: ['sagemaker:DescribeEndpoint'], resources: [sagemakerArn('endpoint')] });
+    // UpdateEndpoint validates the auto-rollback alarms it is given.
+    add({
+      actions: ['cloudwatch:DescribeAlarms'],
+      resources: Object.values(this.rollbackAlarms).flatMap((alarms) => alarms.map((alarm) => alarm.alarmArn)),
+    });
+    // Every create above carries Tags; `.sync` lists a job's tags while it polls.
+    add({
+      actions: ['sagemaker:AddTags', 'sagemaker:ListTags'],
+      resources: ['training-job', 'processing-job', 'model', 'endpoint-config', 'endpoint'].map(sagemakerArn),
+    });
+    // `.sync` on training and processing jobs: the managed EventBridge rules Step Functions creates.
+    add({
+      actions: ['events:PutTargets', 'events:PutRule', 'events:DescribeRule'],
+      resources: ['StepFunctionsGetEventsForSageMakerTrainingJobsRule', 'StepFunctionsGetEventsForSageMakerProcessingJobsRule'].map((rule) =>
+        stack.formatArn({ service: 'events', resource: 'rule', resourceName: rule }),
+      ),
+    });
+    add({
+      actions: ['iam:PassRole'],
+      resources: [this.sagemakerRole.roleArn],
+      conditions: { StringEquals: { 'iam:PassedToService': 'sagemaker.amazonaws.com' } },
+    });
+    // SageMaker encrypts volumes, outputs and endpoint storage with the key on the caller's behalf.
+    add({
+      actions: ['kms:CreateGrant', 'kms:DescribeKey'],
+      resources: [props.encryptionKey.keyArn],
+      conditions: { Bool: { 'kms:GrantIsForAWSResource': 'true' } },
+    });
+    // PublishFailureAlert (the topic is encrypted with the stack key).
+    add({ actions: ['sns:Publish'], resources: [props.alertsTopic.topicArn] });
+    add({ actions: ['kms:Decrypt', 'kms:GenerateDataKey'], resources: [props.encryptionKey.keyArn] });
+  }
+
+  private acknowledgeInherentFindings(props: TrainingPipelineProps, prefix: string): void {
+    const stack = Stack.of(this);
+    /** How cdk-nag spells an ARN in a finding id: `<LogicalId.Arn>` for a GetAtt, the text otherwise. */
+    const nagArn = (arn: string): string => {
+      const resolved: unknown = stack.resolve(arn);
+      if (typeof resolved === 'string') return resolved;
+      const getAtt = (resolved as { 'Fn::GetAtt'?: [string, string] })['Fn::GetAtt'];
+      return getAtt ? `<${getAtt[0]}.${getAtt[1]}>` : JSON.stringify(resolved);
+    };
+    const objects = (bucket: s3.IBucket, area: string) => `AwsSolutions-IAM5[Resource::${nagArn(bucket.bucketArn)}/${area}/*]`;
+    const sagemakerResource = (type: string) => `Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:${type}/${prefix}-*`;
+
+    Validations.of(this.role).acknowledge(
+      ...['training-job', 'processing-job', 'model', 'endpoint-config', 'endpoint'].map((type) => ({
+        id: `AwsSolutions-IAM5[${sagemakerResource(type)}]`,
+        reason: `Run-scoped ${type} names are made at run time; the wildcard is confined to the pipeline's "${prefix}-" prefix.`,
+      })),
+      {
+        id: `AwsSolutions-IAM5[Resource::<${stack.getLogicalId(this.steps.function.node.defaultChild as CfnElement)}.Arn>:*]`,
+        reason: "Invoking any version or alias of the pipeline's own steps function (CDK grantInvoke).",
+      },
+      {
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason: "X-Ray segments and CloudWatch Logs vended delivery (the state machine's ALL-level logging) support no resource-level permissions.",
+      },
+    );
+    Validations.of(this.sagemakerRole).acknowledge(
+      ...(
+        [
+          [props.datasetBucket, DATASETS_AREA, 'dataset versions (read only)'],
+          [props.artifactsBucket, 'checkpoints', 'spot checkpoints of every run'],
+          [props.artifactsBucket, 'models', 'model artifacts of every run'],
+          [props.artifactsBucket, 'evaluations', 'evaluation reports (write only)'],
+          [props.artifactsBucket, 'capture', 'endpoint data capture (write only)'],
+        ] as const
+      ).map(([bucket, area, what]) => ({
+        id: objects(bucket, area),
+        reason: `Object keys are per model and run; the wildcard is confined to the ${area}/ prefix: ${what}.`,
+      })),
+      {
+        id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:/aws/sagemaker/*]',
+        reason: 'SageMaker jobs and endpoints log to log groups it names under /aws/sagemaker/.',
+      },
+      {
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason: 'ecr:GetAuthorizationToken and cloudwatch:PutMetricData support no resource-level permissions (PutMetricData is limited to /aws/sagemaker/ namespaces by condition).',
+      },
+    );
+    Validations.of(this.steps.role).acknowledge(
+      { id: objects(props.artifactsBucket, 'evaluations'), reason: 'The gate reads the evaluation report of any run; read-only, evaluations/ prefix only.' },
+      {
+        id: `AwsSolutions-IAM5[Resource::${nagArn(props.table.tableArn)}/index/*]`,
+        reason: 'Queries the table\'s own secondary indexes (live version by status).',
+      },
+    );
+  }
+}

@@ -1,0 +1,106 @@
+/**
+ * Renders a model's `caretaker.config.json` entry into the settings one pipeline execution
+ * reads (`lambdas/pipeline/settings.ts`). Pure: the construct passes resolved names or tokens,
+ * the offline executions pass literal ones.
+ */
+import type { ModelConfig } from './config';
+import { EVALUATION_CONTAINER_ARGUMENTS, type ModelSettings } from '../lambdas/pipeline/settings';
+
+export interface ModelSettingsNames {
+  /** Starts every SageMaker resource name; IAM is scoped to it. */
+  readonly resourcePrefix: string;
+  /** The model's endpoint. */
+  readonly endpointName: string;
+  /** CloudWatch alarms that roll a blue/green deployment back. */
+  readonly rollbackAlarmNames: readonly string[];
+  /** Key for EBS storage volumes of jobs and endpoints (not used on instance-storage types). */
+  readonly volumeKmsKeyArn: string;
+}
+
+/**
+ * Instance families whose storage is local NVMe. SageMaker refuses a volume KmsKeyId for them
+ * (CreateTrainingJob, CreateProcessingJob, CreateEndpointConfig); the instance store is
+ * encrypted by the hardware instead.
+ */
+const INSTANCE_STORAGE = /^ml\.(g4dn|g5|g6|g6e|gr6|p3dn|p4d|p4de|p5|p5e|p5en|m5d|m6id|c5d|c6id|r5d|r6id|trn1|trn1n|inf2)\./;
+
+/** Whether SageMaker accepts a customer-managed key for this instance type's storage volume. */
+export function takesVolumeKmsKey(instanceType: string): boolean {
+  return !INSTANCE_STORAGE.test(instanceType);
+}
+
+/** Margin on top of SageMaker's own limits before a `.sync` task gives up on a job. */
+const TASK_TIMEOUT_MARGIN_SECONDS = 3600;
+
+export function renderModelSettings(model: ModelConfig, names: ModelSettingsNames): ModelSettings {
+  const { training, deployment } = model;
+  const longestTraining = training.maxWaitSeconds ?? training.maxRuntimeSeconds;
+  const shifting = deployment.trafficShifting;
+  const trafficRouting =
+    shifting.type === 'CANARY'
+      ? { Type: 'CANARY', CanarySize: { Type: 'CAPACITY_PERCENT', Value: shifting.canaryPercent }, WaitIntervalInSeconds: shifting.waitSeconds }
+      : shifting.type === 'LINEAR'
+        ? { Type: 'LINEAR', LinearStepSize: { Type: 'CAPACITY_PERCENT', Value: shifting.stepPercent }, WaitIntervalInSeconds: shifting.waitSeconds }
+        : { Type: 'ALL_AT_ONCE', WaitIntervalInSeconds: 0 };
+
+  return {
+    model: model.name,
+    datasetName: model.dataset.name,
+    resourcePrefix: names.resourcePrefix,
+    training: {
+      imageUri: model.trainingImageUri,
+      instanceTypes: [...training.instanceTypes],
+      instanceCount: training.instanceCount,
+      volumeSizeGb: training.volumeSizeGb,
+      managedSpot: training.managedSpot,
+      resourceConfigs: training.instanceTypes.map((InstanceType) => ({
+        InstanceType,
+        InstanceCount: training.instanceCount,
+        VolumeSizeInGB: training.volumeSizeGb,
+        ...(takesVolumeKmsKey(InstanceType) ? { VolumeKmsKeyId: names.volumeKmsKeyArn } : {}),
+      })),
+      stoppingCondition: {
+        MaxRuntimeInSeconds: training.maxRuntimeSeconds,
+        ...(training.managedSpot && training.maxWaitSeconds !== undefined ? { MaxWaitTimeInSeconds: training.maxWaitSeconds } : {}),
+      },
+      networkIsolation: training.networkIsolation,
+      hyperparameters: { ...training.hyperparameters },
+      taskTimeoutSeconds: longestTraining + TASK_TIMEOUT_MARGIN_SECONDS,
+    },
+    evaluation: {
+      imageUri: model.evaluation.imageUri ?? model.trainingImageUri,
+      containerArguments: [...EVALUATION_CONTAINER_ARGUMENTS],
+      instanceType: model.evaluation.instanceType,
+      clusterConfig: {
+        InstanceCount: 1,
+        InstanceType: model.evaluation.instanceType,
+        VolumeSizeInGB: 30,
+        ...(takesVolumeKmsKey(model.evaluation.instanceType) ? { VolumeKmsKeyId: names.volumeKmsKeyArn } : {}),
+      },
+      maxRuntimeSeconds: model.evaluation.maxRuntimeSeconds,
+      taskTimeoutSeconds: model.evaluation.maxRuntimeSeconds + TASK_TIMEOUT_MARGIN_SECONDS,
+    },
+    objective: { ...model.objective },
+    gate: { minImprovement: model.gate.minImprovement, thresholds: { ...model.gate.thresholds } },
+    approval: {
+      timeoutSeconds: model.approval.timeoutSeconds,
+      heartbeatSeconds: model.approval.heartbeatSeconds ?? model.approval.timeoutSeconds,
+    },
+    deployment: {
+      endpointName: names.endpointName,
+      imageUri: model.inferenceImageUri ?? model.trainingImageUri,
+      instanceType: deployment.instanceType,
+      initialInstanceCount: deployment.initialInstanceCount,
+      dataCapturePercent: deployment.dataCapturePercent,
+      encryptStorageVolume: takesVolumeKmsKey(deployment.instanceType),
+      deploymentConfig: {
+        BlueGreenUpdatePolicy: {
+          TrafficRoutingConfiguration: trafficRouting,
+          // Baking time: how long the new fleet serves all traffic, watched by the alarms, before the old one goes.
+          TerminationWaitInSeconds: deployment.bakeSeconds,
+        },
+        AutoRollbackConfiguration: { Alarms: names.rollbackAlarmNames.map((AlarmName) => ({ AlarmName })) },
+      },
+    },
+  };
+}

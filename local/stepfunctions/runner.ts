@@ -1,0 +1,240 @@
+/**
+ * Runs an ASL file on one machine with `aws-local-stepfunctions`: `${…}` substitutions applied
+ * as CloudFormation would, and every Task state's resource (a Lambda ARN, `sagemaker:*.sync`,
+ * `sns:publish`, `aws-sdk:*`, `lambda:invoke.waitForTaskToken`) mapped to a local function.
+ * Offline tests use it with recorded SageMaker responses; local mode reuses it behind a local
+ * Step Functions endpoint, answering task tokens through `sendTaskSuccess`/`sendTaskFailure`.
+ */
+import { randomUUID } from 'node:crypto';
+import { StateMachine } from 'aws-local-stepfunctions';
+
+// aws-local-stepfunctions@3 calls Promise.withResolvers (Node 22+); Node 20 lacks it.
+if (typeof (Promise as unknown as { withResolvers?: unknown }).withResolvers !== 'function') {
+  Object.defineProperty(Promise, 'withResolvers', {
+    configurable: true,
+    writable: true,
+    value: function withResolvers<T>() {
+      let resolve!: (value: T | PromiseLike<T>) => void;
+      let reject!: (reason?: unknown) => void;
+      const promise = new Promise<T>((res, rej) => {
+        resolve = res;
+        reject = rej;
+      });
+      return { promise, resolve, reject };
+    },
+  });
+}
+
+/** An error as Step Functions sees it: `Error` is `name`, `Cause` is `message`. */
+export class TaskError extends Error {
+  constructor(error: string, cause: string) {
+    super(cause);
+    this.name = error;
+  }
+}
+
+/**
+ * A Task's effective parameters (after `Parameters` is applied) → its raw result (before
+ * `ResultSelector`). Throw a `TaskError` to fail the task with that error name.
+ */
+export type TaskHandler = (parameters: unknown, task: { readonly stateName: string; readonly taskToken: string }) => unknown;
+
+export interface RunPipelineOptions {
+  /** The ASL text with `${Placeholder}`s, as in `state-machines/*.asl.json`. */
+  readonly definition: string;
+  /** Values for every placeholder (as `definitionSubstitutions`). */
+  readonly substitutions: Readonly<Record<string, string>>;
+  /** Handlers by resource ARN (after substitution). Every Task resource needs one. */
+  readonly taskHandlers: Readonly<Record<string, TaskHandler>>;
+  readonly input: unknown;
+  /** The execution name (`$$.Execution.Name`); default: a random UUID. */
+  readonly executionName?: string;
+  /** Run Wait states and Retry intervals without sleeping (tests, benchmarks). @default false */
+  readonly skipWaits?: boolean;
+}
+
+export interface LocalExecution {
+  readonly executionArn: string;
+  readonly status: 'SUCCEEDED' | 'FAILED';
+  readonly output?: unknown;
+  readonly error?: string;
+  readonly cause?: string;
+  /** Names of the states entered, in order (one entry per state transition). */
+  readonly states: readonly string[];
+  /** Retries Step Functions would have made, by state name. */
+  readonly retries: Readonly<Record<string, number>>;
+}
+
+/** Replaces `${Name}` as CloudFormation's DefinitionSubstitutions does; an unknown name is an error. */
+export function substitute(definition: string, substitutions: Readonly<Record<string, string>>): string {
+  return definition.replace(/\$\{([A-Za-z0-9_]+)\}/g, (_, name: string) => {
+    const value = substitutions[name];
+    if (value === undefined) throw new Error(`no substitution for \${${name}}`);
+    return value;
+  });
+}
+
+/** `${Name}` placeholders used by an ASL text. */
+export function placeholdersOf(definition: string): Set<string> {
+  return new Set([...definition.matchAll(/\$\{([A-Za-z0-9_]+)\}/g)].map((m) => m[1] ?? ''));
+}
+
+interface AslState {
+  Type: string;
+  Resource?: string;
+  Parameters?: unknown;
+  TimeoutSeconds?: number;
+  TimeoutSecondsPath?: string;
+  HeartbeatSecondsPath?: string;
+}
+
+/** Resolves a reference path such as `$.config.model.approval.timeoutSeconds`. */
+function resolvePath(root: unknown, path: string): unknown {
+  let node = root;
+  for (const part of path.replace(/^\$\.?/, '').split('.').filter(Boolean)) {
+    if (node === null || typeof node !== 'object') return undefined;
+    node = (node as Record<string, unknown>)[part];
+  }
+  return node;
+}
+
+/** The longest timer Node keeps (2^31 - 1 ms, ~24.8 days); longer limits are clamped to it. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+const UNBOUNDED_SECONDS = Math.floor(MAX_TIMER_MS / 1000);
+
+/**
+ * aws-local-stepfunctions resolves `TimeoutSecondsPath` against the task's effective
+ * parameters; Step Functions resolves it against the state input. So every Task is rewritten
+ * to receive both (`__raw` = state input, `__params` = its Parameters), and the runner applies
+ * `TimeoutSecondsPath` / `HeartbeatSecondsPath` itself, against the state input, like the service.
+ */
+function prepareTask(state: AslState) {
+  const timeoutPath = state.TimeoutSecondsPath;
+  const heartbeatPath = state.HeartbeatSecondsPath;
+  delete state.TimeoutSecondsPath;
+  delete state.HeartbeatSecondsPath;
+  if (timeoutPath ?? heartbeatPath) state.TimeoutSeconds = UNBOUNDED_SECONDS;
+  state.Parameters = { '__raw.$': '$', ...(state.Parameters === undefined ? { '__params.$': '$' } : { __params: state.Parameters }) };
+  return (raw: unknown): { seconds: number; error: string } | undefined => {
+    const timeout = timeoutPath ? Number(resolvePath(raw, timeoutPath)) : Number.POSITIVE_INFINITY;
+    const heartbeat = heartbeatPath ? Number(resolvePath(raw, heartbeatPath)) : Number.POSITIVE_INFINITY;
+    if (!Number.isFinite(Math.min(timeout, heartbeat))) return undefined;
+    // Nobody sends heartbeats locally: whichever limit is shorter fires.
+    return heartbeat < timeout ? { seconds: heartbeat, error: 'States.HeartbeatTimeout' } : { seconds: timeout, error: 'States.Timeout' };
+  };
+}
+
+async function withTimeout<T>(work: Promise<T>, limit: { seconds: number; error: string } | undefined): Promise<T> {
+  if (!limit) return work;
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new TaskError(limit.error, `no answer within ${limit.seconds} s`)), Math.min(limit.seconds * 1000, MAX_TIMER_MS));
+  });
+  try {
+    return await Promise.race([work, expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Tokens handed out by waitForTaskToken tasks and still waiting for an answer. */
+const pendingTokens = new Map<string, { resolve: (output: unknown) => void; reject: (error: Error) => void }>();
+
+/** Completes a waiting task (as SendTaskSuccess). Returns false if the token is unknown or used. */
+export function sendTaskSuccess(taskToken: string, output: unknown): boolean {
+  const pending = pendingTokens.get(taskToken);
+  if (!pending) return false;
+  pendingTokens.delete(taskToken);
+  pending.resolve(output);
+  return true;
+}
+
+/** Fails a waiting task (as SendTaskFailure). Returns false if the token is unknown or used. */
+export function sendTaskFailure(taskToken: string, error: string, cause: string): boolean {
+  const pending = pendingTokens.get(taskToken);
+  if (!pending) return false;
+  pendingTokens.delete(taskToken);
+  pending.reject(new TaskError(error, cause));
+  return true;
+}
+
+/**
+ * A waitForTaskToken resource handler: runs `start` (e.g. the Lambda that stores the token),
+ * then waits until someone calls `sendTaskSuccess`/`sendTaskFailure` with the token.
+ */
+export function waitForTaskToken(start: TaskHandler): TaskHandler {
+  return async (parameters, task) => {
+    const answered = new Promise<unknown>((resolve, reject) => pendingTokens.set(task.taskToken, { resolve, reject }));
+    try {
+      await start(parameters, task);
+    } catch (error) {
+      pendingTokens.delete(task.taskToken);
+      throw error;
+    }
+    return answered;
+  };
+}
+
+export async function runPipelineLocally(options: RunPipelineOptions): Promise<LocalExecution> {
+  const definition = JSON.parse(substitute(options.definition, options.substitutions)) as {
+    States: Record<string, AslState>;
+  };
+  const executionName = options.executionName ?? randomUUID();
+  const executionArn = `arn:aws:states:local:000000000000:execution:training-pipeline:${executionName}`;
+  // One callback task per execution in this ASL; a token per execution is enough.
+  const taskToken = `local-token-${executionName}-${randomUUID()}`;
+
+  const taskResourceLocalHandlers: Record<string, (input: unknown) => Promise<unknown>> = {};
+  const waitTimeOverrides: Record<string, number> = {};
+  const retryIntervalOverrides: Record<string, number> = {};
+  for (const [stateName, state] of Object.entries(definition.States)) {
+    if (options.skipWaits && state.Type === 'Wait') waitTimeOverrides[stateName] = 0;
+    if (state.Type !== 'Task' || !state.Resource) continue;
+    if (options.skipWaits) retryIntervalOverrides[stateName] = 0;
+    const handler = options.taskHandlers[state.Resource];
+    if (!handler) throw new Error(`state ${stateName}: no local handler for resource ${state.Resource}`);
+    const limitFor = prepareTask(state);
+    taskResourceLocalHandlers[stateName] = async (input) => {
+      const { __raw: raw, __params: parameters } = input as { __raw: unknown; __params: unknown };
+      return withTimeout(Promise.resolve(handler(parameters, { stateName, taskToken })), limitFor(raw));
+    };
+  }
+
+  const machine = new StateMachine(definition as never, { validationOptions: { checkArn: false, checkPaths: false } });
+  const execution = machine.run(options.input as never, {
+    overrides: { taskResourceLocalHandlers: taskResourceLocalHandlers as never, waitTimeOverrides, retryIntervalOverrides },
+    context: {
+      Execution: { Id: executionArn, Name: executionName, Input: options.input as never, StartTime: new Date().toISOString() },
+      Task: { Token: taskToken },
+    },
+  });
+
+  const states: string[] = [];
+  const retries: Record<string, number> = {};
+  const collecting = (async () => {
+    for await (const event of execution.eventLogs) {
+      if (event.type === 'StateEntered') states.push(event.state.name);
+      if (event.type === 'StateRetried') retries[event.state.name] = (retries[event.state.name] ?? 0) + 1;
+    }
+  })();
+
+  try {
+    const output: unknown = await execution.result;
+    await collecting;
+    return { executionArn, status: 'SUCCEEDED', output, states, retries };
+  } catch (error) {
+    await collecting.catch(() => undefined);
+    // ExecutionError wraps what failed the execution: a Fail state's Error/Cause, or an uncaught task error.
+    const failure = error instanceof Error && error.cause instanceof Error ? error.cause : (error as Error);
+    return {
+      executionArn,
+      status: 'FAILED',
+      error: failure.name,
+      cause: failure.message,
+      states,
+      retries,
+    };
+  } finally {
+    pendingTokens.delete(taskToken);
+  }
+}

@@ -1,0 +1,142 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createHandler, createPorts } from '../../../lambdas/pipeline/handler';
+import { describeCause, type StepPorts } from '../../../lambdas/pipeline/steps';
+import { keys } from '../../../lambdas/shared/contracts';
+import { uniqueName } from '../../support/aws';
+import { PipelineWorld } from '../../support/pipeline';
+import { createMetadataTable } from '../../support/table';
+
+const trigger = { kind: 'api', id: 'req-1', reason: 'test' } as const;
+
+describe('pipeline steps against the moto table', () => {
+  let table: Awaited<ReturnType<typeof createMetadataTable>>;
+  let world: PipelineWorld;
+  let ports: StepPorts;
+  beforeAll(async () => {
+    table = await createMetadataTable();
+    world = new PipelineWorld(table.tableName);
+    ports = createPorts({ tableName: table.tableName, approvalsTopicArn: 'unused', artifactsBucket: 'artifacts', dynamo: world.dynamo });
+  });
+  afterAll(async () => {
+    await table.drop();
+  });
+
+  const registration = (model: string, runId: string) => ({
+    step: 'registerVersion' as const,
+    runId,
+    model,
+    requestedBy: 'arn:aws:iam::123456789012:role/ds',
+    datasetName: 'churn',
+    datasetVersion: 'v1',
+    trainingJobName: 'caretaker-x-t1',
+    modelArtifactUri: 's3://artifacts/models/x/model.tar.gz',
+    imageUri: '123456789012.dkr.ecr.us-east-1.amazonaws.com/x:1',
+    instanceType: 'ml.g5.xlarge',
+    hyperparameters: {},
+    metrics: { auc: 0.9 },
+    comparison: { metricName: 'auc', direction: 'maximize' as const, candidate: 0.9 },
+    evaluationReportUri: 's3://artifacts/evaluations/x/r/evaluation.json',
+    trainingDataUri: 's3://datasets/datasets/churn/v1/',
+  });
+
+  it('registers one version per run even when the step is retried', async () => {
+    const model = uniqueName('m');
+    const runId = uniqueName('run');
+    await world.put({ ...keys.run(runId), runId, model, status: 'RUNNING' });
+    const step = createHandler(ports);
+    const first = await step(registration(model, runId));
+    const again = await step(registration(model, runId));
+    expect(first).toEqual({ version: 1 });
+    expect(again).toEqual({ version: 1 });
+    expect(await world.get(keys.model(model))).toMatchObject({ versionCounter: 1 });
+    expect(await world.version(model, 1)).toMatchObject({ status: 'PENDING_APPROVAL', gsi1pk: `MODEL#${model}#STATUS#PENDING_APPROVAL` });
+    expect(await world.itemsUnder(`AUDIT#${model}`, '2')).toHaveLength(1);
+  });
+
+  it('numbers versions of a model 1, 2, 3 across runs', async () => {
+    const model = uniqueName('m');
+    const step = createHandler(ports);
+    const versions: unknown[] = [];
+    for (const runId of [uniqueName('a'), uniqueName('b'), uniqueName('c')]) {
+      await world.put({ ...keys.run(runId), runId, model, status: 'RUNNING' });
+      versions.push(await step(registration(model, runId)));
+    }
+    expect(versions).toEqual([{ version: 1 }, { version: 2 }, { version: 3 }]);
+  });
+
+  it('refuses to deploy a version nobody approved', async () => {
+    const model = uniqueName('m');
+    const runId = uniqueName('run');
+    await world.put({ ...keys.run(runId), runId, model, status: 'RUNNING' });
+    const step = createHandler(ports);
+    await step(registration(model, runId));
+    await expect(
+      step({ step: 'startDeployment', runId, model, version: 1, resourcePrefix: 'caretaker', endpointName: `caretaker-${model}` }),
+    ).rejects.toMatchObject({ name: 'Conflict', message: expect.stringContaining('PENDING_APPROVAL, not APPROVED') as unknown });
+  });
+
+  it('expires a version still waiting for approval when the run fails, dropping its token', async () => {
+    const model = uniqueName('m');
+    const runId = uniqueName('run');
+    await world.put({ ...keys.run(runId), runId, model, status: 'RUNNING' });
+    const step = createHandler(ports);
+    await step(registration(model, runId));
+    await ports.store.transitionVersion(model, 1, ['PENDING_APPROVAL'], 'PENDING_APPROVAL', { at: new Date().toISOString(), set: { taskToken: 't' } });
+    const outcome = await step({
+      step: 'finishRun',
+      status: 'FAILED',
+      executionArn: 'arn:aws:states:us-east-1:1:execution:p:x',
+      run: {
+        runId,
+        model,
+        datasetVersion: 'v1',
+        requestedBy: 'arn:aws:iam::123456789012:role/ds',
+        trigger,
+        registered: { version: 1 },
+        failure: { WaitForApproval: { Error: 'SNS.KMSAccessDeniedException', Cause: 'no access to key' } },
+      },
+    });
+    expect(outcome).toEqual({ status: 'FAILED', Error: 'SNS.KMSAccessDeniedException', Cause: 'no access to key' });
+    const version = await world.version(model, 1);
+    expect(version).toMatchObject({ status: 'EXPIRED' });
+    expect(version).not.toHaveProperty('taskToken');
+    expect(await world.run(runId)).toMatchObject({ status: 'FAILED', failure: { state: 'WaitForApproval', error: 'SNS.KMSAccessDeniedException' } });
+  });
+
+  it('turns a throttled DynamoDB call into Caretaker.Unavailable, which the state machine retries', async () => {
+    const throttled = Object.assign(new Error('Rate exceeded'), { name: 'ProvisionedThroughputExceededException' });
+    const store = Object.assign(Object.create(ports.store) as StepPorts['store'], { getRun: () => Promise.reject(throttled) });
+    const failing = createHandler({ ...ports, store });
+    await expect(failing(registration('m', 'r'))).rejects.toMatchObject({ name: 'Caretaker.Unavailable' });
+  });
+
+  it('starts the run on top of what the retraining starter recorded, keeping its fields', async () => {
+    const model = uniqueName('m');
+    const runId = uniqueName('run');
+    await world.put({ ...keys.run(runId), runId, model, status: 'REQUESTED', startedAt: '2026-11-22T08:00:00.000Z', leaseId: 'lease-1' });
+    await world.put({ ...keys.datasetVersion('churn', 'v1'), validation: { status: 'PASSED' }, objects: [{ bucket: 'd', key: 'datasets/churn/v1/a.csv', versionId: '1', sha256: 'x' }] });
+    const step = createHandler(ports);
+    const start = { step: 'startRun' as const, runId, model, datasetVersion: 'v1', requestedBy: 'caretaker:alarm', trigger, datasetName: 'churn', resourcePrefix: 'caretaker' };
+    await step({ ...start, executionArn: 'arn:aws:states:us-east-1:1:execution:p:one' });
+    expect(await world.run(runId)).toMatchObject({ status: 'RUNNING', leaseId: 'lease-1', startedAt: '2026-11-22T08:00:00.000Z', executionArn: 'arn:aws:states:us-east-1:1:execution:p:one' });
+    // A different execution with the same run id does not take the record over.
+    await step({ ...start, executionArn: 'arn:aws:states:us-east-1:1:execution:p:two' });
+    expect(await world.run(runId)).toMatchObject({ executionArn: 'arn:aws:states:us-east-1:1:execution:p:one' });
+  });
+
+  it('rejects a malformed step payload naming the field', async () => {
+    await expect(createHandler(ports)({ step: 'gate', runId: 'r' })).rejects.toMatchObject({ name: 'Invalid', message: expect.stringContaining('model') as unknown });
+  });
+});
+
+describe('describeCause', () => {
+  it('keeps SageMaker\'s job status and failure reason from a .sync cause', () => {
+    const cause = JSON.stringify({ TrainingJobName: 'j', TrainingJobStatus: 'Failed', SecondaryStatus: 'Failed', FailureReason: 'AlgorithmError: boom' });
+    expect(describeCause(cause)).toBe('j Failed: AlgorithmError: boom');
+  });
+
+  it('passes plain causes through', () => {
+    expect(describeCause('dataset churn has no version v9')).toBe('dataset churn has no version v9');
+  });
+});
+

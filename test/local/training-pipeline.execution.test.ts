@@ -1,0 +1,306 @@
+/**
+ * The training pipeline ASL executed offline on every path (aws-local-stepfunctions), with the
+ * real steps Lambda writing to the moto DynamoDB table and S3, and scripted SageMaker responses.
+ * Test names carry the RELIABILITY.md row they cover.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SAGEMAKER_NAME } from '../../lambdas/pipeline/steps';
+import { keys } from '../../lambdas/shared/contracts';
+import { sendTaskSuccess } from '../../local/stepfunctions/runner';
+import { PipelineWorld, REQUESTER } from '../support/pipeline';
+import { createMetadataTable } from '../support/table';
+
+const GOOD = { 'validation:auc': 0.91, 'validation:logloss': 0.31 };
+
+describe('training pipeline, executed offline', () => {
+  let table: Awaited<ReturnType<typeof createMetadataTable>>;
+  let world: PipelineWorld;
+  beforeAll(async () => {
+    table = await createMetadataTable();
+    world = new PipelineWorld(table.tableName);
+    await world.setUp();
+  });
+  afterAll(async () => {
+    await table.drop();
+  });
+
+  it('takes a validated dataset version to a live endpoint on first deploy (no champion: thresholds only)', async () => {
+    const { execution, model, runId, sagemaker, approvals, alerts } = await world.execute({ evaluation: { candidate: GOOD } });
+
+    expect(execution.status).toBe('SUCCEEDED');
+    expect(execution.states.at(-1)).toBe('Deployed');
+    const run = await world.run(runId);
+    expect(run).toMatchObject({ status: 'SUCCEEDED', model, version: 1, requestedBy: REQUESTER, comparison: { candidate: 0.91 } });
+    expect(run?.comparison).not.toHaveProperty('champion');
+    expect(run?.endedAt).toBeDefined();
+
+    const version = await world.version(model, 1);
+    expect(version).toMatchObject({
+      status: 'LIVE',
+      requestedBy: REQUESTER,
+      trainingJobName: expect.stringMatching(SAGEMAKER_NAME) as unknown,
+      modelArtifactUri: expect.stringMatching(/\/output\/model\.tar\.gz$/) as unknown,
+      metrics: GOOD,
+      decision: { decision: 'APPROVED' },
+      baselineUri: `s3://${world.artifactsBucket}/baselines/${model}/1/`,
+      evaluationReportUri: `s3://${world.artifactsBucket}/evaluations/${model}/${runId}/evaluation.json`,
+    });
+    expect(version).not.toHaveProperty('taskToken');
+    expect(await world.get(keys.model(model))).toMatchObject({ liveVersion: 1, versionCounter: 1 });
+    const [deployment] = await world.itemsUnder(`MODEL#${model}`, 'DEPLOYMENT#');
+    expect(deployment).toMatchObject({ version: 1, runId, endpointName: `caretaker-${model}` });
+    expect(await world.itemsUnder('DATASET#churn', `LINEAGE#`)).toEqual(
+      expect.arrayContaining([expect.objectContaining({ model, version: 1, runId })]),
+    );
+
+    // First deploy creates the endpoint; the evaluation had no champion input.
+    expect(sagemaker.callsTo('createEndpoint')).toHaveLength(1);
+    expect(sagemaker.callsTo('updateEndpoint')).toHaveLength(0);
+    const [processing] = sagemaker.callsTo('createProcessingJob');
+    expect((processing!.ProcessingInputs as { InputName: string }[]).map((i) => i.InputName)).toEqual(['candidate', 'holdout']);
+    const [endpointConfig] = sagemaker.callsTo('createEndpointConfig');
+    expect(endpointConfig!.DataCaptureConfig).toMatchObject({
+      EnableCapture: true,
+      InitialSamplingPercentage: 20,
+      DestinationS3Uri: `s3://${world.artifactsBucket}/capture/${model}/`,
+      KmsKeyId: expect.stringContaining(':key/') as unknown,
+    });
+    // ml.g5 endpoints have NVMe instance storage: no storage-volume key (SageMaker would refuse it).
+    expect(endpointConfig).not.toHaveProperty('KmsKeyId');
+    expect(approvals[0]?.body).toContain(`npx caretaker approve ${model} 1 --reason`);
+    expect(alerts).toHaveLength(0);
+  });
+
+  it('RELIABILITY 2: trains on managed spot with MaxWait ≥ MaxRuntime, KMS, isolation, tags and a per-run checkpoint URI', async () => {
+    const { sagemaker, model, runId, datasetVersion } = await world.execute({ evaluation: { candidate: GOOD } });
+    const [job] = sagemaker.callsTo('createTrainingJob');
+    const stopping = job!.StoppingCondition as { MaxRuntimeInSeconds: number; MaxWaitTimeInSeconds: number };
+    expect(job).toMatchObject({
+      EnableManagedSpotTraining: true,
+      EnableNetworkIsolation: true,
+      CheckpointConfig: { S3Uri: `s3://${world.artifactsBucket}/checkpoints/${model}/${runId}/`, LocalPath: '/opt/ml/checkpoints' },
+      OutputDataConfig: { S3OutputPath: `s3://${world.artifactsBucket}/models/${model}/${runId}/`, KmsKeyId: expect.stringContaining(':key/') as unknown },
+      // g5 storage is NVMe instance storage: SageMaker refuses a VolumeKmsKeyId there.
+      ResourceConfig: { InstanceType: 'ml.g5.xlarge', InstanceCount: 1, VolumeSizeInGB: 50 },
+      HyperParameters: { max_depth: '6', eta: '0.2', num_round: '200' },
+      InputDataConfig: [{ DataSource: { S3DataSource: { S3Uri: `s3://${world.datasetsBucket}/datasets/churn/${datasetVersion}/` } } }],
+      Tags: [
+        { Key: 'caretaker:model', Value: model },
+        { Key: 'caretaker:run-id', Value: runId },
+        { Key: 'caretaker:dataset-version', Value: datasetVersion },
+      ],
+    });
+    expect(job!.ResourceConfig).not.toHaveProperty('VolumeKmsKeyId');
+    expect(stopping.MaxWaitTimeInSeconds).toBeGreaterThanOrEqual(stopping.MaxRuntimeInSeconds);
+  });
+
+  it('RELIABILITY 3: retries capacity errors with backoff, a new valid job name per attempt, the same checkpoint URI, then falls back to the next instance type', async () => {
+    const { execution, sagemaker, runId, model } = await world.execute({
+      evaluation: { candidate: GOOD },
+      training: [
+        // CreateTrainingJob refused four times (1 + 3 retries with backoff): no job exists, the name is reusable.
+        ...Array.from({ length: 4 }, () => ({ kind: 'rejected', error: 'SageMaker.ResourceLimitExceededException' }) as const),
+        // A fresh attempt on the same type is created but cannot be provisioned …
+        { kind: 'capacity-error' },
+        // … so the next instance type in training.instanceTypes runs it.
+        { kind: 'completed' },
+      ],
+    });
+
+    expect(execution.status).toBe('SUCCEEDED');
+    expect(execution.retries.TrainModel).toBe(3);
+    const jobs = sagemaker.callsTo('createTrainingJob');
+    const names = jobs.map((j) => String(j.TrainingJobName));
+    const types = jobs.map((j) => (j.ResourceConfig as { InstanceType: string }).InstanceType);
+    expect(types).toEqual(['ml.g5.xlarge', 'ml.g5.xlarge', 'ml.g5.xlarge', 'ml.g5.xlarge', 'ml.g5.xlarge', 'ml.g4dn.xlarge']);
+    // The three jobs SageMaker created (or tried to: attempts 1, 2, 3) have distinct names.
+    expect(new Set(names)).toEqual(new Set([names[0], names[4], names[5]]));
+    expect(new Set([names[0], names[4], names[5]]).size).toBe(3);
+    for (const name of names) {
+      expect(name).toMatch(SAGEMAKER_NAME);
+      expect(name.length).toBeLessThanOrEqual(63);
+    }
+    // Spot interruption or not, every attempt of the run resumes from the same checkpoints.
+    expect(new Set(jobs.map((j) => (j.CheckpointConfig as { S3Uri: string }).S3Uri))).toEqual(
+      new Set([`s3://${world.artifactsBucket}/checkpoints/${model}/${runId}/`]),
+    );
+    expect(await world.version(model, 1)).toMatchObject({ instanceType: 'ml.g4dn.xlarge', status: 'LIVE' });
+  });
+
+  it('RELIABILITY 3: fails the run once every instance type is out of capacity', async () => {
+    const { execution, runId, model, sagemaker, alerts } = await world.execute({
+      evaluation: { candidate: GOOD },
+      training: Array.from({ length: 4 }, () => ({ kind: 'capacity-error' }) as const),
+    });
+    expect(execution.status).toBe('FAILED');
+    // Each type: one job, then one more after a backoff, then the next type; none left.
+    const types = sagemaker.callsTo('createTrainingJob').map((j) => (j.ResourceConfig as { InstanceType: string }).InstanceType);
+    expect(types).toEqual(['ml.g5.xlarge', 'ml.g5.xlarge', 'ml.g4dn.xlarge', 'ml.g4dn.xlarge']);
+    expect(await world.run(runId)).toMatchObject({ status: 'FAILED', failure: { state: 'TrainModel', cause: expect.stringContaining('CapacityError') as unknown } });
+    expect(await world.version(model, 1)).toBeUndefined();
+    expect(alerts).toHaveLength(1);
+  });
+
+  it('RELIABILITY 1: a failed training job ends the run FAILED with SageMaker\'s reason, registers nothing, alerts, leaves the endpoint alone', async () => {
+    const { execution, runId, model, sagemaker, alerts } = await world.execute({
+      evaluation: { candidate: GOOD },
+      champion: { score: 0.8 },
+      training: [{ kind: 'failed', reason: 'AlgorithmError: ExecuteUserScriptError: ValueError: could not convert string to float' }],
+    });
+
+    expect(execution.status).toBe('FAILED');
+    expect(execution.error).toBe('States.TaskFailed');
+    const run = await world.run(runId);
+    expect(run).toMatchObject({
+      status: 'FAILED',
+      failure: { state: 'TrainModel', error: 'States.TaskFailed', cause: expect.stringMatching(/ Failed: AlgorithmError: ExecuteUserScriptError/) as unknown },
+    });
+    expect(run?.version).toBeUndefined();
+    expect(await world.version(model, 2)).toBeUndefined();
+    expect(await world.version(model, 1)).toMatchObject({ status: 'LIVE' });
+    expect(sagemaker.calls.filter((c) => /Endpoint|Model$/.test(c.api))).toEqual([]);
+    expect(alerts).toHaveLength(1);
+    expect(alerts[0]!.Message).toMatchObject({ runId, model, failure: { TrainModel: { Error: 'States.TaskFailed' } } });
+  });
+
+  it('RELIABILITY 1: a training job stopped at its max runtime ends the run FAILED with the stop reason', async () => {
+    const { execution, runId, model, alerts } = await world.execute({ evaluation: { candidate: GOOD }, training: [{ kind: 'stopped-max-runtime' }] });
+    expect(execution.status).toBe('FAILED');
+    expect(await world.run(runId)).toMatchObject({
+      status: 'FAILED',
+      failure: { state: 'TrainModel', cause: expect.stringMatching(/ Stopped \(MaxRuntimeExceeded\)/) as unknown },
+    });
+    expect(await world.version(model, 1)).toBeUndefined();
+    expect(alerts).toHaveLength(1);
+  });
+
+  it('never trains on a dataset version that did not pass validation', async () => {
+    const { execution, runId, sagemaker, alerts } = await world.execute({ evaluation: { candidate: GOOD }, datasetValidation: 'FAILED' });
+    expect(execution.status).toBe('FAILED');
+    expect(execution.error).toBe('Caretaker.DatasetNotValidated');
+    expect(await world.run(runId)).toMatchObject({
+      status: 'FAILED',
+      failure: { state: 'StartRun', error: 'Caretaker.DatasetNotValidated', cause: expect.stringContaining('validation is FAILED: tenure_months') as unknown },
+    });
+    expect(sagemaker.calls).toEqual([]);
+    expect(alerts).toHaveLength(1);
+  });
+
+  it('RELIABILITY 4: a candidate that does not beat the champion ends "rejected by gate" with both scores, nothing registered or deployed', async () => {
+    const { execution, runId, model, sagemaker, alerts } = await world.execute({
+      champion: { score: 0.9 },
+      // Better than the champion, but by less than gate.minImprovement (0.005).
+      evaluation: { candidate: { 'validation:auc': 0.903 }, champion: { 'validation:auc': 0.9 } },
+    });
+    expect(execution.status).toBe('SUCCEEDED');
+    expect(execution.states.at(-1)).toBe('RejectedByGate');
+    const run = await world.run(runId);
+    expect(run).toMatchObject({
+      status: 'REJECTED_BY_GATE',
+      comparison: { metricName: 'validation:auc', direction: 'maximize', candidate: 0.903, champion: 0.9, championVersion: 1 },
+      reason: expect.stringContaining('does not beat the champion') as unknown,
+    });
+    expect(run?.version).toBeUndefined();
+    expect(await world.get(keys.model(model))).toMatchObject({ versionCounter: 1 });
+    expect(await world.version(model, 2)).toBeUndefined();
+    const [processing] = sagemaker.callsTo('createProcessingJob');
+    expect((processing!.ProcessingInputs as { InputName: string }[]).map((i) => i.InputName)).toEqual(['candidate', 'champion', 'holdout']);
+    expect(sagemaker.calls.filter((c) => /Endpoint|Model$/.test(c.api))).toEqual([]);
+    expect(alerts).toHaveLength(0);
+  });
+
+  it('deploys a challenger that beats the champion with blue/green canary and auto-rollback alarms, retiring the champion', async () => {
+    const { execution, runId, model, sagemaker } = await world.execute({
+      champion: { score: 0.85 },
+      evaluation: { candidate: GOOD, champion: { 'validation:auc': 0.85 } },
+    });
+    expect(execution.status).toBe('SUCCEEDED');
+    expect(sagemaker.callsTo('createEndpoint')).toHaveLength(0);
+    const [update] = sagemaker.callsTo('updateEndpoint');
+    expect(update).toMatchObject({
+      EndpointName: `caretaker-${model}`,
+      DeploymentConfig: {
+        BlueGreenUpdatePolicy: {
+          TrafficRoutingConfiguration: { Type: 'CANARY', CanarySize: { Type: 'CAPACITY_PERCENT', Value: 10 }, WaitIntervalInSeconds: 600 },
+          TerminationWaitInSeconds: 600,
+        },
+        AutoRollbackConfiguration: { Alarms: [{ AlarmName: `caretaker-${model}-5xx` }, { AlarmName: `caretaker-${model}-latency` }] },
+      },
+    });
+    // Polled with backoff, not in a tight loop.
+    expect(execution.states.filter((s) => s === 'BackOffPolling')).toHaveLength(2);
+    expect(await world.version(model, 2)).toMatchObject({ status: 'LIVE', comparison: { candidate: 0.91, champion: 0.85, championVersion: 1 } });
+    expect(await world.version(model, 1)).toMatchObject({ status: 'RETIRED', gsi1pk: `MODEL#${model}#STATUS#RETIRED` });
+    expect(await world.run(runId)).toMatchObject({ status: 'SUCCEEDED', version: 2 });
+    const [deployment] = await world.itemsUnder(`MODEL#${model}`, 'DEPLOYMENT#');
+    expect(deployment).toMatchObject({ version: 2, previousVersion: 1 });
+  });
+
+  it('ends the run REJECTED with the approver\'s reason when the version is rejected, and deploys nothing', async () => {
+    const { execution, runId, model, sagemaker } = await world.execute({
+      evaluation: { candidate: GOOD },
+      approver: { kind: 'rejects', reason: 'holdout is from before the price change' },
+    });
+    expect(execution.status).toBe('SUCCEEDED');
+    expect(execution.states.at(-1)).toBe('Rejected');
+    expect(await world.run(runId)).toMatchObject({
+      status: 'REJECTED',
+      reason: expect.stringContaining('holdout is from before the price change') as unknown,
+    });
+    expect(await world.version(model, 1)).toMatchObject({ status: 'REJECTED' });
+    expect(sagemaker.calls.filter((c) => /Endpoint|Model$/.test(c.api))).toEqual([]);
+  });
+
+  it('RELIABILITY 5: an approval that times out expires the version and the run; a late approve finds nothing to act on', async () => {
+    const { execution, runId, model, alerts, sagemaker } = await world.execute({ evaluation: { candidate: GOOD }, approver: { kind: 'never-answers' } });
+    expect(execution.status).toBe('FAILED');
+    expect(execution.error).toBe('States.Timeout');
+    expect(await world.run(runId)).toMatchObject({ status: 'EXPIRED', failure: { state: 'WaitForApproval', error: 'States.Timeout' } });
+    const version = await world.version(model, 1);
+    expect(version).toMatchObject({ status: 'EXPIRED', gsi1pk: `MODEL#${model}#STATUS#EXPIRED` });
+    expect(version).not.toHaveProperty('taskToken');
+    expect(alerts).toHaveLength(1);
+    expect(sagemaker.calls.filter((c) => /Endpoint|Model$/.test(c.api))).toEqual([]);
+
+    // What the approval API's late approve meets: the conditional move fails (its 409), the token is dead.
+    const { createPorts } = await import('../../lambdas/pipeline/handler');
+    const store = createPorts({ tableName: world.tableName, approvalsTopicArn: 'unused', artifactsBucket: world.artifactsBucket, dynamo: world.dynamo }).store;
+    const at = new Date().toISOString();
+    expect(await store.transitionVersion(model, 1, ['PENDING_APPROVAL'], 'APPROVED', { at })).toBe(false);
+    expect(sendTaskSuccess(`local-token-${runId}`, {})).toBe(false);
+  });
+
+  it('RELIABILITY 11: an endpoint update that fails marks the deployment DEPLOY_FAILED and keeps the old version live', async () => {
+    const { execution, runId, model, alerts } = await world.execute({
+      champion: { score: 0.85 },
+      evaluation: { candidate: GOOD, champion: { 'validation:auc': 0.85 } },
+      endpoint: { kind: 'fails', reason: 'The primary container for production variant AllTraffic did not pass the ping health check.' },
+    });
+    expect(execution.status).toBe('FAILED');
+    expect(await world.run(runId)).toMatchObject({
+      status: 'DEPLOY_FAILED',
+      failure: { state: 'DescribeEndpoint', error: 'Caretaker.EndpointFailed' },
+    });
+    expect(await world.version(model, 2)).toMatchObject({ status: 'DEPLOY_FAILED' });
+    expect(await world.version(model, 1)).toMatchObject({ status: 'LIVE' });
+    expect(await world.get(keys.model(model))).toMatchObject({ liveVersion: 1 });
+    expect(await world.itemsUnder(`MODEL#${model}`, 'DEPLOYMENT#')).toEqual([]);
+    expect(alerts).toHaveLength(1);
+  });
+
+  it('RELIABILITY 11: a silent rollback (InService on the old config) is a failed deployment; the old version stays live', async () => {
+    const { execution, runId, model, liveConfig, alerts } = await world.execute({
+      champion: { score: 0.85 },
+      evaluation: { candidate: GOOD, champion: { 'validation:auc': 0.85 } },
+      endpoint: { kind: 'rolls-back-silently' },
+    });
+    expect(execution.status).toBe('FAILED');
+    expect(execution.error).toBe('Caretaker.SilentRollback');
+    const run = await world.run(runId);
+    expect(run).toMatchObject({ status: 'DEPLOY_FAILED', failure: { state: 'VerifyLiveConfig', error: 'Caretaker.SilentRollback' } });
+    expect(run?.failure?.cause).toContain(`InService with ${liveConfig!} instead of the requested caretaker-${model}-v2-`);
+    expect(await world.version(model, 2)).toMatchObject({ status: 'DEPLOY_FAILED' });
+    expect(await world.version(model, 1)).toMatchObject({ status: 'LIVE' });
+    expect(alerts).toHaveLength(1);
+  });
+});

@@ -1,0 +1,69 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { APPROVAL_REJECTED_ERROR } from '../../lambdas/pipeline/callbacks';
+import { placeholdersOf } from '../../local/stepfunctions/runner';
+import { TRAINING_PIPELINE_ASL } from '../../local/stepfunctions/training-pipeline';
+
+interface State {
+  Type: string;
+  Resource?: string;
+  TimeoutSeconds?: number;
+  TimeoutSecondsPath?: string;
+  HeartbeatSecondsPath?: string;
+  Retry?: { ErrorEquals: string[]; BackoffRate?: number; IntervalSeconds?: number }[];
+  Catch?: { ErrorEquals: string[]; Next: string }[];
+  Next?: string;
+}
+
+const text = readFileSync(TRAINING_PIPELINE_ASL, 'utf8');
+const definition = JSON.parse(text) as { StartAt: string; States: Record<string, State> };
+const tasks = Object.entries(definition.States).filter(([, state]) => state.Type === 'Task');
+
+describe('state-machines/training-pipeline.asl.json', () => {
+  it('uses exactly the placeholders the TrainingPipeline construct substitutes', () => {
+    expect([...placeholdersOf(text)].sort()).toEqual(['AlertsTopicArn', 'KmsKeyArn', 'SageMakerRoleArn', 'SettingsParameterPrefix', 'StepsFunctionArn']);
+  });
+
+  it('gives every Task a timeout, a Retry with backoff and a Catch', () => {
+    expect(tasks.length).toBeGreaterThan(10);
+    for (const [name, state] of tasks) {
+      expect(state.TimeoutSeconds ?? state.TimeoutSecondsPath, name).toBeDefined();
+      expect(state.Retry?.length, name).toBeGreaterThan(0);
+      for (const retry of state.Retry ?? []) expect(retry.BackoffRate ?? 1, name).toBeGreaterThanOrEqual(2);
+      expect(state.Catch?.some((c) => c.ErrorEquals.includes('States.ALL')), name).toBe(true);
+    }
+  });
+
+  it('sends every caught failure to a state that records it (and the alert after it)', () => {
+    const recorders = new Set(['RecordFailure', 'RecordDeployFailure', 'RecordExpiry', 'RecordRejection', 'PublishFailureAlert', 'RunFailed']);
+    const failureTargets = tasks.flatMap(([, s]) => (s.Catch ?? []).filter((c) => c.ErrorEquals.includes('States.ALL')).map((c) => c.Next));
+    const allowed = new Set([...recorders, 'ClassifyTrainingFailure', 'TrainingCapacityUnavailable']);
+    for (const target of failureTargets) expect(allowed.has(target), target).toBe(true);
+    for (const recorder of ['RecordFailure', 'RecordDeployFailure', 'RecordExpiry']) expect(definition.States[recorder]?.Next).toBe('PublishFailureAlert');
+  });
+
+  it('waits for approval with a per-model timeout and heartbeat, catching the rejection the API sends', () => {
+    const wait = definition.States.WaitForApproval!;
+    expect(wait.Resource).toBe('arn:aws:states:::lambda:invoke.waitForTaskToken');
+    expect(wait.TimeoutSecondsPath).toBe('$.config.model.approval.timeoutSeconds');
+    expect(wait.HeartbeatSecondsPath).toBe('$.config.model.approval.heartbeatSeconds');
+    expect(wait.Catch?.[0]).toMatchObject({ ErrorEquals: [APPROVAL_REJECTED_ERROR], Next: 'RecordRejection' });
+    expect(wait.Catch?.[1]).toMatchObject({ ErrorEquals: ['States.Timeout', 'States.HeartbeatTimeout'], Next: 'RecordExpiry' });
+  });
+
+  it('retries throttling and capacity errors on CreateTrainingJob with exponential backoff before falling back', () => {
+    const train = definition.States.TrainModel!;
+    expect(train.Resource).toBe('arn:aws:states:::sagemaker:createTrainingJob.sync');
+    expect(train.Retry?.[0]).toMatchObject({
+      ErrorEquals: expect.arrayContaining(['SageMaker.ResourceLimitExceededException', 'ThrottlingException']) as unknown,
+      BackoffRate: 2,
+    });
+    expect(train.Catch?.[0]?.Next).toBe('TrainingCapacityUnavailable');
+  });
+
+  it('polls the endpoint with Wait states, never back-to-back', () => {
+    expect(definition.States.DescribeEndpoint?.Resource).toBe('arn:aws:states:::aws-sdk:sagemaker:describeEndpoint');
+    const toDescribe = Object.entries(definition.States).filter(([, s]) => s.Next === 'DescribeEndpoint').map(([n]) => n);
+    expect(toDescribe).toEqual(['WaitForEndpoint']);
+  });
+});
