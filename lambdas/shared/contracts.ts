@@ -217,4 +217,20 @@ export const keys = {
     gsi1sk: `${at}#${eventId}`,
   }),
   trigger: (model: string, at: string, triggerId: string) => ({ pk: `TRIGGER#${model}`, sk: `${at}#${triggerId}` }),
+  /** Per-dataset summary: latest version, latest passed version, sequence counter. */
+  dataset: (dataset: string) => ({ pk: `DATASET#${dataset}`, sk: 'DATASET' }),
+  /** Content address → dataset version: registering the same bytes twice finds the first version. */
+  datasetContent: (dataset: string, contentAddress: string) => ({ pk: `DATASET#${dataset}`, sk: `CONTENT#${contentAddress}` }),
+  /** A model version trained on a dataset version (lineage, listed per dataset version). */
+  datasetLineage: (dataset: string, datasetVersion: string, model: string, version: number) => ({
+    pk: `DATASET#${dataset}`,
+    sk: `LINEAGE#${datasetVersion}#${model}#${versionSortKey(version)}`,
+  }),
+  /** Atomic counter of new objects under the dataset prefix ("enough new data" trigger). */
+  datasetNewObjects: (dataset: string) => ({ pk: `DATASET#${dataset}`, sk: 'NEW_OBJECTS' }),
+  /** Marker of one counted S3 object version, so a redelivered event is not counted twice. */
+  datasetObjectSeen: (dataset: string, key: string, versionId: string) => ({
+    pk: `DATASET#${dataset}`,
+    sk: `SEEN#${key}#${versionId}`,
+  }),
 } as const;
