@@ -226,6 +226,8 @@ export const keys = {
     pk: `DATASET#${dataset}`,
     sk: `LINEAGE#${datasetVersion}#${model}#${versionSortKey(version)}`,
   }),
+  /** Query prefix of every lineage entry of one dataset version. */
+  datasetLineageOf: (dataset: string, datasetVersion: string) => ({ pk: `DATASET#${dataset}`, skPrefix: `LINEAGE#${datasetVersion}#` }),
   /** Atomic counter of new objects under the dataset prefix ("enough new data" trigger). */
   datasetNewObjects: (dataset: string) => ({ pk: `DATASET#${dataset}`, sk: 'NEW_OBJECTS' }),
   /** Marker of one counted S3 object version, so a redelivered event is not counted twice. */
