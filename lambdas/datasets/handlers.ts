@@ -21,14 +21,14 @@ async function withErrorNames<T>(work: () => Promise<T>): Promise<T> {
   } catch (error) {
     if (error instanceof z.ZodError) {
       const message = error.issues.map((i) => `${i.path.join('.') || '(event)'}: ${i.message}`).join('; ');
-      logger.warn('rejected event', { message });
+      logger.warn('rejected event', { problems: message });
       const invalid = new Error(message);
       invalid.name = 'Invalid';
       throw invalid;
     }
     if (error instanceof CaretakerError) {
       if (!(error instanceof DatasetNotTrainable)) error.name = error.code;
-      logger.warn('refused', { error: error.name, message: error.message });
+      logger.warn('refused', { error: error.name, reason: error.message });
     }
     throw error;
   }

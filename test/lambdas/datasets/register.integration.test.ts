@@ -1,0 +1,411 @@
+import { createHash } from 'node:crypto';
+import { CreateBucketCommand, PutBucketVersioningCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DatasetCatalog } from '../../../lambdas/datasets/catalog';
+import { createRegisterHandler, createTrainableHandler } from '../../../lambdas/datasets/handlers';
+import {
+  assertTrainable,
+  getDatasetVersion,
+  listDatasets,
+  listDatasetVersions,
+  listLineage,
+  recordLineage,
+} from '../../../lambdas/datasets/queries';
+import { contentAddress, DatasetNotTrainable, type DatasetPorts } from '../../../lambdas/datasets/records';
+import { registerDatasetVersion } from '../../../lambdas/datasets/register';
+import { createDocumentClient } from '../../../lambdas/shared/dynamo';
+import { Invalid, NotFound } from '../../../lambdas/shared/errors';
+import { motoClientConfig, uniqueName } from '../../support/aws';
+import { createMetadataTable } from '../../support/table';
+
+const HEADER = 'tenure_months,monthly_charges,contract,churned';
+
+function csv(rows: number, options: { offset?: number; header?: string } = {}): string {
+  const lines = [options.header ?? HEADER];
+  for (let i = 0; i < rows; i++) {
+    const n = i + (options.offset ?? 0);
+    lines.push(`${n % 72},${(20 + (n % 50)).toFixed(2)},"${n % 3 === 0 ? 'month, to month' : 'annual'}",${n % 2}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
+describe('dataset registration against S3 and DynamoDB (moto)', () => {
+  const s3 = new S3Client(motoClientConfig());
+  const db = createDocumentClient(motoClientConfig());
+  const bucket = uniqueName('datasets');
+  let table: Awaited<ReturnType<typeof createMetadataTable>>;
+  let ports: DatasetPorts;
+  const catalog: DatasetCatalog = {
+    churn: {
+      minRows: 10,
+      maxRows: 100_000,
+      columns: [
+        { name: 'tenure_months', type: 'integer', nullable: false, min: 0, max: 600 },
+        { name: 'monthly_charges', type: 'number', nullable: false, min: 0 },
+        { name: 'contract', type: 'string', nullable: false },
+        { name: 'churned', type: 'integer', nullable: false, min: 0, max: 1 },
+      ],
+      models: [{ name: 'churn' }],
+    },
+    // No declared columns: the schema is inferred, or declared at registration.
+    clicks: { models: [{ name: 'ctr' }] },
+    // Only for the FAILED-version tests, so the churn dataset's latest passed version stays put.
+    strict: {
+      minRows: 5,
+      maxPsi: 0.5,
+      columns: [
+        { name: 'amount', type: 'number', nullable: true, maxNullRate: 0.2, min: 0, max: 100 },
+        { name: 'kind', type: 'string', nullable: false },
+      ],
+      models: [{ name: 'fraud' }],
+    },
+  };
+
+  async function put(key: string, body: string): Promise<string> {
+    const result = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
+    return result.VersionId!;
+  }
+
+  async function itemsOf(dataset: string): Promise<number> {
+    const result = await db.send(
+      new QueryCommand({ TableName: table.tableName, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': `DATASET#${dataset}` } }),
+    );
+    return result.Items?.length ?? 0;
+  }
+
+  beforeAll(async () => {
+    table = await createMetadataTable();
+    await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+    await s3.send(new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Enabled' } }));
+    ports = { s3, db, tableName: table.tableName, bucket, catalog, now: () => new Date('2026-11-22T12:00:00.000Z') };
+  });
+  afterAll(async () => {
+    await table.drop();
+    s3.destroy();
+  });
+
+  describe('a valid dataset', () => {
+    const a = csv(40);
+    const b = csv(30, { offset: 40 });
+    let versionA: string;
+
+    it('registers real objects with their S3 version ids, sizes, sha256 and row counts', async () => {
+      versionA = await put('datasets/churn/part-a.csv', a);
+      const versionB = await put('datasets/churn/part-b.csv', b);
+      const { record, created } = await registerDatasetVersion(ports, {
+        dataset: 'churn',
+        objects: [{ key: 'datasets/churn/part-a.csv', versionId: versionA, sha256: sha256(a) }, { key: 'datasets/churn/part-b.csv' }],
+        registeredBy: 'arn:aws:iam::123456789012:role/data-scientist',
+      });
+      expect(created).toBe(true);
+      expect(record).toMatchObject({
+        dataset: 'churn',
+        datasetVersion: 'v000001',
+        sequence: 1,
+        rowCount: 70,
+        validation: { status: 'PASSED', reasons: [] },
+        schema: { source: 'config' },
+        registeredBy: 'arn:aws:iam::123456789012:role/data-scientist',
+        createdAt: '2026-11-22T12:00:00.000Z',
+        objects: [
+          { bucket, key: 'datasets/churn/part-a.csv', versionId: versionA, sha256: sha256(a), size: Buffer.byteLength(a), rows: 40 },
+          { bucket, key: 'datasets/churn/part-b.csv', versionId: versionB, sha256: sha256(b), size: Buffer.byteLength(b), rows: 30 },
+        ],
+      });
+      expect(record.validation.shift).toBeUndefined();
+      expect(record.profile.contract?.categories).toMatchObject({ annual: expect.any(Number), 'month, to month': expect.any(Number) });
+      expect(record.profile.tenure_months).toMatchObject({ min: 0, max: 69, nulls: 0 });
+      expect(record.contentAddress).toBe(
+        `sha256:${sha256(JSON.stringify([['datasets/churn/part-a.csv', sha256(a)], ['datasets/churn/part-b.csv', sha256(b)]]))}`,
+      );
+      expect(await getDatasetVersion(ports, 'churn', '1')).toEqual(record);
+    });
+
+    it('returns the same version for the same bytes, in any order, even re-uploaded as new S3 versions', async () => {
+      const before = await itemsOf('churn');
+      await put('datasets/churn/part-a.csv', a);
+      const { record, created } = await registerDatasetVersion(ports, {
+        dataset: 'churn',
+        objects: [{ key: 'datasets/churn/part-b.csv' }, { key: 'datasets/churn/part-a.csv' }],
+        registeredBy: 'someone-else',
+      });
+      expect(created).toBe(false);
+      expect(record.datasetVersion).toBe('v000001');
+      expect(record.objects[0]?.versionId).toBe(versionA);
+      expect(await itemsOf('churn')).toBe(before);
+    });
+
+    it('makes a new version, compared with the previous one, when one byte changes', async () => {
+      const changed = a.replace('0,20.00', '1,20.00');
+      expect(changed.length).toBe(a.length);
+      await put('datasets/churn/part-a.csv', changed);
+      const { record, created } = await registerDatasetVersion(ports, {
+        dataset: 'churn',
+        objects: [{ key: 'datasets/churn/part-a.csv' }, { key: 'datasets/churn/part-b.csv' }],
+        registeredBy: 'someone',
+      });
+      expect(created).toBe(true);
+      expect(record.datasetVersion).toBe('v000002');
+      expect(record.objects[0]?.sha256).toBe(sha256(changed));
+      expect(record.validation.status).toBe('PASSED');
+      expect(record.validation.shift?.comparedWith).toBe('v000001');
+      expect(record.validation.shift?.psi.tenure_months).toBeLessThan(0.1);
+    });
+
+    it('registers concurrent identical requests as one version', async () => {
+      const body = csv(12, { offset: 1000 });
+      await put('datasets/churn/race.csv', body);
+      const request = { dataset: 'churn', objects: [{ key: 'datasets/churn/race.csv' }], registeredBy: 'racer' };
+      const results = await Promise.all([registerDatasetVersion(ports, request), registerDatasetVersion(ports, request)]);
+      expect(new Set(results.map((r) => r.record.datasetVersion)).size).toBe(1);
+      expect(results.filter((r) => r.created)).toHaveLength(1);
+    });
+
+    it('lists datasets and pages through versions newest first', async () => {
+      const datasets = await listDatasets(ports);
+      expect(datasets.find((d) => d.dataset === 'churn')).toMatchObject({ models: ['churn'], versions: 3, latestVersion: 'v000003' });
+      expect(datasets.find((d) => d.dataset === 'clicks')).toMatchObject({ versions: 0 });
+
+      const first = await listDatasetVersions(ports, 'churn', { limit: 2 });
+      expect(first.items.map((v) => v.datasetVersion)).toEqual(['v000003', 'v000002']);
+      expect(first.nextCursor).toBeDefined();
+      const second = await listDatasetVersions(ports, 'churn', { limit: 2, cursor: first.nextCursor });
+      expect(second.items.map((v) => v.datasetVersion)).toEqual(['v000001']);
+      expect(second.items[0]).toMatchObject({ validation: { status: 'PASSED' }, objects: 2, rowCount: 70 });
+    });
+
+    it('rejects a cursor it did not issue', async () => {
+      await expect(listDatasetVersions(ports, 'churn', { cursor: 'bm9wZQ' })).rejects.toThrow(Invalid);
+    });
+
+    it('lets the newest passed version train, returning its exact objects', async () => {
+      const trainable = await assertTrainable(ports, { model: 'churn' });
+      expect(trainable).toMatchObject({ dataset: 'churn', datasetVersion: 'v000003', objects: [{ key: 'datasets/churn/race.csv' }] });
+      const pinned = await createTrainableHandler(ports)({ runId: 'r', model: 'churn', datasetVersion: 'v000001', requestedBy: 'x' });
+      expect(pinned.objects.map((o) => o.versionId)).toContain(versionA);
+    });
+
+    it('links model versions to a dataset version and lists them, idempotently', async () => {
+      await recordLineage(ports, { dataset: 'churn', datasetVersion: 'v000002', model: 'churn', modelVersion: 7, runId: 'churn-api-1' });
+      await recordLineage(ports, { dataset: 'churn', datasetVersion: '2', model: 'churn', modelVersion: 7 });
+      await recordLineage(ports, { dataset: 'churn', datasetVersion: 'v2', model: 'churn', modelVersion: 8 });
+      const lineage = await listLineage(ports, 'churn', 'v000002');
+      expect(lineage).toMatchObject([
+        { model: 'churn', modelVersion: 7, runId: 'churn-api-1', datasetVersion: 'v000002' },
+        { model: 'churn', modelVersion: 8 },
+      ]);
+      expect(await listLineage(ports, 'churn', 'v000001')).toEqual([]);
+    });
+
+    it('computes the content address independently of object order', () => {
+      const objects = [
+        { key: 'datasets/x/b', sha256: 'b'.repeat(64) },
+        { key: 'datasets/x/a', sha256: 'a'.repeat(64) },
+      ];
+      expect(contentAddress(objects)).toBe(contentAddress([...objects].reverse()));
+      expect(contentAddress(objects)).not.toBe(contentAddress([{ ...objects[0]!, sha256: 'c'.repeat(64) }, objects[1]!]));
+    });
+  });
+
+  describe('bad input writes nothing', () => {
+    async function expectRefused(
+      request: Parameters<typeof registerDatasetVersion>[1],
+      error: typeof Invalid | typeof NotFound,
+      message: RegExp,
+    ): Promise<void> {
+      const before = await itemsOf(request.dataset);
+      const attempt = registerDatasetVersion(ports, request);
+      await expect(attempt).rejects.toThrow(error);
+      await expect(attempt).rejects.toThrow(message);
+      expect(await itemsOf(request.dataset)).toBe(before);
+    }
+
+    it('refuses a missing object, naming it', async () => {
+      await expectRefused(
+        { dataset: 'clicks', objects: [{ key: 'datasets/clicks/nope.csv' }], registeredBy: 'x' },
+        NotFound,
+        /s3:\/\/.+\/datasets\/clicks\/nope\.csv does not exist/,
+      );
+    });
+
+    it('refuses a version id the object does not have, naming key and version', async () => {
+      await put('datasets/clicks/day-1.csv', 'user,clicked\nu1,true\n');
+      await expectRefused(
+        { dataset: 'clicks', objects: [{ key: 'datasets/clicks/day-1.csv', versionId: 'not-a-real-version-id' }], registeredBy: 'x' },
+        NotFound,
+        /version "not-a-real-version-id" of s3:\/\/.+\/datasets\/clicks\/day-1\.csv does not exist/,
+      );
+    });
+
+    it('refuses a checksum mismatch, giving both hashes', async () => {
+      const body = 'user,clicked\nu1,true\n';
+      await put('datasets/clicks/day-2.csv', body);
+      await expectRefused(
+        { dataset: 'clicks', objects: [{ key: 'datasets/clicks/day-2.csv', sha256: '0'.repeat(64) }], registeredBy: 'x' },
+        Invalid,
+        new RegExp(`checksum mismatch for s3://.+/datasets/clicks/day-2\\.csv.*expected sha256 0{64}, the object hashes to ${sha256(body)}`),
+      );
+    });
+
+    it('refuses an unknown dataset, listing the declared ones', async () => {
+      await expectRefused(
+        { dataset: 'unknown', objects: [{ key: 'datasets/unknown/a.csv' }], registeredBy: 'x' },
+        NotFound,
+        /unknown dataset "unknown" \(declared in caretaker.config.json: churn, clicks, strict\)/,
+      );
+    });
+
+    it('refuses keys outside the dataset prefix', async () => {
+      await expectRefused(
+        { dataset: 'clicks', objects: [{ key: 'datasets/churn/part-a.csv' }], registeredBy: 'x' },
+        Invalid,
+        /objects\[0\]\.key "datasets\/churn\/part-a\.csv" is not under datasets\/clicks\//,
+      );
+    });
+
+    it('refuses an empty file, naming file and line', async () => {
+      await put('datasets/clicks/empty.csv', '');
+      await expectRefused(
+        { dataset: 'clicks', objects: [{ key: 'datasets/clicks/empty.csv' }], registeredBy: 'x' },
+        Invalid,
+        /datasets\/clicks\/empty\.csv line 1: empty file/,
+      );
+    });
+
+    it('refuses a ragged CSV, naming file and line', async () => {
+      await put('datasets/clicks/ragged.csv', 'user,clicked\nu1,true\n"u2, with comma",false\nu3,true,extra\n');
+      await expectRefused(
+        { dataset: 'clicks', objects: [{ key: 'datasets/clicks/ragged.csv' }], registeredBy: 'x' },
+        Invalid,
+        /datasets\/clicks\/ragged\.csv line 4: ragged row with 3 fields, the header has 2/,
+      );
+    });
+
+    it('refuses an unterminated quote, naming the line it opens on', async () => {
+      await put('datasets/clicks/open-quote.csv', 'user,clicked\nu1,true\n"u2,false\nu3,true\n');
+      await expectRefused(
+        { dataset: 'clicks', objects: [{ key: 'datasets/clicks/open-quote.csv' }], registeredBy: 'x' },
+        Invalid,
+        /open-quote\.csv line 3: a quoted field is never closed/,
+      );
+    });
+
+    it('rejects a malformed event at the handler with the field named', async () => {
+      await expect(createRegisterHandler(ports)({ dataset: 'clicks', objects: [] })).rejects.toMatchObject({
+        name: 'Invalid',
+        message: expect.stringMatching(/objects:.*registeredBy:/),
+      });
+    });
+  });
+
+  describe('schema and statistics violations', () => {
+    it('records a FAILED version with every reason, file and line, and never lets it train', async () => {
+      const body = ['amount,kind', '10,a', ',b', ',c', 'abc,d', '150,e', '20,', '30,f', '40,g'].join('\n');
+      await put('datasets/strict/bad.csv', body);
+      const { record } = await registerDatasetVersion(ports, {
+        dataset: 'strict',
+        objects: [{ key: 'datasets/strict/bad.csv' }],
+        registeredBy: 'x',
+      });
+      expect(record.validation.status).toBe('FAILED');
+      expect(record.validation.reasons).toEqual([
+        'column "amount": 1 values are not number (first at datasets/strict/bad.csv line 5: "abc")',
+        'column "amount": 1 values are not ≥ 0 and ≤ 100 (first at datasets/strict/bad.csv line 6: "150")',
+        'column "amount": null rate 0.2500 exceeds maxNullRate 0.2 (first at datasets/strict/bad.csv line 3)',
+        'column "kind": 1 empty values in a column that is not nullable (first at datasets/strict/bad.csv line 7)',
+      ]);
+
+      await expect(assertTrainable(ports, { dataset: 'strict', datasetVersion: record.datasetVersion })).rejects.toThrow(DatasetNotTrainable);
+      await expect(assertTrainable(ports, { model: 'fraud' })).rejects.toThrow(/has no version that passed validation/);
+      await expect(createTrainableHandler(ports)({ model: 'fraud', datasetVersion: record.datasetVersion })).rejects.toMatchObject({
+        name: 'DatasetNotTrainable',
+        message: expect.stringContaining('failed validation: column "amount"'),
+      });
+      await expect(
+        recordLineage(ports, { dataset: 'strict', datasetVersion: record.datasetVersion, model: 'fraud', modelVersion: 1 }),
+      ).rejects.toThrow(DatasetNotTrainable);
+    });
+
+    it('fails missing and unexpected columns and too few rows', async () => {
+      await put('datasets/strict/columns.csv', 'amount,category\n1,a\n');
+      const { record } = await registerDatasetVersion(ports, {
+        dataset: 'strict',
+        objects: [{ key: 'datasets/strict/columns.csv' }],
+        registeredBy: 'x',
+      });
+      expect(record.validation.reasons).toEqual(['missing column "kind"', 'unexpected column "category"', '1 rows, fewer than minRows 5']);
+    });
+
+    it('fails files whose headers differ', async () => {
+      await put('datasets/strict/h1.csv', 'amount,kind\n1,a\n2,b\n3,c\n');
+      await put('datasets/strict/h2.csv', 'kind,amount\na,1\nb,2\n');
+      const { record } = await registerDatasetVersion(ports, {
+        dataset: 'strict',
+        objects: [{ key: 'datasets/strict/h1.csv' }, { key: 'datasets/strict/h2.csv' }],
+        registeredBy: 'x',
+      });
+      expect(record.validation.reasons[0]).toBe(
+        'datasets/strict/h2.csv line 1: header "kind", "amount" differs from datasets/strict/h1.csv\'s "amount", "kind"',
+      );
+    });
+
+    it('fails a version whose distribution shifted beyond maxPsi from the previous passed one', async () => {
+      const rows = (f: (i: number) => number) => ['amount,kind', ...Array.from({ length: 200 }, (_, i) => `${f(i)},k${i % 3}`)].join('\n');
+      await put('datasets/strict/base.csv', rows((i) => i % 50));
+      const base = await registerDatasetVersion(ports, { dataset: 'strict', objects: [{ key: 'datasets/strict/base.csv' }], registeredBy: 'x' });
+      expect(base.record.validation.status).toBe('PASSED');
+      await put('datasets/strict/shifted.csv', rows((i) => 90 + (i % 10)));
+      const { record } = await registerDatasetVersion(ports, {
+        dataset: 'strict',
+        objects: [{ key: 'datasets/strict/shifted.csv' }],
+        registeredBy: 'x',
+      });
+      expect(record.validation.status).toBe('FAILED');
+      expect(record.validation.shift?.comparedWith).toBe(base.record.datasetVersion);
+      expect(record.validation.reasons).toEqual([
+        expect.stringMatching(new RegExp(`^column "amount": distribution shifted from ${base.record.datasetVersion} \\(PSI [\\d.]+ > maxPsi 0.5\\)$`)),
+      ]);
+      expect(record.validation.shift?.psi.kind).toBeLessThan(0.01);
+      // The gate still trains on the last passed version.
+      expect((await assertTrainable(ports, { model: 'fraud' })).datasetVersion).toBe(base.record.datasetVersion);
+    });
+
+    it('infers a schema when none is declared, and honours one declared at registration', async () => {
+      await put('datasets/clicks/typed.csv', 'user,clicked,score\nu1,true,0.5\nu2,false,1\n');
+      const inferred = await registerDatasetVersion(ports, { dataset: 'clicks', objects: [{ key: 'datasets/clicks/typed.csv' }], registeredBy: 'x' });
+      expect(inferred.record.schema).toEqual({
+        source: 'inferred',
+        columns: [
+          { name: 'user', type: 'string', nullable: false },
+          { name: 'clicked', type: 'boolean', nullable: false },
+          { name: 'score', type: 'number', nullable: false },
+        ],
+      });
+      await put('datasets/clicks/declared.csv', 'user,clicked\nu1,maybe\n');
+      const declared = await registerDatasetVersion(ports, {
+        dataset: 'clicks',
+        objects: [{ key: 'datasets/clicks/declared.csv' }],
+        registeredBy: 'x',
+        schema: [
+          { name: 'user', type: 'string' },
+          { name: 'clicked', type: 'boolean' },
+        ],
+      });
+      expect(declared.record.schema.source).toBe('declared');
+      expect(declared.record.validation.reasons).toEqual([
+        'column "clicked": 1 values are not boolean (first at datasets/clicks/declared.csv line 2: "maybe")',
+      ]);
+      await expect(
+        registerDatasetVersion(ports, {
+          dataset: 'churn',
+          objects: [{ key: 'datasets/churn/part-a.csv' }],
+          registeredBy: 'x',
+          schema: [{ name: 'a', type: 'string' }],
+        }),
+      ).rejects.toThrow(/declares its columns in caretaker.config.json/);
+    });
+  });
+});
