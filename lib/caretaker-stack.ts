@@ -7,6 +7,9 @@ import { MetadataTable } from './constructs/metadata-table';
 import { Notifications } from './constructs/notifications';
 import { warnOnDestroy } from './constructs/removal';
 import { AccessLogsBucket, SecureBucket } from './constructs/secure-bucket';
+import { datasetCatalogFromConfig } from '../lambdas/datasets/catalog';
+import { DatasetRegistry } from './constructs/dataset-registry';
+import { DatasetStore } from './constructs/dataset-store';
 
 export interface CaretakerStackProps extends StackProps {
   /** The parsed `caretaker.config.json`. */
@@ -29,6 +32,10 @@ export class CaretakerStack extends Stack {
    * baselines, under the prefixes in `lambdas/shared/layout.ts`.
    */
   public readonly artifacts: SecureBucket;
+  /** Dataset objects under `datasets/<dataset>/`: versioned, KMS, TLS-only, private, retained. */
+  public readonly datasets: DatasetStore;
+  /** Dataset registration, the training gate on datasets, and the new-data trigger. */
+  public readonly datasetRegistry: DatasetRegistry;
 
   constructor(scope: Construct, id: string, props: CaretakerStackProps) {
     super(scope, id, props);
@@ -72,6 +79,22 @@ export class CaretakerStack extends Stack {
       ],
       removalPolicy,
     });
+
+    // --- datasets (issue 3) ---
+    this.datasets = new DatasetStore(this, 'Datasets', {
+      encryptionKey: this.key,
+      accessLogsBucket: this.accessLogs.bucket,
+      removalPolicy,
+    });
+    // The retraining trigger connects its queue with `datasetRegistry.sendNewDataRequestsTo(queue)`.
+    this.datasetRegistry = new DatasetRegistry(this, 'DatasetRegistry', {
+      store: this.datasets,
+      table: this.metadata.table,
+      encryptionKey: this.key,
+      catalog: datasetCatalogFromConfig(config),
+    });
+    new CfnOutput(this, 'DatasetsBucketName', { value: this.datasets.bucket.bucketName });
+    new CfnOutput(this, 'RegisterDatasetFunctionName', { value: this.datasetRegistry.register.function.functionName });
 
     new CfnOutput(this, 'ArtifactsBucketName', { value: this.artifacts.bucket.bucketName });
     new CfnOutput(this, 'MetadataTableName', { value: this.metadata.table.tableName });

@@ -7,6 +7,14 @@
 import { z } from 'zod';
 import type { CaretakerConfig } from '../../lib/config';
 
+/** Environment variables the dataset handlers read (set by the `DatasetRegistry` construct). */
+export const DATASETS_ENV = {
+  table: 'CARETAKER_TABLE',
+  bucket: 'CARETAKER_DATASETS_BUCKET',
+  catalog: 'CARETAKER_DATASETS',
+  queueUrl: 'CARETAKER_RETRAINING_QUEUE_URL',
+} as const;
+
 export const COLUMN_TYPES = ['number', 'integer', 'string', 'boolean'] as const;
 export type ColumnType = (typeof COLUMN_TYPES)[number];
 

@@ -4,7 +4,7 @@
  * catalog) and throws only the errors in `lambdas/shared/errors.ts` (plus
  * `DatasetNotTrainable`, a `Conflict`).
  */
-export { datasetCatalogFromConfig, datasetOfModel, parseCatalog, type DatasetCatalog, type DatasetRules } from './catalog';
+export { DATASETS_ENV, datasetCatalogFromConfig, datasetOfModel, parseCatalog, type DatasetCatalog, type DatasetRules } from './catalog';
 export { countNewObject, type NewDataPorts } from './new-data';
 export {
   assertTrainable,
@@ -29,4 +29,4 @@ export {
   type DatasetVersionRecord,
 } from './records';
 export { registerDatasetVersion, registerDatasetVersionInputSchema, type RegisterDatasetVersionInput, type RegisterResult } from './register';
-export { datasetPortsFromEnv, DATASETS_ENV } from './ports';
+export { datasetPortsFromEnv } from './ports';

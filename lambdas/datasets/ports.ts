@@ -6,17 +6,10 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { createDocumentClient } from '../shared/dynamo';
-import { parseCatalog } from './catalog';
+import { DATASETS_ENV, parseCatalog } from './catalog';
 import type { NewDataPorts } from './new-data';
 import type { DatasetPorts } from './records';
 
-/** Environment variables the handlers read. */
-export const DATASETS_ENV = {
-  table: 'CARETAKER_TABLE',
-  bucket: 'CARETAKER_DATASETS_BUCKET',
-  catalog: 'CARETAKER_DATASETS',
-  queueUrl: 'CARETAKER_RETRAINING_QUEUE_URL',
-} as const;
 
 function required(env: NodeJS.ProcessEnv, name: string): string {
   const value = env[name];
