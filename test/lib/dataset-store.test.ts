@@ -4,10 +4,16 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { execFile } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../lib/config';
 import { DatasetStore } from '../../lib/constructs/dataset-store';
 import { exampleConfigInput, synthCaretaker } from '../support/stack';
+
+const run = promisify(execFile);
 
 describe('DatasetStore in the stack (reliability row 15)', () => {
   const { template, stack } = synthCaretaker();
@@ -105,7 +111,7 @@ describe('the new-data trigger', () => {
     ...input,
     models: [{ ...input.models[0]!, retraining: { ...input.models[0]!.retraining, newObjectsThreshold: 50 } }],
   });
-  const { template, stack } = synthCaretaker({
+  const { template, stack, app, outdir } = synthCaretaker({
     config,
     extend: (s) => {
       const deadLetterQueue = new sqs.Queue(s, 'TestRetrainingDlq', { fifo: true, enforceSSL: true, encryptionMasterKey: s.key });
@@ -156,6 +162,16 @@ describe('the new-data trigger', () => {
         PolicyDocument: { Statement: Match.arrayWith([Match.objectLike(statement)]) },
       });
     }
+  });
+
+  it('passes cfn-lint with the trigger wired', async () => {
+    app.synth();
+    const templates = readdirSync(outdir).filter((f) => f.endsWith('.template.json')).map((f) => join(outdir, f));
+    const output = await run('cfn-lint', ['--format', 'parseable', '--', ...templates]).then(
+      ({ stdout }) => stdout,
+      (error: unknown) => `${(error as { stdout?: string }).stdout ?? String(error)}`,
+    );
+    expect(output).toBe('');
   });
 
   it('refuses a second queue', () => {
