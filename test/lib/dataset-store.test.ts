@@ -169,7 +169,7 @@ describe('the new-data trigger', () => {
     const templates = readdirSync(outdir).filter((f) => f.endsWith('.template.json')).map((f) => join(outdir, f));
     const output = await run('cfn-lint', ['--format', 'parseable', '--', ...templates]).then(
       ({ stdout }) => stdout,
-      (error: unknown) => `${(error as { stdout?: string }).stdout ?? String(error)}`,
+      (error: unknown) => (error as { stdout?: string }).stdout ?? String(error),
     );
     expect(output).toBe('');
   });
