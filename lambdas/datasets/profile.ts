@@ -75,10 +75,19 @@ export class ColumnAccumulator {
   /** Inference: which types every non-empty value so far fits. */
   private fits = { integer: true, number: true, boolean: true };
 
+  // Copied out of the rule: `add` runs once per cell and should touch nothing else.
+  private readonly declaredType: ColumnType | undefined;
+  private readonly lowest: number;
+  private readonly highest: number;
+
   constructor(
     readonly name: string,
     readonly rule: ColumnRule | undefined,
-  ) {}
+  ) {
+    this.declaredType = rule?.type;
+    this.lowest = rule?.min ?? -Infinity;
+    this.highest = rule?.max ?? Infinity;
+  }
 
   add(raw: string, where: () => Location): void {
     const value = raw.trim();
@@ -88,7 +97,7 @@ export class ColumnAccumulator {
       return;
     }
     this.count++;
-    const type = this.rule?.type;
+    const type = this.declaredType;
     if (type === undefined) {
       this.infer(value);
       return;
@@ -99,8 +108,7 @@ export class ColumnAccumulator {
         return;
       }
       const n = Number(value);
-      const { min, max } = this.rule ?? {};
-      if ((min !== undefined && n < min) || (max !== undefined && n > max)) this.violate(this.rangeViolations, where, raw);
+      if (n < this.lowest || n > this.highest) this.violate(this.rangeViolations, where, raw);
       this.addNumber(n);
     } else if (type === 'boolean') {
       if (!BOOLEAN.test(value)) {
