@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { CreateBucketCommand, PutBucketVersioningCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, DeleteObjectCommand, PutBucketVersioningCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DatasetCatalog } from '../../../lambdas/datasets/catalog';
@@ -329,6 +329,26 @@ describe('dataset registration against S3 and DynamoDB (moto)', () => {
       const attempt = createRegisterHandler(ports)({ dataset: 'clicks', objects: [] });
       await expect(attempt).rejects.toMatchObject({ name: 'Invalid' });
       await expect(attempt).rejects.toThrow(/objects:.*registeredBy:/);
+    });
+  });
+
+  describe('the training gate', () => {
+    it('refuses a version whose object version has since been deleted from S3', async () => {
+      const versionId = await put('datasets/clicks/gone.csv', 'user,clicked\nu1,true\nu2,false\n');
+      const { record } = await registerDatasetVersion(ports, { dataset: 'clicks', objects: [{ key: 'datasets/clicks/gone.csv' }], registeredBy: 'x' });
+      expect(record.validation.status).toBe('PASSED');
+      await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'datasets/clicks/gone.csv', VersionId: versionId }));
+      await expect(assertTrainable(ports, { dataset: 'clicks', datasetVersion: record.datasetVersion })).rejects.toThrow(
+        new RegExp(`datasets/clicks/gone\\.csv version ${versionId} no longer exists`),
+      );
+    });
+
+    it('names an unknown model, dataset version or malformed version id', async () => {
+      await expect(assertTrainable(ports, { model: 'nobody' })).rejects.toThrow(NotFound);
+      await expect(assertTrainable(ports, { model: 'nobody' })).rejects.toThrow('unknown model "nobody"');
+      await expect(assertTrainable(ports, { dataset: 'churn', datasetVersion: 'v999999' })).rejects.toThrow(/dataset "churn" has no version v999999/);
+      await expect(getDatasetVersion(ports, 'churn', 'latest')).rejects.toThrow(/"latest" is not a dataset version/);
+      await expect(assertTrainable(ports, { model: 'churn', dataset: 'clicks' })).rejects.toThrow(DatasetNotTrainable);
     });
   });
 
