@@ -6,9 +6,13 @@
  *   npm run bench:datasets                       # 1 GiB object, 256 MiB CSV
  *   BENCH_OBJECT_MB=256 BENCH_CSV_MB=64 npm run bench:datasets
  *
- * Memory flat means: peak RSS and heap do not grow with the object size (compare runs).
+ * Each measurement runs in a fresh child process (the parent uploads), so its memory figures
+ * hold only the streaming work. Flat means: the same peak RSS and heap for 64 MiB and 1 GiB.
  */
+import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { promisify } from 'node:util';
+import { fileURLToPath } from 'node:url';
 import {
   CompleteMultipartUploadCommand,
   CreateBucketCommand,
@@ -28,6 +32,7 @@ const MiB = 1024 * 1024;
 const OBJECT_MB = Number(process.env.BENCH_OBJECT_MB ?? 1024);
 const CSV_MB = Number(process.env.BENCH_CSV_MB ?? 256);
 const PART = 16 * MiB;
+const execFileAsync = promisify(execFile);
 
 interface Peak {
   rss: number;
@@ -87,44 +92,83 @@ function csvPart(index: number): Buffer {
   return Buffer.from(`${rows.join('\n')}\n`);
 }
 
+interface Measurement {
+  readonly label: string;
+  readonly bytes: number;
+  readonly seconds: number;
+  readonly before: Peak;
+  readonly peak: Peak;
+}
+
+function clientConfig(endpoint: string) {
+  return { endpoint, region: 'us-east-1', credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' }, forcePathStyle: true };
+}
+
+const BUCKET = 'bench-datasets';
+
+/** Runs in a fresh child process, so its memory figures hold only the streaming work. */
+async function measure(mode: string, endpoint: string, key: string, expected: string): Promise<Measurement> {
+  const config = clientConfig(endpoint);
+  const s3 = new S3Client(config);
+  if (mode === 'hash') {
+    const run = await measured(async () => digestStream((await openObject(s3, BUCKET, key)).body));
+    if (run.result.sha256 !== expected) throw new Error(`sha256 mismatch: ${run.result.sha256} != ${expected}`);
+    return { label: `hash ${mb(run.result.size)}`, bytes: run.result.size, seconds: run.seconds, before: run.before, peak: run.peak };
+  }
+  const ports = {
+    s3,
+    db: createDocumentClient(config),
+    tableName: 'bench',
+    bucket: BUCKET,
+    catalog: {
+      bench: {
+        columns: [
+          { name: 'tenure_months', type: 'integer' as const, nullable: false, min: 0 },
+          { name: 'monthly_charges', type: 'number' as const, nullable: false },
+          { name: 'contract', type: 'string' as const, nullable: false },
+          { name: 'churned', type: 'integer' as const, nullable: false, min: 0, max: 1 },
+        ],
+        models: [{ name: 'bench' }],
+      },
+    },
+  };
+  const run = await measured(() => registerDatasetVersion(ports, { dataset: 'bench', objects: [{ key }], registeredBy: 'bench' }));
+  const { record } = run.result;
+  if (record.objects[0]?.sha256 !== expected) throw new Error('sha256 mismatch');
+  return {
+    label: `register ${mb(record.objects[0].size)} CSV (${record.rowCount.toLocaleString('en')} rows, ${record.validation.status})`,
+    bytes: record.objects[0].size,
+    seconds: run.seconds,
+    before: run.before,
+    peak: run.peak,
+  };
+}
+
+async function inChild(mode: string, endpoint: string, key: string, expected: string): Promise<Measurement> {
+  const { stdout } = await execFileAsync(
+    process.execPath,
+    ['--expose-gc', '--no-warnings', '--import', 'tsx', fileURLToPath(import.meta.url), 'measure', mode, endpoint, key, expected],
+    { maxBuffer: 1024 * 1024 },
+  );
+  const line = stdout.trim().split('\n').pop() ?? '';
+  return JSON.parse(line) as Measurement;
+}
+
+function report(m: Measurement): void {
+  console.log(
+    `${m.label}: ${m.seconds.toFixed(1)} s (${(m.bytes / MiB / m.seconds).toFixed(0)} MiB/s); ` +
+      `RSS ${mb(m.before.rss)} → peak ${mb(m.peak.rss)}; heap ${mb(m.before.heapUsed)} → peak ${mb(m.peak.heapUsed)}`,
+  );
+}
+
 async function main(): Promise<void> {
   const moto = await startMotoServer();
-  const config = {
-    endpoint: moto.endpoint,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
-    forcePathStyle: true,
-  };
+  const config = clientConfig(moto.endpoint);
   const s3 = new S3Client(config);
   try {
-    const bucket = 'bench-datasets';
-    await s3.send(new CreateBucketCommand({ Bucket: bucket }));
-    await s3.send(new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Enabled' } }));
-
-    // 1. Hash only: a random 16 MiB block repeated (upload memory stays small too).
-    const block = Buffer.alloc(PART);
-    for (let i = 0; i < PART; i += 4) block.writeUInt32LE((Math.random() * 2 ** 32) >>> 0, i);
-    const parts = Math.ceil(OBJECT_MB / 16);
-    process.stdout.write(`uploading ${parts * 16} MiB to moto… `);
-    const expected = await upload(s3, bucket, 'datasets/bench/blob.bin', parts, () => block);
-    console.log('done');
-    const hashRun = await measured(async () => {
-      const opened = await openObject(s3, bucket, 'datasets/bench/blob.bin');
-      return digestStream(opened.body);
-    });
-    if (hashRun.result.sha256 !== expected) throw new Error('sha256 mismatch');
-    console.log(
-      `hash ${mb(hashRun.result.size)}: ${hashRun.seconds.toFixed(1)} s (${(hashRun.result.size / MiB / hashRun.seconds).toFixed(0)} MiB/s); ` +
-        `RSS ${mb(hashRun.before.rss)} → peak ${mb(hashRun.peak.rss)}; heap ${mb(hashRun.before.heapUsed)} → peak ${mb(hashRun.peak.heapUsed)}`,
-    );
-
-    // 2. Registration: hash + CSV parse + profile of a CSV object, one pass.
-    const csvParts = Math.ceil(CSV_MB / 16);
-    process.stdout.write(`uploading a ${csvParts * 16} MiB CSV… `);
-    await upload(s3, bucket, 'datasets/bench/data.csv', csvParts, csvPart);
-    console.log('done');
-    const dynamo = new DynamoDBClient(config);
-    await dynamo.send(
+    await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
+    await s3.send(new PutBucketVersioningCommand({ Bucket: BUCKET, VersioningConfiguration: { Status: 'Enabled' } }));
+    await new DynamoDBClient(config).send(
       new CreateTableCommand({
         TableName: 'bench',
         BillingMode: 'PAY_PER_REQUEST',
@@ -138,37 +182,32 @@ async function main(): Promise<void> {
         ],
       }),
     );
-    const ports = {
-      s3,
-      db: createDocumentClient(config),
-      tableName: 'bench',
-      bucket,
-      catalog: {
-        bench: {
-          columns: [
-            { name: 'tenure_months', type: 'integer' as const, nullable: false, min: 0 },
-            { name: 'monthly_charges', type: 'number' as const, nullable: false },
-            { name: 'contract', type: 'string' as const, nullable: false },
-            { name: 'churned', type: 'integer' as const, nullable: false, min: 0, max: 1 },
-          ],
-          models: [{ name: 'bench' }],
-        },
-      },
-    };
-    const registerRun = await measured(() =>
-      registerDatasetVersion(ports, { dataset: 'bench', objects: [{ key: 'datasets/bench/data.csv' }], registeredBy: 'bench' }),
-    );
-    const { record } = registerRun.result;
-    const bytes = record.objects[0]!.size;
-    console.log(
-      `register ${mb(bytes)} CSV (${record.rowCount.toLocaleString('en')} rows, ${record.validation.status}): ${registerRun.seconds.toFixed(1)} s ` +
-        `(${(bytes / MiB / registerRun.seconds).toFixed(0)} MiB/s); RSS ${mb(registerRun.before.rss)} → peak ${mb(registerRun.peak.rss)}; ` +
-        `heap ${mb(registerRun.before.heapUsed)} → peak ${mb(registerRun.peak.heapUsed)}`,
-    );
+
+    // Hash only, a small and the large object, each in a fresh process: same memory = flat.
+    const block = Buffer.alloc(PART);
+    for (let i = 0; i < PART; i += 4) block.writeUInt32LE((Math.random() * 2 ** 32) >>> 0, i);
+    for (const size of [...new Set([64, OBJECT_MB])]) {
+      const key = `datasets/bench/blob-${size}.bin`;
+      process.stdout.write(`uploading ${size} MiB to moto… `);
+      const sha = await upload(s3, BUCKET, key, Math.ceil(size / 16), () => block);
+      console.log('done');
+      report(await inChild('hash', moto.endpoint, key, sha));
+    }
+
+    // Registration: hash + CSV parse + profile in one pass.
+    process.stdout.write(`uploading a ${CSV_MB} MiB CSV… `);
+    const csvSha = await upload(s3, BUCKET, 'datasets/bench/data.csv', Math.ceil(CSV_MB / 16), csvPart);
+    console.log('done');
+    report(await inChild('register', moto.endpoint, 'datasets/bench/data.csv', csvSha));
   } finally {
     s3.destroy();
     await moto.stop();
   }
 }
 
-await main();
+if (process.argv[2] === 'measure') {
+  const [, , , mode = '', endpoint = '', key = '', expected = ''] = process.argv;
+  console.log(JSON.stringify(await measure(mode, endpoint, key, expected)));
+} else {
+  await main();
+}
