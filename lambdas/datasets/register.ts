@@ -126,6 +126,26 @@ async function scanObject(
     throw new Invalid(`${where} has no S3 version id: the datasets bucket must have versioning enabled`);
   }
 
+  const scanned = await scanCsvStream(profiler, { key, where }, opened.body);
+  if (object.sha256 !== undefined && object.sha256 !== scanned.sha256) {
+    throw new Invalid(`checksum mismatch for ${where}: expected sha256 ${object.sha256}, the object hashes to ${scanned.sha256}`, [
+      { field: key, message: 'sha256 mismatch' },
+    ]);
+  }
+  return { bucket, key, versionId: opened.versionId, ...scanned };
+}
+
+/**
+ * Hashes and parses one CSV byte stream in a single pass, feeding its header and rows to the
+ * profiler. Malformed input throws `Invalid` naming `where` and the line. Also used by
+ * `caretaker datasets check` on local files, so both take exactly this path.
+ */
+export async function scanCsvStream(
+  profiler: DatasetProfiler,
+  source: { readonly key: string; readonly where: string },
+  body: AsyncIterable<Uint8Array>,
+): Promise<{ sha256: string; size: number; rows: number }> {
+  const { key, where } = source;
   const decoder = new TextDecoder('utf-8', { fatal: true });
   let width: number | undefined;
   let rows = 0;
@@ -146,7 +166,7 @@ async function scanObject(
 
   let digest;
   try {
-    digest = await digestStream(opened.body, (chunk) => parser.push(decoder.decode(chunk, { stream: true })));
+    digest = await digestStream(body, (chunk) => parser.push(decoder.decode(chunk, { stream: true })));
     parser.push(decoder.decode());
     parser.end();
   } catch (error) {
@@ -161,12 +181,7 @@ async function scanObject(
   if (width === undefined) {
     throw new Invalid(`${where} line 1: empty file (no header row)`, [{ field: key, message: 'empty file' }]);
   }
-  if (object.sha256 !== undefined && object.sha256 !== digest.sha256) {
-    throw new Invalid(`checksum mismatch for ${where}: expected sha256 ${object.sha256}, the object hashes to ${digest.sha256}`, [
-      { field: key, message: 'sha256 mismatch' },
-    ]);
-  }
-  return { bucket, key, versionId: opened.versionId, sha256: digest.sha256, size: digest.size, rows };
+  return { sha256: digest.sha256, size: digest.size, rows };
 }
 
 async function findByContent(ports: DatasetPorts, dataset: string, address: string): Promise<DatasetVersionRecord | undefined> {
