@@ -252,9 +252,9 @@ export const configSchema = z
       else if (first.rules !== rules) {
         ctx.addIssue({
           code: 'custom',
-          path: ['models', index, 'dataset'],
+          path: ['models', index, 'dataset', 'name'],
           input: name,
-          message: `declares dataset "${name}" with other columns/minRows/maxRows/maxPsi than models[${first.index}].dataset`,
+          message: `models[${first.index}] declares this dataset with other columns/minRows/maxRows/maxPsi; models sharing a dataset must declare the same rules`,
         });
       }
     });
