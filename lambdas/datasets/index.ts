@@ -13,6 +13,7 @@ export {
   listDatasetVersions,
   listLineage,
   recordLineage,
+  stageTrainingData,
   type DatasetSummary,
   type DatasetVersionListItem,
   type LineageEntry,

@@ -4,7 +4,16 @@
  * parser in the same pass.
  */
 import { createHash } from 'node:crypto';
-import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CopyObjectCommand,
+  CreateMultipartUploadCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  UploadPartCopyCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
 import { NotFound } from '../shared/errors';
 
 export interface OpenedObject {
@@ -75,4 +84,56 @@ export async function digestStream(body: AsyncIterable<Uint8Array>, onChunk?: (c
     onChunk?.(chunk);
   }
   return { sha256: hash.digest('hex'), size };
+}
+
+/** S3 copies up to 5 GiB in one request; larger objects are copied in parts of this size. */
+const COPY_PART_BYTES = 512 * 1024 * 1024;
+const SINGLE_COPY_LIMIT = 5 * 1024 * 1024 * 1024;
+
+/**
+ * Server-side copy of one exact object version (no bytes pass through this process), in parts
+ * above 5 GiB. Returns the destination's version id, if the bucket is versioned.
+ */
+export async function copyObjectVersion(
+  s3: S3Client,
+  source: { readonly bucket: string; readonly key: string; readonly versionId: string; readonly size: number },
+  destination: { readonly bucket: string; readonly key: string },
+  limits: { readonly singleCopyBytes?: number; readonly partBytes?: number } = {},
+): Promise<string | undefined> {
+  const singleCopyBytes = limits.singleCopyBytes ?? SINGLE_COPY_LIMIT;
+  const partBytes = limits.partBytes ?? COPY_PART_BYTES;
+  const copySource = `${source.bucket}/${encodeURIComponent(source.key)}?versionId=${encodeURIComponent(source.versionId)}`;
+  try {
+    if (source.size <= singleCopyBytes) {
+      const copied = await s3.send(new CopyObjectCommand({ Bucket: destination.bucket, Key: destination.key, CopySource: copySource }));
+      return copied.VersionId;
+    }
+    const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: destination.bucket, Key: destination.key }));
+    try {
+      const parts: { ETag: string | undefined; PartNumber: number }[] = [];
+      for (let start = 0, part = 1; start < source.size; start += partBytes, part++) {
+        const end = Math.min(start + partBytes, source.size) - 1;
+        const result = await s3.send(
+          new UploadPartCopyCommand({
+            Bucket: destination.bucket,
+            Key: destination.key,
+            UploadId,
+            PartNumber: part,
+            CopySource: copySource,
+            CopySourceRange: `bytes=${start}-${end}`,
+          }),
+        );
+        parts.push({ ETag: result.CopyPartResult?.ETag, PartNumber: part });
+      }
+      const done = await s3.send(
+        new CompleteMultipartUploadCommand({ Bucket: destination.bucket, Key: destination.key, UploadId, MultipartUpload: { Parts: parts } }),
+      );
+      return done.VersionId;
+    } catch (error) {
+      await s3.send(new AbortMultipartUploadCommand({ Bucket: destination.bucket, Key: destination.key, UploadId }));
+      throw error;
+    }
+  } catch (error) {
+    throw missingObject(error, source.bucket, source.key, source.versionId) ?? error;
+  }
 }

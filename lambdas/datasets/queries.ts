@@ -5,8 +5,9 @@
 import { BatchGetCommand, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { keys, versionNumber } from '../shared/contracts';
 import { Invalid, NotFound } from '../shared/errors';
+import { datasetPrefix } from '../shared/layout';
 import { datasetOfModel, type DatasetRules } from './catalog';
-import { objectVersionExists } from './objects';
+import { copyObjectVersion, objectVersionExists } from './objects';
 import {
   DatasetNotTrainable,
   parseDatasetVersion,
@@ -202,6 +203,31 @@ export async function assertTrainable(
     rowCount: record.rowCount,
     objects: record.objects,
   };
+}
+
+/**
+ * SageMaker training channels name S3 prefixes, not object versions: a prefix under
+ * `datasets/<dataset>/` would serve whatever is current when the job starts. This copies the
+ * exact object versions of a trainable dataset version (server-side) to
+ * `<destinationPrefix><key relative to datasets/<dataset>/>` in `destinationBucket`, so a
+ * channel on `s3Uri` reads precisely the registered bytes. Idempotent: a retry copies again.
+ */
+export async function stageTrainingData(
+  ports: Pick<DatasetPorts, 's3'>,
+  trainable: TrainableDataset,
+  destination: { readonly bucket: string; readonly prefix: string },
+): Promise<{ readonly s3Uri: string; readonly objects: readonly { readonly key: string; readonly sha256: string }[] }> {
+  if (!destination.prefix.endsWith('/')) {
+    throw new Invalid(`destination prefix "${destination.prefix}" must end with /`, [{ field: 'prefix', message: 'must end with /' }]);
+  }
+  const source = datasetPrefix(trainable.dataset);
+  const staged = [];
+  for (const object of trainable.objects) {
+    const key = `${destination.prefix}${object.key.startsWith(source) ? object.key.slice(source.length) : object.key}`;
+    await copyObjectVersion(ports.s3, object, { bucket: destination.bucket, key });
+    staged.push({ key, sha256: object.sha256 });
+  }
+  return { s3Uri: `s3://${destination.bucket}/${destination.prefix}`, objects: staged };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -11,7 +11,9 @@ import {
   listDatasetVersions,
   listLineage,
   recordLineage,
+  stageTrainingData,
 } from '../../../lambdas/datasets/queries';
+import { copyObjectVersion, digestStream, openObject } from '../../../lambdas/datasets/objects';
 import { contentAddress, DatasetNotTrainable, type DatasetPorts } from '../../../lambdas/datasets/records';
 import { registerDatasetVersion } from '../../../lambdas/datasets/register';
 import { createDocumentClient } from '../../../lambdas/shared/dynamo';
@@ -341,6 +343,32 @@ describe('dataset registration against S3 and DynamoDB (moto)', () => {
       await expect(assertTrainable(ports, { dataset: 'clicks', datasetVersion: record.datasetVersion })).rejects.toThrow(
         new RegExp(`datasets/clicks/gone\\.csv version ${versionId} no longer exists`),
       );
+    });
+
+    it('stages the exact registered bytes for a training channel, even after the key was overwritten', async () => {
+      const original = 'user,clicked\nu1,true\nu9,false\n';
+      await put('datasets/clicks/sub/staged.csv', original);
+      const { record } = await registerDatasetVersion(ports, { dataset: 'clicks', objects: [{ key: 'datasets/clicks/sub/staged.csv' }], registeredBy: 'x' });
+      await put('datasets/clicks/sub/staged.csv', 'user,clicked\nu1,false\n');
+      const trainable = await assertTrainable(ports, { dataset: 'clicks', datasetVersion: record.datasetVersion });
+      const staged = await stageTrainingData(ports, trainable, { bucket, prefix: 'runs/run-1/data/' });
+      expect(staged).toEqual({ s3Uri: `s3://${bucket}/runs/run-1/data/`, objects: [{ key: 'runs/run-1/data/sub/staged.csv', sha256: sha256(original) }] });
+      const copy = await digestStream((await openObject(s3, bucket, 'runs/run-1/data/sub/staged.csv')).body);
+      expect(copy.sha256).toBe(sha256(original));
+    });
+
+    it('copies objects above the single-copy limit in byte-exact parts', async () => {
+      const big = Buffer.alloc(12 * 1024 * 1024 + 17);
+      for (let i = 0; i < big.length; i++) big[i] = (i * 31) % 251;
+      const { VersionId } = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'datasets/clicks/big.bin', Body: big }));
+      await copyObjectVersion(
+        s3,
+        { bucket, key: 'datasets/clicks/big.bin', versionId: VersionId!, size: big.length },
+        { bucket, key: 'runs/run-2/big.bin' },
+        { singleCopyBytes: 1, partBytes: 5 * 1024 * 1024 },
+      );
+      const copy = await digestStream((await openObject(s3, bucket, 'runs/run-2/big.bin')).body);
+      expect(copy).toEqual({ sha256: createHash('sha256').update(big).digest('hex'), size: big.length });
     });
 
     it('names an unknown model, dataset version or malformed version id', async () => {
