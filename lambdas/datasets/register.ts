@@ -66,7 +66,12 @@ export interface RegisterResult {
 
 
 export async function registerDatasetVersion(ports: DatasetPorts, rawInput: RegisterDatasetVersionInput): Promise<RegisterResult> {
-  const input = registerDatasetVersionInputSchema.parse(rawInput);
+  const parsed = registerDatasetVersionInputSchema.safeParse(rawInput);
+  if (!parsed.success) {
+    const details = parsed.error.issues.map((issue) => ({ field: issue.path.map(String).join('.'), message: issue.message }));
+    throw new Invalid(`invalid registration: ${details.map((d) => `${d.field || '(input)'}: ${d.message}`).join('; ')}`, details);
+  }
+  const input = parsed.data;
   const { dataset } = input;
   const rules = ports.catalog[dataset];
   if (!rules) {

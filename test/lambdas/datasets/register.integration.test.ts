@@ -327,6 +327,17 @@ describe('dataset registration against S3 and DynamoDB (moto)', () => {
       );
     });
 
+    it('rejects malformed input in the domain function as Invalid, naming each field', async () => {
+      const attempt = registerDatasetVersion(ports, { dataset: 'clicks', objects: [{ key: 'datasets/clicks/a.csv', sha256: 'xyz' }], registeredBy: '' });
+      await expect(attempt).rejects.toThrow(Invalid);
+      await expect(attempt).rejects.toMatchObject({
+        details: [
+          { field: 'objects.0.sha256', message: 'must be 64 hex characters' },
+          { field: 'registeredBy', message: 'Too small: expected string to have >=1 characters' },
+        ],
+      });
+    });
+
     it('rejects a malformed event at the handler with the field named', async () => {
       const attempt = createRegisterHandler(ports)({ dataset: 'clicks', objects: [] });
       await expect(attempt).rejects.toMatchObject({ name: 'Invalid' });
