@@ -230,9 +230,12 @@ export const keys = {
   datasetLineageOf: (dataset: string, datasetVersion: string) => ({ pk: `DATASET#${dataset}`, skPrefix: `LINEAGE#${datasetVersion}#` }),
   /** Atomic counter of new objects under the dataset prefix ("enough new data" trigger). */
   datasetNewObjects: (dataset: string) => ({ pk: `DATASET#${dataset}`, sk: 'NEW_OBJECTS' }),
-  /** Marker of one counted S3 object version, so a redelivered event is not counted twice. */
+  /**
+   * Marker of one counted S3 object version, so a redelivered event is not counted twice.
+   * Hashed: an S3 key alone may use the whole 1,024 bytes a sort key allows.
+   */
   datasetObjectSeen: (dataset: string, key: string, versionId: string) => ({
     pk: `DATASET#${dataset}`,
-    sk: `SEEN#${key}#${versionId}`,
+    sk: `SEEN#${createHash('sha256').update(`${key}\n${versionId}`).digest('hex')}`,
   }),
 } as const;

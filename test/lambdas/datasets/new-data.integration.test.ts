@@ -112,6 +112,13 @@ describe('the "enough new data" counter against DynamoDB and SQS FIFO (moto)', (
     expect(retried.requests.map((r) => r.trigger.id)).toContain(`churn#${(total + toNextBatch) / 3}`);
   });
 
+  it('counts objects whose keys use the full 1,024 bytes S3 allows', async () => {
+    const key = `datasets/churn/${'k'.repeat(1024 - 'datasets/churn/'.length)}`;
+    const result = await countNewObject(ports, { key, versionId: 'a-version-id-of-32-characters-xx' });
+    expect(result.counted).toBe(true);
+    await drain();
+  });
+
   it('ignores objects outside watched datasets and the prefix object itself', async () => {
     expect(await countNewObject(ports, { key: 'datasets/quiet/a.csv', versionId: '1' })).toEqual({ counted: false, requests: [] });
     expect(await countNewObject(ports, { key: 'elsewhere/a.csv', versionId: '1' })).toEqual({ counted: false, requests: [] });
