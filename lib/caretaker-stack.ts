@@ -7,6 +7,9 @@ import { MetadataTable } from './constructs/metadata-table';
 import { Notifications } from './constructs/notifications';
 import { warnOnDestroy } from './constructs/removal';
 import { AccessLogsBucket, SecureBucket } from './constructs/secure-bucket';
+import { datasetCatalogFromConfig } from '../lambdas/datasets/catalog';
+import { DatasetRegistry } from './constructs/dataset-registry';
+import { DatasetStore } from './constructs/dataset-store';
 import { TrainingPipeline } from './constructs/training-pipeline';
 
 export interface CaretakerStackProps extends StackProps {
@@ -30,6 +33,10 @@ export class CaretakerStack extends Stack {
    * baselines, under the prefixes in `lambdas/shared/layout.ts`.
    */
   public readonly artifacts: SecureBucket;
+  /** Dataset objects under `datasets/<dataset>/`: versioned, KMS, TLS-only, private, retained. */
+  public readonly datasets: DatasetStore;
+  /** Dataset registration, the training gate on datasets, and the new-data trigger. */
+  public readonly datasetRegistry: DatasetRegistry;
   /** The training pipeline state machine and its roles (issue 4). */
   public readonly pipeline: TrainingPipeline;
 
@@ -76,15 +83,29 @@ export class CaretakerStack extends Stack {
       removalPolicy,
     });
 
+    // --- datasets (issue 3) ---
+    this.datasets = new DatasetStore(this, 'Datasets', {
+      encryptionKey: this.key,
+      accessLogsBucket: this.accessLogs.bucket,
+      removalPolicy,
+    });
+    // The retraining trigger connects its queue with `datasetRegistry.sendNewDataRequestsTo(queue)`.
+    this.datasetRegistry = new DatasetRegistry(this, 'DatasetRegistry', {
+      store: this.datasets,
+      table: this.metadata.table,
+      encryptionKey: this.key,
+      catalog: datasetCatalogFromConfig(config),
+    });
+    new CfnOutput(this, 'DatasetsBucketName', { value: this.datasets.bucket.bucketName });
+    new CfnOutput(this, 'RegisterDatasetFunctionName', { value: this.datasetRegistry.register.function.functionName });
+
     // --- training pipeline (issue 4) ---
     this.pipeline = new TrainingPipeline(this, 'Pipeline', {
       models: config.models,
       encryptionKey: this.key,
       table: this.metadata.table,
       artifactsBucket: this.artifacts.bucket,
-      // TODO(merge, issue 4 ↔ datasets): replace with the dataset store's bucket; the artifacts
-      // bucket stands in only until that construct is on main.
-      datasetBucket: this.artifacts.bucket,
+      datasetBucket: this.datasets.bucket,
       approvalsTopic: this.notifications.approvals,
       alertsTopic: this.notifications.alerts,
       removalPolicy,

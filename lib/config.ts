@@ -121,6 +121,14 @@ const modelSchema = z
         targetColumn: z.string().min(1).optional().describe('Label column; excluded from drift analysis.'),
         minRows: positiveInt.optional().describe('Fewest rows a dataset version may have.'),
         maxRows: positiveInt.optional().describe('Most rows a dataset version may have.'),
+        maxPsi: z
+          .number()
+          .positive()
+          .max(10)
+          .optional()
+          .describe(
+            'Fail validation when a column\'s population stability index against the previous passed version exceeds this. Default: the shift is recorded, not enforced (retraining on shifted data is often the point).',
+          ),
       })
       .describe('The dataset this model trains on.'),
     training: trainingSchema.prefault({}),
@@ -239,6 +247,22 @@ export const configSchema = z
       .describe('What happens to data on stack delete. "destroy" is for throwaway stacks only.'),
   })
   .superRefine((config, ctx) => {
+    // Models may share a dataset, but a dataset version is validated once, by one set of rules.
+    const datasetRules = new Map<string, { index: number; rules: string }>();
+    config.models.forEach((model, index) => {
+      const { name, columns, minRows, maxRows, maxPsi } = model.dataset;
+      const rules = JSON.stringify({ columns, minRows, maxRows, maxPsi });
+      const first = datasetRules.get(name);
+      if (first === undefined) datasetRules.set(name, { index, rules });
+      else if (first.rules !== rules) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['models', index, 'dataset', 'name'],
+          input: name,
+          message: `models[${first.index}] declares this dataset with other columns/minRows/maxRows/maxPsi; models sharing a dataset must declare the same rules`,
+        });
+      }
+    });
     const seen = new Map<string, number>();
     config.models.forEach((model, index) => {
       const first = seen.get(model.name);

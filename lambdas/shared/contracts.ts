@@ -224,4 +224,25 @@ export const keys = {
     pk: `DATASET#${dataset}`,
     sk: `LINEAGE#${datasetVersion}#MODEL#${model}#${versionSortKey(version)}`,
   }),
+  /** Per-dataset summary: latest version, latest passed version, sequence counter. */
+  dataset: (dataset: string) => ({ pk: `DATASET#${dataset}`, sk: 'DATASET' }),
+  /** Content address → dataset version: registering the same bytes twice finds the first version. */
+  datasetContent: (dataset: string, contentAddress: string) => ({ pk: `DATASET#${dataset}`, sk: `CONTENT#${contentAddress}` }),
+  /** A model version trained on a dataset version (lineage, listed per dataset version). */
+  datasetLineage: (dataset: string, datasetVersion: string, model: string, version: number) => ({
+    pk: `DATASET#${dataset}`,
+    sk: `LINEAGE#${datasetVersion}#${model}#${versionSortKey(version)}`,
+  }),
+  /** Query prefix of every lineage entry of one dataset version. */
+  datasetLineageOf: (dataset: string, datasetVersion: string) => ({ pk: `DATASET#${dataset}`, skPrefix: `LINEAGE#${datasetVersion}#` }),
+  /** Atomic counter of new objects under the dataset prefix ("enough new data" trigger). */
+  datasetNewObjects: (dataset: string) => ({ pk: `DATASET#${dataset}`, sk: 'NEW_OBJECTS' }),
+  /**
+   * Marker of one counted S3 object version, so a redelivered event is not counted twice.
+   * Hashed: an S3 key alone may use the whole 1,024 bytes a sort key allows.
+   */
+  datasetObjectSeen: (dataset: string, key: string, versionId: string) => ({
+    pk: `DATASET#${dataset}`,
+    sk: `SEEN#${createHash('sha256').update(`${key}\n${versionId}`).digest('hex')}`,
+  }),
 } as const;

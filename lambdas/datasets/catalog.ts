@@ -1,0 +1,65 @@
+/**
+ * The datasets Caretaker knows: one entry per dataset name declared by a model in
+ * `caretaker.config.json`, with the rules its versions are validated against and the models
+ * that train on it. The stack passes it to the dataset functions as JSON in
+ * `CARETAKER_DATASETS`; domain code receives it as a port.
+ */
+import { z } from 'zod';
+import type { CaretakerConfig } from '../../lib/config';
+
+/** Environment variables the dataset handlers read (set by the `DatasetRegistry` construct). */
+export const DATASETS_ENV = {
+  table: 'CARETAKER_TABLE',
+  bucket: 'CARETAKER_DATASETS_BUCKET',
+  catalog: 'CARETAKER_DATASETS',
+  queueUrl: 'CARETAKER_RETRAINING_QUEUE_URL',
+} as const;
+
+export const COLUMN_TYPES = ['number', 'integer', 'string', 'boolean'] as const;
+export type ColumnType = (typeof COLUMN_TYPES)[number];
+
+export const columnRuleSchema = z.strictObject({
+  name: z.string().min(1).max(128),
+  type: z.enum(COLUMN_TYPES),
+  nullable: z.boolean().default(false),
+  maxNullRate: z.number().min(0).max(1).optional(),
+  min: z.number().optional(),
+  max: z.number().optional(),
+});
+export type ColumnRule = z.infer<typeof columnRuleSchema>;
+
+export const datasetRulesSchema = z.strictObject({
+  /** Declared schema; absent: a registration may declare one, or it is inferred from the data. */
+  columns: z.array(columnRuleSchema).min(1).optional(),
+  minRows: z.number().int().positive().optional(),
+  maxRows: z.number().int().positive().optional(),
+  maxPsi: z.number().positive().optional(),
+  /** Models training on this dataset, with their "enough new data" thresholds. */
+  models: z.array(z.strictObject({ name: z.string().min(1), newObjectsThreshold: z.number().int().positive().optional() })).min(1),
+});
+export type DatasetRules = z.infer<typeof datasetRulesSchema>;
+
+export const catalogSchema = z.record(z.string().min(1), datasetRulesSchema);
+export type DatasetCatalog = z.infer<typeof catalogSchema>;
+
+/** The catalog of a parsed config (models sharing a dataset share its rules; the config checks that). */
+export function datasetCatalogFromConfig(config: Pick<CaretakerConfig, 'models'>): DatasetCatalog {
+  const catalog: DatasetCatalog = {};
+  for (const model of config.models) {
+    const { name, columns, minRows, maxRows, maxPsi } = model.dataset;
+    const entry = (catalog[name] ??= { columns, minRows, maxRows, maxPsi, models: [] });
+    entry.models.push({ name: model.name, newObjectsThreshold: model.retraining.newObjectsThreshold });
+  }
+  return catalog;
+}
+
+/** The dataset a model trains on, or undefined for an unknown model. */
+export function datasetOfModel(catalog: DatasetCatalog, model: string): string | undefined {
+  return Object.entries(catalog).find(([, rules]) => rules.models.some((m) => m.name === model))?.[0];
+}
+
+/** Parses `CARETAKER_DATASETS` once at module load; a broken value is a deployment bug, so it throws. */
+export function parseCatalog(json: string | undefined): DatasetCatalog {
+  if (json === undefined || json === '') throw new Error('CARETAKER_DATASETS is not set');
+  return catalogSchema.parse(JSON.parse(json));
+}

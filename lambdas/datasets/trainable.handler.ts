@@ -1,0 +1,5 @@
+/** Lambda entry: the training pipeline's dataset check (see `createTrainableHandler`). */
+import { createTrainableHandler } from './handlers';
+import { datasetPortsFromEnv } from './ports';
+
+export const handler = createTrainableHandler(datasetPortsFromEnv());
