@@ -217,4 +217,6 @@ export const keys = {
     gsi1sk: `${at}#${eventId}`,
   }),
   trigger: (model: string, at: string, triggerId: string) => ({ pk: `TRIGGER#${model}`, sk: `${at}#${triggerId}` }),
+  /** The retraining starter's idempotency record of one request: claimed once, then its outcome. */
+  retrainingRequest: (runId: string) => ({ pk: `REQUEST#${runId}`, sk: 'REQUEST' }),
 } as const;
