@@ -1,10 +1,12 @@
 import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import type { CaretakerConfig } from './config';
 import { MetadataTable } from './constructs/metadata-table';
 import { Notifications } from './constructs/notifications';
+import { RetrainingTrigger, retrainingModelFromConfig } from './constructs/retraining-trigger';
 import { warnOnDestroy } from './constructs/removal';
 import { AccessLogsBucket, SecureBucket } from './constructs/secure-bucket';
 
@@ -29,10 +31,14 @@ export class CaretakerStack extends Stack {
    * baselines, under the prefixes in `lambdas/shared/layout.ts`.
    */
   public readonly artifacts: SecureBucket;
+  /** Alarms, schedules and retrain requests → at most one training run per model (`wireRetraining`). */
+  public retraining?: RetrainingTrigger;
+  private readonly config: CaretakerConfig;
 
   constructor(scope: Construct, id: string, props: CaretakerStackProps) {
     super(scope, id, props);
     const { config } = props;
+    this.config = config;
     const removalPolicy = config.removalPolicy === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
 
     this.key = new kms.Key(this, 'Key', {
@@ -77,5 +83,26 @@ export class CaretakerStack extends Stack {
     new CfnOutput(this, 'MetadataTableName', { value: this.metadata.table.tableName });
     new CfnOutput(this, 'ApprovalsTopicArn', { value: this.notifications.approvals.topicArn });
     new CfnOutput(this, 'AlertsTopicArn', { value: this.notifications.alerts.topicArn });
+
+    // --- Retraining trigger (issue 6) ---
+    // TODO(lead, at merge): once the pipeline part adds `this.pipeline`, call
+    // `this.wireRetraining(this.pipeline.stateMachine);` here. Until then the trigger is not
+    // built: nothing fake stands in for the pipeline.
+  }
+
+  /** Builds the retraining trigger for the configured models around the training pipeline. */
+  wireRetraining(stateMachine: sfn.IStateMachine): RetrainingTrigger {
+    const retraining = new RetrainingTrigger(this, 'Retraining', {
+      models: this.config.models.map(retrainingModelFromConfig),
+      stateMachine,
+      table: this.metadata.table,
+      encryptionKey: this.key,
+      alertsTopic: this.notifications.alerts,
+      alarmNamePrefix: `Caretaker-${this.stackName}-`,
+      removalPolicy: this.config.removalPolicy === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
+    });
+    new CfnOutput(this, 'RetrainingQueueUrl', { value: retraining.queue.queueUrl });
+    this.retraining = retraining;
+    return retraining;
   }
 }

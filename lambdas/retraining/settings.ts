@@ -15,11 +15,19 @@ export const starterSettingsSchema = z.object({
   TABLE_NAME: z.string().min(1),
   STATE_MACHINE_ARN: z.string().startsWith('arn:'),
   ALARM_NAME_PREFIX: z.string().min(1),
-  /** JSON: `{ "<model>": RetrainingPolicy }`. */
+  /** JSON `{ "<model>": [dataset, cooldownHours, maxRunsPerDay, leaseSeconds] }` (compact: Lambda environments hold 4 KB). */
   RETRAINING_POLICIES: z
     .string()
     .transform((text) => JSON.parse(text) as unknown)
-    .pipe(z.record(z.string().min(1), policySchema)),
+    .pipe(z.record(z.string().min(1), z.tuple([z.string(), z.number(), z.number(), z.number()])))
+    .transform((tuples) =>
+      Object.fromEntries(
+        Object.entries(tuples).map(([model, [dataset, cooldownHours, maxRunsPerDay, leaseSeconds]]) => [
+          model,
+          policySchema.parse({ dataset, cooldownHours, maxRunsPerDay, leaseSeconds }),
+        ]),
+      ),
+    ),
   CLAIM_SECONDS: z.coerce.number().int().positive(),
 });
 export type StarterSettings = z.infer<typeof starterSettingsSchema>;
