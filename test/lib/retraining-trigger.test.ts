@@ -1,6 +1,10 @@
-import { Duration, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, Validations } from 'aws-cdk-lib';
 import { Capture, Match } from 'aws-cdk-lib/assertions';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { execFile } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { RetrainingTrigger, type RetrainingModel } from '../../lib/constructs/retraining-trigger';
@@ -8,6 +12,8 @@ import type { CaretakerStack } from '../../lib/caretaker-stack';
 import { normalize, queueMessageSchema } from '../../lambdas/retraining/messages';
 import { runIdFor } from '../../lambdas/shared/contracts';
 import { synthCaretaker } from '../support/stack';
+
+const run = promisify(execFile);
 
 /** A real state machine standing where the training pipeline goes (built by another part). */
 function pipelineStandIn(stack: CaretakerStack): sfn.StateMachine {
@@ -201,5 +207,34 @@ describe('RetrainingTrigger', () => {
         ]),
       },
     });
+  });
+});
+
+describe('RetrainingTrigger, synthesized as `cdk synth` does', () => {
+  const { app, outdir, template } = synthCaretaker({ bundle: true, extend: (s) => s.wireRetraining(pipelineStandIn(s)) });
+  app.synth();
+
+  it('bundles both handlers', () => {
+    const functions = template.findResources('AWS::Lambda::Function', {
+      Properties: { Handler: 'index.handler', Environment: { Variables: Match.objectLike({ TABLE_NAME: Match.anyValue() }) } },
+    });
+    expect(Object.keys(functions)).toHaveLength(2);
+  });
+
+  it('passes cfn-lint with no errors and no warnings', async () => {
+    const templates = readdirSync(outdir)
+      .filter((f) => f.endsWith('.template.json'))
+      .map((f) => join(outdir, f));
+    // W3005 (a DependsOn also implied by a GetAtt) is what CDK emits for every function and
+    // state machine with its own role (the role and its default policy); nothing to fix here.
+    const result = await run('cfn-lint', ['--format', 'parseable', '--ignore-checks', 'W3005', '--', ...templates]).then(
+      ({ stdout }) => ({ code: 0, stdout }),
+      (reason: unknown) => {
+        const error = reason as { code?: number | string; stdout?: string; stderr?: string };
+        return { code: error.code, stdout: `${error.stdout ?? ''}${error.stderr ?? ''}` };
+      },
+    );
+    expect(result.stdout.trim()).toBe('');
+    expect(result.code).toBe(0);
   });
 });
