@@ -1,17 +1,19 @@
 /**
- * What arrives on the retraining queue, and how each shape becomes a `RetrainingRequest`.
+ * How alarms and schedules become `RetrainingRequest`s.
  *
- * - `RetrainingRequest` itself, from `POST /models/{model}/retrain` and the dataset store's
- *   "enough new data" check (they compute `runId` with `runIdFor`).
- * - A raw "CloudWatch Alarm State Change" event, delivered by the alarm rule (EventBridge rules
- *   cannot compute a run id, so the starter does, from the alarm name and state timestamp).
- * - A schedule tick from EventBridge Scheduler: `{ source: 'caretaker.schedule', model, scheduledTime }`.
+ * The retraining queue carries `RetrainingRequest`s only, each sent with
+ * MessageGroupId = model and MessageDeduplicationId = runId. The API and the dataset store
+ * compute `runId` themselves (`runIdFor`). EventBridge rules and Scheduler cannot — and their
+ * SQS targets only deliver to FIFO queues with content-based deduplication, which would key on
+ * bodies that differ between deliveries — so the intake function normalizes their events here:
+ * - a "CloudWatch Alarm State Change" to ALARM → `runIdFor(model, 'alarm', alarmName|stateTimestamp)`
+ * - a schedule tick `{ source: 'caretaker.schedule', model, scheduledTime }` → `runIdFor(model, 'schedule', window)`
  *
  * Normalization is deterministic: every delivery of the same alarm state change or schedule
  * window yields the same `runId`, which is what makes duplicates detectable downstream.
  */
 import { z } from 'zod';
-import { retrainingRequestSchema, runIdFor, type RetrainingRequest } from '../shared/contracts';
+import { runIdFor, type RetrainingRequest } from '../shared/contracts';
 
 /** The fields of a CloudWatch alarm state change the starter relies on (others pass through). */
 export const alarmStateChangeSchema = z.object({
@@ -42,8 +44,8 @@ export const scheduleTickSchema = z.strictObject({
 });
 export type ScheduleTick = z.infer<typeof scheduleTickSchema>;
 
-export const queueMessageSchema = z.union([retrainingRequestSchema, alarmStateChangeSchema, scheduleTickSchema]);
-export type QueueMessage = z.infer<typeof queueMessageSchema>;
+export const intakeEventSchema = z.union([alarmStateChangeSchema, scheduleTickSchema]);
+export type IntakeEvent = z.infer<typeof intakeEventSchema>;
 
 /** What the starter knows about the stack's alarms and models, to map an alarm to its model. */
 export interface AlarmNaming {
@@ -81,11 +83,10 @@ export type Normalized =
   | { readonly kind: 'request'; readonly request: RetrainingRequest }
   | { readonly kind: 'ignored'; readonly why: string };
 
-/** Turns any queue message into the request it stands for, or says why it is not one. */
-export function normalize(message: QueueMessage, naming: AlarmNaming): Normalized {
-  if ('runId' in message) return { kind: 'request', request: message };
-
+/** Turns an alarm or schedule event into the request it stands for, or says why it is not one. */
+export function normalize(message: IntakeEvent, naming: AlarmNaming): Normalized {
   if (message.source === SCHEDULE_SOURCE) {
+    if (!naming.models.includes(message.model)) return { kind: 'ignored', why: `schedule for unknown model ${message.model}` };
     const requestedAt = new Date(message.scheduledTime).toISOString();
     return {
       kind: 'request',

@@ -14,7 +14,6 @@ export const policySchema = z.strictObject({
 export const starterSettingsSchema = z.object({
   TABLE_NAME: z.string().min(1),
   STATE_MACHINE_ARN: z.string().startsWith('arn:'),
-  ALARM_NAME_PREFIX: z.string().min(1),
   /** JSON `{ "<model>": [dataset, cooldownHours, maxRunsPerDay, leaseSeconds] }` (compact: Lambda environments hold 4 KB). */
   RETRAINING_POLICIES: z
     .string()

@@ -1,15 +1,15 @@
 /**
- * SQS FIFO → starter. Each message becomes a `RetrainingRequest` (see `messages.ts`) and goes
- * through `startRetraining`. Failures are reported per message (partial batch response); in a
+ * SQS FIFO → starter. Each message is a `RetrainingRequest` (from the intake function, the API
+ * or the dataset store) and goes through `startRetraining`. Failures are reported per message (partial batch response); in a
  * FIFO batch, a failed message also fails the later messages of its group, to keep their order.
  */
 import { SFNClient } from '@aws-sdk/client-sfn';
 import type { SQSBatchItemFailure, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { z } from 'zod';
+import { retrainingRequestSchema } from '../shared/contracts';
 import { createDocumentClient } from '../shared/dynamo';
 import { logger, metrics } from '../shared/powertools';
 import { EmfRetrainingMetrics, StepFunctionsPipeline } from './adapters';
-import { normalize, queueMessageSchema, type AlarmNaming } from './messages';
 import type { RetrainingPolicy } from './policy';
 import { DynamoDatasetVersions, DynamoRetrainingStore } from './repository';
 import { starterSettingsSchema } from './settings';
@@ -17,7 +17,6 @@ import { startRetraining, type StarterPorts } from './start';
 
 export interface StarterDeps extends StarterPorts {
   readonly policies: Readonly<Record<string, RetrainingPolicy>>;
-  readonly naming: AlarmNaming;
   readonly log: Pick<typeof logger, 'info' | 'warn' | 'error'>;
 }
 
@@ -30,18 +29,13 @@ export async function processMessage(body: string, deps: StarterDeps): Promise<v
     deps.log.error('dropping a message that is not JSON', { body: body.slice(0, 512) });
     return;
   }
-  const message = queueMessageSchema.safeParse(parsed);
+  const message = retrainingRequestSchema.safeParse(parsed);
   if (!message.success) {
     // A retry cannot fix a malformed message; dropping it keeps the model's group moving.
     deps.log.error('dropping a message that is no retraining request', { issues: z.prettifyError(message.error) });
     return;
   }
-  const normalized = normalize(message.data, deps.naming);
-  if (normalized.kind === 'ignored') {
-    deps.log.info('ignoring message', { why: normalized.why });
-    return;
-  }
-  const { request } = normalized;
+  const request = message.data;
   const policy = deps.policies[request.model];
   if (policy === undefined) {
     deps.log.error('dropping a request for a model this stack does not know', { model: request.model, runId: request.runId });
@@ -88,7 +82,6 @@ function fromEnvironment(): (event: SQSEvent) => Promise<SQSBatchResponse> {
     now: () => new Date(),
     claimSeconds: settings.CLAIM_SECONDS,
     policies: settings.RETRAINING_POLICIES,
-    naming: { alarmNamePrefix: settings.ALARM_NAME_PREFIX, models: Object.keys(settings.RETRAINING_POLICIES) },
     log: logger,
   });
 }

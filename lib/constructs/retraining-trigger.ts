@@ -1,4 +1,4 @@
-import { Aws, Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Aws, type CfnElement, Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -6,6 +6,7 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as eventTargets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
@@ -64,17 +65,17 @@ const STARTER_TIMEOUT = Duration.seconds(60);
 const MAX_POLICIES_ENV_LENGTH = 3072;
 
 /**
- * The event pattern of the alarm rule for one model: CloudWatch alarm state changes to ALARM,
- * from this account, of alarms named `<prefix><model>-…`. Exported so tests evaluate the
- * exact pattern the rule deploys with an EventBridge matcher.
+ * The event pattern of the alarm rule: CloudWatch alarm state changes to ALARM, from this
+ * account, of alarms named `<prefix><model>-…` for the given models. Exported so tests evaluate
+ * the exact pattern the rule deploys with an EventBridge matcher.
  */
-export function alarmEventPattern(alarmNamePrefix: string, model: string, account: string) {
+export function alarmEventPattern(alarmNamePrefix: string, models: readonly string[], account: string) {
   return {
     source: ['aws.cloudwatch'],
     'detail-type': ['CloudWatch Alarm State Change'],
     account: [account],
     detail: {
-      alarmName: [{ prefix: `${alarmNamePrefix}${model}-` }],
+      alarmName: models.map((model) => ({ prefix: `${alarmNamePrefix}${model}-` })),
       state: { value: ['ALARM'] },
     },
   };
@@ -92,10 +93,11 @@ export function executionEndedPattern(stateMachineArn: string) {
 /**
  * Exactly-once retraining: every trigger — drift and quality alarms, schedules, the dataset
  * store's "enough new data", `POST /models/{model}/retrain` — becomes a `RetrainingRequest` on
- * one SQS FIFO queue (group = model), and a starter Lambda turns each into at most one pipeline
- * execution: per-model lease (one run in flight), cooldown, daily cap, execution name = runId.
- * Pipeline executions that end release the lease. Undeliverable messages and events land in
- * dead-letter queues that alarm to the alerts topic.
+ * one SQS FIFO queue (group = model, deduplication id = runId), and a starter Lambda turns each
+ * into at most one pipeline execution: per-model lease (one run in flight), cooldown, daily
+ * cap, execution name = runId. Alarms and schedules reach the queue through a small intake
+ * function that computes their runId. Pipeline executions that end release the lease.
+ * Undeliverable messages and events land in dead-letter queues that alarm to the alerts topic.
  */
 export class RetrainingTrigger extends Construct {
   /** Retraining requests (FIFO; MessageGroupId = model, MessageDeduplicationId = runId). */
@@ -104,10 +106,13 @@ export class RetrainingTrigger extends Construct {
   public readonly deadLetterQueue: sqs.Queue;
   /** Scheduler and EventBridge deliveries that failed (standard queue: they do not accept FIFO). */
   public readonly undeliveredEvents: sqs.Queue;
+  /** Alarm state changes and schedule ticks → `RetrainingRequest`s on the queue. */
+  public readonly intake: CaretakerFunction;
   public readonly starter: CaretakerFunction;
   public readonly releaser: CaretakerFunction;
-  /** One rule per model, alarm → queue. */
-  public readonly alarmRules: Readonly<Record<string, events.Rule>>;
+  /** Our models' alarms going to ALARM → intake. */
+  public readonly alarmRule: events.Rule;
+  /** Scheduled retraining, per model that has `schedule`. */
   public readonly schedules: Readonly<Record<string, scheduler.Schedule>>;
   public readonly executionEndedRule: events.Rule;
 
@@ -168,7 +173,6 @@ export class RetrainingTrigger extends Construct {
       environment: {
         TABLE_NAME: props.table.tableName,
         STATE_MACHINE_ARN: props.stateMachine.stateMachineArn,
-        ALARM_NAME_PREFIX: props.alarmNamePrefix,
         RETRAINING_POLICIES: policiesJson,
         // A claim outlives the attempt that holds it, so only a crashed attempt's claim expires.
         CLAIM_SECONDS: String(STARTER_TIMEOUT.toSeconds() * 2),
@@ -200,29 +204,39 @@ export class RetrainingTrigger extends Construct {
       ],
     });
 
-    // --- alarms → queue, one rule per model so its requests share the model's message group
-    const account = Aws.ACCOUNT_ID;
-    this.alarmRules = Object.fromEntries(
-      props.models.map((model) => [
-        model.name,
-        new events.Rule(this, `Alarm-${model.name}`, {
-          description: `Caretaker: ${props.alarmNamePrefix}${model.name}-* alarms in ALARM request a retraining run of ${model.name}`,
-          eventPattern: toCdkPattern(alarmEventPattern(props.alarmNamePrefix, model.name, account)),
-          targets: [
-            new eventTargets.SqsQueue(this.queue, {
-              messageGroupId: model.name,
-              deadLetterQueue: this.undeliveredEvents,
-              retryAttempts: 185,
-              maxEventAge: Duration.hours(24),
-            }),
-          ],
-        }),
-      ]),
-    );
+    // --- intake: alarms and schedules → requests. EventBridge and Scheduler SQS targets need
+    // content-based deduplication on FIFO queues, which would key on bodies that differ
+    // between two deliveries of one trigger; the intake sends with deduplication id = runId.
+    this.intake = new CaretakerFunction(this, 'Intake', {
+      entry: 'retraining/intake.ts',
+      description: 'Caretaker: turns alarm state changes and schedule ticks into retraining requests',
+      encryptionKey: key,
+      environment: {
+        QUEUE_URL: this.queue.queueUrl,
+        ALARM_NAME_PREFIX: props.alarmNamePrefix,
+        MODELS: props.models.map((m) => m.name).join(','),
+      },
+      removalPolicy,
+    });
+    this.grantSendRequests(this.intake.role);
+    for (const fn of [this.intake, this.releaser]) {
+      // Asynchronous invocations that keep failing are kept, not dropped.
+      fn.function.configureAsyncInvoke({ retryAttempts: 2, maxEventAge: Duration.hours(6), onFailure: this.undeliveredDestination() });
+    }
 
-    // --- schedules → queue. Scheduler's SQS target needs content-based deduplication, which
-    // this queue must not use; its universal target calls SendMessage itself, with the schedule
-    // window as deduplication id.
+    const deliveryRetries = { deadLetterQueue: this.undeliveredEvents, retryAttempts: 185, maxEventAge: Duration.hours(24) };
+    // EventBridge writes undeliverable events to the encrypted dead-letter queue itself.
+    key.grant(
+      new iam.ServicePrincipal('events.amazonaws.com', { conditions: { StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID } } }),
+      'kms:GenerateDataKey',
+      'kms:Decrypt',
+    );
+    this.alarmRule = new events.Rule(this, 'AlarmRule', {
+      description: `Caretaker: ${props.alarmNamePrefix}<model>-* alarms in ALARM request a retraining run of <model>`,
+      eventPattern: toCdkPattern(alarmEventPattern(props.alarmNamePrefix, props.models.map((m) => m.name), Aws.ACCOUNT_ID)),
+      targets: [new eventTargets.LambdaFunction(this.intake.function, deliveryRetries)],
+    });
+
     const scheduled = props.models.filter((m) => m.schedule !== undefined);
     const schedulerRole = scheduled.length === 0 ? undefined : this.schedulerRole();
     this.schedules = Object.fromEntries(
@@ -231,20 +245,14 @@ export class RetrainingTrigger extends Construct {
         new scheduler.Schedule(this, `Schedule-${model.name}`, {
           description: `Caretaker: scheduled retraining of ${model.name}`,
           schedule: scheduler.ScheduleExpression.expression(model.schedule ?? ''),
-          target: new schedulerTargets.Universal({
-            service: 'sqs',
-            action: 'sendMessage',
+          target: new schedulerTargets.LambdaInvoke(this.intake.function, {
             role: schedulerRole,
-            policyStatements: [new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [this.queue.queueArn] })],
             input: scheduler.ScheduleTargetInput.fromObject({
-              QueueUrl: this.queue.queueUrl,
-              MessageGroupId: model.name,
-              MessageDeduplicationId: `${model.name}-schedule-${scheduler.ContextAttribute.scheduledTime}`,
-              MessageBody: JSON.stringify({ source: SCHEDULE_SOURCE, model: model.name, scheduledTime: scheduler.ContextAttribute.scheduledTime }),
+              source: SCHEDULE_SOURCE,
+              model: model.name,
+              scheduledTime: scheduler.ContextAttribute.scheduledTime,
             }),
-            deadLetterQueue: this.undeliveredEvents,
-            retryAttempts: 185,
-            maxEventAge: Duration.hours(24),
+            ...deliveryRetries,
           }),
         }),
       ]),
@@ -274,9 +282,7 @@ export class RetrainingTrigger extends Construct {
    * MessageDeduplicationId = runId.
    */
   grantSendRequests(grantee: iam.IGrantable): iam.Grant {
-    const send = iam.Grant.addToPrincipal({ grantee, actions: ['sqs:SendMessage'], resourceArns: [this.queue.queueArn] });
-    const key = this.queue.encryptionMasterKey;
-    return key ? send.combine(key.grant(grantee, 'kms:GenerateDataKey', 'kms:Decrypt')) : send;
+    return grantSend(this.queue, grantee);
   }
 
   /** Retraining runs started, per model (`RetrainingStarted`, dimension Model). */
@@ -295,10 +301,11 @@ export class RetrainingTrigger extends Construct {
     });
   }
 
+  /** The role Scheduler invokes the intake with; it also writes undeliverable ticks to the encrypted dead-letter queue. */
   private schedulerRole(): iam.Role {
     const stack = Stack.of(this);
     const role = new iam.Role(this, 'SchedulerRole', {
-      description: 'Caretaker: EventBridge Scheduler sends scheduled retraining requests',
+      description: 'Caretaker: EventBridge Scheduler invokes the retraining intake',
       assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', {
         conditions: {
           StringEquals: {
@@ -308,9 +315,32 @@ export class RetrainingTrigger extends Construct {
         },
       }),
     });
-    this.queue.encryptionMasterKey?.grant(role, 'kms:GenerateDataKey', 'kms:Decrypt');
+    this.undeliveredEvents.encryptionMasterKey?.grant(role, 'kms:GenerateDataKey', 'kms:Decrypt');
+    const intakeId = Stack.of(this).getLogicalId(this.intake.function.node.defaultChild as CfnElement);
+    Validations.of(role).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${intakeId}.Arn>:*]`,
+      reason: 'lambda:InvokeFunction on the intake function and its versions/aliases (Lambda\'s grantInvoke shape); no other function.',
+    });
     return role;
   }
+
+  /** Lambda on-failure destination: the undelivered-events queue, with a narrow send grant. */
+  private undeliveredDestination(): lambda.IDestination {
+    const queue = this.undeliveredEvents;
+    return {
+      bind: (_scope, fn) => {
+        grantSend(queue, fn);
+        return { destination: queue.queueArn };
+      },
+    };
+  }
+}
+
+/** sqs:SendMessage and the key operations it needs: no wildcard actions (unlike `grantSendMessages`). */
+function grantSend(queue: sqs.IQueue, grantee: iam.IGrantable): iam.Grant {
+  const send = iam.Grant.addToPrincipal({ grantee, actions: ['sqs:SendMessage'], resourceArns: [queue.queueArn] });
+  const key = queue.encryptionMasterKey;
+  return key ? send.combine(key.grant(grantee, 'kms:GenerateDataKey', 'kms:Decrypt')) : send;
 }
 
 function toCdkPattern(pattern: { source: string[]; 'detail-type': string[]; account?: string[]; detail: Record<string, unknown> }): events.EventPattern {

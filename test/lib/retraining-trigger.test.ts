@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { RetrainingTrigger, type RetrainingModel } from '../../lib/constructs/retraining-trigger';
 import type { CaretakerStack } from '../../lib/caretaker-stack';
-import { normalize, queueMessageSchema } from '../../lambdas/retraining/messages';
+import { intakeEventSchema, normalize } from '../../lambdas/retraining/messages';
 import { runIdFor } from '../../lambdas/shared/contracts';
 import { synthCaretaker } from '../support/stack';
 
@@ -72,7 +72,7 @@ describe('RetrainingTrigger', () => {
     }
   });
 
-  it('routes only this account\'s ALARM state changes of the model\'s alarms to the queue, in the model\'s message group', () => {
+  it('sends only this account\'s ALARM state changes of the models\' alarms to the intake', () => {
     template.hasResourceProperties('AWS::Events::Rule', {
       EventPattern: {
         source: ['aws.cloudwatch'],
@@ -82,33 +82,43 @@ describe('RetrainingTrigger', () => {
       },
       Targets: [
         Match.objectLike({
-          Arn: { 'Fn::GetAtt': [id(retraining.queue), 'Arn'] },
-          SqsParameters: { MessageGroupId: 'churn' },
+          Arn: { 'Fn::GetAtt': [id(retraining.intake.function), 'Arn'] },
           DeadLetterConfig: { Arn: { 'Fn::GetAtt': [id(retraining.undeliveredEvents), 'Arn'] } },
+          RetryPolicy: { MaximumEventAgeInSeconds: 86400, MaximumRetryAttempts: 185 },
         }),
       ],
     });
   });
 
-  it('sends each scheduled window once: SendMessage with the window as deduplication id', () => {
+  it('ticks each model\'s schedule into the intake with the scheduled window', () => {
     const input = new Capture();
-    const arn = new Capture();
     template.hasResourceProperties('AWS::Scheduler::Schedule', {
       ScheduleExpression: 'rate(7 days)',
-      Target: Match.objectLike({ Arn: arn, Input: input, RoleArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^RetrainingSchedulerRole'), 'Arn'] } }),
+      Target: Match.objectLike({
+        Arn: { 'Fn::GetAtt': [id(retraining.intake.function), 'Arn'] },
+        Input: input,
+        RoleArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^RetrainingSchedulerRole'), 'Arn'] },
+        DeadLetterConfig: { Arn: { 'Fn::GetAtt': [id(retraining.undeliveredEvents), 'Arn'] } },
+      }),
     });
-    expect(JSON.stringify(arn.asObject())).toContain(':scheduler:::aws-sdk:sqs:sendMessage');
-    // What Scheduler sends: the template's Input with the queue URL and the window filled in.
-    const [, parts] = (input.asObject() as { 'Fn::Join': [string, unknown[]] })['Fn::Join'];
-    const sent = JSON.parse(
-      parts.map((p) => (typeof p === 'string' ? p : 'https://sqs.example/q.fifo')).join('').replaceAll('<aws.scheduler.scheduled-time>', '2026-11-29T10:00:00Z'),
-    ) as Record<string, string>;
-    expect(sent).toMatchObject({ MessageGroupId: 'churn', MessageDeduplicationId: 'churn-schedule-2026-11-29T10:00:00Z' });
-    const normalized = normalize(queueMessageSchema.parse(JSON.parse(sent.MessageBody!)), { alarmNamePrefix: 'Caretaker-Caretaker-', models: ['churn'] });
-    expect(normalized).toMatchObject({
+    // What Scheduler sends, with the window filled in, is what the intake turns into a request.
+    const sent = JSON.parse(input.asString().replaceAll('<aws.scheduler.scheduled-time>', '2026-11-29T10:00:00Z')) as unknown;
+    expect(normalize(intakeEventSchema.parse(sent), { alarmNamePrefix: 'Caretaker-Caretaker-', models: ['churn'] })).toMatchObject({
       kind: 'request',
       request: { model: 'churn', runId: runIdFor('churn', 'schedule', '2026-11-29T10:00:00.000Z'), trigger: { kind: 'schedule', id: '2026-11-29T10:00:00.000Z' } },
     });
+  });
+
+  it('lets the intake send to the queue and do nothing else', () => {
+    const statements = new Capture();
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: { Statement: statements },
+      Roles: [{ Ref: id(retraining.intake.role) }],
+    });
+    const actions = (statements.asArray() as { Action: string | string[] }[]).flatMap((st) => (Array.isArray(st.Action) ? st.Action : [st.Action]));
+    expect(new Set(actions)).toEqual(
+      new Set(['logs:CreateLogStream', 'logs:PutLogEvents', 'xray:PutTraceSegments', 'xray:PutTelemetryRecords', 'sqs:SendMessage', 'kms:GenerateDataKey', 'kms:Decrypt']),
+    );
   });
 
   it('releases the lease when a pipeline execution ends', () => {
@@ -214,11 +224,9 @@ describe('RetrainingTrigger, synthesized as `cdk synth` does', () => {
   const { app, outdir, template } = synthCaretaker({ bundle: true, extend: (s) => s.wireRetraining(pipelineStandIn(s)) });
   app.synth();
 
-  it('bundles both handlers', () => {
-    const functions = template.findResources('AWS::Lambda::Function', {
-      Properties: { Handler: 'index.handler', Environment: { Variables: Match.objectLike({ TABLE_NAME: Match.anyValue() }) } },
-    });
-    expect(Object.keys(functions)).toHaveLength(2);
+  it('bundles the intake, starter and releaser', () => {
+    const functions = template.findResources('AWS::Lambda::Function', { Properties: { Handler: 'index.handler', Runtime: 'nodejs24.x' } });
+    expect(Object.keys(functions)).toHaveLength(3);
   });
 
   it('passes cfn-lint with no errors and no warnings', async () => {

@@ -6,7 +6,8 @@
 import { ExecutionAlreadyExists, StartExecutionCommand, type StartExecutionCommandInput } from '@aws-sdk/client-sfn';
 import { GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { SQSEvent } from 'aws-lambda';
-import { keys } from '../../../lambdas/shared/contracts';
+import { keys, type RetrainingRequest } from '../../../lambdas/shared/contracts';
+import { intakeEventSchema, normalize } from '../../../lambdas/retraining/messages';
 import { createDocumentClient } from '../../../lambdas/shared/dynamo';
 import { StepFunctionsPipeline } from '../../../lambdas/retraining/adapters';
 import type { RetrainingPolicy, SuppressionReason } from '../../../lambdas/retraining/policy';
@@ -69,6 +70,14 @@ export const defaultPolicy = (overrides: Partial<RetrainingPolicy> = {}): Retrai
   ...overrides,
 });
 
+/** What the intake would queue for `event`. */
+export function asRequest(event: RetrainingRequest | object, models: readonly string[]): RetrainingRequest {
+  if ('runId' in event) return event as RetrainingRequest;
+  const normalized = normalize(intakeEventSchema.parse(event), { alarmNamePrefix: ALARM_PREFIX, models });
+  if (normalized.kind !== 'request') throw new Error(normalized.why);
+  return normalized.request;
+}
+
 export function createStarter(tableName: string, policies: Record<string, RetrainingPolicy>) {
   const documents = createDocumentClient(motoClientConfig());
   const sfn = new FakeStepFunctions();
@@ -83,7 +92,6 @@ export function createStarter(tableName: string, policies: Record<string, Retrai
     now: () => clock.now,
     claimSeconds: 120,
     policies,
-    naming: { alarmNamePrefix: ALARM_PREFIX, models: Object.keys(policies) },
     log: quiet,
   };
   const handler = createHandler(deps);
@@ -96,9 +104,12 @@ export function createStarter(tableName: string, policies: Record<string, Retrai
     deps,
     handler,
     release,
-    /** Delivers one message as its own invocation, like one of many concurrent Lambda instances. */
-    deliver: (body: unknown, group: string) =>
-      handler({ Records: [sqsRecord(typeof body === 'string' ? body : JSON.stringify(body), group)] } satisfies SQSEvent),
+    /**
+     * Delivers one message as its own invocation, like one of many concurrent Lambda instances.
+     * Alarm events are first normalized as the intake does.
+     */
+    deliver: (body: RetrainingRequest | object, group: string) =>
+      handler({ Records: [sqsRecord(JSON.stringify(asRequest(body, Object.keys(policies))), group)] } satisfies SQSEvent),
     advanceHours: (hours: number) => {
       clock.now = new Date(clock.now.getTime() + hours * 3_600_000);
     },

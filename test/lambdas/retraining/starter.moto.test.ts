@@ -3,15 +3,15 @@
  * RELIABILITY rows 12 (100 concurrent duplicate alarms → one run) and 13 (cooldown, run in
  * progress → no run, reason recorded), the daily cap, lease expiry and release.
  */
-import { CreateQueueCommand, DeleteMessageCommand, DeleteQueueCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import type { SQSRecord } from 'aws-lambda';
+import { CreateQueueCommand, DeleteQueueCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keys, runIdFor, type RetrainingRequest } from '../../../lambdas/shared/contracts';
+import { createIntakeHandler, SqsRequestQueue } from '../../../lambdas/retraining/intake';
 import { releaseRun } from '../../../lambdas/retraining/release';
 import { motoClientConfig, uniqueName } from '../../support/aws';
 import { createMetadataTable } from '../../support/table';
 import { alarmStateChange, sqsRecord } from './events';
-import { ALARM_PREFIX, createStarter, defaultPolicy, STATE_MACHINE_ARN } from './harness';
+import { ALARM_PREFIX, asRequest, createStarter, defaultPolicy, STATE_MACHINE_ARN } from './harness';
 
 let table: Awaited<ReturnType<typeof createMetadataTable>>;
 beforeAll(async () => {
@@ -56,37 +56,28 @@ describe('RELIABILITY 12: the same drift alarm event delivered 100 times, concur
     const starter = createStarter(table.tableName, { [model]: defaultPolicy() });
     await starter.seedDataset('churn', [{ version: '2026-11-20-0001', status: 'PASSED' }]);
     const event = alarmStateChange(driftAlarm(model), { stateTimestamp: '2026-11-22T09:59:58.123+0000' });
+    const runId = runIdFor(model, 'alarm', `${driftAlarm(model)}|2026-11-22T09:59:58.123+0000`);
 
-    // 100 deliveries of one state change, each with its own delivery id (redeliveries outside
-    // SQS's 5-minute deduplication window look exactly like this), plus one inside the window.
-    for (let i = 0; i < 100; i += 1) {
-      await sqs.send(
-        new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: JSON.stringify(event), MessageGroupId: model, MessageDeduplicationId: `delivery-${i}` }),
-      );
-    }
-    await sqs.send(
-      new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: JSON.stringify(event), MessageGroupId: model, MessageDeduplicationId: 'delivery-0' }),
+    // First line: 100 concurrent intake invocations queue one message (deduplication id = runId).
+    const intake = createIntakeHandler({
+      queue: new SqsRequestQueue(sqs, queueUrl),
+      naming: { alarmNamePrefix: ALARM_PREFIX, models: [model] },
+      log: { info: () => undefined, error: () => undefined },
+    });
+    await Promise.all(Array.from({ length: 100 }, () => intake(event)));
+    const { Messages = [] } = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, MessageSystemAttributeNames: ['All'], VisibilityTimeout: 300 }),
     );
-    const records: SQSRecord[] = [];
-    for (let round = 0; round < 50 && records.length < 101; round += 1) {
-      const { Messages = [] } = await sqs.send(
-        new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, MessageSystemAttributeNames: ['All'], VisibilityTimeout: 300 }),
-      );
-      if (Messages.length === 0) break;
-      for (const m of Messages) {
-        records.push(sqsRecord(m.Body!, m.Attributes?.MessageGroupId ?? '', m.MessageId));
-        await sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: m.ReceiptHandle! }));
-      }
-    }
-    expect(records).toHaveLength(100); // SQS dropped the in-window repeat
-    expect(new Set(records.map((r) => r.attributes.MessageGroupId))).toEqual(new Set([model]));
+    expect(Messages).toHaveLength(1);
+    expect(Messages[0]!.Attributes).toMatchObject({ MessageGroupId: model, MessageDeduplicationId: runId });
 
-    // Every delivery handled by its own concurrent invocation.
+    // Second line: SQS delivers at least once, and a redelivery after its 5-minute window is a
+    // new message. The starter sees the request 100 times, each in its own concurrent invocation.
+    const records = Array.from({ length: 100 }, (_, i) => sqsRecord(Messages[0]!.Body!, model, `delivery-${i}`));
     const responses = await Promise.all(records.map((record) => starter.handler({ Records: [record] })));
 
     expect(responses.flatMap((r) => r.batchItemFailures)).toEqual([]);
     expect(starter.sfn.calls).toHaveLength(1);
-    const runId = runIdFor(model, 'alarm', `${driftAlarm(model)}|2026-11-22T09:59:58.123+0000`);
     expect(starter.sfn.calls[0]).toMatchObject({ stateMachineArn: STATE_MACHINE_ARN, name: runId });
     expect(JSON.parse(starter.sfn.calls[0]!.input!)).toEqual({
       runId,
@@ -221,15 +212,15 @@ describe('lease', () => {
     await starter.seedDataset('throttled-data', [{ version: 'v1', status: 'PASSED' }]);
     const throttled = Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
     starter.sfn.failNext(throttled);
-    const event = alarmStateChange(driftAlarm(model));
+    const event = JSON.stringify(asRequest(alarmStateChange(driftAlarm(model)), [model]));
 
-    const first = await starter.handler({ Records: [sqsRecord(JSON.stringify(event), model, 'm-1')] });
+    const first = await starter.handler({ Records: [sqsRecord(event, model, 'm-1')] });
     expect(first.batchItemFailures).toEqual([{ itemIdentifier: 'm-1' }]);
     const runId = starter.sfn.calls[0]!.name!;
     expect(await starter.get(keys.lease(model))).not.toHaveProperty('holder');
     expect(await starter.get(keys.run(runId))).toBeUndefined();
 
-    const retry = await starter.handler({ Records: [sqsRecord(JSON.stringify(event), model, 'm-1')] });
+    const retry = await starter.handler({ Records: [sqsRecord(event, model, 'm-1')] });
     expect(retry.batchItemFailures).toEqual([]);
     expect(starter.sfn.calls.map((c) => c.name)).toEqual([runId, runId]);
     expect(await starter.get(keys.lease(model))).toMatchObject({ holder: runId, recentStarts: [expect.any(String)] });
