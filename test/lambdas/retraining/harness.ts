@@ -72,7 +72,7 @@ export const defaultPolicy = (overrides: Partial<RetrainingPolicy> = {}): Retrai
 
 /** What the intake would queue for `event`. */
 export function asRequest(event: RetrainingRequest | object, models: readonly string[]): RetrainingRequest {
-  if ('runId' in event) return event as RetrainingRequest;
+  if ('runId' in event) return event;
   const normalized = normalize(intakeEventSchema.parse(event), { alarmNamePrefix: ALARM_PREFIX, models });
   if (normalized.kind !== 'request') throw new Error(normalized.why);
   return normalized.request;
