@@ -5,7 +5,7 @@
  */
 import type { EventBridgeEvent } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
-import { createReleaseHandler, modelOfExecution, type ReleasePorts } from '../../../lambdas/retraining/release';
+import { createReleaseHandler, executionEndedSchema, modelOfExecution, type ReleasePorts } from '../../../lambdas/retraining/release';
 import { createHandler, type StarterDeps } from '../../../lambdas/retraining/starter';
 import type { LeaseState } from '../../../lambdas/retraining/policy';
 import { runIdFor, type RetrainingRequest } from '../../../lambdas/shared/contracts';
@@ -88,9 +88,9 @@ describe('release handler', () => {
   const input = { runId: runIdFor('churn-eu', 'alarm', 'x'), model: 'churn-eu', datasetVersion: 'v1', requestedBy: 'caretaker:alarm', trigger: { kind: 'alarm', id: 'x', reason: 'r' } };
 
   it('reads the model from the execution input, or else from the run id', () => {
-    const event = executionStatusChange(STATE_MACHINE_ARN, input.runId, 'FAILED', input);
-    expect(modelOfExecution(event.detail)).toBe('churn-eu');
-    expect(modelOfExecution({ ...event.detail, input: null })).toBe('churn-eu');
+    const { detail } = executionEndedSchema.parse(executionStatusChange(STATE_MACHINE_ARN, input.runId, 'FAILED', input));
+    expect(modelOfExecution(detail)).toBe('churn-eu');
+    expect(modelOfExecution({ ...detail, input: null })).toBe('churn-eu');
   });
 
   it('releases on terminal statuses with the stop time, and ignores anything else', async () => {
