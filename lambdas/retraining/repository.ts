@@ -76,7 +76,7 @@ export class DynamoRetrainingStore implements RetrainingStore {
   async claim(request: Outcome['request'], now: Date, claimSeconds: number): Promise<ClaimResult> {
     const token = randomUUID();
     try {
-      await this.client.send(
+      const old = await this.client.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: keys.retrainingRequest(request.runId),
@@ -93,9 +93,10 @@ export class DynamoRetrainingStore implements RetrainingStore {
             ':expires': new Date(now.getTime() + claimSeconds * 1000).toISOString(),
             ':now': now.toISOString(),
           },
+          ReturnValues: 'UPDATED_OLD',
         }),
       );
-      return { claimed: true, token };
+      return { claimed: true, token, retry: typeof old.Attributes?.claimToken === 'string' };
     } catch (error) {
       if (isConditionFailure(error)) return { claimed: false };
       throw error;
@@ -153,6 +154,11 @@ export class DynamoRetrainingStore implements RetrainingStore {
       if (isConditionFailure(error)) return false;
       throw error;
     }
+  }
+
+  async findRun(runId: string): Promise<RunRecord | undefined> {
+    const { Item } = await this.client.send(new GetCommand({ TableName: this.tableName, Key: keys.run(runId), ConsistentRead: true }));
+    return Item as RunRecord | undefined;
   }
 
   async putRun(run: RunRecord): Promise<void> {

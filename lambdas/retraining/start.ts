@@ -30,7 +30,10 @@ export type Outcome =
       readonly detail: string;
     };
 
-export type ClaimResult = { readonly claimed: true; readonly token: string } | { readonly claimed: false };
+export type ClaimResult =
+  /** `retry`: an earlier attempt claimed this request and did not finish (its claim expired). */
+  | { readonly claimed: true; readonly token: string; readonly retry: boolean }
+  | { readonly claimed: false };
 
 /** Persistence of requests, leases, runs and outcomes (DynamoDB in `repository.ts`). */
 export interface RetrainingStore {
@@ -44,6 +47,8 @@ export interface RetrainingStore {
   readLease(model: string): Promise<LeaseState>;
   /** Writes `next` if the stored revision is still `expectedRevision`; false if someone else wrote first. */
   writeLease(next: LeaseState, expectedRevision: number): Promise<boolean>;
+  /** The RUN item of `runId`, if an attempt created it. */
+  findRun(runId: string): Promise<RunRecord | undefined>;
   /** Creates the RUN item (no-op if a previous attempt of this run created it). */
   putRun(run: RunRecord): Promise<void>;
   deleteRun(runId: string): Promise<void>;
@@ -94,6 +99,11 @@ export async function startRetraining(request: RetrainingRequest, policy: Retrai
   }
 
   try {
+    // An earlier attempt that got as far as creating the run decided already: finish its work
+    // (the execution name makes a repeated start a no-op) instead of deciding again.
+    const earlier = claim.retry ? await store.findRun(request.runId) : undefined;
+    if (earlier !== undefined) return await finishEarlierRun(request, earlier, claim.token, ports);
+
     for (let attempt = 1; attempt <= LEASE_ATTEMPTS; attempt += 1) {
       const now = ports.now();
       const lease = await store.readLease(request.model);
@@ -134,6 +144,26 @@ export async function startRetraining(request: RetrainingRequest, policy: Retrai
     await store.releaseClaim(request.runId, claim.token).catch(() => undefined);
     throw error;
   }
+}
+
+async function finishEarlierRun(request: RetrainingRequest, run: RunRecord, token: string, ports: StarterPorts): Promise<StartResult> {
+  const executionArn =
+    run.executionArn ??
+    (
+      await ports.pipeline.start({
+        runId: run.runId,
+        model: run.model,
+        datasetVersion: run.datasetVersion,
+        requestedBy: run.requestedBy,
+        trigger: run.trigger,
+      })
+    ).executionArn;
+  await ports.store.finish(
+    { status: 'STARTED', request, at: ports.now().toISOString(), datasetVersion: run.datasetVersion, executionArn },
+    token,
+  );
+  ports.metrics.started(request.model);
+  return { status: 'STARTED', executionArn };
 }
 
 async function suppress(

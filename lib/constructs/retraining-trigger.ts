@@ -108,12 +108,15 @@ export class RetrainingTrigger extends Construct {
   public readonly undeliveredEvents: sqs.Queue;
   /** Alarm state changes and schedule ticks → `RetrainingRequest`s on the queue. */
   public readonly intake: CaretakerFunction;
+  /** Queue → at most one pipeline execution per request (claim, lease, cooldown, cap). */
   public readonly starter: CaretakerFunction;
+  /** Pipeline execution ended → the model's lease is released. */
   public readonly releaser: CaretakerFunction;
   /** Our models' alarms going to ALARM → intake. */
   public readonly alarmRule: events.Rule;
   /** Scheduled retraining, per model that has `schedule`. */
   public readonly schedules: Readonly<Record<string, scheduler.Schedule>>;
+  /** The pipeline's executions reaching SUCCEEDED, FAILED, TIMED_OUT or ABORTED → releaser. */
   public readonly executionEndedRule: events.Rule;
 
   constructor(scope: Construct, id: string, props: RetrainingTriggerProps) {
@@ -132,7 +135,7 @@ export class RetrainingTrigger extends Construct {
     });
     this.queue = new sqs.Queue(this, 'Requests', {
       fifo: true,
-      // Dedup ids are chosen by senders (runId; schedule window) — never the body, which
+      // Senders set the deduplication id to the runId — never a hash of the body, which
       // differs between two deliveries of the same trigger (requestedAt, event id).
       contentBasedDeduplication: false,
       deduplicationScope: sqs.DeduplicationScope.MESSAGE_GROUP,

@@ -27,7 +27,8 @@ function starterWith(failing: Set<string>) {
   const leases = new Map<string, LeaseState>();
   const deps: StarterDeps = {
     store: {
-      claim: () => Promise.resolve({ claimed: true, token: 't' }),
+      claim: () => Promise.resolve({ claimed: true, token: 't', retry: false }),
+      findRun: () => Promise.resolve(undefined),
       recordDuplicate: () => Promise.resolve(),
       releaseClaim: () => Promise.resolve(),
       readLease: (model) => Promise.resolve(leases.get(model) ?? { model, revision: 0, recentStarts: [] }),

@@ -4,7 +4,7 @@
  * progress → no run, reason recorded), the daily cap, lease expiry and release.
  */
 import { CreateQueueCommand, DeleteQueueCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { keys, runIdFor, type RetrainingRequest } from '../../../lambdas/shared/contracts';
 import { createIntakeHandler, SqsRequestQueue } from '../../../lambdas/retraining/intake';
 import { releaseRun } from '../../../lambdas/retraining/release';
@@ -243,6 +243,30 @@ describe('lease', () => {
     await starter.deliver(event, model);
     expect(starter.sfn.calls).toHaveLength(1);
     expect(await starter.get(keys.retrainingRequest(runId))).toMatchObject({ status: 'STARTED', duplicates: 1 });
+  });
+});
+
+describe('crash recovery', () => {
+  it('finishes a run whose execution started before the attempt crashed, without deciding again', async () => {
+    const model = 'midcrash';
+    const starter = createStarter(table.tableName, { [model]: defaultPolicy({ dataset: 'midcrash-data' }) });
+    await starter.seedDataset('midcrash-data', [{ version: 'v1', status: 'PASSED' }]);
+    vi.spyOn(starter.deps.store, 'finish').mockRejectedValueOnce(new Error('socket hang up'));
+    const body = JSON.stringify(asRequest(alarmStateChange(driftAlarm(model)), [model]));
+
+    const first = await starter.handler({ Records: [sqsRecord(body, model, 'm-1')] });
+    expect(first.batchItemFailures).toEqual([{ itemIdentifier: 'm-1' }]);
+    const runId = starter.sfn.calls[0]!.name!;
+    // The execution even ends before SQS redelivers: the lease is free and the cooldown runs.
+    await releaseRun({ model, runId, status: 'SUCCEEDED', endedAt: starter.clock.now.toISOString() }, starter.release);
+
+    starter.advanceHours(0.1);
+    const retry = await starter.handler({ Records: [sqsRecord(body, model, 'm-1')] });
+    expect(retry.batchItemFailures).toEqual([]);
+    expect(new Set(starter.sfn.calls.map((c) => c.name))).toEqual(new Set([runId]));
+    expect(await starter.get(keys.retrainingRequest(runId))).toMatchObject({ status: 'STARTED' });
+    expect(await starter.query(`TRIGGER#${model}`)).toEqual([expect.objectContaining({ outcome: 'STARTED', runId })]);
+    expect(starter.metrics.suppressed).toEqual([]);
   });
 });
 
