@@ -10,12 +10,13 @@ import { alarmEventPattern } from '../../../lib/constructs/retraining-trigger';
 import { createIntakeHandler, SqsRequestQueue } from '../../../lambdas/retraining/intake';
 import { retrainingRequestSchema, runIdFor } from '../../../lambdas/shared/contracts';
 import { motoClientConfig, uniqueName } from '../../support/aws';
+import { serializedMotoConfig } from './harness';
 import { ACCOUNT, alarmStateChange } from './events';
 
 const PREFIX = 'Caretaker-Caretaker-';
 const MODELS = ['churn', 'churn-eu'];
 const events = new EventBridgeClient(motoClientConfig());
-const sqs = new SQSClient(motoClientConfig());
+const sqs = new SQSClient(serializedMotoConfig());
 const quiet = { info: () => undefined, error: () => undefined };
 
 async function createQueue(fifo: boolean): Promise<{ url: string; arn: string }> {

@@ -8,10 +8,10 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { keys, runIdFor, type RetrainingRequest } from '../../../lambdas/shared/contracts';
 import { createIntakeHandler, SqsRequestQueue } from '../../../lambdas/retraining/intake';
 import { releaseRun } from '../../../lambdas/retraining/release';
-import { motoClientConfig, uniqueName } from '../../support/aws';
+import { uniqueName } from '../../support/aws';
 import { createMetadataTable } from '../../support/table';
 import { alarmStateChange, sqsRecord } from './events';
-import { ALARM_PREFIX, asRequest, createStarter, defaultPolicy, STATE_MACHINE_ARN } from './harness';
+import { ALARM_PREFIX, asRequest, createStarter, defaultPolicy, serializedMotoConfig, STATE_MACHINE_ARN } from './harness';
 
 let table: Awaited<ReturnType<typeof createMetadataTable>>;
 beforeAll(async () => {
@@ -35,7 +35,7 @@ function apiRequest(model: string, key: string, at: string): RetrainingRequest {
 }
 
 describe('RELIABILITY 12: the same drift alarm event delivered 100 times, concurrently', () => {
-  const sqs = new SQSClient(motoClientConfig());
+  const sqs = new SQSClient(serializedMotoConfig());
   let queueUrl: string;
   beforeAll(async () => {
     const created = await sqs.send(
