@@ -5,6 +5,7 @@ import type { Construct } from 'constructs';
 import type { CaretakerConfig } from './config';
 import { MetadataTable } from './constructs/metadata-table';
 import { Notifications } from './constructs/notifications';
+import { RetrainingTrigger, retrainingModelFromConfig } from './constructs/retraining-trigger';
 import { warnOnDestroy } from './constructs/removal';
 import { AccessLogsBucket, SecureBucket } from './constructs/secure-bucket';
 import { datasetCatalogFromConfig } from '../lambdas/datasets/catalog';
@@ -39,6 +40,8 @@ export class CaretakerStack extends Stack {
   public readonly datasetRegistry: DatasetRegistry;
   /** The training pipeline state machine and its roles (issue 4). */
   public readonly pipeline: TrainingPipeline;
+  /** Alarms, schedules, new data and retrain requests → at most one training run per model. */
+  public readonly retraining: RetrainingTrigger;
 
   constructor(scope: Construct, id: string, props: CaretakerStackProps) {
     super(scope, id, props);
@@ -111,6 +114,19 @@ export class CaretakerStack extends Stack {
       removalPolicy,
     });
     new CfnOutput(this, 'TrainingPipelineArn', { value: this.pipeline.stateMachine.stateMachineArn });
+
+    // --- retraining trigger (issue 6) ---
+    this.retraining = new RetrainingTrigger(this, 'Retraining', {
+      models: config.models.map(retrainingModelFromConfig),
+      stateMachine: this.pipeline.stateMachine,
+      table: this.metadata.table,
+      encryptionKey: this.key,
+      alertsTopic: this.notifications.alerts,
+      alarmNamePrefix: `Caretaker-${this.stackName}-`,
+      removalPolicy,
+    });
+    this.datasetRegistry.sendNewDataRequestsTo(this.retraining.queue);
+    new CfnOutput(this, 'RetrainingQueueUrl', { value: this.retraining.queue.queueUrl });
 
     new CfnOutput(this, 'ArtifactsBucketName', { value: this.artifacts.bucket.bucketName });
     new CfnOutput(this, 'MetadataTableName', { value: this.metadata.table.tableName });

@@ -245,4 +245,6 @@ export const keys = {
     pk: `DATASET#${dataset}`,
     sk: `SEEN#${createHash('sha256').update(`${key}\n${versionId}`).digest('hex')}`,
   }),
+  /** The retraining starter's idempotency record of one request: claimed once, then its outcome. */
+  retrainingRequest: (runId: string) => ({ pk: `REQUEST#${runId}`, sk: 'REQUEST' }),
 } as const;

@@ -14,6 +14,7 @@
  * | dataset version   | `DATASET#<dataset>`   | `VERSION#<datasetVersion>`  | `DATASETS` / `<dataset>#<iso time>`      |
  * | audit event       | `AUDIT#<model>`       | `<iso time>#<eventId>`      | `AUDIT` / `<iso time>#<eventId>`         |
  * | trigger record    | `TRIGGER#<model>`     | `<iso time>#<triggerId>`    | —                                        |
+ * | retraining request| `REQUEST#<runId>`     | `REQUEST`                   | —                                        |
  *
  * `gsi2pk`/`gsi2sk` is a second overloaded index kept for access patterns later issues add.
  * Version ids sort lexicographically in creation order, so "newest first" is a reverse query.

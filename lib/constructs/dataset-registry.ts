@@ -1,9 +1,8 @@
-import { CfnElement, Duration, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, Validations } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
@@ -11,16 +10,6 @@ import { DATASETS_ENV, type DatasetCatalog } from '../../lambdas/datasets/catalo
 import { datasetPrefix } from '../../lambdas/shared/layout';
 import { CaretakerFunction } from './caretaker-function';
 import type { DatasetStore } from './dataset-store';
-
-/**
- * Lambda's L2 makes the function depend on its whole role construct; the role itself is already
- * a `GetAtt` dependency, and cfn-lint (W3005) flags the duplicate. Keep only the policy.
- */
-function dropRedundantRoleDependency(fn: CaretakerFunction): void {
-  const policy = fn.role.node.tryFindChild('DefaultPolicy')?.node.defaultChild;
-  if (!policy || !CfnElement.isCfnElement(policy)) return;
-  (fn.function.node.defaultChild as lambda.CfnFunction).addOverride('DependsOn', [Stack.of(fn).getLogicalId(policy)]);
-}
 
 /** Lambda environments are limited to 4 KB in all; the catalog must leave room for the rest. */
 const MAX_CATALOG_ENV_LENGTH = 3000;
@@ -99,9 +88,6 @@ export class DatasetRegistry extends Construct {
     });
     props.store.grantRead(this.trainable.role);
     this.grantDatasetItems(this.trainable.role, ['dynamodb:GetItem']);
-
-    dropRedundantRoleDependency(this.register);
-    dropRedundantRoleDependency(this.trainable);
     if (props.retrainingQueue) this.sendNewDataRequestsTo(props.retrainingQueue);
   }
 
@@ -146,8 +132,6 @@ export class DatasetRegistry extends Construct {
       id: 'AwsSolutions-SQS3',
       reason: 'This queue is itself the dead-letter queue of the new-data rule target; nothing consumes it automatically.',
     });
-
-    dropRedundantRoleDependency(this.newData);
 
     this.newDataRule = new events.Rule(this, 'ObjectCreated', {
       description: 'Caretaker: objects created under watched dataset prefixes',

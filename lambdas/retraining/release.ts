@@ -1,0 +1,124 @@
+/**
+ * Step Functions "Execution Status Change" (a pipeline execution ended) → the model's lease is
+ * released and its cooldown starts. The rule matches only the training pipeline's terminal
+ * statuses. A run the pipeline could not close itself (aborted, timed out) is closed here.
+ * If this event is ever lost, the lease still expires (`leaseSeconds`), so a model cannot
+ * stay blocked forever.
+ */
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { EventBridgeEvent } from 'aws-lambda';
+import { z } from 'zod';
+import { TRIGGER_KINDS, type RunRecord } from '../shared/contracts';
+import { createDocumentClient } from '../shared/dynamo';
+import { logger } from '../shared/powertools';
+import { released } from './policy';
+import { closeRunIfOpen, DynamoRetrainingStore } from './repository';
+import { releaseSettingsSchema } from './settings';
+import type { RetrainingStore } from './start';
+
+export const executionEndedSchema = z.object({
+  source: z.literal('aws.states'),
+  'detail-type': z.literal('Step Functions Execution Status Change'),
+  detail: z.object({
+    executionArn: z.string(),
+    name: z.string().min(1),
+    status: z.enum(['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED']),
+    stopDate: z.number().nullish(),
+    input: z.string().nullish(),
+    error: z.string().nullish(),
+    cause: z.string().nullish(),
+  }),
+});
+export type ExecutionEnded = z.infer<typeof executionEndedSchema>;
+
+const RUN_ID = new RegExp(`^(.+)-(${TRIGGER_KINDS.join('|')})-[0-9a-f]{20}$`);
+
+/** The model of an ended execution: from its input, else from its name (`runIdFor`'s shape). */
+export function modelOfExecution(detail: ExecutionEnded['detail']): string | undefined {
+  if (detail.input) {
+    try {
+      const input = z.object({ model: z.string().min(1) }).safeParse(JSON.parse(detail.input));
+      if (input.success) return input.data.model;
+    } catch {
+      // fall through to the name
+    }
+  }
+  return RUN_ID.exec(detail.name)?.[1];
+}
+
+export interface ReleasePorts {
+  readonly store: Pick<RetrainingStore, 'readLease' | 'writeLease'>;
+  readonly closeRun: (runId: string, end: { status: RunRecord['status']; endedAt: string; failure?: RunRecord['failure'] }) => Promise<boolean>;
+  readonly now: () => Date;
+}
+
+export interface ReleaseResult {
+  readonly released: boolean;
+  readonly closedRun: boolean;
+}
+
+/** Releases `runId`'s lease on `model` (no-op when it no longer holds it) and closes the run if still open. */
+export async function releaseRun(
+  ended: { readonly model: string; readonly runId: string; readonly status: ExecutionEnded['detail']['status']; readonly endedAt: string; readonly error?: string; readonly cause?: string },
+  ports: ReleasePorts,
+): Promise<ReleaseResult> {
+  let wasReleased = false;
+  for (let attempt = 1; attempt <= 5 && !wasReleased; attempt += 1) {
+    const state = await ports.store.readLease(ended.model);
+    const next = released(state, ended.runId, ended.endedAt);
+    if (next === undefined) break; // already released, or taken over after expiry
+    wasReleased = await ports.store.writeLease(next, state.revision);
+  }
+  const closedRun = await ports.closeRun(
+    ended.runId,
+    ended.status === 'SUCCEEDED'
+      ? { status: 'SUCCEEDED', endedAt: ended.endedAt }
+      : {
+          status: 'FAILED',
+          endedAt: ended.endedAt,
+          failure: { state: 'Execution', error: ended.error ?? `States.${ended.status}`, cause: ended.cause ?? `execution ${ended.status}` },
+        },
+  );
+  return { released: wasReleased, closedRun };
+}
+
+export function createReleaseHandler(ports: ReleasePorts, log: Pick<typeof logger, 'info' | 'error'> = logger) {
+  return async (event: EventBridgeEvent<string, unknown>): Promise<ReleaseResult | undefined> => {
+    const parsed = executionEndedSchema.safeParse(event);
+    if (!parsed.success) {
+      log.error('not a pipeline execution end', { issues: z.prettifyError(parsed.error) });
+      return undefined;
+    }
+    const { detail } = parsed.data;
+    const model = modelOfExecution(detail);
+    if (model === undefined) {
+      log.error('cannot tell which model an execution ran for', { executionArn: detail.executionArn });
+      return undefined;
+    }
+    const result = await releaseRun(
+      {
+        model,
+        runId: detail.name,
+        status: detail.status,
+        endedAt: new Date(detail.stopDate ?? ports.now().getTime()).toISOString(),
+        ...(detail.error ? { error: detail.error } : {}),
+        ...(detail.cause ? { cause: detail.cause.slice(0, 2048) } : {}),
+      },
+      ports,
+    );
+    log.info('pipeline execution ended', { model, runId: detail.name, status: detail.status, ...result });
+    return result;
+  };
+}
+
+export function dynamoReleasePorts(client: DynamoDBDocumentClient, tableName: string, now: () => Date = () => new Date()): ReleasePorts {
+  return {
+    store: new DynamoRetrainingStore(client, tableName),
+    closeRun: (runId, end) => closeRunIfOpen(client, tableName, runId, end),
+    now,
+  };
+}
+
+let run: ReturnType<typeof createReleaseHandler> | undefined;
+export const handler = (event: EventBridgeEvent<string, unknown>) =>
+  (run ??= createReleaseHandler(dynamoReleasePorts(createDocumentClient(), releaseSettingsSchema.parse(process.env).TABLE_NAME)))(event);

@@ -1,0 +1,90 @@
+/**
+ * SQS FIFO → starter. Each message is a `RetrainingRequest` (from the intake function, the API
+ * or the dataset store) and goes through `startRetraining`. Failures are reported per message (partial batch response); in a
+ * FIFO batch, a failed message also fails the later messages of its group, to keep their order.
+ */
+import { SFNClient } from '@aws-sdk/client-sfn';
+import type { SQSBatchItemFailure, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { z } from 'zod';
+import { retrainingRequestSchema } from '../shared/contracts';
+import { createDocumentClient } from '../shared/dynamo';
+import { logger, metrics } from '../shared/powertools';
+import { EmfRetrainingMetrics, StepFunctionsPipeline } from './adapters';
+import type { RetrainingPolicy } from './policy';
+import { DynamoDatasetVersions, DynamoRetrainingStore } from './repository';
+import { starterSettingsSchema } from './settings';
+import { startRetraining, type StarterPorts } from './start';
+
+export interface StarterDeps extends StarterPorts {
+  readonly policies: Readonly<Record<string, RetrainingPolicy>>;
+  readonly log: Pick<typeof logger, 'info' | 'warn' | 'error'>;
+}
+
+/** Handles one queue message. Throws only for failures a retry may fix. */
+export async function processMessage(body: string, deps: StarterDeps): Promise<void> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    deps.log.error('dropping a message that is not JSON', { body: body.slice(0, 512) });
+    return;
+  }
+  const message = retrainingRequestSchema.safeParse(parsed);
+  if (!message.success) {
+    // A retry cannot fix a malformed message; dropping it keeps the model's group moving.
+    deps.log.error('dropping a message that is no retraining request', { issues: z.prettifyError(message.error) });
+    return;
+  }
+  const request = message.data;
+  const policy = deps.policies[request.model];
+  if (policy === undefined) {
+    deps.log.error('dropping a request for a model this stack does not know', { model: request.model, runId: request.runId });
+    return;
+  }
+  const result = await startRetraining(request, policy, deps);
+  deps.log.info('retraining request decided', { runId: request.runId, model: request.model, trigger: request.trigger.kind, ...result });
+}
+
+export function createHandler(deps: StarterDeps) {
+  return async (event: SQSEvent): Promise<SQSBatchResponse> => {
+    const groups = new Map<string, SQSRecord[]>();
+    for (const record of event.Records) {
+      const group = record.attributes.MessageGroupId ?? record.messageId;
+      groups.set(group, [...(groups.get(group) ?? []), record]);
+    }
+    const failures: SQSBatchItemFailure[] = [];
+    await Promise.all(
+      [...groups.values()].map(async (records) => {
+        for (const [index, record] of records.entries()) {
+          try {
+            await processMessage(record.body, deps);
+          } catch (error) {
+            deps.log.error('retraining request failed; SQS will redeliver it', { messageId: record.messageId, error: error as Error });
+            failures.push(...records.slice(index).map((r) => ({ itemIdentifier: r.messageId })));
+            return;
+          }
+        }
+      }),
+    );
+    return { batchItemFailures: failures };
+  };
+}
+
+/** Clients and settings, built once per process on the first invocation (tests import `createHandler` without them). */
+function fromEnvironment(): (event: SQSEvent) => Promise<SQSBatchResponse> {
+  const settings = starterSettingsSchema.parse(process.env);
+  const documents = createDocumentClient();
+  return createHandler({
+    store: new DynamoRetrainingStore(documents, settings.TABLE_NAME),
+    datasets: new DynamoDatasetVersions(documents, settings.TABLE_NAME),
+    pipeline: new StepFunctionsPipeline(new SFNClient({}), settings.STATE_MACHINE_ARN),
+    metrics: new EmfRetrainingMetrics(metrics),
+    now: () => new Date(),
+    claimSeconds: settings.CLAIM_SECONDS,
+    policies: settings.RETRAINING_POLICIES,
+    log: logger,
+  });
+}
+
+let run: ((event: SQSEvent) => Promise<SQSBatchResponse>) | undefined;
+export const handler = (event: SQSEvent): Promise<SQSBatchResponse> => (run ??= fromEnvironment())(event);
