@@ -27,15 +27,39 @@ export interface ProvisionOptions {
   readonly prefix?: string;
 }
 
+/** A rule target local mode delivers itself: the rule routes matching events to `queueUrl`. */
+export interface LambdaDelivery {
+  readonly ruleLogicalId: string;
+  readonly functionLogicalId: string;
+  readonly queueUrl: string;
+}
+
 export interface ProvisionResult {
   /** Every created resource by logical id, as `Ref` / `Fn::GetAtt` resolve to it locally. */
   readonly resources: ReadonlyMap<string, ResolvedResource & { readonly type: string }>;
   /** Resolves intrinsics (e.g. a Lambda's Environment) against the local resources. */
   readonly resolve: (value: unknown) => unknown;
   readonly skipped: readonly { logicalId: string; type: string }[];
+  /** Lambda targets of event rules, each behind its own SQS queue that local mode drains. */
+  readonly lambdaDeliveries: readonly LambdaDelivery[];
 }
 
 const PROVISIONED = ['AWS::DynamoDB::Table', 'AWS::S3::Bucket', 'AWS::SQS::Queue', 'AWS::SNS::Topic', 'AWS::Events::Rule'];
+
+/**
+ * Resources local mode runs in-process. They get deterministic local names and ARNs so that
+ * references to them (a rule matching the pipeline's executions, a target function) resolve.
+ */
+export function localArn(type: string, name: string, region: string, accountId: string): string | undefined {
+  switch (type) {
+    case 'AWS::StepFunctions::StateMachine':
+      return `arn:aws:states:${region}:${accountId}:stateMachine:${name}`;
+    case 'AWS::Lambda::Function':
+      return `arn:aws:lambda:${region}:${accountId}:function:${name}`;
+    default:
+      return undefined;
+  }
+}
 
 /** Physical names are derived from logical ids (the stack hard-codes none), shortened with a hash when needed. */
 function physicalName(prefix: string, logicalId: string, maxLength: number, lowercase = false): string {
@@ -67,6 +91,13 @@ export async function provisionFromTemplate(template: CfnTemplate, options: Prov
   const resolve = (value: unknown) => resolveIntrinsics(value, context);
   const entries = Object.entries(template.Resources);
   const ofType = (type: string) => entries.filter(([, resource]) => resource.Type === type);
+  const lambdaDeliveries: LambdaDelivery[] = [];
+
+  for (const [logicalId, resource] of entries) {
+    const name = physicalName(prefix, logicalId, 64);
+    const arn = localArn(resource.Type, name, region, accountId);
+    if (arn) resources.set(logicalId, { type: resource.Type, ref: resource.Type === 'AWS::Lambda::Function' ? name : arn, attributes: { Arn: arn, Name: name } });
+  }
 
   try {
     for (const [logicalId, resource] of ofType('AWS::DynamoDB::Table')) {
@@ -152,9 +183,24 @@ export async function provisionFromTemplate(template: CfnTemplate, options: Prov
           EventBusName: p.EventBusName === undefined ? undefined : String(resolve(p.EventBusName)),
         }),
       );
-      const targets = ((p.Targets as Record<string, unknown>[] | undefined) ?? [])
-        .map((target) => resolve(target) as Target)
-        .filter((target) => target.Arn?.startsWith('arn:aws:sqs:'));
+      const targets: Target[] = [];
+      for (const raw of (p.Targets as Record<string, unknown>[] | undefined) ?? []) {
+        const target = resolve(raw) as Target;
+        if (target.Arn?.startsWith('arn:aws:sqs:')) {
+          targets.push(target);
+          continue;
+        }
+        // A Lambda target: the rule delivers to a queue of its own, drained by local mode.
+        const functionLogicalId = [...resources.entries()].find(
+          ([, r]) => r.type === 'AWS::Lambda::Function' && r.attributes.Arn === target.Arn,
+        )?.[0];
+        if (!functionLogicalId) continue;
+        const queueName = physicalName(prefix, `${logicalId}-${target.Id ?? 'target'}`, 80);
+        const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: queueName }));
+        const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['QueueArn'] }));
+        targets.push({ Id: target.Id, Arn: Attributes?.QueueArn, Input: target.Input, InputPath: target.InputPath });
+        lambdaDeliveries.push({ ruleLogicalId: logicalId, functionLogicalId, queueUrl: QueueUrl ?? '' });
+      }
       if (targets.length > 0) await events.send(new PutTargetsCommand({ Rule: ruleName, Targets: targets }));
       resources.set(logicalId, {
         type: resource.Type,
@@ -169,5 +215,5 @@ export async function provisionFromTemplate(template: CfnTemplate, options: Prov
   const skipped = entries
     .filter(([logicalId, resource]) => !PROVISIONED.includes(resource.Type) || !resources.has(logicalId))
     .map(([logicalId, resource]) => ({ logicalId, type: resource.Type }));
-  return { resources, resolve, skipped };
+  return { resources, resolve, skipped, lambdaDeliveries };
 }

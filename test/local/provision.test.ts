@@ -71,6 +71,36 @@ describe('provisionFromTemplate', () => {
   });
 });
 
+describe('provisionFromTemplate, rules with Lambda targets', () => {
+  it('delivers matching events for a function to a queue of its own, naming the function', async () => {
+    const config = motoClientConfig();
+    const template: CfnTemplate = {
+      Resources: {
+        Fn: { Type: 'AWS::Lambda::Function', Properties: {} },
+        Machine: { Type: 'AWS::StepFunctions::StateMachine', Properties: {} },
+        Rule: {
+          Type: 'AWS::Events::Rule',
+          Properties: {
+            EventPattern: { source: ['aws.states'], detail: { stateMachineArn: [{ Ref: 'Machine' }] } },
+            Targets: [{ Id: 'fn', Arn: { 'Fn::GetAtt': ['Fn', 'Arn'] } }],
+          },
+        },
+      },
+    };
+    const { resources, lambdaDeliveries } = await provisionFromTemplate(template, { endpoint: config.endpoint, prefix: uniqueName('l') });
+    expect(lambdaDeliveries).toEqual([expect.objectContaining({ ruleLogicalId: 'Rule', functionLogicalId: 'Fn' })]);
+    const machineArn = resources.get('Machine')!.ref;
+    const events = new EventBridgeClient(config);
+    const sqs = new SQSClient(config);
+    const event = (arn: string) => ({ Source: 'aws.states', DetailType: 'Step Functions Execution Status Change', Detail: JSON.stringify({ stateMachineArn: arn }) });
+    await events.send(new PutEventsCommand({ Entries: [event(`${machineArn}-other`), event(machineArn)] }));
+    const received = await sqs.send(new ReceiveMessageCommand({ QueueUrl: lambdaDeliveries[0]!.queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }));
+    expect(received.Messages?.map((m) => (JSON.parse(m.Body!) as { detail: unknown }).detail)).toEqual([{ stateMachineArn: machineArn }]);
+    events.destroy();
+    sqs.destroy();
+  });
+});
+
 describe('resolveIntrinsics', () => {
   const context = {
     region: 'us-east-1',
