@@ -186,7 +186,8 @@ export interface AuditEvent {
     | 'EXPIRED'
     | 'DEPLOYED'
     | 'DEPLOY_FAILED'
-    | 'ROLLBACK_REQUESTED';
+    | 'ROLLBACK_REQUESTED'
+    | 'GROUND_TRUTH_UPLOADED';
   readonly actor: string;
   readonly version?: number;
   readonly runId?: string;
@@ -217,4 +218,6 @@ export const keys = {
     gsi1sk: `${at}#${eventId}`,
   }),
   trigger: (model: string, at: string, triggerId: string) => ({ pk: `TRIGGER#${model}`, sk: `${at}#${triggerId}` }),
+  /** Marks that `POST /models/{model}/retrain` accepted this run id (Idempotency-Key replays find it). */
+  retrainRequest: (runId: string) => ({ pk: `RUN#${runId}`, sk: 'REQUEST' }),
 } as const;
