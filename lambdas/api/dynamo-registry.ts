@@ -39,13 +39,12 @@ const KEY_ATTRIBUTES = ['pk', 'sk', 'gsi1pk', 'gsi1sk', 'gsi2pk', 'gsi2sk', 'exp
 type Item = Record<string, unknown>;
 
 /** Drops key attributes and anything the API must never return (the task token). */
-function strip<T>(item: Item, hidden: readonly string[] = []): T {
-  const out: Item = { ...item };
-  for (const attribute of [...KEY_ATTRIBUTES, ...hidden]) delete out[attribute];
-  return out as T;
+function strip(item: Item, hidden: readonly string[] = []): Item {
+  const drop = new Set<string>([...KEY_ATTRIBUTES, ...hidden]);
+  return Object.fromEntries(Object.entries(item).filter(([name]) => !drop.has(name)));
 }
 
-const toVersion = (item: Item) => strip<ModelVersionRecord>(item, ['taskToken']);
+const toVersion = (item: Item) => strip(item, ['taskToken']) as unknown as ModelVersionRecord;
 
 // ---------------------------------------------------------------------------------------------
 // Page tokens: base64url(JSON(LastEvaluatedKey)), accepted back only for the same partition.
@@ -154,12 +153,12 @@ export class DynamoRegistry implements RegistryRepository {
         Limit: limit,
       }),
     );
-    return (result.Items ?? []).map((item) => strip<DeploymentRecord>(item));
+    return (result.Items ?? []).map((item) => strip(item) as unknown as DeploymentRecord);
   }
 
   async getRun(runId: string): Promise<RunRecord | undefined> {
     const result = await this.client.send(new GetCommand({ TableName: this.tableName, Key: keys.run(runId) }));
-    return result.Item ? strip<RunRecord>(result.Item) : undefined;
+    return result.Item ? strip(result.Item) as unknown as RunRecord : undefined;
   }
 
   async decide(write: DecisionWrite): Promise<DecisionOutcome> {
@@ -326,7 +325,7 @@ export class DynamoAuditLog implements AuditLog {
       page,
       { name: partitionName, value: partitionValue },
     );
-    return { items: result.items.map((item) => strip<AuditEvent>(item)), nextToken: result.nextToken };
+    return { items: result.items.map((item) => strip(item) as unknown as AuditEvent), nextToken: result.nextToken };
   }
 }
 
@@ -355,14 +354,14 @@ export class DynamoDatasets implements DatasetsPort {
       page,
       { name: 'pk', value: pk },
     );
-    return { items: result.items.map((item) => strip<DatasetVersionRecordCore>(item)), nextToken: result.nextToken };
+    return { items: result.items.map((item) => strip(item) as unknown as DatasetVersionRecordCore), nextToken: result.nextToken };
   }
 
   async getVersion(dataset: string, datasetVersion: string): Promise<DatasetVersionRecordCore | undefined> {
     const result = await this.client.send(
       new GetCommand({ TableName: this.tableName, Key: keys.datasetVersion(dataset, datasetVersion) }),
     );
-    return result.Item ? strip<DatasetVersionRecordCore>(result.Item) : undefined;
+    return result.Item ? strip(result.Item) as unknown as DatasetVersionRecordCore : undefined;
   }
 
   async registerVersion(input: {

@@ -7,7 +7,7 @@ import { errorResponse, ROUTES } from './schemas';
 
 type Json = Record<string, unknown>;
 
-const toSchema = (schema: z.ZodType): Json => z.toJSONSchema(schema, { target: 'openapi-3.0', io: 'input', unrepresentable: 'any' }) as Json;
+const toSchema = (schema: z.ZodType): Json => z.toJSONSchema(schema, { target: 'openapi-3.0', io: 'input', unrepresentable: 'any' });
 
 const ERRORS: Record<string, string> = {
   '400': 'Invalid: malformed JSON, wrong types, unknown fields, wrong content type',

@@ -189,6 +189,7 @@ export function apiEvent(method: string, path: string, options: RequestOptions =
   };
 }
 
+// eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- tests name the shape they expect
 export function bodyOf<T = Record<string, unknown>>(result: { body: string }): T {
   return JSON.parse(result.body) as T;
 }
