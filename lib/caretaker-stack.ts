@@ -5,6 +5,7 @@ import type { Construct } from 'constructs';
 import type { CaretakerConfig } from './config';
 import { MetadataTable } from './constructs/metadata-table';
 import { Notifications } from './constructs/notifications';
+import { RegistryApi } from './constructs/registry-api';
 import { warnOnDestroy } from './constructs/removal';
 import { AccessLogsBucket, SecureBucket } from './constructs/secure-bucket';
 
@@ -29,6 +30,8 @@ export class CaretakerStack extends Stack {
    * baselines, under the prefixes in `lambdas/shared/layout.ts`.
    */
   public readonly artifacts: SecureBucket;
+  /** Registry and approval API (issue 5), with its write-once audit copy. */
+  public readonly api: RegistryApi;
 
   constructor(scope: Construct, id: string, props: CaretakerStackProps) {
     super(scope, id, props);
@@ -77,5 +80,17 @@ export class CaretakerStack extends Stack {
     new CfnOutput(this, 'MetadataTableName', { value: this.metadata.table.tableName });
     new CfnOutput(this, 'ApprovalsTopicArn', { value: this.notifications.approvals.topicArn });
     new CfnOutput(this, 'AlertsTopicArn', { value: this.notifications.alerts.topicArn });
+
+    // --- registry and approval API (issue 5) ---
+    // At merge: pass `retrainingQueue` (trigger part), `pipeline` and `deploymentStateMachine` (pipeline part).
+    this.api = new RegistryApi(this, 'RegistryApi', {
+      models: config.models,
+      table: this.metadata.table,
+      artifactsBucket: this.artifacts.bucket,
+      accessLogsBucket: this.accessLogs.bucket,
+      encryptionKey: this.key,
+      removalPolicy,
+    });
+    new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'Caretaker API base URL (CARETAKER_API_URL)' });
   }
 }
