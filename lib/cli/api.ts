@@ -54,14 +54,17 @@ function positiveInt(value: string): number {
 }
 
 export function registerApiCommands(program: Command): void {
-  program
-    .option('--api-url <url>', 'API base URL (default: $CARETAKER_API_URL or the ApiUrl stack output)')
-    .option('--outputs <file>', `stack outputs file written by cdk deploy --outputs-file`, DEFAULT_OUTPUTS_FILE)
-    .option('--region <region>', 'region to sign requests for (default: from the URL or $AWS_REGION)')
-    .option('--principal <arn>', 'local mode only: act as this principal (X-Caretaker-Principal) instead of signing', process.env.CARETAKER_PRINCIPAL)
-    .option('--json', 'print JSON instead of tables');
+  /** Every API command takes the connection options itself, so other commands' flags stay theirs. */
+  const api = (parent: Command, name: string) =>
+    parent
+      .command(name)
+      .option('--api-url <url>', 'API base URL (default: $CARETAKER_API_URL or the ApiUrl stack output)')
+      .option('--outputs <file>', 'stack outputs file written by cdk deploy --outputs-file', DEFAULT_OUTPUTS_FILE)
+      .option('--region <region>', 'region to sign requests for (default: from the URL or $AWS_REGION)')
+      .option('--principal <arn>', 'local mode only: act as this principal (X-Caretaker-Principal) instead of signing', process.env.CARETAKER_PRINCIPAL)
+      .option('--json', 'print JSON instead of tables');
 
-  const globals = (cmd: Command) => cmd.optsWithGlobals<GlobalOptions>();
+  const globals = (cmd: Command) => cmd.opts<GlobalOptions>();
   const clientFor = (cmd: Command) => {
     const options = globals(cmd);
     return new CaretakerClient({
@@ -92,8 +95,7 @@ export function registerApiCommands(program: Command): void {
   const more = (nextToken?: string) => (nextToken ? `\n(more: --next-token ${nextToken})` : '');
 
   const models = program.command('models').description('models from the config, with their live and latest versions');
-  models
-    .command('list')
+  api(models, 'list')
     .description('list models')
     .action(
       run(async (cmd) => {
@@ -106,8 +108,7 @@ export function registerApiCommands(program: Command): void {
         );
       }),
     );
-  models
-    .command('show')
+  api(models, 'show')
     .description('one model: config summary, live version, deployments')
     .argument('<model>')
     .action(
@@ -123,8 +124,7 @@ export function registerApiCommands(program: Command): void {
     );
 
   const versions = program.command('versions').description('model versions');
-  versions
-    .command('list')
+  api(versions, 'list')
     .description('versions newest first')
     .argument('<model>')
     .addOption(new Option('--status <status>', 'only versions with this status').choices(VERSION_STATUSES))
@@ -137,8 +137,7 @@ export function registerApiCommands(program: Command): void {
         print(cmd, page, () => formatTable(page.items.map((v) => ({ ...v, metric: v.comparison.candidate, champion: v.comparison.champion })), ['version', 'status', 'metric', 'champion', 'datasetVersion', 'createdAt']) + more(page.nextToken));
       }),
     );
-  versions
-    .command('show')
+  api(versions, 'show')
     .description('one version: metrics vs champion, dataset, training job, run, decision')
     .argument('<model>')
     .argument('<version>', 'version number', positiveInt)
@@ -165,8 +164,7 @@ export function registerApiCommands(program: Command): void {
     );
 
   for (const kind of ['approve', 'reject'] as const) {
-    program
-      .command(kind)
+    api(program, kind)
       .description(kind === 'approve' ? 'approve a pending version (resumes its pipeline)' : 'reject a pending version (ends its run)')
       .argument('<model>')
       .argument('<version>', 'version number', positiveInt)
@@ -181,8 +179,7 @@ export function registerApiCommands(program: Command): void {
       );
   }
 
-  program
-    .command('retrain')
+  api(program, 'retrain')
     .description('request a retraining run')
     .argument('<model>')
     .requiredOption('--reason <text>', 'why')
@@ -196,8 +193,7 @@ export function registerApiCommands(program: Command): void {
       }),
     );
 
-  program
-    .command('rollback')
+  api(program, 'rollback')
     .description('redeploy an earlier approved version')
     .argument('<model>')
     .argument('<version>', 'version to roll back to', positiveInt)
@@ -210,8 +206,7 @@ export function registerApiCommands(program: Command): void {
     );
 
   const runs = program.command('runs').description('pipeline runs');
-  runs
-    .command('show')
+  api(runs, 'show')
     .description('a run: status, current or failed state, timings')
     .argument('<runId>')
     .option('--watch', 'follow the run until it ends')
@@ -237,8 +232,7 @@ export function registerApiCommands(program: Command): void {
     );
 
   const datasets = program.command('datasets').description('the dataset registry');
-  datasets
-    .command('list')
+  api(datasets, 'list')
     .description('datasets the configured models train on')
     .action(
       run(async (cmd) => {
@@ -246,8 +240,7 @@ export function registerApiCommands(program: Command): void {
         print(cmd, result, () => formatTable(result.datasets.map((d) => ({ dataset: d.name, models: d.models.join(', ') })), ['dataset', 'models']));
       }),
     );
-  datasets
-    .command('versions')
+  api(datasets, 'versions')
     .description('versions of a dataset, newest first')
     .argument('<dataset>')
     .option('--limit <n>', 'page size', positiveInt)
@@ -259,8 +252,7 @@ export function registerApiCommands(program: Command): void {
         print(cmd, page, () => formatTable(page.items.map((v) => ({ ...v, validation: v.validation.status, objects: v.objects.length })), ['datasetVersion', 'validation', 'objects', 'createdAt']) + more(page.nextToken));
       }),
     );
-  datasets
-    .command('show')
+  api(datasets, 'show')
     .description('one dataset version')
     .argument('<dataset>')
     .argument('<version>')
@@ -270,8 +262,7 @@ export function registerApiCommands(program: Command): void {
         print(cmd, v, () => `${v.dataset}@${v.datasetVersion}: ${v.validation.status}\n${formatTable(v.objects, ['bucket', 'key', 'versionId', 'sha256'])}`);
       }),
     );
-  datasets
-    .command('register')
+  api(datasets, 'register')
     .description('register a dataset version from a JSON file listing its objects ({bucket,key,versionId,sha256}[])')
     .argument('<dataset>')
     .argument('<version>')
@@ -284,8 +275,7 @@ export function registerApiCommands(program: Command): void {
       }),
     );
 
-  program
-    .command('audit')
+  api(program, 'audit')
     .description('the decision and deployment trail')
     .option('--model <model>')
     .option('--from <iso time>')
