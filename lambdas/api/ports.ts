@@ -47,7 +47,7 @@ export interface DecisionWrite {
   readonly model: string;
   readonly version: number;
   readonly decision: DecisionRecord;
-  /** Principals allowed to decide; undefined: anyone but the requester. */
+  /** Principals allowed to decide (checked by the domain before the write); undefined: anyone but the requester. */
   readonly approvers?: readonly string[];
 }
 
@@ -65,7 +65,7 @@ export interface RegistryRepository {
   liveVersion(model: string): Promise<ModelVersionRecord | undefined>;
   deployments(model: string, limit: number): Promise<readonly DeploymentRecord[]>;
   getRun(runId: string): Promise<RunRecord | undefined>;
-  /** PENDING_APPROVAL → APPROVED/REJECTED in one conditional write (requester and approver list in the condition). */
+  /** PENDING_APPROVAL → APPROVED/REJECTED in one conditional write, with the requester check in the same condition. */
   decide(write: DecisionWrite): Promise<DecisionOutcome>;
   /** Undoes a decision that could not be delivered, only if it is still exactly that decision. */
   revertDecision(write: DecisionWrite): Promise<boolean>;
