@@ -3,6 +3,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { registerDatasetsCommands } from '../lib/cli/datasets';
+import { registerApiCommands } from '../lib/cli/api';
 import { ConfigError, loadConfig } from '../lib/config';
 
 export function buildProgram(): Command {
@@ -34,6 +35,7 @@ export function buildProgram(): Command {
     });
 
   registerDatasetsCommands(program);
+  registerApiCommands(program);
   return program;
 }
 

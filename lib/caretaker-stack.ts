@@ -6,6 +6,7 @@ import type { CaretakerConfig } from './config';
 import { MetadataTable } from './constructs/metadata-table';
 import { Notifications } from './constructs/notifications';
 import { RetrainingTrigger, retrainingModelFromConfig } from './constructs/retraining-trigger';
+import { RegistryApi } from './constructs/registry-api';
 import { warnOnDestroy } from './constructs/removal';
 import { AccessLogsBucket, SecureBucket } from './constructs/secure-bucket';
 import { datasetCatalogFromConfig } from '../lambdas/datasets/catalog';
@@ -42,6 +43,8 @@ export class CaretakerStack extends Stack {
   public readonly pipeline: TrainingPipeline;
   /** Alarms, schedules, new data and retrain requests → at most one training run per model. */
   public readonly retraining: RetrainingTrigger;
+  /** Registry and approval API (issue 5), with its write-once audit copy. */
+  public readonly api: RegistryApi;
 
   constructor(scope: Construct, id: string, props: CaretakerStackProps) {
     super(scope, id, props);
@@ -132,5 +135,20 @@ export class CaretakerStack extends Stack {
     new CfnOutput(this, 'MetadataTableName', { value: this.metadata.table.tableName });
     new CfnOutput(this, 'ApprovalsTopicArn', { value: this.notifications.approvals.topicArn });
     new CfnOutput(this, 'AlertsTopicArn', { value: this.notifications.alerts.topicArn });
+
+    // --- registry and approval API (issue 5) ---
+    // Rollback needs a deploy-only path through the pipeline, which does not exist yet: until it
+    // does, `POST /models/{model}/rollback` answers 503 "not wired" (see the issue 5 note).
+    this.api = new RegistryApi(this, 'RegistryApi', {
+      models: config.models,
+      retrainingQueue: this.retraining.queue,
+      pipeline: this.pipeline.stateMachine,
+      table: this.metadata.table,
+      artifactsBucket: this.artifacts.bucket,
+      accessLogsBucket: this.accessLogs.bucket,
+      encryptionKey: this.key,
+      removalPolicy,
+    });
+    new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'Caretaker API base URL (CARETAKER_API_URL)' });
   }
 }

@@ -188,7 +188,8 @@ export interface AuditEvent {
     | 'EXPIRED'
     | 'DEPLOYED'
     | 'DEPLOY_FAILED'
-    | 'ROLLBACK_REQUESTED';
+    | 'ROLLBACK_REQUESTED'
+    | 'GROUND_TRUTH_UPLOADED';
   readonly actor: string;
   readonly version?: number;
   readonly runId?: string;
@@ -247,4 +248,6 @@ export const keys = {
   }),
   /** The retraining starter's idempotency record of one request: claimed once, then its outcome. */
   retrainingRequest: (runId: string) => ({ pk: `REQUEST#${runId}`, sk: 'REQUEST' }),
+  /** Marks that `POST /models/{model}/retrain` accepted this run id (Idempotency-Key replays find it). */
+  retrainRequest: (runId: string) => ({ pk: `RUN#${runId}`, sk: 'REQUEST' }),
 } as const;

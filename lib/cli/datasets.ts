@@ -16,9 +16,10 @@ import { contentAddress } from '../../lambdas/datasets/records';
 import { scanCsvStream } from '../../lambdas/datasets/register';
 import { datasetPrefix } from '../../lambdas/shared/layout';
 import { loadConfig } from '../config';
+import { commandGroup } from './group';
 
 export function registerDatasetsCommands(program: Command): void {
-  const datasets = program.command('datasets').description('work with dataset files');
+  const datasets = commandGroup(program, 'datasets', 'the dataset registry, and dataset files before upload');
   datasets
     .command('check')
     .description('validate local CSV files as one dataset version, as registration would')

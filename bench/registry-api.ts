@@ -1,0 +1,192 @@
+/**
+ * `npm run bench:api`: DynamoDB round trips and latency per registry API request with 10,
+ * 1 000 and 10 000 versions of a model, against a moto server on 127.0.0.1. Round trips are
+ * counted by a middleware on the DynamoDB client (one per HTTP attempt), so the figures are
+ * what the handler really sends, not what the code intends.
+ */
+import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { BatchWriteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { APIGatewayProxyEvent } from 'aws-lambda';
+import { DynamoAuditLog, DynamoDatasets, DynamoRegistry } from '../lambdas/api/dynamo-registry';
+import type { ModelSummary } from '../lambdas/api/ports';
+import { fromLocalHeader } from '../lambdas/api/principal';
+import { createHandler } from '../lambdas/api/router';
+import { keys, type ModelVersionRecord, type VersionStatus } from '../lambdas/shared/contracts';
+import { TABLE_SCHEMA } from '../lambdas/shared/table-schema';
+import { startMotoServer } from '../test/support/moto-server';
+
+const SIZES = [10, 1_000, 10_000] as const;
+const ITERATIONS = 40;
+const REQUESTER = 'arn:aws:iam::123456789012:role/data-scientist';
+const APPROVER = 'arn:aws:iam::123456789012:role/approver';
+
+process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
+
+function statusOf(version: number, size: number): VersionStatus {
+  if (version === size) return 'PENDING_APPROVAL';
+  if (version === size - 1) return 'LIVE';
+  return version % 10 === 0 ? 'REJECTED' : 'RETIRED';
+}
+
+function versionItem(model: string, version: number, size: number): Record<string, unknown> {
+  const status = statusOf(version, size);
+  const record: ModelVersionRecord = {
+    model,
+    version,
+    status,
+    runId: `${model}-run-${version}`,
+    requestedBy: REQUESTER,
+    datasetName: 'bench',
+    datasetVersion: `2026-11-${String((version % 28) + 1).padStart(2, '0')}`,
+    trainingJobName: `${model}-job-${version}`,
+    modelArtifactUri: `s3://artifacts/models/${model}/run-${version}/model.tar.gz`,
+    imageUri: '123456789012.dkr.ecr.us-east-1.amazonaws.com/bench:1',
+    instanceType: 'ml.g5.xlarge',
+    hyperparameters: { eta: '0.2', max_depth: '6' },
+    metrics: { 'validation:auc': 0.7 + (version % 100) / 1000 },
+    comparison: { metricName: 'validation:auc', direction: 'maximize', candidate: 0.8, champion: 0.79, championVersion: 1 },
+    evaluationReportUri: `s3://artifacts/evaluations/${model}/run-${version}/report.json`,
+    createdAt: new Date(Date.UTC(2026, 0, 1) + version * 60_000).toISOString(),
+    updatedAt: new Date(Date.UTC(2026, 0, 1) + version * 60_000).toISOString(),
+    taskToken: `token-${model}-${version}`,
+  };
+  return { ...keys.version(model, version), ...keys.versionByStatus(model, status, version), ...record };
+}
+
+async function createTable(raw: DynamoDBClient, tableName: string): Promise<void> {
+  const attributes = new Set<string>([TABLE_SCHEMA.partitionKey, TABLE_SCHEMA.sortKey, ...TABLE_SCHEMA.indexes.flatMap((i) => [i.partitionKey, i.sortKey])]);
+  await raw.send(
+    new CreateTableCommand({
+      TableName: tableName,
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [...attributes].map((name) => ({ AttributeName: name, AttributeType: 'S' })),
+      KeySchema: [
+        { AttributeName: TABLE_SCHEMA.partitionKey, KeyType: 'HASH' },
+        { AttributeName: TABLE_SCHEMA.sortKey, KeyType: 'RANGE' },
+      ],
+      GlobalSecondaryIndexes: TABLE_SCHEMA.indexes.map((index) => ({
+        IndexName: index.indexName,
+        KeySchema: [
+          { AttributeName: index.partitionKey, KeyType: 'HASH' },
+          { AttributeName: index.sortKey, KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'ALL' },
+      })),
+    }),
+  );
+}
+
+const event = (method: string, path: string, query?: Record<string, string>, body?: unknown) =>
+  ({
+    httpMethod: method,
+    path,
+    body: body === undefined ? null : JSON.stringify(body),
+    isBase64Encoded: false,
+    headers: { 'x-caretaker-principal': APPROVER, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    queryStringParameters: query ?? null,
+    requestContext: { identity: { userArn: null } },
+  }) as unknown as APIGatewayProxyEvent;
+
+async function main(): Promise<void> {
+  const moto = await startMotoServer();
+  try {
+    const config = { endpoint: moto.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' } };
+    const raw = new DynamoDBClient(config);
+    let roundTrips = 0;
+    raw.middlewareStack.add(
+      (next) => (args) => {
+        roundTrips += 1;
+        return next(args);
+      },
+      { step: 'finalizeRequest', name: 'countRoundTrips', priority: 'low' },
+    );
+    const client = DynamoDBDocumentClient.from(raw, { marshallOptions: { removeUndefinedValues: true } });
+
+    const rows: string[] = [];
+    for (const size of SIZES) {
+      const model = `m${size}`;
+      // A table per size, so each registry size is measured alone.
+      const tableName = `bench-${size}-${Date.now()}`;
+      await createTable(raw, tableName);
+      const items = Array.from({ length: size }, (_, i) => versionItem(model, i + 1, size));
+      for (let start = 0; start < items.length; start += 25 * 8) {
+        await Promise.all(
+          Array.from({ length: 8 }, (_, j) => items.slice(start + j * 25, start + (j + 1) * 25))
+            .filter((batch) => batch.length > 0)
+            .map((batch) => client.send(new BatchWriteCommand({ RequestItems: { [tableName]: batch.map((Item) => ({ PutRequest: { Item } })) } }))),
+        );
+      }
+      const models: ModelSummary[] = [
+        { name: model, datasetName: 'bench', objective: { metricName: 'validation:auc', direction: 'maximize' }, approvalTimeoutSeconds: 3600 },
+      ];
+      let ids = 0;
+      const handler = createHandler({
+        principal: fromLocalHeader,
+        models,
+        ports: {
+          registry: new DynamoRegistry(client, tableName),
+          audit: new DynamoAuditLog(client, tableName),
+          datasets: new DynamoDatasets(client, tableName),
+          callbacks: { approve: () => Promise.resolve(), reject: () => Promise.resolve() },
+          retraining: { send: () => Promise.resolve() },
+          deployments: { startRollback: (r) => Promise.resolve({ deploymentId: r.deploymentId }) },
+          groundTruth: { put: () => Promise.resolve({ key: 'unused' }) },
+          clock: { now: () => new Date() },
+          newId: () => `bench-${++ids}`,
+        },
+      });
+
+      const firstPage = JSON.parse((await handler(event('GET', `/models/${model}/versions`, { limit: '25' }))).body) as { nextToken?: string };
+      const requests: (readonly [string, () => APIGatewayProxyEvent])[] = [
+        ['GET /models', () => event('GET', '/models')],
+        ['GET /models/{m}', () => event('GET', `/models/${model}`)],
+        ['GET /models/{m}/versions?limit=25', () => event('GET', `/models/${model}/versions`, { limit: '25' })],
+        ['GET /models/{m}/versions?status=LIVE', () => event('GET', `/models/${model}/versions`, { status: 'LIVE' })],
+        ['GET /models/{m}/versions/{v}', () => event('GET', `/models/${model}/versions/${Math.ceil(size / 2)}`)],
+        ['GET /audit?model={m}', () => event('GET', '/audit', { model, limit: '25' })],
+      ];
+      if (firstPage.nextToken) {
+        const nextToken = firstPage.nextToken;
+        requests.splice(3, 0, ['GET /models/{m}/versions (2nd page)', () => event('GET', `/models/${model}/versions`, { limit: '25', nextToken })]);
+      }
+      for (const [name, make] of requests) {
+        const latencies: number[] = [];
+        const trips: number[] = [];
+        for (let i = 0; i < ITERATIONS; i += 1) {
+          const before = roundTrips;
+          const started = performance.now();
+          const result = await handler(make());
+          latencies.push(performance.now() - started);
+          trips.push(roundTrips - before);
+          if (result.statusCode !== 200) throw new Error(`${name} at ${size}: ${result.statusCode} ${result.body}`);
+        }
+        rows.push(row(size, name, trips, latencies));
+      }
+      // One decision per size: the single conditional write plus the audit append.
+      const before = roundTrips;
+      const started = performance.now();
+      const decided = await handler(event('POST', `/models/${model}/versions/${size}/approve`, undefined, { reason: 'bench' }));
+      if (decided.statusCode !== 200) throw new Error(`approve at ${size}: ${decided.body}`);
+      rows.push(row(size, 'POST …/approve (one decision)', [roundTrips - before], [performance.now() - started]));
+    }
+
+    console.log(`registry API against moto (${ITERATIONS} requests per line; latency is handler time including moto round trips)\n`);
+    console.log('| versions of the model | request | DynamoDB round trips | p50 ms | p95 ms |');
+    console.log('|---:|---|---:|---:|---:|');
+    for (const line of rows) console.log(line);
+  } finally {
+    await moto.stop();
+  }
+}
+
+function percentile(values: readonly number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
+}
+
+function row(size: number, name: string, trips: readonly number[], latencies: readonly number[]): string {
+  const tripText = Math.min(...trips) === Math.max(...trips) ? String(trips[0]) : `${Math.min(...trips)}–${Math.max(...trips)}`;
+  return `| ${size.toLocaleString('en-US')} | ${name} | ${tripText} | ${percentile(latencies, 50).toFixed(1)} | ${percentile(latencies, 95).toFixed(1)} |`;
+}
+
+await main();

@@ -1,0 +1,316 @@
+/**
+ * The registry API's domain: plain functions over the ports. They know nothing of HTTP,
+ * events or environment variables; errors are the shared hierarchy.
+ */
+import { randomUUID } from 'node:crypto';
+import {
+  type AuditEvent,
+  type DatasetVersionRecordCore,
+  type DecisionRecord,
+  type ModelVersionRecord,
+  type RetrainingRequest,
+  runIdFor,
+  type RunRecord,
+  type VersionStatus,
+} from '../shared/contracts';
+import { Conflict, Forbidden, NotFound, Unavailable } from '../shared/errors';
+import { logger } from '../shared/powertools';
+import { type DecisionWrite, type DeploymentRecord, type ModelSummary, type Page, type PageRequest, type Ports, TaskTokenGone } from './ports';
+
+export interface ApiContext {
+  readonly ports: Ports;
+  /** The configured models, as the construct passed them to the function. */
+  readonly models: readonly ModelSummary[];
+}
+
+function modelOf(ctx: ApiContext, name: string): ModelSummary {
+  const model = ctx.models.find((m) => m.name === name);
+  if (!model) throw new NotFound(`no model named ${name}`, [{ field: 'path.model', message: 'unknown model' }]);
+  return model;
+}
+
+async function appendAudit(ctx: ApiContext, event: Omit<AuditEvent, 'eventId'> & { eventId?: string }): Promise<void> {
+  await ctx.ports.audit.append({ ...event, eventId: event.eventId ?? ctx.ports.newId() });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reads
+
+export interface ModelListItem extends ModelSummary {
+  readonly liveVersion?: number;
+  readonly latestVersion?: { readonly version: number; readonly status: VersionStatus; readonly createdAt: string };
+}
+
+/** Two Query round trips per configured model, whatever the number of versions. */
+export async function listModels(ctx: ApiContext): Promise<{ models: ModelListItem[] }> {
+  const models = await Promise.all(
+    ctx.models.map(async (model) => {
+      const [latest, live] = await Promise.all([ctx.ports.registry.latestVersion(model.name), ctx.ports.registry.liveVersion(model.name)]);
+      return {
+        ...publicSummary(model),
+        liveVersion: live?.version,
+        latestVersion: latest ? { version: latest.version, status: latest.status, createdAt: latest.createdAt } : undefined,
+      };
+    }),
+  );
+  return { models };
+}
+
+function publicSummary(model: ModelSummary): ModelSummary {
+  return { ...model };
+}
+
+export async function getModel(
+  ctx: ApiContext,
+  name: string,
+): Promise<{ model: ModelSummary; live?: ModelVersionRecord; deployments: readonly DeploymentRecord[] }> {
+  const model = modelOf(ctx, name);
+  const [live, deployments] = await Promise.all([ctx.ports.registry.liveVersion(name), ctx.ports.registry.deployments(name, 20)]);
+  return { model: publicSummary(model), live, deployments };
+}
+
+export async function listVersions(
+  ctx: ApiContext,
+  name: string,
+  page: PageRequest,
+  status?: VersionStatus,
+): Promise<Page<ModelVersionRecord>> {
+  modelOf(ctx, name);
+  return ctx.ports.registry.listVersions(name, page, status);
+}
+
+export async function getVersion(ctx: ApiContext, name: string, version: number): Promise<ModelVersionRecord & { run?: RunRecord }> {
+  modelOf(ctx, name);
+  const record = await ctx.ports.registry.getVersion(name, version);
+  if (!record) throw new NotFound(`${name} has no version ${version}`, [{ field: 'path.version', message: 'unknown version' }]);
+  const run = await ctx.ports.registry.getRun(record.runId);
+  return { ...record, run };
+}
+
+export async function getRun(ctx: ApiContext, runId: string): Promise<RunRecord> {
+  const run = await ctx.ports.registry.getRun(runId);
+  if (!run) throw new NotFound(`no run ${runId}`, [{ field: 'path.runId', message: 'unknown run' }]);
+  return run;
+}
+
+export async function listAudit(
+  ctx: ApiContext,
+  query: { model?: string; from?: string; to?: string },
+  page: PageRequest,
+): Promise<Page<AuditEvent>> {
+  if (query.model !== undefined) modelOf(ctx, query.model);
+  return ctx.ports.audit.list(query, page);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Decisions
+
+export interface DecisionInput {
+  readonly model: string;
+  readonly version: number;
+  readonly decision: DecisionRecord['decision'];
+  readonly reason: string;
+  readonly caller: string;
+}
+
+/**
+ * Approve or reject a pending version. One conditional write decides (state and requester in
+ * the same condition); only its winner uses the task token. If the token is dead the version
+ * becomes EXPIRED (409); if Step Functions fails otherwise, the write is undone so a retry can
+ * succeed (503), and the token is left unused.
+ */
+export async function decide(ctx: ApiContext, input: DecisionInput): Promise<{ model: string; version: number; status: VersionStatus; decision: DecisionRecord }> {
+  const model = modelOf(ctx, input.model);
+  const { registry, callbacks, clock } = ctx.ports;
+  if (model.approvers && !model.approvers.includes(input.caller)) {
+    throw new Forbidden(`${input.caller} is not an approver of ${input.model}`);
+  }
+  const decision: DecisionRecord = { decision: input.decision, by: input.caller, reason: input.reason, at: clock.now().toISOString() };
+  const write: DecisionWrite = { model: input.model, version: input.version, decision, approvers: model.approvers };
+  const outcome = await registry.decide(write);
+
+  if (outcome.kind === 'missing') {
+    throw new NotFound(`${input.model} has no version ${input.version}`, [{ field: 'path.version', message: 'unknown version' }]);
+  }
+  if (outcome.kind === 'lost') {
+    if (outcome.status === 'PENDING_APPROVAL' && outcome.requestedBy === input.caller) {
+      throw new Forbidden('the principal who requested the run may not decide on its version');
+    }
+    throw new Conflict(`version ${input.version} of ${input.model} is ${outcome.status}, not PENDING_APPROVAL`);
+  }
+
+  const { record } = outcome;
+  const token = record.taskToken;
+  try {
+    if (token === undefined) throw new TaskTokenGone('the version has no waiting approval task');
+    if (input.decision === 'APPROVED') {
+      await callbacks.approve(token, { decision: 'APPROVED', by: input.caller, reason: input.reason });
+    } else {
+      await callbacks.reject(token, { error: 'Caretaker.Rejected', cause: input.reason });
+    }
+  } catch (error) {
+    if (error instanceof TaskTokenGone) {
+      const at = clock.now().toISOString();
+      await registry.expire(write, at);
+      await appendAudit(ctx, { model: input.model, at, type: 'EXPIRED', actor: input.caller, version: input.version, runId: record.runId, reason: error.message });
+      throw new Conflict(`the approval of version ${input.version} timed out; the version is EXPIRED`);
+    }
+    logger.error('could not deliver the decision to Step Functions; undoing it', { error: error as Error, model: input.model, version: input.version });
+    const reverted = await registry.revertDecision(write).catch((revertError: unknown) => {
+      logger.error('could not undo the decision', { error: revertError as Error });
+      return false;
+    });
+    throw new Unavailable(
+      reverted
+        ? 'the pipeline could not be resumed; nothing was decided, retry'
+        : 'the pipeline could not be resumed; the decision is recorded but not delivered',
+    );
+  }
+
+  // The decision is durable on the version item and delivered; a failed audit append must not
+  // turn it into an error the caller would retry (and get 409 for).
+  await appendAudit(ctx, {
+    model: input.model,
+    at: decision.at,
+    type: input.decision,
+    actor: input.caller,
+    version: input.version,
+    runId: record.runId,
+    reason: input.reason,
+  }).catch((error: unknown) => logger.error('could not append the decision to the audit trail', { error: error as Error }));
+  return { model: input.model, version: input.version, status: input.decision, decision };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Retrain, rollback, ground truth
+
+export interface RetrainInput {
+  readonly model: string;
+  readonly reason: string;
+  readonly datasetVersion?: string;
+  readonly caller: string;
+  readonly idempotencyKey?: string;
+}
+
+/**
+ * Sends a `RetrainingRequest` to the retraining queue. The run id derives from the
+ * Idempotency-Key, so a repeat gets the same run id and sends nothing; two repeats racing both
+ * send with the same deduplication id (the FIFO queue drops the second) and one records it.
+ */
+export async function requestRetrain(ctx: ApiContext, input: RetrainInput): Promise<{ runId: string; replayed: boolean }> {
+  const model = modelOf(ctx, input.model);
+  const { registry, retraining, clock, datasets } = ctx.ports;
+  const discriminator = input.idempotencyKey ?? ctx.ports.newId();
+  const runId = runIdFor(input.model, 'api', discriminator);
+  if (await registry.hasRetrainRequest(runId)) return { runId, replayed: true };
+  if (input.datasetVersion !== undefined && !(await datasets.getVersion(model.datasetName, input.datasetVersion))) {
+    throw new NotFound(`dataset ${model.datasetName} has no version ${input.datasetVersion}`, [
+      { field: 'body.datasetVersion', message: 'unknown dataset version' },
+    ]);
+  }
+  const requestedAt = clock.now().toISOString();
+  const request: RetrainingRequest = {
+    runId,
+    model: input.model,
+    trigger: { kind: 'api', id: discriminator, reason: input.reason },
+    requestedBy: input.caller,
+    requestedAt,
+    ...(input.datasetVersion !== undefined ? { datasetVersion: input.datasetVersion } : {}),
+  };
+  await retraining.send(request);
+  const recorded = await registry.recordRetrainRequest(request, {
+    eventId: runId,
+    model: input.model,
+    at: requestedAt,
+    type: 'RUN_REQUESTED',
+    actor: input.caller,
+    runId,
+    reason: input.reason,
+    details: input.datasetVersion !== undefined ? { datasetVersion: input.datasetVersion } : undefined,
+  });
+  return { runId, replayed: !recorded };
+}
+
+const ROLLBACK_TARGETS: readonly VersionStatus[] = ['APPROVED', 'RETIRED'];
+
+export async function rollback(
+  ctx: ApiContext,
+  input: { model: string; toVersion: number; reason: string; caller: string },
+): Promise<{ deploymentId: string; model: string; version: number }> {
+  modelOf(ctx, input.model);
+  const { registry, deployments, clock } = ctx.ports;
+  const target = await registry.getVersion(input.model, input.toVersion);
+  if (!target) {
+    throw new NotFound(`${input.model} has no version ${input.toVersion}`, [{ field: 'body.toVersion', message: 'unknown version' }]);
+  }
+  if (!ROLLBACK_TARGETS.includes(target.status)) {
+    throw new Conflict(`version ${input.toVersion} is ${target.status}; only an APPROVED or RETIRED version can be rolled back to`);
+  }
+  const requestedAt = clock.now().toISOString();
+  const deploymentId = `${input.model}-rollback-${ctx.ports.newId().replace(/-/g, '').slice(0, 24)}`;
+  await deployments.startRollback({ model: input.model, version: input.toVersion, requestedBy: input.caller, reason: input.reason, requestedAt, deploymentId });
+  await appendAudit(ctx, {
+    model: input.model,
+    at: requestedAt,
+    type: 'ROLLBACK_REQUESTED',
+    actor: input.caller,
+    version: input.toVersion,
+    reason: input.reason,
+    details: { deploymentId },
+  });
+  return { deploymentId, model: input.model, version: input.toVersion };
+}
+
+export async function uploadGroundTruth(
+  ctx: ApiContext,
+  input: { model: string; records: readonly { inferenceId: string; label: unknown }[]; caller: string },
+): Promise<{ key: string; records: number }> {
+  modelOf(ctx, input.model);
+  const now = ctx.ports.clock.now();
+  const { key } = await ctx.ports.groundTruth.put(input.model, input.records, now);
+  await appendAudit(ctx, {
+    model: input.model,
+    at: now.toISOString(),
+    type: 'GROUND_TRUTH_UPLOADED',
+    actor: input.caller,
+    details: { key, records: input.records.length },
+  });
+  return { key, records: input.records.length };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Datasets (through the datasets part's port)
+
+function datasetOf(ctx: ApiContext, dataset: string): { name: string; models: string[] } {
+  const models = ctx.models.filter((m) => m.datasetName === dataset).map((m) => m.name);
+  if (models.length === 0) throw new NotFound(`no configured model trains on a dataset named ${dataset}`, [{ field: 'path.dataset', message: 'unknown dataset' }]);
+  return { name: dataset, models };
+}
+
+export function listDatasets(ctx: ApiContext): { datasets: { name: string; models: string[] }[] } {
+  const names = [...new Set(ctx.models.map((m) => m.datasetName))].sort();
+  return { datasets: names.map((name) => datasetOf(ctx, name)) };
+}
+
+export async function listDatasetVersions(ctx: ApiContext, dataset: string, page: PageRequest): Promise<Page<DatasetVersionRecordCore>> {
+  datasetOf(ctx, dataset);
+  return ctx.ports.datasets.listVersions(dataset, page);
+}
+
+export async function getDatasetVersion(ctx: ApiContext, dataset: string, datasetVersion: string): Promise<DatasetVersionRecordCore> {
+  datasetOf(ctx, dataset);
+  const record = await ctx.ports.datasets.getVersion(dataset, datasetVersion);
+  if (!record) throw new NotFound(`dataset ${dataset} has no version ${datasetVersion}`, [{ field: 'path.version', message: 'unknown dataset version' }]);
+  return record;
+}
+
+export async function registerDatasetVersion(
+  ctx: ApiContext,
+  input: { dataset: string; datasetVersion: string; objects: DatasetVersionRecordCore['objects']; caller: string },
+): Promise<DatasetVersionRecordCore> {
+  datasetOf(ctx, input.dataset);
+  return ctx.ports.datasets.registerVersion({ dataset: input.dataset, datasetVersion: input.datasetVersion, objects: input.objects, registeredBy: input.caller });
+}
+
+/** A fresh id for events and non-idempotent requests. */
+export const newId = (): string => randomUUID();

@@ -1,0 +1,403 @@
+/**
+ * DynamoDB implementations of the registry, audit log and (minimal) dataset ports over the
+ * single metadata table. Every read is one Get or one Query on a key or gsi1; pages carry
+ * DynamoDB's LastEvaluatedKey as an opaque, validated token.
+ */
+import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  type QueryCommandInput,
+  TransactWriteCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { z } from 'zod';
+import {
+  type AuditEvent,
+  type DatasetVersionRecordCore,
+  keys,
+  type ModelVersionRecord,
+  type RetrainingRequest,
+  type RunRecord,
+  type VersionStatus,
+} from '../shared/contracts';
+import { Conflict, Invalid } from '../shared/errors';
+import type {
+  AuditLog,
+  DatasetsPort,
+  DecisionOutcome,
+  DecisionWrite,
+  DeploymentRecord,
+  Page,
+  PageRequest,
+  RegistryRepository,
+} from './ports';
+
+const KEY_ATTRIBUTES = ['pk', 'sk', 'gsi1pk', 'gsi1sk', 'gsi2pk', 'gsi2sk', 'expiresAt'] as const;
+type Item = Record<string, unknown>;
+
+/** Drops key attributes and anything the API must never return (the task token). */
+function strip(item: Item, hidden: readonly string[] = []): Item {
+  const drop = new Set<string>([...KEY_ATTRIBUTES, ...hidden]);
+  return Object.fromEntries(Object.entries(item).filter(([name]) => !drop.has(name)));
+}
+
+const toVersion = (item: Item) => strip(item, ['taskToken']) as unknown as ModelVersionRecord;
+
+// ---------------------------------------------------------------------------------------------
+// Page tokens: base64url(JSON(LastEvaluatedKey)), accepted back only for the same partition.
+
+const lastKeySchema = z.strictObject({
+  pk: z.string().max(1024),
+  sk: z.string().max(1024),
+  gsi1pk: z.string().max(1024).optional(),
+  gsi1sk: z.string().max(1024).optional(),
+});
+
+export function encodePageToken(lastKey: Item | undefined): string | undefined {
+  return lastKey ? Buffer.from(JSON.stringify(lastKey), 'utf8').toString('base64url') : undefined;
+}
+
+/** Decodes a token and checks it belongs to the partition being queried; anything else is 400. */
+export function decodePageToken(token: string | undefined, partition: { name: 'pk' | 'gsi1pk'; value: string }): Item | undefined {
+  if (token === undefined) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
+  } catch {
+    parsed = undefined;
+  }
+  const result = lastKeySchema.safeParse(parsed);
+  if (!result.success || result.data[partition.name] !== partition.value) {
+    throw new Invalid('nextToken is not a token from a previous page of this list', [
+      { field: 'query.nextToken', message: 'not a token from a previous page of this list' },
+    ]);
+  }
+  return result.data;
+}
+
+async function queryPage(
+  client: DynamoDBDocumentClient,
+  input: QueryCommandInput,
+  page: PageRequest,
+  partition: { name: 'pk' | 'gsi1pk'; value: string },
+): Promise<{ items: Item[]; nextToken?: string }> {
+  const result = await client.send(
+    new QueryCommand({ ...input, Limit: page.limit, ExclusiveStartKey: decodePageToken(page.nextToken, partition) }),
+  );
+  return { items: result.Items ?? [], nextToken: encodePageToken(result.LastEvaluatedKey) };
+}
+
+const VERSION_PREFIX = 'VERSION#';
+
+export class DynamoRegistry implements RegistryRepository {
+  constructor(
+    private readonly client: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
+
+  async getVersion(model: string, version: number): Promise<ModelVersionRecord | undefined> {
+    const result = await this.client.send(new GetCommand({ TableName: this.tableName, Key: keys.version(model, version) }));
+    return result.Item ? toVersion(result.Item) : undefined;
+  }
+
+  async listVersions(model: string, page: PageRequest, status?: VersionStatus): Promise<Page<ModelVersionRecord>> {
+    if (status) {
+      const gsi1pk = keys.versionByStatus(model, status, 1).gsi1pk;
+      const result = await queryPage(
+        this.client,
+        {
+          TableName: this.tableName,
+          IndexName: 'gsi1',
+          KeyConditionExpression: 'gsi1pk = :pk',
+          ExpressionAttributeValues: { ':pk': gsi1pk },
+          ScanIndexForward: false,
+        },
+        page,
+        { name: 'gsi1pk', value: gsi1pk },
+      );
+      return { items: result.items.map(toVersion), nextToken: result.nextToken };
+    }
+    const pk = keys.model(model).pk;
+    const result = await queryPage(
+      this.client,
+      {
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+        ExpressionAttributeValues: { ':pk': pk, ':prefix': VERSION_PREFIX },
+        ScanIndexForward: false,
+      },
+      page,
+      { name: 'pk', value: pk },
+    );
+    return { items: result.items.map(toVersion), nextToken: result.nextToken };
+  }
+
+  async latestVersion(model: string): Promise<ModelVersionRecord | undefined> {
+    return (await this.listVersions(model, { limit: 1 })).items[0];
+  }
+
+  async liveVersion(model: string): Promise<ModelVersionRecord | undefined> {
+    return (await this.listVersions(model, { limit: 1 }, 'LIVE')).items[0];
+  }
+
+  async deployments(model: string, limit: number): Promise<readonly DeploymentRecord[]> {
+    const result = await this.client.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+        ExpressionAttributeValues: { ':pk': keys.model(model).pk, ':prefix': 'DEPLOYMENT#' },
+        ScanIndexForward: false,
+        Limit: limit,
+      }),
+    );
+    return (result.Items ?? []).map((item) => strip(item) as unknown as DeploymentRecord);
+  }
+
+  async getRun(runId: string): Promise<RunRecord | undefined> {
+    const result = await this.client.send(new GetCommand({ TableName: this.tableName, Key: keys.run(runId) }));
+    return result.Item ? strip(result.Item) as unknown as RunRecord : undefined;
+  }
+
+  async decide(write: DecisionWrite): Promise<DecisionOutcome> {
+    const { model, version, decision } = write;
+    try {
+      const result = await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.version(model, version),
+          UpdateExpression: 'SET #status = :to, #decision = :decision, updatedAt = :at, gsi1pk = :gsi1pk, gsi1sk = :gsi1sk',
+          // The requester check sits in the same condition as the state check: one write decides.
+          ConditionExpression: 'attribute_exists(pk) AND #status = :pending AND requestedBy <> :by',
+          ExpressionAttributeNames: { '#status': 'status', '#decision': 'decision' },
+          ExpressionAttributeValues: {
+            ':to': decision.decision,
+            ':decision': decision,
+            ':at': decision.at,
+            ':pending': 'PENDING_APPROVAL',
+            ':by': decision.by,
+            ...prefixed(keys.versionByStatus(model, decision.decision, version)),
+          },
+          ReturnValues: 'ALL_NEW',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      return { kind: 'won', record: result.Attributes as unknown as ModelVersionRecord };
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      // ALL_OLD comes back as raw attribute values; the two fields that explain the loss suffice.
+      if (error.Item) {
+        const status = error.Item.status?.S;
+        const requestedBy = error.Item.requestedBy?.S;
+        if (status !== undefined && requestedBy !== undefined) return { kind: 'lost', status: status as VersionStatus, requestedBy };
+      }
+      // Only when the service did not return the old item (older emulators): read it once.
+      const current = await this.client.send(
+        new GetCommand({ TableName: this.tableName, Key: keys.version(model, version), ConsistentRead: true }),
+      );
+      if (!current.Item) return { kind: 'missing' };
+      const record = current.Item as unknown as ModelVersionRecord;
+      return { kind: 'lost', status: record.status, requestedBy: record.requestedBy };
+    }
+  }
+
+  revertDecision(write: DecisionWrite): Promise<boolean> {
+    return this.undecide(write, 'PENDING_APPROVAL', 'REMOVE #decision');
+  }
+
+  expire(write: DecisionWrite, at: string): Promise<boolean> {
+    return this.undecide(write, 'EXPIRED', 'REMOVE #decision, taskToken', at);
+  }
+
+  /** Moves a version out of exactly this decision (same principal and time), or does nothing. */
+  private async undecide(write: DecisionWrite, to: VersionStatus, remove: string, at = write.decision.at): Promise<boolean> {
+    const { model, version, decision } = write;
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.version(model, version),
+          UpdateExpression: `SET #status = :to, updatedAt = :at, gsi1pk = :gsi1pk, gsi1sk = :gsi1sk ${remove}`,
+          ConditionExpression: '#status = :decided AND #decision.#by = :by AND #decision.#at = :decidedAt',
+          ExpressionAttributeNames: { '#status': 'status', '#decision': 'decision', '#by': 'by', '#at': 'at' },
+          ExpressionAttributeValues: {
+            ':to': to,
+            ':at': at,
+            ':decided': decision.decision,
+            ':by': decision.by,
+            ':decidedAt': decision.at,
+            ...prefixed(keys.versionByStatus(model, to, version)),
+          },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  async hasRetrainRequest(runId: string): Promise<boolean> {
+    const result = await this.client.send(
+      new GetCommand({ TableName: this.tableName, Key: keys.retrainRequest(runId), ConsistentRead: true, ProjectionExpression: 'pk' }),
+    );
+    return result.Item !== undefined;
+  }
+
+  async recordRetrainRequest(request: RetrainingRequest, event: AuditEvent): Promise<boolean> {
+    try {
+      await this.client.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Put: {
+                TableName: this.tableName,
+                Item: { ...keys.retrainRequest(request.runId), ...request },
+                ConditionExpression: 'attribute_not_exists(pk)',
+              },
+            },
+            { Put: { TableName: this.tableName, Item: auditItem(event), ConditionExpression: 'attribute_not_exists(pk)' } },
+          ],
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof TransactionCanceledException && error.CancellationReasons?.some((r) => r.Code === 'ConditionalCheckFailed')) {
+        return false;
+      }
+      throw error;
+    }
+  }
+}
+
+/** `{ gsi1pk, gsi1sk }` → `{ ':gsi1pk': …, ':gsi1sk': … }` */
+function prefixed(values: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(values).map(([k, v]) => [`:${k}`, v]));
+}
+
+function auditItem(event: AuditEvent): Item {
+  return { ...keys.audit(event.model, event.at, event.eventId), ...event };
+}
+
+/** Audit times are stored as UTC ISO strings, so range conditions compare them as text. */
+const utc = (time: string) => new Date(time).toISOString();
+
+export class DynamoAuditLog implements AuditLog {
+  constructor(
+    private readonly client: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
+
+  async append(event: AuditEvent): Promise<void> {
+    await this.client.send(
+      new PutCommand({ TableName: this.tableName, Item: auditItem(event), ConditionExpression: 'attribute_not_exists(pk)' }),
+    );
+  }
+
+  async list(query: { model?: string; from?: string; to?: string }, page: PageRequest): Promise<Page<AuditEvent>> {
+    const byModel = query.model !== undefined;
+    const partitionName = byModel ? 'pk' : 'gsi1pk';
+    const sortName = byModel ? 'sk' : 'gsi1sk';
+    const partitionValue = byModel ? `AUDIT#${query.model ?? ''}` : 'AUDIT';
+    const values: Item = { ':p': partitionValue };
+    let range = '';
+    // Sort keys are `<iso time>#<eventId>`: `~` sorts after `#`, so `<to>~` includes all of `to`.
+    if (query.from !== undefined && query.to !== undefined) {
+      range = ` AND ${sortName} BETWEEN :from AND :to`;
+      Object.assign(values, { ':from': utc(query.from), ':to': `${utc(query.to)}~` });
+    } else if (query.from !== undefined) {
+      range = ` AND ${sortName} >= :from`;
+      values[':from'] = utc(query.from);
+    } else if (query.to !== undefined) {
+      range = ` AND ${sortName} <= :to`;
+      values[':to'] = `${utc(query.to)}~`;
+    }
+    const result = await queryPage(
+      this.client,
+      {
+        TableName: this.tableName,
+        IndexName: byModel ? undefined : 'gsi1',
+        KeyConditionExpression: `${partitionName} = :p${range}`,
+        ExpressionAttributeValues: values,
+      },
+      page,
+      { name: partitionName, value: partitionValue },
+    );
+    return { items: result.items.map((item) => strip(item) as unknown as AuditEvent), nextToken: result.nextToken };
+  }
+}
+
+/**
+ * A minimal dataset registry over `keys.datasetVersion` items, enough for the API's routes.
+ * The datasets part owns registration (object checks, checksums, validation); its domain
+ * function replaces `registerVersion` here at merge.
+ */
+export class DynamoDatasets implements DatasetsPort {
+  constructor(
+    private readonly client: DynamoDBDocumentClient,
+    private readonly tableName: string,
+    private readonly clock: () => Date = () => new Date(),
+  ) {}
+
+  async listVersions(dataset: string, page: PageRequest): Promise<Page<DatasetVersionRecordCore>> {
+    const pk = keys.datasetVersion(dataset, '').pk;
+    const result = await queryPage(
+      this.client,
+      {
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+        ExpressionAttributeValues: { ':pk': pk, ':prefix': VERSION_PREFIX },
+        ScanIndexForward: false,
+      },
+      page,
+      { name: 'pk', value: pk },
+    );
+    return { items: result.items.map((item) => strip(item) as unknown as DatasetVersionRecordCore), nextToken: result.nextToken };
+  }
+
+  async getVersion(dataset: string, datasetVersion: string): Promise<DatasetVersionRecordCore | undefined> {
+    const result = await this.client.send(
+      new GetCommand({ TableName: this.tableName, Key: keys.datasetVersion(dataset, datasetVersion) }),
+    );
+    return result.Item ? strip(result.Item) as unknown as DatasetVersionRecordCore : undefined;
+  }
+
+  async registerVersion(input: {
+    dataset: string;
+    datasetVersion: string;
+    objects: DatasetVersionRecordCore['objects'];
+    registeredBy: string;
+  }): Promise<DatasetVersionRecordCore> {
+    const createdAt = this.clock().toISOString();
+    const record: DatasetVersionRecordCore & { registeredBy: string } = {
+      dataset: input.dataset,
+      datasetVersion: input.datasetVersion,
+      validation: { status: 'PENDING' },
+      objects: input.objects,
+      createdAt,
+      registeredBy: input.registeredBy,
+    };
+    try {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: {
+            ...keys.datasetVersion(input.dataset, input.datasetVersion),
+            gsi1pk: 'DATASETS',
+            gsi1sk: `${input.dataset}#${createdAt}`,
+            ...record,
+          },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) {
+        throw new Conflict(`dataset ${input.dataset} already has a version ${input.datasetVersion}`);
+      }
+      throw error;
+    }
+    return record;
+  }
+}

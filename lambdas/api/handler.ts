@@ -1,0 +1,58 @@
+/**
+ * The registry API Lambda behind API Gateway (REST, proxy integration, AWS_IAM on every
+ * method). Clients, config and ports are built once per process; the caller is the IAM
+ * principal API Gateway authenticated.
+ */
+import { S3Client } from '@aws-sdk/client-s3';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { z } from 'zod';
+import { createDocumentClient } from '../shared/dynamo';
+import { logger } from '../shared/powertools';
+import { S3GroundTruthStore, SfnApprovalCallbacks, SfnDeploymentStarter, SqsRetrainingQueue } from './aws-ports';
+import { newId } from './domain';
+import { DynamoAuditLog, DynamoDatasets, DynamoRegistry } from './dynamo-registry';
+import { fromIamContext } from './principal';
+import { createHandler } from './router';
+
+const modelSummarySchema = z.array(
+  z.object({
+    name: z.string(),
+    description: z.string().optional(),
+    datasetName: z.string(),
+    objective: z.object({ metricName: z.string(), direction: z.enum(['maximize', 'minimize']) }),
+    approvers: z.array(z.string()).optional(),
+    approvalTimeoutSeconds: z.number(),
+  }),
+);
+
+const env = z
+  .object({
+    TABLE_NAME: z.string().min(1),
+    ARTIFACTS_BUCKET: z.string().min(1),
+    MODELS: z.string().transform((text) => modelSummarySchema.parse(JSON.parse(text))),
+    RETRAINING_QUEUE_URL: z.string().optional(),
+    DEPLOY_STATE_MACHINE_ARN: z.string().optional(),
+  })
+  .parse(process.env);
+
+const dynamo = createDocumentClient();
+const sfn = new SFNClient({});
+
+export const handler = createHandler({
+  principal: fromIamContext,
+  models: env.MODELS,
+  ports: {
+    registry: new DynamoRegistry(dynamo, env.TABLE_NAME),
+    audit: new DynamoAuditLog(dynamo, env.TABLE_NAME),
+    datasets: new DynamoDatasets(dynamo, env.TABLE_NAME),
+    callbacks: new SfnApprovalCallbacks(sfn),
+    retraining: new SqsRetrainingQueue(new SQSClient({}), env.RETRAINING_QUEUE_URL),
+    deployments: new SfnDeploymentStarter(sfn, env.DEPLOY_STATE_MACHINE_ARN),
+    groundTruth: new S3GroundTruthStore(new S3Client({}), env.ARTIFACTS_BUCKET),
+    clock: { now: () => new Date() },
+    newId,
+  },
+});
+
+logger.debug('registry API ready', { models: env.MODELS.length });

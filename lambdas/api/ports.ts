@@ -1,0 +1,153 @@
+/**
+ * What the registry API's domain functions need from the outside world. The handler wires
+ * AWS-backed implementations; tests pass moto-backed ones or fakes.
+ */
+import type {
+  AuditEvent,
+  DatasetVersionRecordCore,
+  DecisionRecord,
+  ModelVersionRecord,
+  RetrainingRequest,
+  RunRecord,
+  VersionStatus,
+} from '../shared/contracts';
+
+/** A page of items plus the opaque token of the next page. */
+export interface Page<T> {
+  readonly items: readonly T[];
+  readonly nextToken?: string;
+}
+
+export interface PageRequest {
+  readonly limit: number;
+  readonly nextToken?: string;
+}
+
+/** What the construct tells the function about a configured model. */
+export interface ModelSummary {
+  readonly name: string;
+  readonly description?: string;
+  readonly datasetName: string;
+  readonly objective: { readonly metricName: string; readonly direction: 'maximize' | 'minimize' };
+  /** When set, only these principals may approve or reject. */
+  readonly approvers?: readonly string[];
+  readonly approvalTimeoutSeconds: number;
+}
+
+export interface DeploymentRecord {
+  readonly model: string;
+  readonly version: number;
+  readonly at: string;
+  readonly status?: string;
+  readonly endpointConfigName?: string;
+  readonly [field: string]: unknown;
+}
+
+export interface DecisionWrite {
+  readonly model: string;
+  readonly version: number;
+  readonly decision: DecisionRecord;
+  /** Principals allowed to decide (checked by the domain before the write); undefined: anyone but the requester. */
+  readonly approvers?: readonly string[];
+}
+
+/** The outcome of the single conditional decision write. */
+export type DecisionOutcome =
+  | { readonly kind: 'won'; readonly record: ModelVersionRecord }
+  | { readonly kind: 'missing' }
+  | { readonly kind: 'lost'; readonly status: VersionStatus; readonly requestedBy: string };
+
+/** The model registry in the metadata table. Reads are single Query/Get round trips. */
+export interface RegistryRepository {
+  getVersion(model: string, version: number): Promise<ModelVersionRecord | undefined>;
+  listVersions(model: string, page: PageRequest, status?: VersionStatus): Promise<Page<ModelVersionRecord>>;
+  latestVersion(model: string): Promise<ModelVersionRecord | undefined>;
+  liveVersion(model: string): Promise<ModelVersionRecord | undefined>;
+  deployments(model: string, limit: number): Promise<readonly DeploymentRecord[]>;
+  getRun(runId: string): Promise<RunRecord | undefined>;
+  /** PENDING_APPROVAL → APPROVED/REJECTED in one conditional write, with the requester check in the same condition. */
+  decide(write: DecisionWrite): Promise<DecisionOutcome>;
+  /** Undoes a decision that could not be delivered, only if it is still exactly that decision. */
+  revertDecision(write: DecisionWrite): Promise<boolean>;
+  /** A decided version whose task token had expired becomes EXPIRED (only if still that decision). */
+  expire(write: DecisionWrite, at: string): Promise<boolean>;
+  /** Records that a retrain request with this run id was accepted, with its audit event, atomically. `false`: it was already. */
+  recordRetrainRequest(request: RetrainingRequest, event: AuditEvent): Promise<boolean>;
+  hasRetrainRequest(runId: string): Promise<boolean>;
+}
+
+export interface AuditLog {
+  append(event: AuditEvent): Promise<void>;
+  list(query: { model?: string; from?: string; to?: string }, page: PageRequest): Promise<Page<AuditEvent>>;
+}
+
+/** Resumes or ends the pipeline's waiting approval task. */
+export interface ApprovalCallbacks {
+  /** Throws `TaskTokenGone` when the token expired or no longer exists. */
+  approve(taskToken: string, output: { decision: 'APPROVED'; by: string; reason: string }): Promise<void>;
+  reject(taskToken: string, failure: { error: 'Caretaker.Rejected'; cause: string }): Promise<void>;
+}
+
+/** The task token is dead: the wait timed out or the execution ended. */
+export class TaskTokenGone extends Error {
+  override readonly name = 'TaskTokenGone';
+}
+
+/** The retraining FIFO queue (MessageGroupId = model, MessageDeduplicationId = runId). */
+export interface RetrainingQueue {
+  send(request: RetrainingRequest): Promise<void>;
+}
+
+export interface RollbackRequest {
+  readonly model: string;
+  readonly version: number;
+  readonly requestedBy: string;
+  readonly reason: string;
+  readonly requestedAt: string;
+  /** Unique per request; the deployment's execution name. */
+  readonly deploymentId: string;
+}
+
+/**
+ * Starts the pipeline's deploy path for an already approved version. The deployed
+ * implementation starts the deployment state machine with `{ kind: 'rollback', ... }` as input.
+ */
+export interface DeploymentStarter {
+  startRollback(request: RollbackRequest): Promise<{ readonly deploymentId: string }>;
+}
+
+export interface GroundTruthStore {
+  /** Writes one JSON Lines object; returns its S3 key. */
+  put(model: string, records: readonly { inferenceId: string; label: unknown }[], at: Date): Promise<{ readonly key: string }>;
+}
+
+/**
+ * The dataset registry (the datasets part's domain code). The API's routes call only this;
+ * `DynamoDatasets` is a minimal implementation over `keys.datasetVersion` items.
+ */
+export interface DatasetsPort {
+  listVersions(dataset: string, page: PageRequest): Promise<Page<DatasetVersionRecordCore>>;
+  getVersion(dataset: string, datasetVersion: string): Promise<DatasetVersionRecordCore | undefined>;
+  registerVersion(input: {
+    dataset: string;
+    datasetVersion: string;
+    objects: DatasetVersionRecordCore['objects'];
+    registeredBy: string;
+  }): Promise<DatasetVersionRecordCore>;
+}
+
+export interface Clock {
+  now(): Date;
+}
+
+export interface Ports {
+  readonly registry: RegistryRepository;
+  readonly audit: AuditLog;
+  readonly callbacks: ApprovalCallbacks;
+  readonly retraining: RetrainingQueue;
+  readonly deployments: DeploymentStarter;
+  readonly groundTruth: GroundTruthStore;
+  readonly datasets: DatasetsPort;
+  readonly clock: Clock;
+  readonly newId: () => string;
+}

@@ -1,0 +1,252 @@
+/**
+ * The HTTP edge of the registry API: match a route, resolve the caller, check size, content
+ * type, path, query and body against the route's zod schemas, call the domain, and map every
+ * outcome to `{ error, message, details? }` in one place. No stack trace or SDK error leaves.
+ */
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import type { z } from 'zod';
+import { CaretakerError, type ErrorDetail, Invalid, NotFound, PayloadTooLarge, Unavailable } from '../shared/errors';
+import { logger } from '../shared/powertools';
+import * as domain from './domain';
+import { openApiDocument } from './openapi';
+import type { ModelSummary, Ports } from './ports';
+import type { PrincipalResolver } from './principal';
+import { bodies, MAX_BODY_BYTES, params, queries, ROUTES, type RouteSpec } from './schemas';
+
+export interface HandlerDeps {
+  /** Where the caller's identity comes from: `fromIamContext` deployed, `fromLocalHeader` in local mode. */
+  readonly principal: PrincipalResolver;
+  readonly ports: Ports;
+  readonly models: readonly ModelSummary[];
+}
+
+export type ApiHandler = (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
+
+const DEFAULT_PAGE_SIZE = 25;
+const IDEMPOTENCY_KEY = /^[A-Za-z0-9_.:-]{1,128}$/;
+
+interface Matched {
+  readonly route: RouteSpec;
+  readonly params: Record<string, string>;
+}
+
+function splitPath(path: string): string[] {
+  return path.split('/').filter((segment) => segment !== '');
+}
+
+const COMPILED = ROUTES.map((route) => ({ route, segments: splitPath(route.path) }));
+
+function match(method: string, path: string): Matched {
+  const segments = splitPath(path);
+  for (const { route, segments: pattern } of COMPILED) {
+    if (route.method !== method || pattern.length !== segments.length) continue;
+    const found: Record<string, string> = {};
+    const ok = pattern.every((part, index) => {
+      const actual = segments[index] ?? '';
+      if (part.startsWith('{')) {
+        found[part.slice(1, -1)] = decodeSegment(actual);
+        return true;
+      }
+      return part === actual;
+    });
+    if (ok) return { route, params: found };
+  }
+  throw new NotFound(`no route ${method} ${path.slice(0, 200)}`);
+}
+
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new Invalid('the path is not validly URL-encoded', [{ field: 'path', message: 'invalid percent-encoding' }]);
+  }
+}
+
+/** zod issues → details naming each field as `<where>.<path>`; unknown fields one detail each. */
+function details(where: string, issues: readonly z.core.$ZodIssue[]): ErrorDetail[] {
+  return issues.flatMap((issue) => {
+    const path = [where, ...issue.path.map(String)].join('.');
+    if (issue.code === 'unrecognized_keys') return issue.keys.map((key) => ({ field: `${path}.${key}`, message: 'unknown field' }));
+    return [{ field: path, message: issue.message }];
+  });
+}
+
+function parse<S extends z.ZodType>(schema: S, value: unknown, where: string): z.output<S> {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const found = details(where, result.error.issues);
+  const first = found[0];
+  throw new Invalid(first ? `${first.field ?? where}: ${first.message}` : `${where} is invalid`, found);
+}
+
+function header(event: APIGatewayProxyEvent, name: string): string | undefined {
+  for (const [key, value] of Object.entries(event.headers)) {
+    if (key.toLowerCase() === name) return value ?? undefined;
+  }
+  return undefined;
+}
+
+/** Body checks in the order that writes nothing and reads nothing: size, content type, JSON, schema. */
+function readBody(event: APIGatewayProxyEvent, schema: z.ZodType): unknown {
+  const raw = event.body === null ? Buffer.alloc(0) : Buffer.from(event.body, event.isBase64Encoded ? 'base64' : 'utf8');
+  if (raw.byteLength > MAX_BODY_BYTES) {
+    throw new PayloadTooLarge(`the body is ${raw.byteLength} bytes; at most ${MAX_BODY_BYTES} are accepted`);
+  }
+  const contentType = header(event, 'content-type');
+  if (contentType === undefined || !/^application\/json\s*(;.*)?$/i.test(contentType.trim())) {
+    throw new Invalid('the body must be JSON, sent with Content-Type: application/json', [
+      { field: 'headers.content-type', message: 'must be application/json' },
+    ]);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(raw.toString('utf8'));
+  } catch {
+    throw new Invalid('the body is not valid JSON', [{ field: 'body', message: 'not valid JSON' }]);
+  }
+  return parse(schema, value, 'body');
+}
+
+function json(statusCode: number, body: unknown): APIGatewayProxyResult {
+  return {
+    statusCode,
+    headers: { 'content-type': 'application/json', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' },
+    body: JSON.stringify(body),
+  };
+}
+
+/** The one error mapping. Unknown errors are logged and shown only as their class of failure. */
+export function errorResponse(error: unknown): APIGatewayProxyResult {
+  if (error instanceof CaretakerError) {
+    return json(error.status, { error: error.code, message: error.message, ...(error.details ? { details: error.details } : {}) });
+  }
+  if (isSdkError(error)) {
+    logger.error('a dependency failed', { error });
+    const unavailable = new Unavailable('a dependency is unavailable; nothing was changed, retry');
+    return json(unavailable.status, { error: unavailable.code, message: unavailable.message });
+  }
+  logger.error('unexpected error', { error: error as Error });
+  return json(500, { error: 'Internal', message: 'internal error' });
+}
+
+function isSdkError(error: unknown): error is Error {
+  return error instanceof Error && '$metadata' in error;
+}
+
+export function createHandler(deps: HandlerDeps): ApiHandler {
+  const ctx: domain.ApiContext = { ports: deps.ports, models: deps.models };
+  return async (event) => {
+    try {
+      const { route, params: rawParams } = match(event.httpMethod, event.path);
+      const caller = deps.principal(event);
+      const result = await dispatch(ctx, route, rawParams, event, caller);
+      return json(route.successStatus ?? 200, result);
+    } catch (error) {
+      return errorResponse(error);
+    }
+  };
+}
+
+function pageOf(query: { limit?: number; nextToken?: string }) {
+  return { limit: query.limit ?? DEFAULT_PAGE_SIZE, nextToken: query.nextToken };
+}
+
+async function dispatch(
+  ctx: domain.ApiContext,
+  route: RouteSpec,
+  rawParams: Record<string, string>,
+  event: APIGatewayProxyEvent,
+  caller: string,
+): Promise<unknown> {
+  const rawQuery = event.queryStringParameters ?? {};
+  // Parse path and query (and body) before touching any port.
+  switch (route.id) {
+    case 'listModels':
+      parse(queries.none, rawQuery, 'query');
+      return domain.listModels(ctx);
+    case 'getModel': {
+      const p = parse(params.model, rawParams, 'path');
+      parse(queries.none, rawQuery, 'query');
+      return domain.getModel(ctx, p.model);
+    }
+    case 'listVersions': {
+      const p = parse(params.model, rawParams, 'path');
+      const q = parse(queries.versions, rawQuery, 'query');
+      return domain.listVersions(ctx, p.model, pageOf(q), q.status);
+    }
+    case 'getVersion': {
+      const p = parse(params.version, rawParams, 'path');
+      parse(queries.none, rawQuery, 'query');
+      return domain.getVersion(ctx, p.model, Number(p.version));
+    }
+    case 'approve':
+    case 'reject': {
+      const p = parse(params.version, rawParams, 'path');
+      parse(queries.none, rawQuery, 'query');
+      const body = readBody(event, bodies.decision) as z.output<typeof bodies.decision>;
+      return domain.decide(ctx, {
+        model: p.model,
+        version: Number(p.version),
+        decision: route.id === 'approve' ? 'APPROVED' : 'REJECTED',
+        reason: body.reason,
+        caller,
+      });
+    }
+    case 'retrain': {
+      const p = parse(params.model, rawParams, 'path');
+      parse(queries.none, rawQuery, 'query');
+      const body = readBody(event, bodies.retrain) as z.output<typeof bodies.retrain>;
+      const idempotencyKey = header(event, 'idempotency-key');
+      if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
+        throw new Invalid('Idempotency-Key must be 1–128 letters, digits or . _ : -', [
+          { field: 'headers.idempotency-key', message: 'must be 1–128 letters, digits or . _ : -' },
+        ]);
+      }
+      const { runId } = await domain.requestRetrain(ctx, { model: p.model, reason: body.reason, datasetVersion: body.datasetVersion, caller, idempotencyKey });
+      return { runId };
+    }
+    case 'rollback': {
+      const p = parse(params.model, rawParams, 'path');
+      parse(queries.none, rawQuery, 'query');
+      const body = readBody(event, bodies.rollback) as z.output<typeof bodies.rollback>;
+      return domain.rollback(ctx, { model: p.model, toVersion: body.toVersion, reason: body.reason, caller });
+    }
+    case 'groundTruth': {
+      const p = parse(params.model, rawParams, 'path');
+      parse(queries.none, rawQuery, 'query');
+      const body = readBody(event, bodies.groundTruth) as z.output<typeof bodies.groundTruth>;
+      return domain.uploadGroundTruth(ctx, { model: p.model, records: body.records, caller });
+    }
+    case 'getRun': {
+      const p = parse(params.run, rawParams, 'path');
+      parse(queries.none, rawQuery, 'query');
+      return domain.getRun(ctx, p.runId);
+    }
+    case 'listDatasets':
+      parse(queries.none, rawQuery, 'query');
+      return domain.listDatasets(ctx);
+    case 'listDatasetVersions': {
+      const p = parse(params.dataset, rawParams, 'path');
+      const q = parse(queries.page, rawQuery, 'query');
+      return domain.listDatasetVersions(ctx, p.dataset, pageOf(q));
+    }
+    case 'getDatasetVersion': {
+      const p = parse(params.datasetVersion, rawParams, 'path');
+      parse(queries.none, rawQuery, 'query');
+      return domain.getDatasetVersion(ctx, p.dataset, p.version);
+    }
+    case 'registerDatasetVersion': {
+      const p = parse(params.dataset, rawParams, 'path');
+      parse(queries.none, rawQuery, 'query');
+      const body = readBody(event, bodies.registerDataset) as z.output<typeof bodies.registerDataset>;
+      return domain.registerDatasetVersion(ctx, { dataset: p.dataset, datasetVersion: body.version, objects: body.objects, caller });
+    }
+    case 'listAudit': {
+      parse(params.none, rawParams, 'path');
+      const q = parse(queries.audit, rawQuery, 'query');
+      return domain.listAudit(ctx, { model: q.model, from: q.from, to: q.to }, pageOf(q));
+    }
+    case 'openapi':
+      return openApiDocument();
+  }
+}

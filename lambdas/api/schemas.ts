@@ -1,0 +1,140 @@
+/**
+ * The registry API's routes and their zod schemas: one table the router validates against,
+ * the OpenAPI document is generated from, and the CDK construct derives API Gateway request
+ * validators from. Change a route here and all three follow.
+ */
+import { z } from 'zod';
+import { VERSION_STATUSES } from '../shared/contracts';
+
+/** Largest accepted request body; API Gateway allows 10 MB, the registry never needs more than this. */
+export const MAX_BODY_BYTES = 64 * 1024;
+/** Largest page a list route returns. */
+export const MAX_PAGE_SIZE = 100;
+
+const name = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[a-z][a-z0-9]*(-[a-z0-9]+)*$/, 'must be lowercase letters, digits and single hyphens');
+const version = z.string().regex(/^[1-9][0-9]{0,9}$/, 'must be a positive integer');
+const datasetVersion = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'must be letters, digits, ".", "_" or "-"');
+const runId = z.string().regex(/^[A-Za-z0-9_-]{1,80}$/, 'must be a run id');
+const reason = z.string().trim().min(1, 'must not be empty').max(1024);
+const limit = z
+  .string()
+  .regex(/^[0-9]{1,3}$/, 'must be a whole number')
+  .transform(Number)
+  .pipe(z.number().int().min(1).max(MAX_PAGE_SIZE))
+  .optional();
+const nextToken = z.string().min(1).max(2048).regex(/^[A-Za-z0-9_-]+$/, 'must be a token from a previous page').optional();
+const isoTime = z.iso.datetime({ offset: true });
+
+export const params = {
+  model: z.strictObject({ model: name }),
+  version: z.strictObject({ model: name, version }),
+  run: z.strictObject({ runId }),
+  dataset: z.strictObject({ dataset: name }),
+  datasetVersion: z.strictObject({ dataset: name, version: datasetVersion }),
+  none: z.strictObject({}),
+} as const;
+
+export const queries = {
+  none: z.strictObject({}),
+  page: z.strictObject({ limit, nextToken }),
+  versions: z.strictObject({ limit, nextToken, status: z.enum(VERSION_STATUSES).optional() }),
+  audit: z.strictObject({ model: name.optional(), from: isoTime.optional(), to: isoTime.optional(), limit, nextToken }),
+} as const;
+
+export const bodies = {
+  decision: z.strictObject({ reason }),
+  retrain: z.strictObject({ reason, datasetVersion: datasetVersion.optional() }),
+  rollback: z.strictObject({ toVersion: z.number().int().positive().max(9_999_999_999), reason }),
+  groundTruth: z.strictObject({
+    records: z
+      .array(
+        z.strictObject({
+          inferenceId: z.string().min(1).max(256),
+          label: z.union([z.number(), z.string().max(1024), z.boolean()]),
+        }),
+      )
+      .min(1)
+      .max(1000),
+  }),
+  registerDataset: z.strictObject({
+    version: datasetVersion,
+    objects: z
+      .array(
+        z.strictObject({
+          bucket: z.string().min(3).max(63),
+          key: z.string().min(1).max(1024),
+          versionId: z.string().min(1).max(1024),
+          sha256: z.string().regex(/^[a-f0-9]{64}$/, 'must be a hex sha256'),
+        }),
+      )
+      .min(1)
+      .max(1000),
+  }),
+} as const;
+
+export type RouteId =
+  | 'listModels'
+  | 'getModel'
+  | 'listVersions'
+  | 'getVersion'
+  | 'approve'
+  | 'reject'
+  | 'retrain'
+  | 'rollback'
+  | 'groundTruth'
+  | 'getRun'
+  | 'listDatasets'
+  | 'listDatasetVersions'
+  | 'getDatasetVersion'
+  | 'registerDatasetVersion'
+  | 'listAudit'
+  | 'openapi';
+
+export interface RouteSpec {
+  readonly id: RouteId;
+  readonly method: 'GET' | 'POST';
+  /** API Gateway resource path, with `{param}` segments. */
+  readonly path: string;
+  readonly summary: string;
+  readonly params: z.ZodType;
+  readonly query: z.ZodType;
+  readonly body?: z.ZodType;
+  /** HTTP status of a success. @default 200 */
+  readonly successStatus?: number;
+  /** Who may call it, as the construct grants it. */
+  readonly intent: 'read' | 'retrain' | 'approve' | 'submit';
+}
+
+export const ROUTES: readonly RouteSpec[] = [
+  { id: 'listModels', method: 'GET', path: '/models', summary: 'Models from config with their live and latest version', params: params.none, query: queries.none, intent: 'read' },
+  { id: 'getModel', method: 'GET', path: '/models/{model}', summary: 'One model: config summary, live version, deployment history', params: params.model, query: queries.none, intent: 'read' },
+  { id: 'listVersions', method: 'GET', path: '/models/{model}/versions', summary: 'Versions newest first, optionally by status', params: params.model, query: queries.versions, intent: 'read' },
+  { id: 'getVersion', method: 'GET', path: '/models/{model}/versions/{version}', summary: 'One version with metrics, dataset, training job, run and decision', params: params.version, query: queries.none, intent: 'read' },
+  { id: 'approve', method: 'POST', path: '/models/{model}/versions/{version}/approve', summary: 'Approve a pending version; resumes the waiting pipeline', params: params.version, query: queries.none, body: bodies.decision, intent: 'approve' },
+  { id: 'reject', method: 'POST', path: '/models/{model}/versions/{version}/reject', summary: 'Reject a pending version; ends the run as rejected', params: params.version, query: queries.none, body: bodies.decision, intent: 'approve' },
+  { id: 'retrain', method: 'POST', path: '/models/{model}/retrain', summary: 'Request a retraining run (honours Idempotency-Key)', params: params.model, query: queries.none, body: bodies.retrain, successStatus: 202, intent: 'retrain' },
+  { id: 'rollback', method: 'POST', path: '/models/{model}/rollback', summary: 'Redeploy an earlier approved version', params: params.model, query: queries.none, body: bodies.rollback, successStatus: 202, intent: 'approve' },
+  { id: 'groundTruth', method: 'POST', path: '/models/{model}/ground-truth', summary: 'Upload labels for captured inference ids', params: params.model, query: queries.none, body: bodies.groundTruth, successStatus: 201, intent: 'submit' },
+  { id: 'getRun', method: 'GET', path: '/runs/{runId}', summary: 'A pipeline run: status, current or failed state, timings', params: params.run, query: queries.none, intent: 'read' },
+  { id: 'listDatasets', method: 'GET', path: '/datasets', summary: 'Datasets the configured models train on', params: params.none, query: queries.none, intent: 'read' },
+  { id: 'listDatasetVersions', method: 'GET', path: '/datasets/{dataset}/versions', summary: 'Dataset versions newest first', params: params.dataset, query: queries.page, intent: 'read' },
+  { id: 'getDatasetVersion', method: 'GET', path: '/datasets/{dataset}/versions/{version}', summary: 'One dataset version with its objects and validation', params: params.datasetVersion, query: queries.none, intent: 'read' },
+  { id: 'registerDatasetVersion', method: 'POST', path: '/datasets/{dataset}/versions', summary: 'Register a dataset version from exact S3 object versions', params: params.dataset, query: queries.none, body: bodies.registerDataset, successStatus: 201, intent: 'submit' },
+  { id: 'listAudit', method: 'GET', path: '/audit', summary: 'The decision and deployment trail', params: params.none, query: queries.audit, intent: 'read' },
+  { id: 'openapi', method: 'GET', path: '/openapi.json', summary: 'This API as an OpenAPI 3 document', params: params.none, query: queries.none, intent: 'read' },
+];
+
+/** Every error response. */
+export const errorResponse = z.strictObject({
+  error: z.string(),
+  message: z.string(),
+  details: z.array(z.strictObject({ field: z.string().optional(), message: z.string() })).optional(),
+});

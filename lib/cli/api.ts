@@ -1,0 +1,293 @@
+/**
+ * `caretaker` subcommands for the registry and approval API: models, versions, approve,
+ * reject, retrain, rollback, runs, datasets, audit. Tables by default, `--json` for scripts,
+ * non-zero exit on any error. The API URL comes from `--api-url`, `CARETAKER_API_URL`, or the
+ * `ApiUrl` output that `cdk deploy --outputs-file cdk.out/outputs.json` wrote.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import { VERSION_STATUSES, type VersionStatus } from '../../lambdas/shared/contracts';
+import { CaretakerApiError, CaretakerClient } from '../client';
+import { commandGroup } from './group';
+
+export const DEFAULT_OUTPUTS_FILE = 'cdk.out/outputs.json';
+
+interface GlobalOptions {
+  apiUrl?: string;
+  json?: boolean;
+  principal?: string;
+  region?: string;
+  outputs?: string;
+}
+
+/** `--api-url`, then `CARETAKER_API_URL`, then the `ApiUrl` stack output in the outputs file. */
+export function resolveApiUrl(options: GlobalOptions, env: NodeJS.ProcessEnv = process.env): string {
+  if (options.apiUrl) return options.apiUrl;
+  if (env.CARETAKER_API_URL) return env.CARETAKER_API_URL;
+  const file = options.outputs ?? DEFAULT_OUTPUTS_FILE;
+  if (existsSync(file)) {
+    const outputs = JSON.parse(readFileSync(file, 'utf8')) as Record<string, Record<string, unknown>>;
+    for (const stack of Object.values(outputs)) {
+      if (typeof stack.ApiUrl === 'string') return stack.ApiUrl;
+    }
+  }
+  throw new Error(`no API URL: pass --api-url, set CARETAKER_API_URL, or deploy with --outputs-file ${file}`);
+}
+
+/** Plain aligned columns; values that are objects print as compact JSON. */
+export function formatTable(rows: readonly object[], columns: readonly string[]): string {
+  const cell = (value: unknown) => {
+    if (value === undefined || value === null) return '-';
+    if (typeof value === 'string') return value;
+    return typeof value === 'number' || typeof value === 'boolean' ? String(value) : JSON.stringify(value);
+  };
+  const cells = rows.map((row) => columns.map((c) => cell((row as Record<string, unknown>)[c])));
+  const widths = columns.map((c, i) => Math.max(c.length, ...cells.map((r) => (r[i] ?? '').length)));
+  const line = (values: readonly string[]) => values.map((v, i) => v.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
+  return [line(columns.map((c) => c.toUpperCase())), ...cells.map(line)].join('\n');
+}
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('must be a positive whole number');
+  return n;
+}
+
+export function registerApiCommands(program: Command): void {
+  /** Every API command takes the connection options itself, so other commands' flags stay theirs. */
+  const api = (parent: Command, name: string) =>
+    parent
+      .command(name)
+      .option('--api-url <url>', 'API base URL (default: $CARETAKER_API_URL or the ApiUrl stack output)')
+      .option('--outputs <file>', 'stack outputs file written by cdk deploy --outputs-file', DEFAULT_OUTPUTS_FILE)
+      .option('--region <region>', 'region to sign requests for (default: from the URL or $AWS_REGION)')
+      .option('--principal <arn>', 'local mode only: act as this principal (X-Caretaker-Principal) instead of signing', process.env.CARETAKER_PRINCIPAL)
+      .option('--json', 'print JSON instead of tables');
+
+  const globals = (cmd: Command) => cmd.opts<GlobalOptions>();
+  const clientFor = (cmd: Command) => {
+    const options = globals(cmd);
+    return new CaretakerClient({
+      baseUrl: resolveApiUrl(options),
+      region: options.region,
+      local: options.principal ? { principal: options.principal } : undefined,
+    });
+  };
+  /** Runs a command; API errors become one readable line (plus field details) and exit code 1. */
+  const run =
+    (fn: (cmd: Command, ...positional: never[]) => Promise<void>) =>
+    async (...args: unknown[]) => {
+      // commander calls actions with (...positional, options, command).
+      const cmd = args.at(-1) as Command;
+      try {
+        await fn(cmd, ...(args.slice(0, -2) as never[]));
+      } catch (error) {
+        if (error instanceof CaretakerApiError) {
+          const details = (error.details ?? []).map((d) => `\n  ${d.field ?? ''}: ${d.message}`).join('');
+          throw new Error(`${error.code} (${error.status}): ${error.message}${details}`);
+        }
+        throw error;
+      }
+    };
+  const print = (cmd: Command, value: unknown, human: () => string) => {
+    console.log(globals(cmd).json ? JSON.stringify(value, null, 2) : human());
+  };
+  const more = (nextToken?: string) => (nextToken ? `\n(more: --next-token ${nextToken})` : '');
+
+  const models = program.command('models').description('models from the config, with their live and latest versions');
+  api(models, 'list')
+    .description('list models')
+    .action(
+      run(async (cmd) => {
+        const result = await clientFor(cmd).listModels();
+        print(cmd, result, () =>
+          formatTable(
+            result.models.map((m) => ({ model: m.name, live: m.liveVersion, latest: m.latestVersion?.version, status: m.latestVersion?.status, objective: `${m.objective.direction} ${m.objective.metricName}` })),
+            ['model', 'live', 'latest', 'status', 'objective'],
+          ),
+        );
+      }),
+    );
+  api(models, 'show')
+    .description('one model: config summary, live version, deployments')
+    .argument('<model>')
+    .action(
+      run(async (cmd, model: string) => {
+        const result = await clientFor(cmd).getModel(model);
+        print(cmd, result, () =>
+          [
+            `${result.model.name}: live version ${result.live?.version ?? '-'}`,
+            formatTable(result.deployments, ['at', 'version', 'status', 'endpointConfigName']),
+          ].join('\n'),
+        );
+      }),
+    );
+
+  const versions = program.command('versions').description('model versions');
+  api(versions, 'list')
+    .description('versions newest first')
+    .argument('<model>')
+    .addOption(new Option('--status <status>', 'only versions with this status').choices(VERSION_STATUSES))
+    .option('--limit <n>', 'page size', positiveInt)
+    .option('--next-token <token>', 'continue from a previous page')
+    .action(
+      run(async (cmd, model: string) => {
+        const o = cmd.opts<{ status?: VersionStatus; limit?: number; nextToken?: string }>();
+        const page = await clientFor(cmd).listVersions(model, { status: o.status, limit: o.limit, nextToken: o.nextToken });
+        print(cmd, page, () => formatTable(page.items.map((v) => ({ ...v, metric: v.comparison.candidate, champion: v.comparison.champion })), ['version', 'status', 'metric', 'champion', 'datasetVersion', 'createdAt']) + more(page.nextToken));
+      }),
+    );
+  api(versions, 'show')
+    .description('one version: metrics vs champion, dataset, training job, run, decision')
+    .argument('<model>')
+    .argument('<version>', 'version number', positiveInt)
+    .action(
+      run(async (cmd, model: string, version: number) => {
+        const v = await clientFor(cmd).getVersion(model, version);
+        print(cmd, v, () =>
+          formatTable(
+            [
+              { field: 'status', value: v.status },
+              { field: v.comparison.metricName, value: `${v.comparison.candidate} (champion ${v.comparison.champion ?? '-'}, ${v.comparison.direction})` },
+              { field: 'dataset', value: `${v.datasetName}@${v.datasetVersion}` },
+              { field: 'training job', value: v.trainingJobName },
+              { field: 'image', value: v.imageUri },
+              { field: 'hyperparameters', value: v.hyperparameters },
+              { field: 'run', value: `${v.runId} (${v.run?.status ?? '?'})` },
+              { field: 'requested by', value: v.requestedBy },
+              { field: 'decision', value: v.decision ? `${v.decision.decision} by ${v.decision.by} at ${v.decision.at}: ${v.decision.reason}` : undefined },
+            ],
+            ['field', 'value'],
+          ),
+        );
+      }),
+    );
+
+  for (const kind of ['approve', 'reject'] as const) {
+    api(program, kind)
+      .description(kind === 'approve' ? 'approve a pending version (resumes its pipeline)' : 'reject a pending version (ends its run)')
+      .argument('<model>')
+      .argument('<version>', 'version number', positiveInt)
+      .requiredOption('--reason <text>', 'why (kept in the audit trail)')
+      .action(
+        run(async (cmd, model: string, version: number) => {
+          const { reason } = cmd.opts<{ reason: string }>();
+          const client = clientFor(cmd);
+          const result = kind === 'approve' ? await client.approve(model, version, reason) : await client.reject(model, version, reason);
+          print(cmd, result, () => `${model} version ${version}: ${result.status} by ${result.decision.by}`);
+        }),
+      );
+  }
+
+  api(program, 'retrain')
+    .description('request a retraining run')
+    .argument('<model>')
+    .requiredOption('--reason <text>', 'why')
+    .option('--dataset-version <version>', 'train on this dataset version')
+    .option('--idempotency-key <key>', 'repeat-safe key: the same key returns the same run')
+    .action(
+      run(async (cmd, model: string) => {
+        const o = cmd.opts<{ reason: string; datasetVersion?: string; idempotencyKey?: string }>();
+        const result = await clientFor(cmd).retrain(model, o);
+        print(cmd, result, () => `requested run ${result.runId} (follow it: caretaker runs show ${result.runId} --watch)`);
+      }),
+    );
+
+  api(program, 'rollback')
+    .description('redeploy an earlier approved version')
+    .argument('<model>')
+    .argument('<version>', 'version to roll back to', positiveInt)
+    .requiredOption('--reason <text>', 'why')
+    .action(
+      run(async (cmd, model: string, version: number) => {
+        const result = await clientFor(cmd).rollback(model, version, cmd.opts<{ reason: string }>().reason);
+        print(cmd, result, () => `rolling ${model} back to version ${version} (deployment ${result.deploymentId})`);
+      }),
+    );
+
+  const runs = program.command('runs').description('pipeline runs');
+  api(runs, 'show')
+    .description('a run: status, current or failed state, timings')
+    .argument('<runId>')
+    .option('--watch', 'follow the run until it ends')
+    .option('--interval <seconds>', 'seconds between polls with --watch', positiveInt, 10)
+    .action(
+      run(async (cmd, runId: string) => {
+        const o = cmd.opts<{ watch?: boolean; interval: number }>();
+        const client = clientFor(cmd);
+        const describe = (r: Awaited<ReturnType<typeof client.getRun>>) =>
+          `${r.runId}: ${r.status}${r.currentState ? ` at ${r.currentState}` : ''}${r.failure ? ` — failed in ${r.failure.state}: ${r.failure.error} ${r.failure.cause}` : ''} (started ${r.startedAt}${r.endedAt ? `, ended ${r.endedAt}` : ''})`;
+        let current = await client.getRun(runId);
+        print(cmd, current, () => describe(current));
+        let last = describe(current);
+        while (o.watch && current.status === 'RUNNING') {
+          await sleep(o.interval * 1000);
+          current = await client.getRun(runId);
+          const line = describe(current);
+          if (line !== last) print(cmd, current, () => line);
+          last = line;
+        }
+        if (o.watch && current.status !== 'SUCCEEDED') throw new Error(`run ${runId} ended ${current.status}`);
+      }),
+    );
+
+  const datasets = commandGroup(program, 'datasets', 'the dataset registry, and dataset files before upload');
+  api(datasets, 'list')
+    .description('datasets the configured models train on')
+    .action(
+      run(async (cmd) => {
+        const result = await clientFor(cmd).listDatasets();
+        print(cmd, result, () => formatTable(result.datasets.map((d) => ({ dataset: d.name, models: d.models.join(', ') })), ['dataset', 'models']));
+      }),
+    );
+  api(datasets, 'versions')
+    .description('versions of a dataset, newest first')
+    .argument('<dataset>')
+    .option('--limit <n>', 'page size', positiveInt)
+    .option('--next-token <token>', 'continue from a previous page')
+    .action(
+      run(async (cmd, dataset: string) => {
+        const o = cmd.opts<{ limit?: number; nextToken?: string }>();
+        const page = await clientFor(cmd).listDatasetVersions(dataset, o);
+        print(cmd, page, () => formatTable(page.items.map((v) => ({ ...v, validation: v.validation.status, objects: v.objects.length })), ['datasetVersion', 'validation', 'objects', 'createdAt']) + more(page.nextToken));
+      }),
+    );
+  api(datasets, 'show')
+    .description('one dataset version')
+    .argument('<dataset>')
+    .argument('<version>')
+    .action(
+      run(async (cmd, dataset: string, version: string) => {
+        const v = await clientFor(cmd).getDatasetVersion(dataset, version);
+        print(cmd, v, () => `${v.dataset}@${v.datasetVersion}: ${v.validation.status}\n${formatTable(v.objects, ['bucket', 'key', 'versionId', 'sha256'])}`);
+      }),
+    );
+  api(datasets, 'register')
+    .description('register a dataset version from a JSON file listing its objects ({bucket,key,versionId,sha256}[])')
+    .argument('<dataset>')
+    .argument('<version>')
+    .requiredOption('--objects <file>', 'JSON file with the objects')
+    .action(
+      run(async (cmd, dataset: string, version: string) => {
+        const objects = JSON.parse(readFileSync(cmd.opts<{ objects: string }>().objects, 'utf8')) as Parameters<CaretakerClient['registerDatasetVersion']>[2];
+        const v = await clientFor(cmd).registerDatasetVersion(dataset, version, objects);
+        print(cmd, v, () => `registered ${v.dataset}@${v.datasetVersion} (${v.objects.length} objects, validation ${v.validation.status})`);
+      }),
+    );
+
+  api(program, 'audit')
+    .description('the decision and deployment trail')
+    .option('--model <model>')
+    .option('--from <iso time>')
+    .option('--to <iso time>')
+    .option('--limit <n>', 'page size', positiveInt)
+    .option('--next-token <token>', 'continue from a previous page')
+    .action(
+      run(async (cmd) => {
+        const o = cmd.opts<{ model?: string; from?: string; to?: string; limit?: number; nextToken?: string }>();
+        const page = await clientFor(cmd).listAudit(o);
+        print(cmd, page, () => formatTable(page.items, ['at', 'model', 'type', 'version', 'actor', 'reason']) + more(page.nextToken));
+      }),
+    );
+}

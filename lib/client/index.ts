@@ -1,0 +1,204 @@
+/**
+ * Typed client of the Caretaker registry and approval API. Requests are SigV4-signed for
+ * `execute-api` with credentials from the standard AWS chain; in local mode they carry
+ * `X-Caretaker-Principal` instead. Results are typed; failures are `CaretakerApiError`s.
+ */
+import { Sha256 } from '@aws-crypto/sha256-js';
+import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
+import { HttpRequest } from '@smithy/protocol-http';
+import { SignatureV4 } from '@smithy/signature-v4';
+import type { ModelListItem } from '../../lambdas/api/domain';
+import type { DeploymentRecord, ModelSummary, Page } from '../../lambdas/api/ports';
+import type {
+  AuditEvent,
+  DatasetVersionRecordCore,
+  DecisionRecord,
+  ModelVersionRecord,
+  RunRecord,
+  VersionStatus,
+} from '../../lambdas/shared/contracts';
+
+/** Credentials or a provider of them, as SignatureV4 takes them. */
+export type CredentialsOption = ConstructorParameters<typeof SignatureV4>[0]['credentials'];
+
+export type { AuditEvent, DatasetVersionRecordCore, ModelListItem, ModelVersionRecord, Page, RunRecord, VersionStatus };
+
+export interface CaretakerClientOptions {
+  /** The stage URL, e.g. `https://abc123.execute-api.eu-west-1.amazonaws.com/v1/`. */
+  readonly baseUrl: string;
+  /** Region to sign for. @default - from an execute-api host name, else AWS_REGION */
+  readonly region?: string;
+  /** @default - the standard AWS credential chain (env, SSO, profile, instance/container role) */
+  readonly credentials?: CredentialsOption;
+  /** Local mode: no signing; the caller is named in `X-Caretaker-Principal`. */
+  readonly local?: { readonly principal: string };
+  /** @default globalThis.fetch */
+  readonly fetch?: typeof fetch;
+}
+
+/** An error response from the API (or the gateway in front of it). */
+export class CaretakerApiError extends Error {
+  override readonly name = 'CaretakerApiError';
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details?: readonly { readonly field?: string; readonly message: string }[],
+  ) {
+    super(message);
+  }
+}
+
+export interface DecisionResult {
+  readonly model: string;
+  readonly version: number;
+  readonly status: VersionStatus;
+  readonly decision: DecisionRecord;
+}
+
+export interface PageOptions {
+  readonly limit?: number;
+  readonly nextToken?: string;
+}
+
+type Query = Record<string, string | number | undefined>;
+
+export class CaretakerClient {
+  private readonly base: URL;
+  private readonly signer?: SignatureV4;
+  private readonly fetchImpl: typeof fetch;
+
+  constructor(private readonly options: CaretakerClientOptions) {
+    this.base = new URL(options.baseUrl.endsWith('/') ? options.baseUrl : `${options.baseUrl}/`);
+    this.fetchImpl = options.fetch ?? globalThis.fetch;
+    if (!options.local) {
+      const region = options.region ?? /\.execute-api\.([a-z0-9-]+)\.amazonaws\.com/.exec(this.base.hostname)?.[1] ?? process.env.AWS_REGION;
+      if (!region) throw new Error('cannot tell the API\'s region: pass region or set AWS_REGION');
+      this.signer = new SignatureV4({
+        service: 'execute-api',
+        region,
+        credentials: options.credentials ?? fromNodeProviderChain(),
+        sha256: Sha256,
+      });
+    }
+  }
+
+  listModels(): Promise<{ models: ModelListItem[] }> {
+    return this.request('GET', ['models']);
+  }
+
+  getModel(model: string): Promise<{ model: ModelSummary; live?: ModelVersionRecord; deployments: DeploymentRecord[] }> {
+    return this.request('GET', ['models', model]);
+  }
+
+  listVersions(model: string, options: PageOptions & { status?: VersionStatus } = {}): Promise<Page<ModelVersionRecord>> {
+    return this.request('GET', ['models', model, 'versions'], { query: { ...options } });
+  }
+
+  getVersion(model: string, version: number): Promise<ModelVersionRecord & { run?: RunRecord }> {
+    return this.request('GET', ['models', model, 'versions', String(version)]);
+  }
+
+  approve(model: string, version: number, reason: string): Promise<DecisionResult> {
+    return this.request('POST', ['models', model, 'versions', String(version), 'approve'], { body: { reason } });
+  }
+
+  reject(model: string, version: number, reason: string): Promise<DecisionResult> {
+    return this.request('POST', ['models', model, 'versions', String(version), 'reject'], { body: { reason } });
+  }
+
+  /** The same `idempotencyKey` always yields the same run id and starts nothing new. */
+  retrain(model: string, options: { reason: string; datasetVersion?: string; idempotencyKey?: string }): Promise<{ runId: string }> {
+    const { idempotencyKey, ...body } = options;
+    return this.request('POST', ['models', model, 'retrain'], {
+      body,
+      headers: idempotencyKey !== undefined ? { 'idempotency-key': idempotencyKey } : {},
+    });
+  }
+
+  rollback(model: string, toVersion: number, reason: string): Promise<{ deploymentId: string; model: string; version: number }> {
+    return this.request('POST', ['models', model, 'rollback'], { body: { toVersion, reason } });
+  }
+
+  uploadGroundTruth(model: string, records: readonly { inferenceId: string; label: number | string | boolean }[]): Promise<{ key: string; records: number }> {
+    return this.request('POST', ['models', model, 'ground-truth'], { body: { records } });
+  }
+
+  getRun(runId: string): Promise<RunRecord> {
+    return this.request('GET', ['runs', runId]);
+  }
+
+  listDatasets(): Promise<{ datasets: { name: string; models: string[] }[] }> {
+    return this.request('GET', ['datasets']);
+  }
+
+  listDatasetVersions(dataset: string, options: PageOptions = {}): Promise<Page<DatasetVersionRecordCore>> {
+    return this.request('GET', ['datasets', dataset, 'versions'], { query: { ...options } });
+  }
+
+  getDatasetVersion(dataset: string, version: string): Promise<DatasetVersionRecordCore> {
+    return this.request('GET', ['datasets', dataset, 'versions', version]);
+  }
+
+  registerDatasetVersion(dataset: string, version: string, objects: DatasetVersionRecordCore['objects']): Promise<DatasetVersionRecordCore> {
+    return this.request('POST', ['datasets', dataset, 'versions'], { body: { version, objects } });
+  }
+
+  listAudit(query: PageOptions & { model?: string; from?: string; to?: string } = {}): Promise<Page<AuditEvent>> {
+    return this.request('GET', ['audit'], { query: { ...query } });
+  }
+
+  private async request<T>(
+    method: 'GET' | 'POST',
+    segments: readonly string[],
+    options: { query?: Query; body?: unknown; headers?: Record<string, string> } = {},
+  ): Promise<T> {
+    const url = new URL(segments.map(encodeURIComponent).join('/'), this.base);
+    const query: Record<string, string> = {};
+    for (const [name, value] of Object.entries(options.query ?? {})) {
+      if (value !== undefined) {
+        query[name] = String(value);
+        url.searchParams.set(name, String(value));
+      }
+    }
+    const body = options.body === undefined ? undefined : JSON.stringify(options.body);
+    const headers: Record<string, string> = {
+      host: url.host,
+      accept: 'application/json',
+      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+      ...options.headers,
+    };
+    let sent = headers;
+    if (this.options.local) {
+      sent = { ...headers, 'x-caretaker-principal': this.options.local.principal };
+    } else if (this.signer) {
+      const signed = await this.signer.sign(
+        new HttpRequest({
+          method,
+          protocol: url.protocol,
+          hostname: url.hostname,
+          port: url.port ? Number(url.port) : undefined,
+          path: url.pathname,
+          query,
+          headers,
+          body,
+        }),
+      );
+      sent = signed.headers;
+    }
+    const { host: _host, ...fetchHeaders } = sent;
+    const response = await this.fetchImpl(url, { method, headers: fetchHeaders, body });
+    const text = await response.text();
+    let parsed: unknown;
+    try {
+      parsed = text === '' ? undefined : JSON.parse(text);
+    } catch {
+      parsed = undefined;
+    }
+    if (!response.ok) {
+      const error = (parsed ?? {}) as { error?: string; message?: string; details?: CaretakerApiError['details'] };
+      throw new CaretakerApiError(response.status, error.error ?? `HTTP${response.status}`, error.message ?? (text.slice(0, 200) || response.statusText), error.details);
+    }
+    return parsed as T;
+  }
+}

@@ -1,0 +1,388 @@
+import { CfnElement, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import * as apigw from 'aws-cdk-lib/aws-apigateway';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
+import { Construct, type IConstruct } from 'constructs';
+import { z } from 'zod';
+import type { ModelSummary } from '../../lambdas/api/ports';
+import { ROUTES, type RouteSpec } from '../../lambdas/api/schemas';
+import { type artifactAreas } from '../../lambdas/shared/layout';
+import type { CaretakerConfig } from '../config';
+import { CaretakerFunction } from './caretaker-function';
+import { SecureBucket } from './secure-bucket';
+
+export interface RegistryApiProps {
+  /** The configured models; the function serves their summaries and approver lists. */
+  readonly models: CaretakerConfig['models'];
+  /** The metadata table (registry, runs, datasets, audit). Must have a stream: the audit copy reads it. */
+  readonly table: dynamodb.ITable;
+  /** Artifacts bucket; the API writes ground truth under `ground-truth/`. */
+  readonly artifactsBucket: s3.IBucket;
+  /** Target of the audit bucket's server access logs. */
+  readonly accessLogsBucket: s3.IBucket;
+  /** Encrypts the function environments, log groups, the audit bucket and the DLQ. */
+  readonly encryptionKey: kms.IKey;
+  /**
+   * The retraining FIFO queue `POST /models/{model}/retrain` sends `RetrainingRequest`s to.
+   * @default - retrain returns 503 "not wired"
+   */
+  readonly retrainingQueue?: sqs.IQueue;
+  /**
+   * The training pipeline whose waiting approval tasks approve/reject resume (SendTaskSuccess/Failure).
+   * @default - no task-response permission; decisions are undone and return 503
+   */
+  readonly pipeline?: sfn.IStateMachine;
+  /**
+   * The state machine that runs the deploy path; rollback starts it with `{ kind: 'rollback', ... }`.
+   * @default - rollback returns 503 "not wired"
+   */
+  readonly deploymentStateMachine?: sfn.IStateMachine;
+  /** Stage throttling. @default - 20 requests/s, bursts of 40 */
+  readonly throttle?: { readonly rateLimit: number; readonly burstLimit: number };
+  /** Put an AWS WAF web ACL (AWS managed common rules, known bad inputs, a per-IP rate limit) in front. @default false */
+  readonly waf?: boolean;
+  /** How long audit objects are locked (Object Lock, governance mode). @default Duration.days(365) */
+  readonly auditRetention?: Duration;
+  /** @default RemovalPolicy.RETAIN */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+/** Where the API writes in the artifacts bucket (see lambdas/shared/layout.ts). */
+const GROUND_TRUTH_AREA: (typeof artifactAreas)[number] = 'ground-truth';
+
+/** The route paths with `{param}` as `*`, as execute-api ARNs spell them. */
+const arnPath = (route: RouteSpec) => route.path.replace(/\{[^}]+\}/g, '*');
+
+/**
+ * Lambda's L2 makes the function depend on its whole role construct; the role itself is already
+ * a `GetAtt` dependency, and cfn-lint (W3005) flags the duplicate. Keep only the policy.
+ */
+function dropRedundantRoleDependency(fn: CaretakerFunction): void {
+  const policy = fn.role.node.tryFindChild('DefaultPolicy')?.node.defaultChild;
+  if (!policy || !CfnElement.isCfnElement(policy)) return;
+  const cfn = fn.function.node.defaultChild as lambda.CfnFunction;
+  cfn.addOverride('DependsOn', [Stack.of(fn).getLogicalId(policy)]);
+}
+
+/** A zod schema as an API Gateway (JSON Schema draft 4) model schema. */
+export function apiGatewaySchema(schema: z.ZodType): apigw.JsonSchema {
+  const { $schema: _ignored, ...json } = z.toJSONSchema(schema, { target: 'draft-04', io: 'input', unrepresentable: 'any' });
+  return json as unknown as apigw.JsonSchema;
+}
+
+export function modelSummaries(models: CaretakerConfig['models']): ModelSummary[] {
+  return models.map((m) => ({
+    name: m.name,
+    ...(m.description !== undefined ? { description: m.description } : {}),
+    datasetName: m.dataset.name,
+    objective: m.objective,
+    ...(m.approval.approvers ? { approvers: m.approval.approvers } : {}),
+    approvalTimeoutSeconds: m.approval.timeoutSeconds,
+  }));
+}
+
+/**
+ * The registry and approval API: API Gateway REST with AWS_IAM on every method, request
+ * validation from the route table's zod schemas, access logs to a KMS-encrypted log group,
+ * stage throttling and tracing, optional WAF; one router Lambda; and the audit trail's
+ * write-once copy (stream → Lambda → Object Lock bucket).
+ */
+export class RegistryApi extends Construct {
+  public readonly api: apigw.RestApi;
+  public readonly handler: CaretakerFunction;
+  public readonly accessLogGroup: logs.LogGroup;
+  /** Write-once copy of the audit trail (Object Lock, governance). */
+  public readonly auditBucket: SecureBucket;
+  public readonly auditCopier: CaretakerFunction;
+  public readonly webAcl?: wafv2.CfnWebACL;
+
+  constructor(scope: Construct, id: string, props: RegistryApiProps) {
+    super(scope, id);
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    const throttle = props.throttle ?? { rateLimit: 20, burstLimit: 40 };
+    if (throttle.rateLimit <= 0 || throttle.burstLimit <= 0) {
+      throw new Error(`RegistryApi: throttle must be positive, got ${JSON.stringify(throttle)}`);
+    }
+    if (!props.table.tableStreamArn) throw new Error('RegistryApi: table must have a stream (the audit copy reads it)');
+
+    this.handler = new CaretakerFunction(this, 'Handler', {
+      entry: 'api/handler.ts',
+      description: 'Caretaker registry and approval API',
+      encryptionKey: props.encryptionKey,
+      removalPolicy,
+      environment: {
+        TABLE_NAME: props.table.tableName,
+        ARTIFACTS_BUCKET: props.artifactsBucket.bucketName,
+        MODELS: JSON.stringify(modelSummaries(props.models)),
+        ...(props.retrainingQueue ? { RETRAINING_QUEUE_URL: props.retrainingQueue.queueUrl } : {}),
+        ...(props.deploymentStateMachine ? { DEPLOY_STATE_MACHINE_ARN: props.deploymentStateMachine.stateMachineArn } : {}),
+      },
+    });
+    props.table.grantReadWriteData(this.handler.role);
+    props.artifactsBucket.grantPut(this.handler.role, `${GROUND_TRUTH_AREA}/*`);
+    props.retrainingQueue?.grantSendMessages(this.handler.role);
+    props.pipeline?.grantTaskResponse(this.handler.role);
+    props.deploymentStateMachine?.grantStartExecution(this.handler.role);
+
+    this.accessLogGroup = new logs.LogGroup(this, 'AccessLogs', {
+      encryptionKey: props.encryptionKey,
+      retention: logs.RetentionDays.ONE_YEAR,
+      removalPolicy,
+    });
+
+    this.api = new apigw.RestApi(this, 'Api', {
+      description: 'Caretaker registry and approval API (SigV4)',
+      endpointTypes: [apigw.EndpointType.REGIONAL],
+      cloudWatchRole: true,
+      cloudWatchRoleRemovalPolicy: removalPolicy,
+      defaultMethodOptions: { authorizationType: apigw.AuthorizationType.IAM },
+      deployOptions: {
+        stageName: 'v1',
+        accessLogDestination: new apigw.LogGroupLogDestination(this.accessLogGroup),
+        accessLogFormat: apigw.AccessLogFormat.jsonWithStandardFields({
+          caller: true,
+          httpMethod: true,
+          ip: true,
+          protocol: true,
+          requestTime: true,
+          resourcePath: true,
+          responseLength: true,
+          status: true,
+          user: true,
+        }),
+        loggingLevel: apigw.MethodLoggingLevel.ERROR,
+        dataTraceEnabled: false,
+        metricsEnabled: true,
+        tracingEnabled: true,
+        throttlingRateLimit: throttle.rateLimit,
+        throttlingBurstLimit: throttle.burstLimit,
+      },
+    });
+
+    this.addGatewayResponses();
+
+    const bodyAndParams = this.api.addRequestValidator('BodyAndParams', { validateRequestBody: true, validateRequestParameters: true });
+    const paramsOnly = this.api.addRequestValidator('Params', { validateRequestBody: false, validateRequestParameters: true });
+    const integration = new apigw.LambdaIntegration(this.handler.function, { proxy: true, allowTestInvoke: false });
+    for (const route of ROUTES) {
+      const resource = this.api.root.resourceForPath(route.path);
+      const requestParameters: Record<string, boolean> = {};
+      for (const match of route.path.matchAll(/\{([^}]+)\}/g)) requestParameters[`method.request.path.${match[1] ?? ''}`] = true;
+      const query = z.toJSONSchema(route.query, { io: 'input', unrepresentable: 'any' }) as { properties?: Record<string, unknown> };
+      for (const name of Object.keys(query.properties ?? {})) requestParameters[`method.request.querystring.${name}`] = false;
+      resource.addMethod(route.method, integration, {
+        authorizationType: apigw.AuthorizationType.IAM,
+        operationName: route.id,
+        requestParameters,
+        requestValidator: route.body ? bodyAndParams : paramsOnly,
+        requestModels: route.body
+          ? {
+              'application/json': new apigw.Model(this, `${route.id}Body`, {
+                restApi: this.api,
+                contentType: 'application/json',
+                description: `${route.method} ${route.path} body`,
+                schema: apiGatewaySchema(route.body),
+              }),
+            }
+          : undefined,
+      });
+    }
+
+    if (props.waf) this.webAcl = this.addWaf();
+    else {
+      Validations.of(this.api.deploymentStage).acknowledge({
+        id: 'AwsSolutions-APIG3',
+        reason: 'WAF is opt-in (RegistryApi waf prop): every method already requires SigV4 and the stage is throttled.',
+      });
+    }
+
+    // Audit trail: stream → copier → write-once bucket.
+    this.auditBucket = new SecureBucket(this, 'AuditTrail', {
+      encryptionKey: props.encryptionKey,
+      accessLogsBucket: props.accessLogsBucket,
+      accessLogsPrefix: 'audit/',
+      objectLockRetention: props.auditRetention ?? Duration.days(365),
+      removalPolicy,
+    });
+    this.auditCopier = new CaretakerFunction(this, 'AuditCopier', {
+      entry: 'audit/handler.ts',
+      description: 'Caretaker: copies audit events to the write-once audit bucket',
+      encryptionKey: props.encryptionKey,
+      removalPolicy,
+      environment: { AUDIT_BUCKET: this.auditBucket.bucket.bucketName },
+    });
+    this.auditBucket.bucket.grantPut(this.auditCopier.role, 'audit/*');
+    const dlq = new sqs.Queue(this, 'AuditCopyFailures', {
+      encryption: sqs.QueueEncryption.KMS,
+      encryptionMasterKey: props.encryptionKey,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+      removalPolicy,
+    });
+    Validations.of(dlq).acknowledge({ id: 'AwsSolutions-SQS3', reason: 'This queue is the dead-letter queue of the audit copy.' });
+    this.auditCopier.function.addEventSource(
+      new DynamoEventSource(props.table, {
+        startingPosition: lambda.StartingPosition.TRIM_HORIZON,
+        batchSize: 100,
+        retryAttempts: 10,
+        bisectBatchOnError: true,
+        reportBatchItemFailures: false,
+        onFailure: new SqsDlq(dlq),
+        filters: [
+          // What FilterRule.isEqual / beginsWith produce, spelled out (those helpers are typed `any`).
+          lambda.FilterCriteria.filter({ eventName: ['INSERT'], dynamodb: { Keys: { pk: { S: [{ prefix: 'AUDIT#' }] } } } }),
+        ],
+      }),
+    );
+
+    this.acknowledgeInherentFindings(props);
+    for (const fn of [this.handler, this.auditCopier]) dropRedundantRoleDependency(fn);
+  }
+
+  /** The stage's invoke URL, e.g. `https://abc.execute-api.eu-west-1.amazonaws.com/v1/`. */
+  get url(): string {
+    return this.api.url;
+  }
+
+  /** May call every GET route (models, versions, runs, datasets, audit, the OpenAPI document). */
+  grantRead(grantee: iam.IGrantable): iam.Grant {
+    return this.grantRoutes(grantee, 'read');
+  }
+
+  /** May request retraining runs. */
+  grantRetrain(grantee: iam.IGrantable): iam.Grant {
+    return this.grantRoutes(grantee, 'retrain');
+  }
+
+  /** May approve, reject and roll back. */
+  grantApprove(grantee: iam.IGrantable): iam.Grant {
+    return this.grantRoutes(grantee, 'approve');
+  }
+
+  /** May upload ground truth and register dataset versions. */
+  grantSubmitData(grantee: iam.IGrantable): iam.Grant {
+    return this.grantRoutes(grantee, 'submit');
+  }
+
+  private grantRoutes(grantee: iam.IGrantable, intent: RouteSpec['intent']): iam.Grant {
+    const stage = this.api.deploymentStage.stageName;
+    const routes = ROUTES.filter((r) => r.intent === intent);
+    const grant = iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['execute-api:Invoke'],
+      resourceArns: routes.map((r) => this.api.arnForExecuteApi(r.method, arnPath(r), stage)),
+    });
+    // Each `*` in these ARNs stands for one path parameter ({model}, {version} …) of one route.
+    if (Construct.isConstruct(grantee)) {
+      const stack = Stack.of(this);
+      const apiId = stack.getLogicalId(this.api.node.defaultChild as CfnElement);
+      const stageId = stack.getLogicalId(this.api.deploymentStage.node.defaultChild as CfnElement);
+      const findings = routes
+        .filter((r) => r.path.includes('{'))
+        .map((r) => ({
+          id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<${apiId}>/<${stageId}>/${r.method}${arnPath(r)}]`,
+          reason: `Invoke ${r.method} ${r.path} of this API for any value of its path parameters (intent-level grant).`,
+        }));
+      if (findings.length > 0) Validations.of(grantee).acknowledge(...findings);
+    }
+    return grant;
+  }
+
+  /** API Gateway's own refusals use the same `{ error, message }` shape as the function's. */
+  private addGatewayResponses(): void {
+    const respond = (id: string, type: apigw.ResponseType, statusCode: string, error: string, message: string) =>
+      this.api.addGatewayResponse(id, {
+        type,
+        statusCode,
+        templates: { 'application/json': `{"error":"${error}","message":${message}}` },
+      });
+    respond('BadBody', apigw.ResponseType.BAD_REQUEST_BODY, '400', 'Invalid', '"$context.error.validationErrorString"');
+    respond('BadParameters', apigw.ResponseType.BAD_REQUEST_PARAMETERS, '400', 'Invalid', '"$context.error.validationErrorString"');
+    respond('TooLarge', apigw.ResponseType.REQUEST_TOO_LARGE, '413', 'PayloadTooLarge', '"the body is too large"');
+    respond('Denied', apigw.ResponseType.ACCESS_DENIED, '403', 'Forbidden', '"$context.error.messageString"');
+    respond('NoRoute', apigw.ResponseType.MISSING_AUTHENTICATION_TOKEN, '403', 'Forbidden', '"no such route, or the request is not signed"');
+    respond('Throttled', apigw.ResponseType.THROTTLED, '429', 'Throttled', '"too many requests; retry with backoff"');
+    respond('Default5xx', apigw.ResponseType.DEFAULT_5XX, '502', 'Unavailable', '"the API is unavailable; retry"');
+  }
+
+  private addWaf(): wafv2.CfnWebACL {
+    const visibility = (metricName: string) => ({ cloudWatchMetricsEnabled: true, sampledRequestsEnabled: true, metricName });
+    const managed = (name: string, priority: number) => ({
+      name,
+      priority,
+      overrideAction: { none: {} },
+      statement: { managedRuleGroupStatement: { vendorName: 'AWS', name } },
+      visibilityConfig: visibility(name),
+    });
+    const acl = new wafv2.CfnWebACL(this, 'WebAcl', {
+      scope: 'REGIONAL',
+      defaultAction: { allow: {} },
+      visibilityConfig: visibility('caretaker-api'),
+      rules: [
+        managed('AWSManagedRulesCommonRuleSet', 0),
+        managed('AWSManagedRulesKnownBadInputsRuleSet', 1),
+        {
+          name: 'rate-limit-per-ip',
+          priority: 2,
+          action: { block: {} },
+          statement: { rateBasedStatement: { limit: 1000, aggregateKeyType: 'IP' } },
+          visibilityConfig: visibility('rate-limit-per-ip'),
+        },
+      ],
+    });
+    new wafv2.CfnWebACLAssociation(this, 'WebAclAssociation', {
+      resourceArn: this.api.deploymentStage.stageArn,
+      webAclArn: acl.attrArn,
+    });
+    return acl;
+  }
+
+  private acknowledgeInherentFindings(props: RegistryApiProps): void {
+    const stack = Stack.of(this);
+    const logicalId = (element: IConstruct) => {
+      const child = element.node.defaultChild;
+      return child && CfnElement.isCfnElement(child) ? stack.getLogicalId(child) : undefined;
+    };
+    for (const method of this.api.methods) {
+      Validations.of(method).acknowledge({
+        id: 'AwsSolutions-COG4',
+        reason: 'Callers are IAM principals (AWS_IAM, SigV4) — people through SSO roles and pipelines through roles; no Cognito user pool.',
+      });
+    }
+    const cloudWatchRole = this.api.node.tryFindChild('CloudWatchRole');
+    if (cloudWatchRole) {
+      Validations.of(cloudWatchRole).acknowledge({
+        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
+        reason: 'API Gateway\'s account-level logging role; the AWS managed policy is the documented one for execution logs.',
+      });
+    }
+    const tableId = logicalId(props.table);
+    const bucketId = logicalId(props.artifactsBucket);
+    const auditId = logicalId(this.auditBucket.bucket) ?? '';
+    Validations.of(this.handler.role).acknowledge(
+      ...(tableId
+        ? [{ id: `AwsSolutions-IAM5[Resource::<${tableId}.Arn>/index/*]`, reason: 'Queries the table\'s own indexes (gsi1 for status and audit lists).' }]
+        : []),
+      ...(bucketId
+        ? [{ id: `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/ground-truth/*]`, reason: 'Writes ground-truth objects, whose keys are per upload, under ground-truth/ only.' }]
+        : []),
+      { id: 'AwsSolutions-IAM5[Action::s3:Abort*]', reason: 'CDK\'s put grant lets multipart uploads under ground-truth/ be aborted; no other prefix.' },
+      { id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]', reason: 'Encrypting with the stack key (table, bucket) needs GenerateDataKey and its variants.' },
+      { id: 'AwsSolutions-IAM5[Action::kms:ReEncrypt*]', reason: 'CDK\'s table grant includes ReEncrypt* for the stack key; scoped to that one key.' },
+    );
+    Validations.of(this.auditCopier.role).acknowledge(
+      { id: `AwsSolutions-IAM5[Resource::<${auditId}.Arn>/audit/*]`, reason: 'Writes one object per audit event under audit/ only.' },
+      { id: 'AwsSolutions-IAM5[Action::s3:Abort*]', reason: 'CDK\'s put grant lets multipart uploads under audit/ be aborted; no other prefix.' },
+      { id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]', reason: 'Encrypting audit objects with the stack key.' },
+      { id: 'AwsSolutions-IAM5[Action::kms:ReEncrypt*]', reason: 'Part of CDK\'s encrypt grant on the stack key; scoped to that key.' },
+    );
+  }
+}

@@ -1,0 +1,195 @@
+/**
+ * Builds the registry API handler against the moto server (DynamoDB, S3) with the Step
+ * Functions, SQS and deployment ports faked at the client boundary, and event factories.
+ */
+import { CreateBucketCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import type { APIGatewayProxyEvent } from 'aws-lambda';
+import { S3GroundTruthStore } from '../../../lambdas/api/aws-ports';
+import { DynamoAuditLog, DynamoDatasets, DynamoRegistry } from '../../../lambdas/api/dynamo-registry';
+import type { ApprovalCallbacks, ModelSummary, Ports, RetrainingQueue, RollbackRequest } from '../../../lambdas/api/ports';
+import { fromIamContext, fromLocalHeader } from '../../../lambdas/api/principal';
+import { type ApiHandler, createHandler } from '../../../lambdas/api/router';
+import { keys, type ModelVersionRecord, type RetrainingRequest } from '../../../lambdas/shared/contracts';
+import { createDocumentClient } from '../../../lambdas/shared/dynamo';
+import { motoClientConfig, uniqueName } from '../../support/aws';
+import { createMetadataTable } from '../../support/table';
+
+export const REQUESTER = 'arn:aws:iam::123456789012:role/data-scientist';
+export const APPROVER = 'arn:aws:iam::123456789012:role/approver';
+export const OTHER_APPROVER = 'arn:aws:iam::123456789012:role/approver-2';
+
+export const MODELS: ModelSummary[] = [
+  {
+    name: 'churn',
+    datasetName: 'churn',
+    objective: { metricName: 'validation:auc', direction: 'maximize' },
+    approvalTimeoutSeconds: 604800,
+  },
+  {
+    name: 'fraud',
+    datasetName: 'payments',
+    objective: { metricName: 'validation:f1', direction: 'maximize' },
+    approvers: [APPROVER],
+    approvalTimeoutSeconds: 3600,
+  },
+];
+
+/** Records every task-token call; `behaviour` decides what the next call does. */
+export class FakeCallbacks implements ApprovalCallbacks {
+  readonly calls: { kind: 'success' | 'failure'; token: string; payload: unknown }[] = [];
+  behaviour: () => Promise<void> = () => Promise.resolve();
+
+  async approve(token: string, output: unknown): Promise<void> {
+    await this.behaviour();
+    this.calls.push({ kind: 'success', token, payload: output });
+  }
+
+  async reject(token: string, failure: unknown): Promise<void> {
+    await this.behaviour();
+    this.calls.push({ kind: 'failure', token, payload: failure });
+  }
+}
+
+export class FakeQueue implements RetrainingQueue {
+  readonly sent: RetrainingRequest[] = [];
+  send(request: RetrainingRequest): Promise<void> {
+    this.sent.push(request);
+    return Promise.resolve();
+  }
+}
+
+export interface Harness {
+  readonly handler: ApiHandler;
+  readonly localHandler: ApiHandler;
+  readonly ports: Ports;
+  readonly callbacks: FakeCallbacks;
+  readonly queue: FakeQueue;
+  readonly rollbacks: RollbackRequest[];
+  readonly tableName: string;
+  readonly bucket: string;
+  readonly s3: S3Client;
+  readonly client: ReturnType<typeof createDocumentClient>;
+  putVersion(record: Partial<ModelVersionRecord> & { model: string; version: number }): Promise<void>;
+  itemCount(): Promise<number>;
+  objectCount(): Promise<number>;
+  drop(): Promise<void>;
+}
+
+export async function createHarness(): Promise<Harness> {
+  const table = await createMetadataTable();
+  const client = createDocumentClient(motoClientConfig());
+  const s3 = new S3Client(motoClientConfig());
+  const bucket = uniqueName('artifacts');
+  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  const callbacks = new FakeCallbacks();
+  const queue = new FakeQueue();
+  const rollbacks: RollbackRequest[] = [];
+  let ids = 0;
+  const ports: Ports = {
+    registry: new DynamoRegistry(client, table.tableName),
+    audit: new DynamoAuditLog(client, table.tableName),
+    datasets: new DynamoDatasets(client, table.tableName),
+    callbacks,
+    retraining: queue,
+    deployments: {
+      startRollback: (request) => {
+        rollbacks.push(request);
+        return Promise.resolve({ deploymentId: request.deploymentId });
+      },
+    },
+    groundTruth: new S3GroundTruthStore(s3, bucket),
+    clock: { now: () => new Date() },
+    newId: () => `id-${String(++ids).padStart(6, '0')}-${Math.random().toString(36).slice(2, 8)}`,
+  };
+  return {
+    handler: createHandler({ principal: fromIamContext, ports, models: MODELS }),
+    localHandler: createHandler({ principal: fromLocalHeader, ports, models: MODELS }),
+    ports,
+    callbacks,
+    queue,
+    rollbacks,
+    tableName: table.tableName,
+    bucket,
+    s3,
+    client,
+    async putVersion(record) {
+      const status = record.status ?? 'PENDING_APPROVAL';
+      const item: ModelVersionRecord = {
+        status,
+        runId: `run-${record.model}-${record.version}`,
+        requestedBy: REQUESTER,
+        datasetName: record.model,
+        datasetVersion: '2026-11-01',
+        trainingJobName: `job-${record.version}`,
+        modelArtifactUri: 's3://artifacts/models/x/model.tar.gz',
+        imageUri: '123456789012.dkr.ecr.us-east-1.amazonaws.com/x:1',
+        instanceType: 'ml.g5.xlarge',
+        hyperparameters: { eta: '0.2' },
+        metrics: { 'validation:auc': 0.81 },
+        comparison: { metricName: 'validation:auc', direction: 'maximize', candidate: 0.81, champion: 0.79, championVersion: 1 },
+        evaluationReportUri: 's3://artifacts/evaluations/x/report.json',
+        createdAt: '2026-11-20T10:00:00.000Z',
+        updatedAt: '2026-11-20T10:00:00.000Z',
+        taskToken: `token-${record.model}-${record.version}`,
+        ...record,
+      };
+      await client.send(
+        new PutCommand({
+          TableName: table.tableName,
+          Item: { ...keys.version(item.model, item.version), ...keys.versionByStatus(item.model, status, item.version), ...item },
+        }),
+      );
+    },
+    async itemCount() {
+      let count = 0;
+      let start: Record<string, unknown> | undefined;
+      do {
+        const page = await client.send(new ScanCommand({ TableName: table.tableName, ExclusiveStartKey: start, Select: 'COUNT' }));
+        count += page.Count ?? 0;
+        start = page.LastEvaluatedKey;
+      } while (start);
+      return count;
+    },
+    async objectCount() {
+      const listed = await s3.send(new ListObjectsV2Command({ Bucket: bucket }));
+      return listed.KeyCount ?? 0;
+    },
+    drop: () => table.drop(),
+  };
+}
+
+export interface RequestOptions {
+  readonly body?: unknown;
+  /** Raw body text, sent as is. */
+  readonly rawBody?: string;
+  readonly principal?: string;
+  readonly headers?: Record<string, string>;
+  readonly query?: Record<string, string>;
+}
+
+/** An API Gateway REST proxy event as a SigV4-authenticated call produces it. */
+export function apiEvent(method: string, path: string, options: RequestOptions = {}): APIGatewayProxyEvent {
+  const body = options.rawBody ?? (options.body === undefined ? null : JSON.stringify(options.body));
+  return {
+    httpMethod: method,
+    path,
+    resource: path,
+    body,
+    isBase64Encoded: false,
+    headers: { ...(body !== null && options.rawBody === undefined ? { 'Content-Type': 'application/json' } : {}), ...options.headers },
+    multiValueHeaders: {},
+    queryStringParameters: options.query ?? null,
+    multiValueQueryStringParameters: null,
+    pathParameters: null,
+    stageVariables: null,
+    requestContext: {
+      identity: { userArn: options.principal ?? APPROVER },
+    } as APIGatewayProxyEvent['requestContext'],
+  };
+}
+
+// eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- tests name the shape they expect
+export function bodyOf<T = Record<string, unknown>>(result: { body: string }): T {
+  return JSON.parse(result.body) as T;
+}

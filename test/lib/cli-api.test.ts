@@ -1,0 +1,102 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { main } from '../../bin/cli';
+import { formatTable, resolveApiUrl } from '../../lib/cli/api';
+import { keys } from '../../lambdas/shared/contracts';
+import { APPROVER, createHarness, type Harness } from '../lambdas/api/harness';
+import { serveApi } from '../support/api-server';
+
+describe('caretaker CLI against the API', () => {
+  let h: Harness;
+  let server: Awaited<ReturnType<typeof serveApi>>;
+  beforeAll(async () => {
+    h = await createHarness();
+    await h.putVersion({ model: 'churn', version: 1, status: 'LIVE' });
+    await h.putVersion({ model: 'churn', version: 2 });
+    await h.client.send(
+      new PutCommand({
+        TableName: h.tableName,
+        Item: { ...keys.run('run-churn-2'), runId: 'run-churn-2', model: 'churn', status: 'REJECTED', currentState: 'WaitForApproval', startedAt: '2026-11-20T09:00:00.000Z', endedAt: '2026-11-20T12:00:00.000Z' },
+      }),
+    );
+    server = await serveApi(h.localHandler);
+  });
+  afterAll(async () => {
+    await server.close();
+    await h.drop();
+  });
+
+  async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+    const out: string[] = [];
+    const err: string[] = [];
+    const log = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')));
+    const error = vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void err.push(a.join(' ')));
+    const stderr = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => (err.push(String(chunk)), true));
+    try {
+      const code = await main(['node', 'caretaker', ...args, '--api-url', server.url, '--principal', APPROVER]);
+      return { code, out: out.join('\n'), err: err.join('\n') };
+    } finally {
+      log.mockRestore();
+      error.mockRestore();
+      stderr.mockRestore();
+    }
+  }
+
+  it('models list prints a table', async () => {
+    const { code, out } = await cli('models', 'list');
+    expect(code).toBe(0);
+    expect(out.split('\n')[0]).toMatch(/^MODEL\s+LIVE\s+LATEST\s+STATUS\s+OBJECTIVE$/);
+    expect(out).toMatch(/churn\s+1\s+2\s+PENDING_APPROVAL\s+maximize validation:auc/);
+  });
+
+  it('versions list --json prints the page for scripts', async () => {
+    const { code, out } = await cli('versions', 'list', 'churn', '--json');
+    expect(code).toBe(0);
+    expect((JSON.parse(out) as { items: { version: number }[] }).items.map((v) => v.version)).toEqual([2, 1]);
+  });
+
+  it('approve then a second approve exits non-zero with the conflict', async () => {
+    expect((await cli('approve', 'churn', '2', '--reason', 'better auc')).code).toBe(0);
+    const again = await cli('approve', 'churn', '2', '--reason', 'again');
+    expect(again.code).toBe(1);
+    expect(again.err).toContain('Conflict (409)');
+  });
+
+  it('names the bad field when the API refuses input', async () => {
+    const { code, err } = await cli('rollback', 'churn', '1', '--reason', ' ');
+    expect(code).toBe(1);
+    expect(err).toContain('body.reason');
+  });
+
+  it('runs show --watch returns at once for a finished run, non-zero when it did not succeed', async () => {
+    const { code, out, err } = await cli('runs', 'show', 'run-churn-2', '--watch', '--interval', '1');
+    expect(out).toContain('run-churn-2: REJECTED');
+    expect(code).toBe(1);
+    expect(err).toContain('ended REJECTED');
+  });
+
+  it('exits non-zero for an unknown model', async () => {
+    const { code, err } = await cli('versions', 'show', 'nope', '1');
+    expect(code).toBe(1);
+    expect(err).toContain('NotFound (404)');
+  });
+});
+
+describe('API URL resolution and tables', () => {
+  it('prefers --api-url, then CARETAKER_API_URL, then the ApiUrl stack output', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'caretaker-cli-'));
+    const outputs = join(dir, 'outputs.json');
+    writeFileSync(outputs, JSON.stringify({ Caretaker: { ApiUrl: 'https://from-outputs/v1/', MetadataTableName: 't' } }));
+    expect(resolveApiUrl({ apiUrl: 'https://flag/', outputs }, { CARETAKER_API_URL: 'https://env/' })).toBe('https://flag/');
+    expect(resolveApiUrl({ outputs }, { CARETAKER_API_URL: 'https://env/' })).toBe('https://env/');
+    expect(resolveApiUrl({ outputs }, {})).toBe('https://from-outputs/v1/');
+    expect(() => resolveApiUrl({ outputs: join(dir, 'missing.json') }, {})).toThrow(/CARETAKER_API_URL/);
+  });
+
+  it('aligns columns and shows missing values as -', () => {
+    expect(formatTable([{ a: 'x', b: 10 }, { a: 'longer' }], ['a', 'b'])).toBe('A       B\nx       10\nlonger  -');
+  });
+});

@@ -1,0 +1,175 @@
+import { App, Stack } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { describe, expect, it } from 'vitest';
+import { bodies, ROUTES } from '../../lambdas/api/schemas';
+import { apiGatewaySchema, RegistryApi } from '../../lib/constructs/registry-api';
+import { parseConfig } from '../../lib/config';
+import { exampleConfigInput, synthCaretaker } from '../support/stack';
+
+describe('RegistryApi', () => {
+  let reader: iam.Role | undefined;
+  let approver: iam.Role | undefined;
+  const { template, stack } = synthCaretaker({
+    extend: (s) => {
+      reader = new iam.Role(s, 'Reader', { assumedBy: new iam.AccountRootPrincipal() });
+      approver = new iam.Role(s, 'ApproverRole', { assumedBy: new iam.AccountRootPrincipal() });
+      s.api.grantRead(reader);
+      s.api.grantApprove(approver);
+    },
+  });
+  const apiId = stack.getLogicalId(stack.api.api.node.defaultChild as never);
+
+  it('requires AWS_IAM on every method, one per route', () => {
+    const methods = template.findResources('AWS::ApiGateway::Method');
+    const auth = Object.values(methods).map((m) => (m as { Properties: { AuthorizationType: string } }).Properties.AuthorizationType);
+    expect(auth).toHaveLength(ROUTES.length);
+    expect(new Set(auth)).toEqual(new Set(['AWS_IAM']));
+  });
+
+  it('validates bodies and parameters with models generated from the zod schemas', () => {
+    template.hasResourceProperties('AWS::ApiGateway::RequestValidator', { ValidateRequestBody: true, ValidateRequestParameters: true });
+    template.hasResourceProperties('AWS::ApiGateway::Method', {
+      HttpMethod: 'POST',
+      OperationName: 'approve',
+      RequestParameters: { 'method.request.path.model': true, 'method.request.path.version': true },
+      RequestValidatorId: Match.anyValue(),
+      RequestModels: { 'application/json': Match.anyValue() },
+    });
+    template.hasResourceProperties('AWS::ApiGateway::Model', {
+      ContentType: 'application/json',
+      Schema: Match.objectLike({
+        $schema: 'http://json-schema.org/draft-04/schema#',
+        type: 'object',
+        required: ['reason'],
+        additionalProperties: false,
+      }),
+    });
+    template.hasResourceProperties('AWS::ApiGateway::Method', {
+      HttpMethod: 'GET',
+      OperationName: 'listVersions',
+      RequestParameters: Match.objectLike({ 'method.request.querystring.status': false, 'method.request.path.model': true }),
+    });
+    const methods = Object.values(template.findResources('AWS::ApiGateway::Method')) as { Properties: { RequestValidatorId?: unknown } }[];
+    expect(methods.every((m) => m.Properties.RequestValidatorId !== undefined)).toBe(true);
+  });
+
+  it('produces draft-4 schemas API Gateway accepts', () => {
+    const schema = apiGatewaySchema(bodies.rollback) as Record<string, unknown>;
+    expect(schema).not.toHaveProperty('$schema');
+    expect(JSON.stringify(schema)).not.toMatch(/"exclusiveMinimum":\d/);
+  });
+
+  it('logs access to a KMS-encrypted log group, traces, and throttles the stage', () => {
+    const keyArn = { 'Fn::GetAtt': [stack.getLogicalId(stack.key.node.defaultChild as never), 'Arn'] };
+    template.hasResourceProperties('AWS::Logs::LogGroup', {
+      KmsKeyId: keyArn,
+      RetentionInDays: 365,
+    });
+    template.hasResourceProperties('AWS::ApiGateway::Stage', {
+      RestApiId: { Ref: apiId },
+      StageName: 'v1',
+      TracingEnabled: true,
+      AccessLogSetting: {
+        DestinationArn: Match.objectLike({
+          'Fn::Join': ['', Match.arrayWith([{ Ref: stack.getLogicalId(stack.api.accessLogGroup.node.defaultChild as never) }])],
+        }),
+        Format: Match.stringLikeRegexp('"caller":"\\$context.identity.caller"'),
+      },
+      MethodSettings: [Match.objectLike({ ThrottlingRateLimit: 20, ThrottlingBurstLimit: 40, LoggingLevel: 'ERROR', DataTraceEnabled: false })],
+    });
+  });
+
+  it('grants read as GET-only execute-api ARNs and approve as the decision and rollback paths', () => {
+    const policies = template.findResources('AWS::IAM::Policy', {
+      Properties: { Roles: [{ Ref: stack.getLogicalId(reader!.node.defaultChild as never) }] },
+    });
+    const readText = JSON.stringify(policies);
+    expect(readText).toContain('execute-api:Invoke');
+    expect(readText).toContain('/GET/models/*/versions/*"');
+    expect(readText).not.toContain('/POST/');
+    const approve = JSON.stringify(
+      template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: stack.getLogicalId(approver!.node.defaultChild as never) }] } }),
+    );
+    for (const path of ['/POST/models/*/versions/*/approve', '/POST/models/*/versions/*/reject', '/POST/models/*/rollback']) {
+      expect(approve).toContain(path);
+    }
+    expect(approve).not.toContain('/retrain');
+    expect(approve).not.toContain('/GET/');
+  });
+
+  it('passes the model summaries and table to the function, and nothing to retrain until wired', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: 'Caretaker registry and approval API',
+      Environment: {
+        Variables: Match.objectLike({
+          TABLE_NAME: { Ref: stack.getLogicalId(stack.metadata.table.node.defaultChild as never) },
+          MODELS: Match.stringLikeRegexp('"name":"churn"'),
+        }),
+      },
+    });
+  });
+
+  it('copies audit inserts from the stream to an Object Lock (governance) bucket', () => {
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      ObjectLockEnabled: true,
+      ObjectLockConfiguration: { ObjectLockEnabled: 'Enabled', Rule: { DefaultRetention: { Mode: 'GOVERNANCE', Days: 365 } } },
+    });
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      EventSourceArn: { 'Fn::GetAtt': [stack.getLogicalId(stack.metadata.table.node.defaultChild as never), 'StreamArn'] },
+      BisectBatchOnFunctionError: true,
+      FilterCriteria: { Filters: [{ Pattern: Match.stringLikeRegexp('AUDIT#') }] },
+      DestinationConfig: { OnFailure: { Destination: Match.anyValue() } },
+    });
+  });
+
+  it('adds a WAF web ACL on the stage only when asked', () => {
+    expect(Object.keys(template.findResources('AWS::WAFv2::WebACL'))).toHaveLength(0);
+    const app = new App();
+    const alone = new Stack(app, 'Alone');
+    const key = new kms.Key(alone, 'Key');
+    const table = new dynamodb.Table(alone, 'Table', {
+      partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
+      sortKey: { name: 'sk', type: dynamodb.AttributeType.STRING },
+      stream: dynamodb.StreamViewType.NEW_AND_OLD_IMAGES,
+    });
+    const registry = new RegistryApi(alone, 'Registry', {
+      models: parseConfig(exampleConfigInput()).models,
+      table,
+      artifactsBucket: new s3.Bucket(alone, 'Artifacts'),
+      accessLogsBucket: new s3.Bucket(alone, 'Logs'),
+      encryptionKey: key,
+      waf: true,
+    });
+    const withWaf = Template.fromStack(alone);
+    withWaf.hasResourceProperties('AWS::WAFv2::WebACL', {
+      Scope: 'REGIONAL',
+      Rules: Match.arrayWith([Match.objectLike({ Name: 'AWSManagedRulesCommonRuleSet' }), Match.objectLike({ Name: 'rate-limit-per-ip' })]),
+    });
+    withWaf.hasResourceProperties('AWS::WAFv2::WebACLAssociation', {
+      WebACLArn: { 'Fn::GetAtt': [alone.getLogicalId(registry.webAcl!), 'Arn'] },
+    });
+  });
+
+  it('refuses a table without a stream, naming the prop', () => {
+    const alone = new Stack(new App(), 'NoStream');
+    const table = new dynamodb.Table(alone, 'Table', { partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING } });
+    expect(
+      () =>
+        new RegistryApi(alone, 'Registry', {
+          models: parseConfig(exampleConfigInput()).models,
+          table,
+          artifactsBucket: new s3.Bucket(alone, 'Artifacts'),
+          accessLogsBucket: new s3.Bucket(alone, 'Logs'),
+          encryptionKey: new kms.Key(alone, 'Key'),
+        }),
+    ).toThrow(/table must have a stream/);
+  });
+
+  it('outputs the API URL', () => {
+    template.hasOutput('ApiUrl', { Value: Match.anyValue() });
+  });
+});
