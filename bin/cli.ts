@@ -2,6 +2,7 @@
  * `caretaker` CLI. Each subcommand lives with its domain; this file only wires them up.
  */
 import { Command, CommanderError } from 'commander';
+import { registerDriftCommands } from '../lib/cli/drift';
 import { ConfigError, loadConfig } from '../lib/config';
 
 export function buildProgram(): Command {
@@ -32,6 +33,7 @@ export function buildProgram(): Command {
       }
     });
 
+  registerDriftCommands(program);
   return program;
 }
 
