@@ -185,12 +185,12 @@ function parseJsonLinesTable(file: string, bytes: Uint8Array): Table {
     try {
       record = JSON.parse(line);
     } catch (error) {
-      const position = /position (\d+)/.exec((error as Error).message);
+      const message = (error as Error).message;
       throw new DataFileError(
         file,
-        `is not valid JSON: ${(error as Error).message.replace(/ in JSON at position \d+.*$/, '')}`,
+        `is not valid JSON: ${message.replace(/ in JSON at position \d+.*$/, '').replace(/, ".*" is not valid JSON$/s, '')}`,
         lineNumber,
-        position ? String(Number(position[1]) + 1) : undefined,
+        jsonErrorColumn(line, message),
       );
     }
     if (record === null || typeof record !== 'object' || Array.isArray(record)) {
@@ -251,6 +251,25 @@ function parseJsonLinesTable(file: string, bytes: Uint8Array): Table {
         }),
       ),
   };
+}
+
+/** 1-based column of a JSON.parse error: from V8's position when given, else the unexpected token's place. */
+function jsonErrorColumn(line: string, message: string): string | undefined {
+  const position = /position (\d+)/.exec(message);
+  if (position) return String(Number(position[1]) + 1);
+  if (/Unexpected end of JSON input/.test(message)) return String(line.length + 1);
+  const token = /Unexpected (?:token|non-whitespace character) '?(.)'?/.exec(message)?.[1];
+  if (token === undefined) return undefined;
+  let inString = false;
+  for (let i = 0; i < line.length; i++) {
+    const ch = line[i];
+    if (inString) {
+      if (ch === '\\') i++;
+      else if (ch === '"') inString = false;
+    } else if (ch === token) return String(i + 1);
+    else if (ch === '"') inString = true;
+  }
+  return undefined;
 }
 
 function isEmptyCell(cell: Scalar): cell is null | undefined | '' {
