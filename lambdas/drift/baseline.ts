@@ -23,6 +23,7 @@ import { z } from 'zod';
 import { Invalid } from '../shared/errors';
 import type { CategoricalBaselineView, FeatureBaselineView, NumericBaselineView } from './compare';
 import { mergeSamples, Random } from './sample';
+import { sortFloat64 } from './sort';
 import { binCountsSorted, decileEdges, proportions } from './stats';
 import { DataFileError, parseTable, type Table, type TableFormat } from './table';
 
@@ -152,7 +153,7 @@ export function compactSorted(values: Float64Array): Float64Array {
     const v = values[i]!;
     if (v === v) out[k++] = v;
   }
-  return out.sort();
+  return sortFloat64(out);
 }
 
 /** The baseline side of a numeric feature from all of its sorted values: exact edges and proportions. */

@@ -10,6 +10,7 @@
  * sample. When both parts are complete (sample size = population), so is the result, up to
  * the capacity. Randomness comes from a seeded generator, so a baseline is reproducible.
  */
+import { sortFloat64 } from './sort';
 
 /** xoshiro128** seeded with splitmix32: fast, small state, good enough for sampling. */
 export class Random {
@@ -85,7 +86,7 @@ export class Reservoir {
 
   /** The sample, sorted ascending (a copy). */
   sorted(): Float64Array {
-    return this.values.slice(0, Math.min(this.seen, this.capacity)).sort();
+    return sortFloat64(this.values.slice(0, Math.min(this.seen, this.capacity)));
   }
 }
 
@@ -117,7 +118,7 @@ export function mergeSamples(a: PopulationSample, b: PopulationSample, capacity:
   const merged = new Float64Array(size);
   merged.set(pick(a.sample, fromA, random), 0);
   merged.set(pick(b.sample, size - fromA, random), fromA);
-  return merged.sort();
+  return sortFloat64(merged);
 }
 
 /** k values chosen uniformly without replacement (partial Fisher–Yates on a copy). */
