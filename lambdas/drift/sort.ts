@@ -34,8 +34,8 @@ export function sortFloat64(values: Float64Array): Float64Array {
     }
   }
 
-  let from = wordsA;
-  let to = wordsB;
+  let from: Uint32Array = wordsA;
+  let to: Uint32Array = wordsB;
   for (let pass = 0; pass < 4; pass++) {
     const word = pass >> 1;
     const shift = (pass & 1) * 16;
