@@ -3,6 +3,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import type { Construct } from 'constructs';
 import type { CaretakerConfig } from './config';
+import { DriftMonitor } from './constructs/drift-monitor';
 import { MetadataTable } from './constructs/metadata-table';
 import { Notifications } from './constructs/notifications';
 import { warnOnDestroy } from './constructs/removal';
@@ -29,6 +30,8 @@ export class CaretakerStack extends Stack {
    * baselines, under the prefixes in `lambdas/shared/layout.ts`.
    */
   public readonly artifacts: SecureBucket;
+  /** Drift analyzer, its schedules, the per-model alarms and the ops dashboard. */
+  public readonly drift: DriftMonitor;
 
   constructor(scope: Construct, id: string, props: CaretakerStackProps) {
     super(scope, id, props);
@@ -72,6 +75,17 @@ export class CaretakerStack extends Stack {
       ],
       removalPolicy,
     });
+
+    // --- drift monitoring (issue 6) ---
+    this.drift = new DriftMonitor(this, 'Drift', {
+      models: config.models,
+      artifactsBucket: this.artifacts.bucket,
+      metadataTable: this.metadata.table,
+      encryptionKey: this.key,
+      alertsTopic: this.notifications.alerts,
+      removalPolicy,
+    });
+    new CfnOutput(this, 'DriftDashboardName', { value: this.drift.dashboard.dashboardName });
 
     new CfnOutput(this, 'ArtifactsBucketName', { value: this.artifacts.bucket.bucketName });
     new CfnOutput(this, 'MetadataTableName', { value: this.metadata.table.tableName });

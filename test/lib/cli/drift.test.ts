@@ -27,6 +27,9 @@ async function drift(...args: string[]) {
 
 afterEach(() => vi.restoreAllMocks());
 
+const aNumber: unknown = expect.any(Number);
+const aBoolean: unknown = expect.any(Boolean);
+
 const GOOD = 'x,colour\n1,red\n2,blue\n3,red\n4,\n';
 
 describe('caretaker drift', () => {
@@ -46,19 +49,19 @@ describe('caretaker drift', () => {
       features: {
         income: {
           type: 'numeric',
-          psi: expect.any(Number),
-          jsDistance: expect.any(Number),
-          ks: { statistic: expect.any(Number), pValue: expect.any(Number) },
+          psi: aNumber,
+          jsDistance: aNumber,
+          ks: { statistic: aNumber, pValue: aNumber },
           missingRate: { baseline: 0.018, current: 0.065 },
           drifted: true,
         },
         plan: {
           type: 'categorical',
-          psi: expect.any(Number),
-          jsDistance: expect.any(Number),
-          chiSquare: { statistic: expect.any(Number), pValue: expect.any(Number), degreesOfFreedom: 3 },
-          missingRate: { baseline: expect.any(Number), current: expect.any(Number) },
-          drifted: expect.any(Boolean),
+          psi: aNumber,
+          jsDistance: aNumber,
+          chiSquare: { statistic: aNumber, pValue: aNumber, degreesOfFreedom: 3 },
+          missingRate: { baseline: aNumber, current: aNumber },
+          drifted: aBoolean,
         },
       },
     });
