@@ -47,13 +47,15 @@ async function main(): Promise<void> {
       process.stderr.write(`generating ${rows} rows × ${NUMERIC} numeric + ${categorical} categorical …\n`);
       await generate(base, rows, categorical, 1, 0);
       await generate(current, rows, categorical, 2, 0.1);
-      const best = (run: () => Measurement) => {
-        const runs = Array.from({ length: repeat }, run);
-        return runs.reduce((a, b) => (b.seconds < a.seconds ? b : a));
-      };
-      const parse = best(() => nodeWorker('parse', base, current));
-      const drift = best(() => nodeWorker('drift', base, current));
-      const python = best(() => pythonRun(base, current, categorical));
+      // Interleaved, so a load change on the (shared) machine hits both sides alike; best of each.
+      const runs: { parse: Measurement; drift: Measurement; python: Measurement }[] = [];
+      for (let r = 0; r < repeat; r++) {
+        runs.push({ parse: nodeWorker('parse', base, current), drift: nodeWorker('drift', base, current), python: pythonRun(base, current, categorical) });
+      }
+      const best = (pick: (run: (typeof runs)[number]) => Measurement) => runs.map(pick).reduce((a, b) => (b.seconds < a.seconds ? b : a));
+      const parse = best((run) => run.parse);
+      const drift = best((run) => run.drift);
+      const python = best((run) => run.python);
       const features = `${NUMERIC} numeric${categorical ? ` + ${categorical} categorical` : ''}`;
       results.push(
         `| ${rows.toLocaleString('en')} × ${features} | ${drift.seconds.toFixed(2)} s | ${Math.round((2 * rows) / drift.seconds).toLocaleString('en')} | ${drift.peakRssMb} MB | ${parse.seconds.toFixed(2)} s (${parse.peakRssMb} MB) | ${python.seconds.toFixed(2)} s (parse ${python.parseSeconds!.toFixed(2)} s) | ${python.peakRssMb} MB | ${(python.seconds / drift.seconds).toFixed(2)}× |`,

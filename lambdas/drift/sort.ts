@@ -11,7 +11,7 @@
 const RADIX_THRESHOLD = 4096;
 
 let scratch = new Float64Array(0);
-const counts = new Uint32Array(65536);
+const counts = new Uint32Array(4 * 65536);
 
 /** Sorts `values` ascending in place and returns it. */
 export function sortFloat64(values: Float64Array): Float64Array {
@@ -34,28 +34,45 @@ export function sortFloat64(values: Float64Array): Float64Array {
     }
   }
 
+  // One counting pass for all four digits.
+  counts.fill(0);
+  for (let i = 0; i < n; i++) {
+    const lo = wordsA[2 * i]!;
+    const hi = wordsA[2 * i + 1]!;
+    counts[lo & 0xffff]!++;
+    counts[65536 + (lo >>> 16)]!++;
+    counts[131072 + (hi & 0xffff)]!++;
+    counts[196608 + (hi >>> 16)]!++;
+  }
+
   let from: Uint32Array = wordsA;
   let to: Uint32Array = wordsB;
   for (let pass = 0; pass < 4; pass++) {
     const word = pass >> 1;
     const shift = (pass & 1) * 16;
-    counts.fill(0);
-    for (let i = 0; i < n; i++) counts[(from[2 * i + word]! >>> shift) & 0xffff]!++;
+    const base = pass * 65536;
     // A pass where every key has the same digit moves nothing.
-    if (counts[(from[word]! >>> shift) & 0xffff] === n) continue;
+    if (counts[base + ((from[word]! >>> shift) & 0xffff)] === n) continue;
     let sum = 0;
-    for (let d = 0; d < 65536; d++) {
+    for (let d = base; d < base + 65536; d++) {
       const c = counts[d]!;
       counts[d] = sum;
       sum += c;
     }
-    for (let i = 0; i < n; i++) {
-      const lo = from[2 * i]!;
-      const hi = from[2 * i + 1]!;
-      const digit = ((word === 0 ? lo : hi) >>> shift) & 0xffff;
-      const at = counts[digit]!++;
-      to[2 * at] = lo;
-      to[2 * at + 1] = hi;
+    if (word === 0) {
+      for (let i = 0; i < n; i++) {
+        const lo = from[2 * i]!;
+        const at = counts[base + ((lo >>> shift) & 0xffff)]!++;
+        to[2 * at] = lo;
+        to[2 * at + 1] = from[2 * i + 1]!;
+      }
+    } else {
+      for (let i = 0; i < n; i++) {
+        const hi = from[2 * i + 1]!;
+        const at = counts[base + ((hi >>> shift) & 0xffff)]!++;
+        to[2 * at] = from[2 * i]!;
+        to[2 * at + 1] = hi;
+      }
     }
     const swap = from;
     from = to;

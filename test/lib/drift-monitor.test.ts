@@ -1,5 +1,8 @@
 import { Capture, Match } from 'aws-cdk-lib/assertions';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { RUNBOOK } from '../../lib/constructs/drift-monitor';
 import { parseConfig } from '../../lib/config';
 import { exampleConfigInput, synthCaretaker } from '../support/stack';
 
@@ -166,5 +169,14 @@ describe('DriftMonitor', () => {
     for (const needle of ['Drift score (max PSI)', 'Model quality', 'Invocation5XXErrors', 'ModelLatency', 'RetrainingStarted', 'RetrainingSuppressed', 'Alarms']) {
       expect(text).toContain(needle);
     }
+  });
+
+  it('links runbook sections that exist in the README', () => {
+    const readme = readFileSync(join(import.meta.dirname, '../../README.md'), 'utf8');
+    // GitHub's anchor of a heading: lowercase, punctuation dropped, spaces as hyphens.
+    const anchors = new Set(
+      [...readme.matchAll(/^#+ (.+)$/gm)].map((m) => m[1]!.toLowerCase().replace(/[^a-z0-9 -]/g, '').replace(/ /g, '-')),
+    );
+    for (const link of Object.values(RUNBOOK)) expect(anchors).toContain(link.replace('README.md#', ''));
   });
 });
