@@ -102,6 +102,18 @@ export class CsvScanner {
     return true;
   }
 
+  /** Byte offset where the next record starts (or blank lines before it). */
+  get offset(): number {
+    return this.position;
+  }
+
+  /** Continues after one single-line record a caller read itself, up to `position` (past its newline). */
+  skipRecord(position: number): void {
+    this.position = position;
+    this.line = this.nextLine;
+    this.nextLine++;
+  }
+
   /** Field i of the current record as a string. */
   text(i: number): string {
     const value = Buffer.from(this.bytes.buffer, this.bytes.byteOffset + this.starts[i]!, this.ends[i]! - this.starts[i]!).toString(

@@ -77,8 +77,21 @@ function parseCsvTable(file: string, bytes: Uint8Array): Table {
   const empty = new Float64Array(width);
   const firstNonNumber: ({ line: number; text: string } | undefined)[] = columns.map(() => undefined);
   let rows = 0;
+  // Plain records of numbers take the fused path; anything else (quotes, blanks, text, a wrong
+  // field count) goes through the general scanner, and text in a column turns the fast path off.
+  let fast = true;
   withCsvErrors(file, columns, () => {
-    while (scanner.next()) {
+    for (;;) {
+      if (fast) {
+        const next = plainNumericRecord(bytes, scanner.offset, values, rows);
+        if (next >= 0) {
+          scanner.skipRecord(next);
+          for (let c = 0; c < width; c++) if (values[c]![rows] !== values[c]![rows]) empty[c]!++;
+          rows++;
+          continue;
+        }
+      }
+      if (!scanner.next()) break;
       if (scanner.fieldCount !== width) raggedRow(file, columns, scanner.line, scanner.fieldCount);
       const starts = scanner.starts;
       const ends = scanner.ends;
@@ -93,7 +106,10 @@ function parseCsvTable(file: string, bytes: Uint8Array): Table {
         }
         const value = parseDecimal(bytes, start, end);
         column[rows] = value;
-        if (value !== value && firstNonNumber[c] === undefined) firstNonNumber[c] = { line: scanner.line, text: scanner.text(c) };
+        if (value !== value && firstNonNumber[c] === undefined) {
+          firstNonNumber[c] = { line: scanner.line, text: scanner.text(c) };
+          fast = false;
+        }
       }
       rows++;
     }
@@ -123,6 +139,53 @@ function parseCsvTable(file: string, bytes: Uint8Array): Table {
       return new Map(wanted.map((column, k) => [column, builders[k]!.build()]));
     },
   };
+}
+
+const COMMA = 0x2c;
+const LF = 0x0a;
+const CR = 0x0d;
+const QUOTE = 0x22;
+const SPACE = 0x20;
+const TAB = 0x09;
+
+/**
+ * Reads one single-line record of unquoted, unpadded numeric or empty fields straight into the
+ * columns (empty → NaN), finding and parsing each field in one go. Returns the offset after the
+ * record's newline, or -1 when the record needs the general scanner (a quote, a blank, text, a
+ * blank line, the wrong number of fields, the end of input); the columns' row is then rewritten.
+ */
+function plainNumericRecord(bytes: Uint8Array, at: number, values: Float64Array[], row: number): number {
+  const length = bytes.length;
+  if (at >= length || bytes[at] === LF || bytes[at] === CR) return -1;
+  const width = values.length;
+  let i = at;
+  for (let c = 0; c < width; c++) {
+    const start = i;
+    let byte = -1;
+    while (i < length) {
+      byte = bytes[i]!;
+      if (byte === COMMA || byte === LF) break;
+      if (byte === QUOTE || byte === SPACE || byte === TAB) return -1;
+      i++;
+    }
+    const last = c === width - 1;
+    if (i >= length || byte === LF) {
+      if (!last) return -1;
+    } else if (last) {
+      return -1; // a comma after the last field: too many fields
+    }
+    let end = i;
+    if (last && end > start && bytes[end - 1] === CR) end--;
+    if (end === start) {
+      values[c]![row] = Number.NaN;
+    } else {
+      const value = parseDecimal(bytes, start, end);
+      if (value !== value) return -1;
+      values[c]![row] = value;
+    }
+    i++;
+  }
+  return i;
 }
 
 function csvHeader(file: string, scanner: CsvScanner): string[] {

@@ -46,6 +46,17 @@ describe('CsvScanner and parseTable', () => {
     expect(n.empty).toBe(1);
   });
 
+  it('reads plain numeric records on the fused path and hands anything else to the scanner', () => {
+    const table = parseTable('n.csv', Buffer.from('a,b\r\n1,2\r\n,4\n"5",6\n\n7,8e1\n 9 ,10\n11,'));
+    expect(table.rows).toBe(6);
+    expect([...table.numeric('a').values]).toEqual([1, Number.NaN, 5, 7, 9, 11]);
+    expect([...table.numeric('b').values]).toEqual([2, 4, 6, 80, 10, Number.NaN]);
+    expect(table.numeric('a').empty).toBe(1);
+    expect(table.numeric('b').empty).toBe(1);
+    expect(() => parseTable('r.csv', Buffer.from('a,b\n1,2\n3,4\n\n5\n'))).toThrow(/r\.csv: line 5, column 2 \("b"\): has 1 field/);
+    expect(() => parseTable('w.csv', Buffer.from('a,b\n1,2\n3,4,5\n'))).toThrow(/w\.csv: line 3, column 3: has 3 fields/);
+  });
+
   it('counts lines across quoted newlines for error messages', () => {
     const scanner = new CsvScanner(bytes('a\n"x\ny"\nz\n'));
     const lines: number[] = [];
