@@ -90,6 +90,22 @@ export interface BaselineOptions {
 }
 
 /**
+ * Feature types from declared dataset columns (the config's `dataset.columns`): number and
+ * integer columns are numeric, string and boolean ones categorical. Pass the result as
+ * `BaselineOptions.types` so parts summarized separately agree.
+ */
+export function featureTypesOf(columns: readonly { readonly name: string; readonly type: string }[]): Record<string, FeatureType> {
+  const types: Record<string, FeatureType> = {};
+  for (const column of columns) {
+    Object.defineProperty(types, column.name, {
+      value: column.type === 'number' || column.type === 'integer' ? 'numeric' : 'categorical',
+      enumerable: true,
+    });
+  }
+  return types;
+}
+
+/**
  * Summarizes one part of a model's training data (a CSV file with a header row or a JSON
  * Lines file) into a baseline. Call it per data object and `mergeBaselines` the parts.
  * This is what the pipeline's record-deployment step calls before `writeBaseline`.

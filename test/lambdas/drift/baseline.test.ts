@@ -4,6 +4,7 @@ import {
   baselineViews,
   buildBaseline,
   decodeSample,
+  featureTypesOf,
   encodeSample,
   mergeBaselines,
   parseBaseline,
@@ -36,6 +37,16 @@ describe('buildBaseline', () => {
     const declared = buildBaseline(csv(numericRows([1, 2])), { types: { x: 'categorical' } });
     expect(declared.features[0]).toMatchObject({ name: 'x', type: 'categorical' });
     expect(() => buildBaseline(csv('x\n1\nabc\n'), { types: { x: 'numeric' } })).toThrow(/part\.csv: line 3, column "x": "abc" is not a number/);
+  });
+
+  it('takes feature types from declared dataset columns', () => {
+    const types = featureTypesOf([
+      { name: 'x', type: 'integer' },
+      { name: 'c', type: 'string' },
+      { name: 'label', type: 'boolean' },
+    ]);
+    expect(types).toEqual({ x: 'numeric', c: 'categorical', label: 'categorical' });
+    expect(buildBaseline(csv(numericRows([1, 2])), { types }).features.map((f) => f.type)).toEqual(['numeric', 'categorical', 'categorical']);
   });
 
   it('keeps at most sampleCapacity values, but exact edges and proportions from all of them', () => {
