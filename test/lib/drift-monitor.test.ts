@@ -2,9 +2,9 @@ import { Capture, Match } from 'aws-cdk-lib/assertions';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { RUNBOOK } from '../../lib/constructs/drift-monitor';
+import { DriftMonitor, RUNBOOK } from '../../lib/constructs/drift-monitor';
 import { parseConfig } from '../../lib/config';
-import { exampleConfigInput, synthCaretaker } from '../support/stack';
+import { exampleConfig, exampleConfigInput, synthCaretaker } from '../support/stack';
 
 describe('DriftMonitor', () => {
   const { template, stack } = synthCaretaker();
@@ -178,5 +178,17 @@ describe('DriftMonitor', () => {
       [...readme.matchAll(/^#+ (.+)$/gm)].map((m) => m[1]!.toLowerCase().replace(/[^a-z0-9 -]/g, '').replace(/ /g, '-')),
     );
     for (const link of Object.values(RUNBOOK)) expect(anchors).toContain(link.replace('README.md#', ''));
+  });
+
+  it('rejects props it cannot honour, naming the prop and the value', () => {
+    const props = {
+      models: exampleConfig().models,
+      artifactsBucket: stack.artifacts.bucket,
+      metadataTable: stack.metadata.table,
+      encryptionKey: stack.key,
+      alertsTopic: stack.notifications.alerts,
+    };
+    expect(() => new DriftMonitor(stack, 'NoModels', { ...props, models: [] })).toThrow(/props\.models must name at least one model/);
+    expect(() => new DriftMonitor(stack, 'BadPrefix', { ...props, alarmNamePrefix: 'has spaces' })).toThrow(/alarmNamePrefix .* got "has spaces"/);
   });
 });
