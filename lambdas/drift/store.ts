@@ -8,7 +8,7 @@ import { GetObjectCommand, NoSuchKey, paginateListObjectsV2, PutObjectCommand, t
 import { QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { keys } from '../shared/contracts';
 import { artifactPrefixes, hourPartition } from '../shared/layout';
-import { BASELINE_FILE, parseBaseline, type Baseline } from './baseline';
+import { BASELINE_FILE, buildBaseline, mergeBaselines, parseBaseline, type Baseline, type BaselineOptions } from './baseline';
 import type { DriftPorts } from './analyze';
 
 const HOUR = 3_600_000;
@@ -20,6 +20,25 @@ export async function writeBaseline(s3: S3Client, bucket: string, model: string,
   const key = baselineKey(model, version);
   await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: JSON.stringify(baseline), ContentType: 'application/json' }));
   return key;
+}
+
+/**
+ * The baseline of a dataset version: each of its objects (exact S3 version ids, as the dataset
+ * registry records them) summarized on its own, then merged. Each object is read whole, one at
+ * a time, so memory follows the largest object, not the dataset.
+ */
+export async function baselineFromObjects(
+  s3: S3Client,
+  objects: readonly { readonly bucket: string; readonly key: string; readonly versionId?: string }[],
+  options: BaselineOptions = {},
+): Promise<Baseline> {
+  const parts: Baseline[] = [];
+  for (const object of objects) {
+    const response = await s3.send(new GetObjectCommand({ Bucket: object.bucket, Key: object.key, VersionId: object.versionId }));
+    if (!response.Body) throw new Error(`s3://${object.bucket}/${object.key} has no body`);
+    parts.push(buildBaseline({ name: `s3://${object.bucket}/${object.key}`, bytes: await response.Body.transformToByteArray() }, options));
+  }
+  return mergeBaselines(parts, { seed: options.seed });
 }
 
 export async function readBaseline(s3: S3Client, bucket: string, model: string, version: number): Promise<Baseline | undefined> {

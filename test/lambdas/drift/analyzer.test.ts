@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildBaseline } from '../../../lambdas/drift/baseline';
 import { compareTables } from '../../../lambdas/drift/compare-tables';
 import { createHandler } from '../../../lambdas/drift/handler';
-import { awsDriftPorts, writeBaseline } from '../../../lambdas/drift/store';
+import { awsDriftPorts, baselineFromObjects, readBaseline, writeBaseline } from '../../../lambdas/drift/store';
 import { parseTable } from '../../../lambdas/drift/table';
 import { keys } from '../../../lambdas/shared/contracts';
 import { createDocumentClient } from '../../../lambdas/shared/dynamo';
@@ -193,5 +193,24 @@ describe('drift analyzer on S3 and DynamoDB (moto)', () => {
       name: 'Invalid',
       details: [expect.objectContaining({ field: 'psiThreshold' })],
     });
+  });
+
+  it('builds a version baseline from a dataset version\'s objects, merged, and reads back what it stored', async () => {
+    const lines = baselineBytes.toString('utf8').trimEnd().split('\n');
+    const put = async (key: string, rows: string[]) =>
+      (await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: [lines[0], ...rows].join('\n') }))).VersionId;
+    const objects = [
+      { bucket, key: 'datasets/churn/part-1.csv', versionId: await put('datasets/churn/part-1.csv', lines.slice(1, 1201)) },
+      { bucket, key: 'datasets/churn/part-2.csv', versionId: await put('datasets/churn/part-2.csv', lines.slice(1201)) },
+    ];
+    const merged = await baselineFromObjects(s3, objects, { exclude: ['plan'] });
+    const whole = buildBaseline({ name: 'baseline.csv', bytes: baselineBytes }, { exclude: ['plan'] });
+    expect(merged.rows).toBe(whole.rows);
+    expect(merged.features.map((f) => f.name)).toEqual(['income', 'age', 'visits', 'score_full', 'region']);
+    // 3000 rows fit the sample capacity, so the merge is exact.
+    expect(merged.features).toEqual(whole.features);
+    await writeBaseline(s3, bucket, 'churn', 4, merged);
+    expect(await readBaseline(s3, bucket, 'churn', 4)).toEqual(merged);
+    expect(await readBaseline(s3, bucket, 'churn', 99)).toBeUndefined();
   });
 });
