@@ -4,6 +4,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerDatasetsCommands } from '../lib/cli/datasets';
 import { registerApiCommands } from '../lib/cli/api';
+import { registerDriftCommands } from '../lib/cli/drift';
 import { ConfigError, loadConfig } from '../lib/config';
 
 export function buildProgram(): Command {
@@ -36,6 +37,7 @@ export function buildProgram(): Command {
 
   registerDatasetsCommands(program);
   registerApiCommands(program);
+  registerDriftCommands(program);
   return program;
 }
 

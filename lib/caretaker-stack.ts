@@ -3,6 +3,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import type { Construct } from 'constructs';
 import type { CaretakerConfig } from './config';
+import { DriftMonitor } from './constructs/drift-monitor';
 import { MetadataTable } from './constructs/metadata-table';
 import { Notifications } from './constructs/notifications';
 import { RetrainingTrigger, retrainingModelFromConfig } from './constructs/retraining-trigger';
@@ -45,6 +46,8 @@ export class CaretakerStack extends Stack {
   public readonly retraining: RetrainingTrigger;
   /** Registry and approval API (issue 5), with its write-once audit copy. */
   public readonly api: RegistryApi;
+  /** Drift analyzer, its schedules, the per-model alarms and the ops dashboard. */
+  public readonly drift: DriftMonitor;
 
   constructor(scope: Construct, id: string, props: CaretakerStackProps) {
     super(scope, id, props);
@@ -130,6 +133,18 @@ export class CaretakerStack extends Stack {
     });
     this.datasetRegistry.sendNewDataRequestsTo(this.retraining.queue);
     new CfnOutput(this, 'RetrainingQueueUrl', { value: this.retraining.queue.queueUrl });
+    // --- drift monitoring (issue 6) ---
+    this.drift = new DriftMonitor(this, 'Drift', {
+      models: config.models,
+      pipeline: this.pipeline.stateMachine,
+      endpointName: (model) => this.pipeline.endpointName(model),
+      artifactsBucket: this.artifacts.bucket,
+      metadataTable: this.metadata.table,
+      encryptionKey: this.key,
+      alertsTopic: this.notifications.alerts,
+      removalPolicy,
+    });
+    new CfnOutput(this, 'DriftDashboardName', { value: this.drift.dashboard.dashboardName });
 
     new CfnOutput(this, 'ArtifactsBucketName', { value: this.artifacts.bucket.bucketName });
     new CfnOutput(this, 'MetadataTableName', { value: this.metadata.table.tableName });

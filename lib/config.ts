@@ -209,6 +209,12 @@ const modelSchema = z
         psiThreshold: z.number().positive().max(10).default(0.2),
         evaluationPeriods: positiveInt.max(24).default(2),
         scheduleMinutes: positiveInt.min(5).max(1440).default(15),
+        qualityThreshold: z
+          .number()
+          .optional()
+          .describe(
+            'Objective-metric value over a window beyond which the model-quality alarm fires (below it when maximizing, above when minimizing). Default: the gate threshold for the objective metric, if any.',
+          ),
       })
       .prefault({}),
     retraining: z

@@ -61,6 +61,13 @@ export const RUN_STATUSES = [
 export type RunStatus = (typeof RUN_STATUSES)[number];
 
 export const TRIGGER_KINDS = ['api', 'alarm', 'schedule', 'new-data'] as const;
+
+/**
+ * The per-model alarms whose ALARM state asks for a retraining run: the model, not the
+ * endpoint, has gone stale. The drift monitor names its alarms `<prefix><model>-<kind>`;
+ * endpoint-health alarms (`-5xx`, `-latency`) page people but never retrain.
+ */
+export const RETRAINING_ALARM_KINDS = ['drift', 'quality'] as const;
 export type TriggerKind = (typeof TRIGGER_KINDS)[number];
 
 // ---------------------------------------------------------------------------------------------

@@ -27,3 +27,11 @@ export const datasetPrefix = (dataset: string) => `datasets/${dataset}/`;
 
 /** IAM resource patterns for a whole area (all models): `checkpoints/*` etc. */
 export const artifactAreas = ['checkpoints', 'models', 'evaluations', 'capture', 'baselines', 'ground-truth'] as const;
+
+/**
+ * Hour partition of a time, `yyyy/mm/dd/hh/` in UTC: the layout SageMaker data capture writes
+ * under `capture/<model>/<endpoint>/<variant>/`, and the one ground truth is written in under
+ * `ground-truth/<model>/` (e.g. `ground-truth/churn/2026/11/22/10/<uuid>.jsonl`), so readers
+ * list only the hours of a window.
+ */
+export const hourPartition = (at: Date) => `${at.toISOString().slice(0, 13).replace(/[-T]/g, '/')}/`;

@@ -15,6 +15,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { SCHEDULE_SOURCE } from '../../lambdas/retraining/messages';
+import { RETRAINING_ALARM_KINDS } from '../../lambdas/shared/contracts';
 import type { ModelConfig } from '../config';
 import { CaretakerFunction } from './caretaker-function';
 
@@ -66,7 +67,8 @@ const MAX_POLICIES_ENV_LENGTH = 3072;
 
 /**
  * The event pattern of the alarm rule: CloudWatch alarm state changes to ALARM, from this
- * account, of alarms named `<prefix><model>-…` for the given models. Exported so tests evaluate
+ * account, of the drift and quality alarms (`<prefix><model>-drift|quality`) of the given models.
+ * Endpoint-health alarms of the same models do not match. Exported so tests evaluate
  * the exact pattern the rule deploys with an EventBridge matcher.
  */
 export function alarmEventPattern(alarmNamePrefix: string, models: readonly string[], account: string) {
@@ -75,7 +77,7 @@ export function alarmEventPattern(alarmNamePrefix: string, models: readonly stri
     'detail-type': ['CloudWatch Alarm State Change'],
     account: [account],
     detail: {
-      alarmName: models.map((model) => ({ prefix: `${alarmNamePrefix}${model}-` })),
+      alarmName: models.flatMap((model) => RETRAINING_ALARM_KINDS.map((kind) => `${alarmNamePrefix}${model}-${kind}`)),
       state: { value: ['ALARM'] },
     },
   };

@@ -118,7 +118,7 @@ export class TrainingPipeline extends Construct {
     const rollbackAlarms: Record<string, cloudwatch.Alarm[]> = {};
     const settingsPrefix = `/caretaker/${stack.stackName}/pipeline/models`;
     for (const model of props.models) {
-      const endpointName = `${resourcePrefix}-${model.name}`;
+      const endpointName = this.endpointName(model.name);
       rollbackAlarms[model.name] = this.createRollbackAlarms(model, endpointName);
       const value = stack.toJsonString(
         renderModelSettings(model, {
@@ -270,6 +270,11 @@ export class TrainingPipeline extends Construct {
       }),
     );
     return role;
+  }
+
+  /** The SageMaker endpoint a model is deployed to (`<resourcePrefix>-<model>`). */
+  endpointName(model: string): string {
+    return `${this.resourcePrefix}-${model}`;
   }
 
   private createRollbackAlarms(model: ModelConfig, endpointName: string): cloudwatch.Alarm[] {

@@ -1,6 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
 import { Capture, Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { RetrainingTrigger, type RetrainingModel } from '../../lib/constructs/retraining-trigger';
 import { intakeEventSchema, normalize } from '../../lambdas/retraining/messages';
@@ -47,7 +48,7 @@ describe('RetrainingTrigger', () => {
         source: ['aws.cloudwatch'],
         'detail-type': ['CloudWatch Alarm State Change'],
         account: [{ Ref: 'AWS::AccountId' }],
-        detail: { alarmName: [{ prefix: 'Caretaker-Caretaker-churn-' }], state: { value: ['ALARM'] } },
+        detail: { alarmName: ['Caretaker-Caretaker-churn-drift', 'Caretaker-Caretaker-churn-quality'], state: { value: ['ALARM'] } },
       },
       Targets: [
         Match.objectLike({
@@ -185,5 +186,19 @@ describe('RetrainingTrigger', () => {
         ]),
       },
     });
+  });
+
+  it('retrains on exactly the drift monitor\'s drift and quality alarms, never on its endpoint-health alarms', () => {
+    const pattern = new Capture();
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: { source: ['aws.cloudwatch'], detail: { alarmName: pattern, state: { value: ['ALARM'] } } },
+    });
+    const alarms = stack.drift.alarms.get('churn')!;
+    // The name the alarm is created with (its `alarmName` attribute is a Ref).
+    const names = (alarm: cloudwatch.Alarm) => stack.resolve((alarm.node.defaultChild as cloudwatch.CfnAlarm).alarmName) as unknown;
+    expect(pattern.asArray()).toEqual(expect.arrayContaining([names(alarms.drift)]));
+    if (alarms.quality) expect(pattern.asArray()).toContainEqual(names(alarms.quality));
+    expect(pattern.asArray()).not.toContainEqual(names(alarms.errors));
+    expect(pattern.asArray()).not.toContainEqual(names(alarms.latency));
   });
 });

@@ -67,8 +67,11 @@ describe('alarm rule pattern, matched by EventBridge (moto)', () => {
     rules.push(rule);
     await events.send(new PutRuleCommand({ Name: rule, EventPattern: JSON.stringify(pattern), State: 'ENABLED' }));
     await events.send(new PutTargetsCommand({ Rule: rule, Targets: [{ Id: 'probe', Arn: probe.arn }] }));
-    const result = await events.send(new PutEventsCommand({ Entries: cases.map(entry) }));
-    expect(result.FailedEntryCount).toBe(0);
+    for (let i = 0; i < cases.length; i += 10) {
+      // PutEvents takes at most 10 entries a call.
+      const result = await events.send(new PutEventsCommand({ Entries: cases.slice(i, i + 10).map(entry) }));
+      expect(result.FailedEntryCount).toBe(0);
+    }
     const messages = await drain(probe.url);
     return messages.map((m) => (JSON.parse(m.Body!) as { detail: { state: { timestamp: string } } }).detail.state.timestamp).sort();
   }
@@ -86,6 +89,9 @@ describe('alarm rule pattern, matched by EventBridge (moto)', () => {
       alarmStateChange('Caretaker-Caretaker-churn-drift', { state: 'OK', stateTimestamp: at(6) }),
       alarmStateChange('Caretaker-Caretaker-churn-drift', { state: 'INSUFFICIENT_DATA', stateTimestamp: at(7) }),
       alarmStateChange('Caretaker-Caretaker-churn-drift', { source: 'custom.cloudwatch', stateTimestamp: at(8) }), // posing as CloudWatch
+      alarmStateChange('Caretaker-Caretaker-churn-5xx', { stateTimestamp: at(9) }), // endpoint health: pages, never retrains
+      alarmStateChange('Caretaker-Caretaker-churn-latency', { stateTimestamp: '2026-11-22T10:10:00.000+0000' }),
+      alarmStateChange('Caretaker-Caretaker-churn-drift-copy', { stateTimestamp: '2026-11-22T10:11:00.000+0000' }), // only exact names
     ];
     expect(await delivered(alarmEventPattern(PREFIX, MODELS, ACCOUNT), cases)).toEqual([at(0), at(1)]);
   });

@@ -1,0 +1,225 @@
+/**
+ * One analyzer run for one model and one window: the live version's baseline against the
+ * endpoint's captured inputs in [start, end), plus the objective metric over the labels that
+ * arrived in the window, published as CloudWatch embedded-metric-format (EMF) log lines.
+ *
+ * Memory stays bounded whatever the window's size: capture files are streamed line by line
+ * into `CurrentWindow` (bin counts, bounded samples and category counts), and only labels are
+ * held (at most `maxLabels`).
+ */
+import { baselineViews, type Baseline } from './baseline';
+import { addPayload, parseCaptureLine, predictionOf } from './capture';
+import type { DriftReport } from './compare';
+import { QualityAccumulator, qualityMetricFor } from './quality';
+import { CurrentWindow, type WindowOptions } from './window';
+
+export const METRIC_NAMESPACE = 'Caretaker';
+/** Metric names the analyzer publishes (the alarms and the dashboard use these). */
+export const DRIFT_METRICS = {
+  driftScore: 'DriftScore',
+  capturedRecords: 'CapturedRecords',
+  driftedFeatures: 'DriftedFeatures',
+  modelQuality: 'ModelQuality',
+  labeledRecords: 'LabeledRecords',
+  psi: 'PSI',
+  jsDistance: 'JSDistance',
+  ksStatistic: 'KSStatistic',
+  ksPValue: 'KSPValue',
+  chiSquarePValue: 'ChiSquarePValue',
+  missingRate: 'MissingRate',
+} as const;
+
+export interface DriftPorts {
+  /** Version currently LIVE for the model, if any. */
+  liveVersion(model: string): Promise<number | undefined>;
+  readBaseline(model: string, version: number): Promise<Baseline | undefined>;
+  /** Keys of capture objects that may hold records with inference times in [from, to). */
+  captureObjects(model: string, from: Date, to: Date): AsyncIterable<string>;
+  /** Keys of ground-truth objects written in [from, to). */
+  groundTruthObjects(model: string, from: Date, to: Date): AsyncIterable<string>;
+  /** The object's lines, streamed. */
+  lines(key: string): AsyncIterable<string>;
+  /** Writes one EMF document (a log line CloudWatch turns into metrics). */
+  emit(document: string): void;
+  log(level: 'info' | 'warn', message: string, details?: Record<string, unknown>): void;
+}
+
+export interface AnalyzeRequest {
+  readonly model: string;
+  readonly windowStart: Date;
+  readonly windowEnd: Date;
+  readonly psiThreshold: number;
+  /** The config's objective metric name (e.g. `validation:auc`); the quality metric is computed when supported. */
+  readonly objectiveMetric?: string;
+  /** How far before the window captured predictions are joined with labels that arrive in it. */
+  readonly labelLookbackMs: number;
+  /** Most labels held in memory per run. */
+  readonly maxLabels: number;
+  readonly window?: WindowOptions;
+}
+
+export type AnalyzeResult =
+  | { readonly status: 'skipped'; readonly reason: string; readonly version?: number }
+  | {
+      readonly status: 'analyzed';
+      readonly version: number;
+      readonly capturedRecords: number;
+      readonly malformedRecords: number;
+      readonly driftScore?: number;
+      readonly report?: DriftReport;
+      readonly quality?: { readonly metric: string; readonly value: number; readonly labeled: number };
+    };
+
+export async function analyzeWindow(request: AnalyzeRequest, ports: DriftPorts): Promise<AnalyzeResult> {
+  const { model, windowStart, windowEnd } = request;
+  const version = await ports.liveVersion(model);
+  if (version === undefined) return skipped(ports, model, 'no live version');
+  const baseline = await ports.readBaseline(model, version);
+  if (!baseline) return skipped(ports, model, `no baseline for version ${version}`, version);
+
+  const labels = await readLabels(request, ports);
+  const metric = request.objectiveMetric === undefined ? undefined : qualityMetricFor(request.objectiveMetric);
+  const quality = metric && labels.size > 0 ? new QualityAccumulator(metric) : undefined;
+
+  const window = new CurrentWindow(baselineViews(baseline), request.window);
+  const start = windowStart.getTime();
+  const end = windowEnd.getTime();
+  const joinFrom = quality ? start - request.labelLookbackMs : start;
+  let malformedRecords = 0;
+  for await (const key of ports.captureObjects(model, new Date(joinFrom), windowEnd)) {
+    for await (const line of ports.lines(key)) {
+      if (line.trim() === '') continue;
+      const record = parseCaptureLine(line);
+      if (!record) {
+        malformedRecords++;
+        continue;
+      }
+      if (record.time < joinFrom || record.time >= end) continue;
+      let rows = 1;
+      if (record.time >= start) {
+        rows = addPayload(window, record.input);
+        if (rows === 0) malformedRecords++;
+      }
+      // Labels identify one inference: only one-record requests can be joined.
+      if (quality && record.inferenceId !== undefined && record.output && rows === 1) {
+        const label = labels.get(record.inferenceId);
+        const prediction = label === undefined ? undefined : predictionOf(record.output);
+        if (label !== undefined && prediction !== undefined) {
+          quality.add(prediction, label);
+          labels.delete(record.inferenceId);
+        }
+      }
+    }
+  }
+
+  const timestamp = end;
+  const report = window.rows > 0 ? window.report(request.psiThreshold) : undefined;
+  let driftScore: number | undefined;
+  if (report) {
+    for (const [feature, drift] of Object.entries(report.features)) {
+      const values: Record<string, number | null> = {
+        [DRIFT_METRICS.psi]: drift.psi,
+        [DRIFT_METRICS.jsDistance]: drift.jsDistance,
+        [DRIFT_METRICS.missingRate]: drift.missingRate.current,
+        ...(drift.type === 'numeric'
+          ? { [DRIFT_METRICS.ksStatistic]: drift.ks.statistic, [DRIFT_METRICS.ksPValue]: drift.ks.pValue }
+          : { [DRIFT_METRICS.chiSquarePValue]: drift.chiSquare.pValue }),
+      };
+      ports.emit(emf(timestamp, { Model: model, Feature: feature }, values, { Version: version }));
+      driftScore = Math.max(driftScore ?? 0, drift.psi);
+    }
+  }
+  const qualityValue = quality?.value();
+  ports.emit(
+    emf(
+      timestamp,
+      { Model: model },
+      {
+        [DRIFT_METRICS.capturedRecords]: window.rows,
+        ...(report && driftScore !== undefined
+          ? { [DRIFT_METRICS.driftScore]: driftScore, [DRIFT_METRICS.driftedFeatures]: report.drifted.length }
+          : {}),
+        ...(quality && qualityValue !== undefined
+          ? { [DRIFT_METRICS.modelQuality]: qualityValue, [DRIFT_METRICS.labeledRecords]: quality.count }
+          : {}),
+      },
+      { Version: version, ...(quality ? { QualityMetric: quality.metric } : {}), ...(report ? { Drifted: report.drifted } : {}) },
+    ),
+  );
+  ports.log('info', 'drift window analyzed', {
+    model,
+    version,
+    capturedRecords: window.rows,
+    malformedRecords,
+    driftScore,
+    drifted: report?.drifted,
+  });
+  return {
+    status: 'analyzed',
+    version,
+    capturedRecords: window.rows,
+    malformedRecords,
+    driftScore,
+    report,
+    quality: quality && qualityValue !== undefined ? { metric: quality.metric, value: qualityValue, labeled: quality.count } : undefined,
+  };
+}
+
+async function readLabels(request: AnalyzeRequest, ports: DriftPorts): Promise<Map<string, number>> {
+  const labels = new Map<string, number>();
+  if (request.objectiveMetric === undefined || qualityMetricFor(request.objectiveMetric) === undefined) return labels;
+  for await (const key of ports.groundTruthObjects(request.model, request.windowStart, request.windowEnd)) {
+    for await (const line of ports.lines(key)) {
+      if (line.trim() === '') continue;
+      let record: unknown;
+      try {
+        record = JSON.parse(line);
+      } catch {
+        continue;
+      }
+      if (record === null || typeof record !== 'object') continue;
+      const { inferenceId, label } = record as { inferenceId?: unknown; label?: unknown };
+      const value = typeof label === 'number' ? label : typeof label === 'boolean' ? Number(label) : typeof label === 'string' ? Number(label) : Number.NaN;
+      if (typeof inferenceId !== 'string' || !Number.isFinite(value)) continue;
+      if (labels.size >= request.maxLabels && !labels.has(inferenceId)) {
+        ports.log('warn', 'ground-truth labels beyond maxLabels are ignored in this window', { model: request.model, maxLabels: request.maxLabels });
+        return labels;
+      }
+      labels.set(inferenceId, value);
+    }
+  }
+  return labels;
+}
+
+function skipped(ports: DriftPorts, model: string, reason: string, version?: number): AnalyzeResult {
+  ports.log('warn', `drift analysis skipped: ${reason}`, { model, version });
+  return { status: 'skipped', reason, version };
+}
+
+/**
+ * One EMF document: the metrics (null values left out) under one dimension set, in the
+ * Caretaker namespace. `properties` are logged alongside for search, not as metrics.
+ */
+export function emf(
+  timestamp: number,
+  dimensions: Readonly<Record<string, string>>,
+  values: Readonly<Record<string, number | null>>,
+  properties: Readonly<Record<string, unknown>> = {},
+): string {
+  const metrics = Object.entries(values).filter((entry): entry is [string, number] => entry[1] !== null && Number.isFinite(entry[1]));
+  return JSON.stringify({
+    _aws: {
+      Timestamp: timestamp,
+      CloudWatchMetrics: [
+        {
+          Namespace: METRIC_NAMESPACE,
+          Dimensions: [Object.keys(dimensions)],
+          Metrics: metrics.map(([name]) => ({ Name: name, Unit: name === DRIFT_METRICS.capturedRecords || name === DRIFT_METRICS.labeledRecords || name === DRIFT_METRICS.driftedFeatures ? 'Count' : 'None' })),
+        },
+      ],
+    },
+    ...properties,
+    ...dimensions,
+    ...Object.fromEntries(metrics),
+  });
+}

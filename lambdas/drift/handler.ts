@@ -1,0 +1,81 @@
+/**
+ * Drift analyzer Lambda, invoked per model by EventBridge Scheduler every
+ * `drift.scheduleMinutes` with the model's settings and the scheduled time.
+ */
+import { S3Client } from '@aws-sdk/client-s3';
+import { z } from 'zod';
+import { createDocumentClient } from '../shared/dynamo';
+import { Invalid } from '../shared/errors';
+import { logger } from '../shared/powertools';
+import { analyzeWindow, type AnalyzeResult, type DriftPorts } from './analyze';
+import { awsDriftPorts } from './store';
+
+export const analyzerEventSchema = z.strictObject({
+  model: z.string().min(1).max(64),
+  /** End of the window (exclusive); the scheduler passes its scheduled time. @default now */
+  windowEnd: z.iso.datetime({ offset: true }).optional(),
+  windowMinutes: z.number().int().min(1).max(1440),
+  psiThreshold: z.number().positive(),
+  objectiveMetric: z.string().min(1).optional(),
+});
+export type AnalyzerEvent = z.infer<typeof analyzerEventSchema>;
+
+export interface AnalyzerDeps {
+  readonly ports: DriftPorts;
+  readonly now?: () => Date;
+  readonly labelLookbackHours?: number;
+  readonly maxLabels?: number;
+}
+
+export function createHandler(deps: AnalyzerDeps) {
+  return async (event: unknown): Promise<AnalyzeResult> => {
+    const parsed = analyzerEventSchema.safeParse(event);
+    if (!parsed.success) {
+      throw new Invalid(
+        'invalid drift analyzer event',
+        parsed.error.issues.map((issue) => ({ field: issue.path.join('.'), message: issue.message })),
+      );
+    }
+    const input = parsed.data;
+    const windowEnd = input.windowEnd ? new Date(input.windowEnd) : (deps.now?.() ?? new Date());
+    return analyzeWindow(
+      {
+        model: input.model,
+        windowStart: new Date(windowEnd.getTime() - input.windowMinutes * 60_000),
+        windowEnd,
+        psiThreshold: input.psiThreshold,
+        objectiveMetric: input.objectiveMetric,
+        labelLookbackMs: (deps.labelLookbackHours ?? 24) * 3_600_000,
+        maxLabels: deps.maxLabels ?? 1_000_000,
+      },
+      deps.ports,
+    );
+  };
+}
+
+function required(name: string): string {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set`);
+  return value;
+}
+
+// Clients and settings are built once per process, on the first invocation (so tests can
+// import this module without the function's environment).
+let defaultHandler: ReturnType<typeof createHandler> | undefined;
+
+export const handler = (event: unknown): Promise<AnalyzeResult> => {
+  defaultHandler ??= createHandler({
+    ports: awsDriftPorts({
+      s3: new S3Client({}),
+      documents: createDocumentClient(),
+      bucket: required('ARTIFACTS_BUCKET'),
+      tableName: required('TABLE_NAME'),
+      // EMF documents go to stdout as they are; Lambda ships them to the log group, where
+      // CloudWatch extracts the metrics.
+      emit: (document) => process.stdout.write(`${document}\n`),
+      log: (level, message, details) => logger[level](message, details ?? {}),
+    }),
+    labelLookbackHours: Number(process.env.LABEL_LOOKBACK_HOURS ?? '24'),
+  });
+  return defaultHandler(event);
+};

@@ -1,0 +1,421 @@
+import { Duration, RemovalPolicy, Stack, Token, Validations, type CfnElement, type CfnResource } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import * as targets from 'aws-cdk-lib/aws-scheduler-targets';
+import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import { Construct } from 'constructs';
+import { DRIFT_METRICS, METRIC_NAMESPACE } from '../../lambdas/drift/analyze';
+import { qualityMetricFor } from '../../lambdas/drift/quality';
+import type { ModelConfig } from '../config';
+import { CaretakerFunction } from './caretaker-function';
+
+/** README anchors the alarm descriptions point operators to. */
+export const RUNBOOK = {
+  drift: 'README.md#runbook-drift-alarm',
+  quality: 'README.md#runbook-model-quality-alarm',
+  errors: 'README.md#runbook-endpoint-5xx-alarm',
+  latency: 'README.md#runbook-endpoint-latency-alarm',
+} as const;
+
+export interface DriftMonitorProps {
+  /** The models to watch, from the config (drift settings, objective, deployment latency bound). */
+  readonly models: readonly ModelConfig[];
+  /** Bucket holding `capture/`, `ground-truth/` and `baselines/` (see lambdas/shared/layout.ts). */
+  readonly artifactsBucket: s3.IBucket;
+  /** Metadata table; the analyzer reads which version is LIVE from its gsi1 index. */
+  readonly metadataTable: dynamodb.ITable;
+  /** Key of the stack: the analyzer's logs and environment, the schedules, and the alerts topic it publishes to. */
+  readonly encryptionKey: kms.IKey;
+  /** Every alarm notifies this topic on ALARM and OK. */
+  readonly alertsTopic: sns.ITopic;
+  /**
+   * Endpoint name of a model, for the 5XX and latency alarms.
+   * @default - `caretaker-<model>`
+   */
+  readonly endpointName?: (model: string) => string;
+  /**
+   * Production variant the endpoint alarms watch (blue/green updates keep the variant name).
+   * @default 'AllTraffic'
+   */
+  readonly variantName?: string;
+  /**
+   * The training pipeline, for the dashboard's runs and failures.
+   * @default - the dashboard has no pipeline widget
+   */
+  readonly pipeline?: sfn.IStateMachine;
+  /**
+   * Start of every alarm name: `<prefix>-<model>-drift` etc. Rules that react to "our alarms
+   * only" match on it.
+   * @default - `Caretaker-<stackName>`
+   */
+  readonly alarmNamePrefix?: string;
+  /** What happens to the analyzer's log group on stack delete. @default RemovalPolicy.RETAIN */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+/** The alarms of one model. */
+export interface ModelAlarms {
+  /** DriftScore (max PSI over features) above `drift.psiThreshold` for `drift.evaluationPeriods` windows. */
+  readonly drift: cloudwatch.Alarm;
+  /** The objective metric over labelled traffic beyond its threshold; absent when no threshold is known. */
+  readonly quality?: cloudwatch.Alarm;
+  /** Endpoint 5XX errors. */
+  readonly errors: cloudwatch.Alarm;
+  /** Endpoint p99 model latency above `deployment.latencyAlarmMs`. */
+  readonly latency: cloudwatch.Alarm;
+}
+
+/**
+ * Drift monitoring: an analyzer Lambda run per model on a schedule (EventBridge Scheduler,
+ * every `drift.scheduleMinutes`), which compares the endpoint's captured traffic with the live
+ * version's baseline and publishes `Caretaker` metrics (DriftScore, per-feature PSI/JS/KS,
+ * ModelQuality); per model a drift alarm, a model-quality alarm and endpoint 5XX/latency
+ * alarms, all notifying the alerts topic and named `<alarmNamePrefix>-<model>-<kind>`; and one
+ * ops dashboard.
+ */
+export class DriftMonitor extends Construct {
+  public readonly analyzer: CaretakerFunction;
+  public readonly alarmNamePrefix: string;
+  public readonly alarms: ReadonlyMap<string, ModelAlarms>;
+  public readonly schedules: ReadonlyMap<string, scheduler.Schedule>;
+  /** Role EventBridge Scheduler assumes to invoke the analyzer. */
+  public readonly schedulerRole: iam.Role;
+  public readonly dashboard: cloudwatch.Dashboard;
+
+  constructor(scope: Construct, id: string, props: DriftMonitorProps) {
+    super(scope, id);
+    if (props.models.length === 0) throw new Error('DriftMonitor: props.models must name at least one model');
+    const prefix = props.alarmNamePrefix ?? `Caretaker-${Stack.of(this).stackName}`;
+    if (!Token.isUnresolved(prefix) && !/^[A-Za-z0-9_.-]{1,200}$/.test(prefix)) {
+      throw new Error(`DriftMonitor: props.alarmNamePrefix must be letters, digits, '.', '_' or '-', got "${prefix}"`);
+    }
+    this.alarmNamePrefix = prefix;
+    const endpointName = props.endpointName ?? ((model: string) => `caretaker-${model}`);
+    const variantName = props.variantName ?? 'AllTraffic';
+
+    this.analyzer = new CaretakerFunction(this, 'Analyzer', {
+      entry: 'drift/handler.ts',
+      description: 'Caretaker drift analyzer: captured traffic vs the live version baseline, as CloudWatch metrics',
+      encryptionKey: props.encryptionKey,
+      timeout: Duration.minutes(5),
+      memorySize: 1024,
+      environment: { ARTIFACTS_BUCKET: props.artifactsBucket.bucketName, TABLE_NAME: props.metadataTable.tableName },
+      removalPolicy: props.removalPolicy,
+    });
+    // lambda.Function always adds DependsOn its role, which Role: GetAtt already implies.
+    (this.analyzer.function.node.defaultChild as CfnResource).addMetadata('cfn-lint', { config: { ignore_checks: ['W3005'] } });
+    this.grantAnalyzerReads(props);
+
+    // One role for all schedules, assumable by EventBridge Scheduler for this account only.
+    const stack = Stack.of(this);
+    this.schedulerRole = new iam.Role(this, 'SchedulerRole', {
+      description: 'Caretaker: EventBridge Scheduler invokes the drift analyzer',
+      assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', {
+        conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },
+      }),
+    });
+
+    const alertAction = new actions.SnsAction(props.alertsTopic);
+    const alarms = new Map<string, ModelAlarms>();
+    const schedules = new Map<string, scheduler.Schedule>();
+    for (const model of props.models) {
+      schedules.set(model.name, this.schedule(model, props.encryptionKey));
+      const modelAlarms = this.modelAlarms(model, prefix, endpointName(model.name), variantName);
+      for (const alarm of Object.values(modelAlarms) as cloudwatch.Alarm[]) {
+        alarm.addAlarmAction(alertAction);
+        alarm.addOkAction(alertAction);
+      }
+      alarms.set(model.name, modelAlarms);
+    }
+    this.alarms = alarms;
+    this.schedules = schedules;
+    this.allowAlarmsToPublish(props.encryptionKey);
+    const functionId = stack.getLogicalId(this.analyzer.function.node.defaultChild as CfnElement);
+    Validations.of(this.schedulerRole).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${functionId}.Arn>:*]`,
+      reason: 'The scheduler target grant covers the analyzer function and its versions/aliases; it names no other function.',
+    });
+    this.dashboard = this.buildDashboard(props, endpointName, variantName);
+  }
+
+  /** Every alarm of every model. */
+  get allAlarms(): cloudwatch.Alarm[] {
+    return [...this.alarms.values()].flatMap((a) => Object.values(a) as cloudwatch.Alarm[]);
+  }
+
+  /** `DriftScore` of a model: the largest feature PSI in a window. */
+  metricDriftScore(model: string, period = Duration.minutes(15)): cloudwatch.Metric {
+    return new cloudwatch.Metric({
+      namespace: METRIC_NAMESPACE,
+      metricName: DRIFT_METRICS.driftScore,
+      dimensionsMap: { Model: model },
+      statistic: cloudwatch.Stats.MAXIMUM,
+      period,
+    });
+  }
+
+  /** `ModelQuality` of a model: its objective metric over labelled traffic in a window. */
+  metricModelQuality(model: string, period = Duration.minutes(15)): cloudwatch.Metric {
+    return new cloudwatch.Metric({
+      namespace: METRIC_NAMESPACE,
+      metricName: DRIFT_METRICS.modelQuality,
+      dimensionsMap: { Model: model },
+      statistic: cloudwatch.Stats.AVERAGE,
+      period,
+    });
+  }
+
+  private grantAnalyzerReads(props: DriftMonitorProps): void {
+    const role = this.analyzer.role;
+    const bucket = props.artifactsBucket;
+    const readable = ['capture/*', 'ground-truth/*', 'baselines/*'];
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:GetObject'],
+        resources: readable.map((p) => bucket.arnForObjects(p)),
+      }),
+    );
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:ListBucket'],
+        resources: [bucket.bucketArn],
+        conditions: { StringLike: { 's3:prefix': ['capture/*', 'ground-truth/*'] } },
+      }),
+    );
+    bucket.encryptionKey?.grantDecrypt(role);
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['dynamodb:Query'],
+        resources: [`${props.metadataTable.tableArn}/index/gsi1`],
+      }),
+    );
+    const bucketId = Stack.of(this).getLogicalId(bucket.node.defaultChild as CfnElement);
+    Validations.of(role).acknowledge(
+      ...readable.map((p) => ({
+        id: `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/${p}]`,
+        reason: `The analyzer reads objects SageMaker and the API name at run time; the wildcard is confined to the ${p.slice(0, -2)} prefix of the artifacts bucket.`,
+      })),
+    );
+  }
+
+  private schedule(model: ModelConfig, key: kms.IKey): scheduler.Schedule {
+    const drift = model.drift;
+    return new scheduler.Schedule(this, `Schedule-${model.name}`, {
+      description: `Caretaker: drift analysis of ${model.name} every ${drift.scheduleMinutes} minutes`,
+      schedule: scheduler.ScheduleExpression.rate(Duration.minutes(drift.scheduleMinutes)),
+      key,
+      target: new targets.LambdaInvoke(this.analyzer.function, {
+        input: scheduler.ScheduleTargetInput.fromObject({
+          model: model.name,
+          windowEnd: scheduler.ContextAttribute.scheduledTime,
+          windowMinutes: drift.scheduleMinutes,
+          psiThreshold: drift.psiThreshold,
+          objectiveMetric: model.objective.metricName,
+        }),
+        role: this.schedulerRole,
+        retryAttempts: 2,
+        maxEventAge: Duration.minutes(drift.scheduleMinutes),
+      }),
+    });
+  }
+
+  private modelAlarms(model: ModelConfig, prefix: string, endpointName: string, variantName: string): ModelAlarms {
+    const name = model.name;
+    const period = Duration.minutes(model.drift.scheduleMinutes);
+    const drift = new cloudwatch.Alarm(this, `DriftAlarm-${name}`, {
+      alarmName: `${prefix}-${name}-drift`,
+      alarmDescription: `Input drift of ${name}: the largest feature PSI stayed above ${model.drift.psiThreshold} for ${model.drift.evaluationPeriods} windows. A retraining run is requested. Runbook: ${RUNBOOK.drift}`,
+      metric: this.metricDriftScore(name, period),
+      threshold: model.drift.psiThreshold,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: model.drift.evaluationPeriods,
+      // No captured traffic is not drift.
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+
+    let quality: cloudwatch.Alarm | undefined;
+    const threshold = qualityThreshold(model);
+    if (threshold !== undefined && qualityMetricFor(model.objective.metricName) !== undefined) {
+      const maximize = model.objective.direction === 'maximize';
+      quality = new cloudwatch.Alarm(this, `QualityAlarm-${name}`, {
+        alarmName: `${prefix}-${name}-quality`,
+        alarmDescription: `Model quality of ${name}: ${model.objective.metricName} on labelled traffic went ${maximize ? 'below' : 'above'} ${threshold} for ${model.drift.evaluationPeriods} windows. Runbook: ${RUNBOOK.quality}`,
+        metric: this.metricModelQuality(name, period),
+        threshold,
+        comparisonOperator: maximize
+          ? cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD
+          : cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: model.drift.evaluationPeriods,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+    }
+
+    const endpoint = { EndpointName: endpointName, VariantName: variantName };
+    const errors = new cloudwatch.Alarm(this, `ErrorsAlarm-${name}`, {
+      alarmName: `${prefix}-${name}-5xx`,
+      alarmDescription: `Endpoint ${endpointName} of ${name} returned 5XX errors in 2 consecutive 5-minute periods. Runbook: ${RUNBOOK.errors}`,
+      metric: new cloudwatch.Metric({
+        namespace: 'AWS/SageMaker',
+        metricName: 'Invocation5XXErrors',
+        dimensionsMap: endpoint,
+        statistic: cloudwatch.Stats.SUM,
+        period: Duration.minutes(5),
+      }),
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 2,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    const latencyMs = model.deployment.latencyAlarmMs;
+    const latency = new cloudwatch.Alarm(this, `LatencyAlarm-${name}`, {
+      alarmName: `${prefix}-${name}-latency`,
+      alarmDescription: `Endpoint ${endpointName} of ${name}: p99 model latency above ${latencyMs} ms for 3 consecutive 5-minute periods. Runbook: ${RUNBOOK.latency}`,
+      // SageMaker reports ModelLatency in microseconds.
+      metric: new cloudwatch.Metric({
+        namespace: 'AWS/SageMaker',
+        metricName: 'ModelLatency',
+        dimensionsMap: endpoint,
+        statistic: cloudwatch.Stats.p(99),
+        period: Duration.minutes(5),
+      }),
+      threshold: latencyMs * 1000,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 3,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    return { drift, ...(quality ? { quality } : {}), errors, latency };
+  }
+
+  /** CloudWatch encrypts alarm notifications with the topic's key, so it may use that key for this account's alarms. */
+  private allowAlarmsToPublish(key: kms.IKey): void {
+    const stack = Stack.of(this);
+    key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        resources: ['*'],
+        conditions: {
+          StringEquals: { 'aws:SourceAccount': stack.account },
+          ArnLike: { 'aws:SourceArn': `arn:${stack.partition}:cloudwatch:${stack.region}:${stack.account}:alarm:${this.alarmNamePrefix}-*` },
+        },
+      }),
+    );
+  }
+
+  private buildDashboard(props: DriftMonitorProps, endpointName: (model: string) => string, variantName: string): cloudwatch.Dashboard {
+    const models = props.models;
+    const dashboard = new cloudwatch.Dashboard(this, 'Dashboard', { defaultInterval: Duration.days(1) });
+    const perModel = (make: (model: ModelConfig) => cloudwatch.IMetric) => models.map(make);
+    const endpointMetric = (model: string, metricName: string, statistic: string) =>
+      new cloudwatch.Metric({
+        namespace: 'AWS/SageMaker',
+        metricName,
+        dimensionsMap: { EndpointName: endpointName(model), VariantName: variantName },
+        statistic,
+        period: Duration.minutes(5),
+        label: `${model} ${metricName}`,
+      });
+    const triggers = (metricName: string) =>
+      perModel(
+        (m) =>
+          new cloudwatch.Metric({
+            namespace: METRIC_NAMESPACE,
+            metricName,
+            dimensionsMap: { Model: m.name },
+            statistic: cloudwatch.Stats.SUM,
+            period: Duration.hours(1),
+            label: `${m.name} ${metricName === 'RetrainingStarted' ? 'started' : 'suppressed'}`,
+          }),
+      );
+
+    dashboard.addWidgets(
+      new cloudwatch.TextWidget({
+        markdown: `# Caretaker operations\nAlarms are named \`${this.alarmNamePrefix}-<model>-<kind>\`; each links its runbook in the README.`,
+        width: 24,
+        height: 2,
+      }),
+    );
+    dashboard.addWidgets(new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: this.allAlarms, width: 24, height: 4 }));
+    if (props.pipeline) {
+      dashboard.addWidgets(
+        new cloudwatch.GraphWidget({
+          title: 'Training pipeline runs',
+          left: [
+            props.pipeline.metricStarted({ period: Duration.hours(1), label: 'started' }),
+            props.pipeline.metricSucceeded({ period: Duration.hours(1), label: 'succeeded' }),
+            props.pipeline.metricFailed({ period: Duration.hours(1), label: 'failed' }),
+            props.pipeline.metricTimedOut({ period: Duration.hours(1), label: 'timed out' }),
+          ],
+          width: 24,
+        }),
+      );
+    }
+    dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: 'Drift score (max PSI)',
+        left: perModel((m) => this.metricDriftScore(m.name, Duration.minutes(m.drift.scheduleMinutes)).with({ label: m.name })),
+        leftAnnotations: [...new Set(models.map((m) => m.drift.psiThreshold))].map((value) => ({ value, label: `PSI ${value}` })),
+        width: 12,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Model quality (objective metric on labelled traffic)',
+        left: perModel((m) => this.metricModelQuality(m.name, Duration.minutes(m.drift.scheduleMinutes)).with({ label: `${m.name} ${m.objective.metricName}` })),
+        width: 12,
+      }),
+    );
+    dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: 'Endpoint invocations and 5XX errors',
+        left: perModel((m) => endpointMetric(m.name, 'Invocations', cloudwatch.Stats.SUM)),
+        right: perModel((m) => endpointMetric(m.name, 'Invocation5XXErrors', cloudwatch.Stats.SUM)),
+        width: 12,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Endpoint p99 model latency (µs)',
+        left: perModel((m) => endpointMetric(m.name, 'ModelLatency', cloudwatch.Stats.p(99))),
+        width: 12,
+      }),
+    );
+    dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: 'Retraining triggers: started vs suppressed',
+        left: triggers('RetrainingStarted'),
+        right: triggers('RetrainingSuppressed'),
+        width: 12,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Drift analyzer',
+        left: [
+          this.analyzer.function.metricInvocations({ period: Duration.hours(1) }),
+          this.analyzer.function.metricErrors({ period: Duration.hours(1) }),
+        ],
+        right: perModel(
+          (m) =>
+            new cloudwatch.Metric({
+              namespace: METRIC_NAMESPACE,
+              metricName: DRIFT_METRICS.capturedRecords,
+              dimensionsMap: { Model: m.name },
+              statistic: cloudwatch.Stats.SUM,
+              period: Duration.hours(1),
+              label: `${m.name} captured records`,
+            }),
+        ),
+        width: 12,
+      }),
+    );
+    return dashboard;
+  }
+}
+
+/** The configured quality threshold, else the gate's bound on the objective metric in its direction. */
+export function qualityThreshold(model: ModelConfig): number | undefined {
+  if (model.drift.qualityThreshold !== undefined) return model.drift.qualityThreshold;
+  const bound = model.gate.thresholds[model.objective.metricName];
+  return model.objective.direction === 'maximize' ? bound?.min : bound?.max;
+}
