@@ -41,7 +41,14 @@ export interface ModelFacts {
   };
   readonly evaluation: { readonly instanceType: string; readonly maxRuntimeSeconds: number };
   readonly deployment: { readonly instanceType: string; readonly instanceCount: number; readonly overlapSeconds: number };
-  readonly drift: { readonly scheduleMinutes: number; readonly numericFeatures: number; readonly categoricalFeatures: number; readonly qualityMetric: boolean };
+  readonly drift: {
+    readonly scheduleMinutes: number;
+    readonly numericFeatures: number;
+    readonly categoricalFeatures: number;
+    readonly qualityMetric: boolean;
+    /** The model's monitoring alarms (drift, model quality when it has a threshold, endpoint 5XX and latency). */
+    readonly alarms: number;
+  };
 }
 
 export interface Line {
@@ -205,14 +212,21 @@ export class CostModel {
       this.line('DynamoDB read of the live version', runs, 'dynamodb.ondemand.read'),
       this.line('CloudWatch Logs ingested (EMF metric lines)', (runs * (features + 1) * this.figure('emfBytesPerFeature')) / GB, 'cloudwatch.logs.ingestion'),
       this.line(`CloudWatch custom metrics (${features} features)`, metrics, 'cloudwatch.metric'),
+      this.alarms(model),
     ];
     const alternative = [
       this.line(`monitoring jobs, ml.m5.xlarge, ${billedMinutes} min billed each`, (jobs * billedMinutes) / 60, 'sagemaker.processing.ml.m5.xlarge'),
       this.line('S3 GETs of captured traffic (hourly windows)', jobs * (objectsPerWindow * 4 + 1), 's3.request.get'),
       this.line('S3 PUTs of job reports (statistics, violations)', jobs * 2, 's3.request.putOrList'),
       this.line(`CloudWatch custom metrics (same per-feature metrics)`, metrics, 'cloudwatch.metric'),
+      this.alarms(model),
     ];
     return { caretaker, alternative };
+  }
+
+  /** The model's monitoring alarms; they also bill at rest, where the stack's whole alarm count is priced. */
+  alarms(model: ModelFacts): Line {
+    return this.line('CloudWatch alarms (drift, model quality, endpoint 5XX and latency)', model.drift.alarms, 'cloudwatch.alarm');
   }
 
   /** The alternative's floor: every hourly job billed only the minimum. */

@@ -8,6 +8,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ModelConfig } from '../lib/config';
 import { qualityMetricFor } from '../lambdas/drift/quality';
+import { qualityThreshold } from '../lib/constructs/drift-monitor';
 import { exampleConfig, synthCaretaker } from '../test/support/stack';
 import { CostModel, runsPerMonth, total, type Line, type ModelFacts, type PriceBook, type SideBySide, type StackFacts, type Usage } from './cost-model';
 
@@ -65,6 +66,8 @@ function modelFacts(model: ModelConfig): ModelFacts {
       numericFeatures: numeric,
       categoricalFeatures: features.length - numeric,
       qualityMetric: qualityMetricFor(model.objective.metricName) !== undefined,
+      // As DriftMonitor creates them: drift, 5XX and latency always; quality with a threshold and a computable metric.
+      alarms: 3 + (qualityThreshold(model) !== undefined && qualityMetricFor(model.objective.metricName) !== undefined ? 1 : 0),
     },
   };
 }
@@ -127,6 +130,7 @@ function main(): void {
     ...lineTable(rest),
   ];
 
+  const summary: string[] = [];
   for (const model of config.models) {
     const facts = modelFacts(model);
     const cycle = cost.retrainingCycle(stack, facts);
@@ -154,18 +158,23 @@ function main(): void {
       '',
       `Caretaker analyses every ${facts.drift.scheduleMinutes} minutes (${cost.driftRuns(facts).toLocaleString('en')} runs a month); the alternative is an hourly`,
       `SageMaker Model Monitor-style processing job (${cost.figure('monitorJobsPerMonth')} jobs a month) on ml.m5.xlarge. Both publish the same`,
-      'per-feature metrics; the alarms are counted once, at rest.',
+      'per-feature metrics and would need the same alarms (also part of the at-rest figure, which prices all of the stack\'s alarms).',
       '',
       ...sideBySide('Per month of monitoring', drift, 'Hourly processing-job monitor'),
       '',
       `Even if every hourly job were billed only the ${cost.billing('sagemaker.minimumBilledSeconds')} s minimum, the monitor's compute alone would be`,
-      `${usd(cost.monitorFloorUsd())} a month, against ${usd(total(drift.caretaker.filter((l) => !l.item.startsWith('CloudWatch custom metrics'))))} for all of Caretaker's monitoring other than the metrics.`,
+      `${usd(cost.monitorFloorUsd())} a month, against ${usd(total(drift.caretaker.filter((l) => !/^CloudWatch (custom metrics|alarms)/.test(l.item))))} for all of Caretaker's monitoring other than the metrics and alarms, at ${60 / facts.drift.scheduleMinutes}× the frequency.`,
     );
     if (cycles !== undefined) {
-      // With a live endpoint the analyzer's idle runs are replaced by the monitoring month's runs.
-      const platform = total(rest.filter((line) => !line.item.startsWith('drift ')));
+      // With a live endpoint the analyzer's idle runs are replaced by the monitoring month's runs,
+      // and the monitoring alarms are in the monitoring figure: neither is counted twice.
+      const monitoringAlarms = config.models.reduce((sum, m) => sum + cost.alarms(modelFacts(m)).usd, 0);
+      const platform = total(rest.filter((line) => !line.item.startsWith('drift '))) - monitoringAlarms;
       const month = platform + total(drift.caretaker) + cycles * total(cycle.caretaker);
       const alternative = platform + total(drift.alternative) + cycles * total(cycle.alternative);
+      summary.push(
+        `| \`${model.name}\` | ${usd(total(cycle.caretaker))} vs ${usd(total(cycle.alternative))} | ${usd(total(drift.caretaker))} vs ${usd(total(drift.alternative))} | ${usd(month)} vs ${usd(alternative)} (${cycles.toFixed(1)} cycles) |`,
+      );
       out.push(
         '',
         '### A month with the configured retraining schedule',
@@ -174,7 +183,7 @@ function main(): void {
         '',
         '| | Caretaker | alternative |',
         '|---|---:|---:|',
-        `| platform at rest, without the idle analyzer runs (the same key, alarms, dashboard and storage counted in both) | ${usd(platform)} | ${usd(platform)} |`,
+        `| platform at rest, without the idle analyzer runs and monitoring alarms (the same key, other alarms, dashboard and storage in both) | ${usd(platform)} | ${usd(platform)} |`,
         `| drift monitoring | ${usd(total(drift.caretaker))} | ${usd(total(drift.alternative))} |`,
         `| ${cycles.toFixed(1)} retraining cycles | ${usd(cycles * total(cycle.caretaker))} | ${usd(cycles * total(cycle.alternative))} |`,
         `| **month** | **${usd(month)}** | **${usd(alternative)}** |`,
@@ -205,6 +214,20 @@ function main(): void {
     '|---|---:|---|',
     ...Object.entries(usage.measured).map(([key, m]) => `| \`${key}\` (measured) | ${m.value} | ${m.source} |`),
     ...Object.entries(usage.assumptions).map(([key, a]) => `| \`${key}\` (assumed) | ${a.value} | ${a.why} |`),
+    '',
+  );
+  out.splice(
+    out.indexOf('## At rest: the platform deployed, no endpoint, nothing training'),
+    0,
+    '## Summary',
+    '',
+    `At rest: **${usd(total(rest))} a month**. Per model, Caretaker vs the alternative (on-demand training, hourly processing-job`,
+    `monitor); managed spot is assumed ${Math.round(cost.billing('sagemaker.spotSavings') * 100)} % below on-demand, and the cycle figures bill training and evaluation for their`,
+    'configured maximum runtime:',
+    '',
+    '| model | per retraining cycle | per month of drift monitoring | a month on the retraining schedule |',
+    '|---|---:|---:|---:|',
+    ...summary,
     '',
   );
   writeFileSync(join(ROOT, 'COST.md'), out.join('\n'));

@@ -77,7 +77,7 @@ const MODEL: ModelFacts = {
   training: { instanceType: 'ml.g5.xlarge', instanceCount: 1, managedSpot: true, maxRuntimeSeconds: 7200, volumeSizeGb: 73 },
   evaluation: { instanceType: 'ml.m5.xlarge', maxRuntimeSeconds: 1800 },
   deployment: { instanceType: 'ml.g5.xlarge', instanceCount: 2, overlapSeconds: 1200 },
-  drift: { scheduleMinutes: 15, numericFeatures: 3, categoricalFeatures: 1, qualityMetric: true },
+  drift: { scheduleMinutes: 15, numericFeatures: 3, categoricalFeatures: 1, qualityMetric: true, alarms: 4 },
 };
 
 const usdOf = (lines: readonly { item: string; usd: number }[], start: string) => lines.find((l) => l.item.startsWith(start))?.usd;
@@ -113,6 +113,7 @@ describe('cost model arithmetic', () => {
     const { caretaker } = model.driftMonth(STACK, MODEL);
     expect(usdOf(caretaker, 'drift analyzer: compute')).toBeCloseTo(2880 * 2 * 2 * 0.01); // runs × 2 s × 2 GB
     expect(usdOf(caretaker, 'CloudWatch custom metrics')).toBeCloseTo(24 * 0.3);
+    expect(usdOf(caretaker, 'CloudWatch alarms')).toBeCloseTo(4 * 0.1);
   });
 
   it('bills each monitoring job at least the minimum, even when a job is assumed shorter', () => {
