@@ -4,7 +4,7 @@
  * types, runtimes, schedules, features) and the synthesized stack (alarms, keys, queues, memory).
  * Change a price or an assumption, rerun, and the document follows.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ModelConfig } from '../lib/config';
 import { qualityMetricFor } from '../lambdas/drift/quality';
@@ -98,9 +98,22 @@ function sideBySide(title: string, pair: SideBySide, alternativeTitle: string): 
   ];
 }
 
+/** Warns when the pipeline benchmark's last run no longer matches the counts usage.json records. */
+function checkAgainstLastRun(usage: Usage): void {
+  const file = 'bench/results/pipeline-transitions.json';
+  if (!existsSync(join(ROOT, file))) return;
+  const { results } = readJson(file) as { results: { scenarios: { transitions: number; lambdaInvocations: number }[] } };
+  const run = results.scenarios[0];
+  const recorded = [usage.measured.pipelineTransitionsSucceeded?.value, usage.measured.pipelineLambdaInvocationsSucceeded?.value];
+  if (run && (run.transitions !== recorded[0] || run.lambdaInvocations !== recorded[1])) {
+    console.warn(`warning: ${file} has ${run.transitions} transitions / ${run.lambdaInvocations} Lambda invocations for a successful run; bench/usage.json records ${recorded.join(' / ')}`);
+  }
+}
+
 function main(): void {
   const book = readJson('bench/prices.json') as PriceBook;
   const usage = readJson('bench/usage.json') as Usage;
+  checkAgainstLastRun(usage);
   const config = exampleConfig();
   const { template } = synthCaretaker({ config });
   const stack = stackFacts(template.toJSON().Resources as Record<string, CfnResource>);
