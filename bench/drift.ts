@@ -20,6 +20,7 @@ import { join } from 'node:path';
 import { once } from 'node:events';
 import { driftBetweenFiles, readTable } from '../lib/cli/drift';
 import { Random } from '../lambdas/drift/sample';
+import { writeResults } from './support';
 
 const NUMERIC = 10;
 
@@ -41,6 +42,7 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'caretaker-bench-drift-'));
   try {
     const results: string[] = [];
+    const measured: unknown[] = [];
     for (const categorical of [0, 2]) {
       const base = join(dir, `baseline-${categorical}.csv`);
       const current = join(dir, `current-${categorical}.csv`);
@@ -57,6 +59,7 @@ async function main(): Promise<void> {
       const drift = best((run) => run.drift);
       const python = best((run) => run.python);
       const features = `${NUMERIC} numeric${categorical ? ` + ${categorical} categorical` : ''}`;
+      measured.push({ rows, numeric: NUMERIC, categorical, repeat, caretaker: drift, parseOnly: parse, numpyScipy: python, speedUp: python.seconds / drift.seconds, rowsPerSecond: (2 * rows) / drift.seconds });
       results.push(
         `| ${rows.toLocaleString('en')} × ${features} | ${drift.seconds.toFixed(2)} s | ${Math.round((2 * rows) / drift.seconds).toLocaleString('en')} | ${drift.peakRssMb} MB | ${parse.seconds.toFixed(2)} s (${parse.peakRssMb} MB) | ${python.seconds.toFixed(2)} s (parse ${python.parseSeconds!.toFixed(2)} s) | ${python.peakRssMb} MB | ${(python.seconds / drift.seconds).toFixed(2)}× |`,
       );
@@ -68,6 +71,7 @@ async function main(): Promise<void> {
         ...results,
       ].join('\n'),
     );
+    writeResults('drift', measured);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

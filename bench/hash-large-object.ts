@@ -27,6 +27,7 @@ import { registerDatasetVersion } from '../lambdas/datasets/register';
 import { createDocumentClient } from '../lambdas/shared/dynamo';
 import { TABLE_SCHEMA } from '../lambdas/shared/table-schema';
 import { startMotoServer } from '../test/support/moto-server';
+import { table, writeResults } from './support';
 
 const MiB = 1024 * 1024;
 const OBJECT_MB = Number(process.env.BENCH_OBJECT_MB ?? 1024);
@@ -154,7 +155,10 @@ async function inChild(mode: string, endpoint: string, key: string, expected: st
   return JSON.parse(line) as Measurement;
 }
 
+const measurements: Measurement[] = [];
+
 function report(m: Measurement): void {
+  measurements.push(m);
   console.log(
     `${m.label}: ${m.seconds.toFixed(1)} s (${(m.bytes / MiB / m.seconds).toFixed(0)} MiB/s); ` +
       `RSS ${mb(m.before.rss)} → peak ${mb(m.peak.rss)}; heap ${mb(m.before.heapUsed)} → peak ${mb(m.peak.heapUsed)}`,
@@ -199,6 +203,25 @@ async function main(): Promise<void> {
     const csvSha = await upload(s3, BUCKET, 'datasets/bench/data.csv', Math.ceil(CSV_MB / 16), csvPart);
     console.log('done');
     report(await inChild('register', moto.endpoint, 'datasets/bench/data.csv', csvSha));
+    writeResults('datasets', { objectMiB: OBJECT_MB, csvMiB: CSV_MB, measurements });
+    console.log(
+      `\n${table(
+        measurements.map((m) => ({
+          run: m.label,
+          seconds: m.seconds,
+          throughput: m.bytes / MiB / m.seconds,
+          rss: `${mb(m.before.rss)} → ${mb(m.peak.rss)}`,
+          heap: `${mb(m.before.heapUsed)} → ${mb(m.peak.heapUsed)}`,
+        })),
+        [
+          ['run', 'run'],
+          ['seconds', 'time s', 1],
+          ['throughput', 'MiB/s', 0],
+          ['rss', 'RSS before → peak'],
+          ['heap', 'heap before → peak'],
+        ],
+      )}`,
+    );
   } finally {
     s3.destroy();
     await moto.stop();

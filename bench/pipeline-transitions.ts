@@ -1,15 +1,42 @@
 /**
  * Counts Step Functions state transitions per training pipeline run (Standard workflows are
- * billed per transition), executing the ASL offline on each path against a moto server, and
- * writes them to BENCHMARKS.md under "Pipeline state transitions".
+ * billed per transition) and the Lambda invocations among them, executing the ASL offline on
+ * each path against a moto server. Prints a Markdown table and writes
+ * bench/results/pipeline-transitions.json (COST.md's per-cycle figures come from these counts).
  *
  *   npm run bench:pipeline
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startMotoServer } from '../test/support/moto-server';
 import { PipelineWorld, type ScenarioOptions } from '../test/support/pipeline';
 import { createMetadataTable } from '../test/support/table';
+import { table as markdown, writeResults } from './support';
+
+interface AslState {
+  readonly Type: string;
+  readonly Resource?: string;
+  readonly States?: Record<string, AslState>;
+  readonly Branches?: readonly { States: Record<string, AslState> }[];
+  readonly ItemProcessor?: { States: Record<string, AslState> };
+}
+
+/** Names of the states that invoke a Lambda function, at any depth of the definition. */
+function lambdaStates(states: Record<string, AslState>, into = new Set<string>()): Set<string> {
+  for (const [name, state] of Object.entries(states)) {
+    const resource = state.Resource ?? '';
+    if (state.Type === 'Task' && (resource.startsWith('arn:aws:states:::lambda:') || resource.includes('FunctionArn'))) into.add(name);
+    for (const nested of [state.States, ...(state.Branches ?? []).map((b) => b.States), state.ItemProcessor?.States]) {
+      if (nested) lambdaStates(nested, into);
+    }
+  }
+  return into;
+}
+
+const ASL = JSON.parse(readFileSync(join(import.meta.dirname, '..', 'state-machines', 'training-pipeline.asl.json'), 'utf8')) as {
+  States: Record<string, AslState>;
+};
+const LAMBDA_STATES = lambdaStates(ASL.States);
 
 const GOOD = { 'validation:auc': 0.91 };
 const SCENARIOS: [string, ScenarioOptions][] = [
@@ -42,37 +69,28 @@ try {
   const world = new PipelineWorld(table.tableName, clientConfig);
   await world.setUp();
 
-  const rows: string[] = [];
-  for (const [name, options] of SCENARIOS) {
+  const rows = [];
+  for (const [run, options] of SCENARIOS) {
     const { execution } = await world.execute(options);
     const retries = Object.values(execution.retries).reduce((a, b) => a + b, 0);
+    const lambdaInvocations = execution.states.filter((state) => LAMBDA_STATES.has(state)).length;
     // Step Functions bills each state entered and each retry attempt as a transition.
-    rows.push(`| ${name} | ${execution.status} | ${execution.states.length} | ${retries} | ${execution.states.length + retries} |`);
-    console.log(`${name}: ${execution.status}, ${execution.states.length} states entered, ${retries} retries`);
+    rows.push({ run, status: execution.status, states: execution.states.length, retries, transitions: execution.states.length + retries, lambdaInvocations });
+    process.stderr.write(`${run}: ${execution.status}, ${execution.states.length} states entered, ${retries} retries\n`);
   }
   await table.drop();
 
-  const section = [
-    '## Pipeline state transitions',
-    '',
-    'Step Functions Standard bills per state transition. Counted by `npm run bench:pipeline`, which executes',
-    '`state-machines/training-pipeline.asl.json` offline (aws-local-stepfunctions, real steps Lambda, moto DynamoDB/S3,',
-    'scripted SageMaker; the endpoint reports two in-progress polls before its outcome).',
-    '',
-    '| run | execution | states entered | retries | transitions |',
-    '|---|---|---:|---:|---:|',
-    ...rows,
-    '',
-    'Each further endpoint poll adds 4 transitions (backoff Pass, Wait, DescribeEndpoint, status Choice); the waits grow',
-    '30 s → 60 s → 120 s → 240 s → 480 s, so a 20-minute canary deployment costs about 6 polls (≈ 24 transitions).',
-    '',
-  ].join('\n');
-  const file = join(import.meta.dirname, '..', 'BENCHMARKS.md');
-  const current = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmarks\n';
-  const pattern = /## Pipeline state transitions\n[\s\S]*?(?=\n## |$)/;
-  const next = pattern.test(current) ? current.replace(pattern, section) : `${current.trimEnd()}\n\n${section}`;
-  writeFileSync(file, next.endsWith('\n') ? next : `${next}\n`);
-  console.log(`wrote ${file}`);
+  console.log(
+    markdown(rows, [
+      ['run', 'run'],
+      ['status', 'execution'],
+      ['states', 'states entered', 0],
+      ['retries', 'retries', 0],
+      ['transitions', 'transitions', 0],
+      ['lambdaInvocations', 'Lambda invocations', 0],
+    ]),
+  );
+  writeResults('pipeline-transitions', { scenarios: rows, endpointPollTransitions: 4 });
 } finally {
   await moto.stop();
 }

@@ -14,9 +14,11 @@ import { createHandler } from '../lambdas/api/router';
 import { keys, type ModelVersionRecord, type VersionStatus } from '../lambdas/shared/contracts';
 import { TABLE_SCHEMA } from '../lambdas/shared/table-schema';
 import { startMotoServer } from '../test/support/moto-server';
+import { writeResults } from './support';
 
 const SIZES = [10, 1_000, 10_000] as const;
-const ITERATIONS = 40;
+/** Requests per line; `npm run bench` uses fewer (BENCH_API_ITERATIONS) to stay in its time budget. */
+const ITERATIONS = Number(process.env.BENCH_API_ITERATIONS ?? 40);
 const REQUESTER = 'arn:aws:iam::123456789012:role/data-scientist';
 const APPROVER = 'arn:aws:iam::123456789012:role/approver';
 
@@ -103,6 +105,11 @@ async function main(): Promise<void> {
     const client = DynamoDBDocumentClient.from(raw, { marshallOptions: { removeUndefinedValues: true } });
 
     const rows: string[] = [];
+    const measured: unknown[] = [];
+    const record = (size: number, name: string, trips: readonly number[], latencies: readonly number[]) => {
+      measured.push({ versions: size, request: name, roundTrips: [Math.min(...trips), Math.max(...trips)], p50Ms: percentile(latencies, 50), p95Ms: percentile(latencies, 95) });
+      rows.push(row(size, name, trips, latencies));
+    };
     for (const size of SIZES) {
       const model = `m${size}`;
       // A table per size, so each registry size is measured alone.
@@ -160,20 +167,21 @@ async function main(): Promise<void> {
           trips.push(roundTrips - before);
           if (result.statusCode !== 200) throw new Error(`${name} at ${size}: ${result.statusCode} ${result.body}`);
         }
-        rows.push(row(size, name, trips, latencies));
+        record(size, name, trips, latencies);
       }
       // One decision per size: the single conditional write plus the audit append.
       const before = roundTrips;
       const started = performance.now();
       const decided = await handler(event('POST', `/models/${model}/versions/${size}/approve`, undefined, { reason: 'bench' }));
       if (decided.statusCode !== 200) throw new Error(`approve at ${size}: ${decided.body}`);
-      rows.push(row(size, 'POST …/approve (one decision)', [roundTrips - before], [performance.now() - started]));
+      record(size, 'POST …/approve (one decision)', [roundTrips - before], [performance.now() - started]);
     }
 
     console.log(`registry API against moto (${ITERATIONS} requests per line; latency is handler time including moto round trips)\n`);
     console.log('| versions of the model | request | DynamoDB round trips | p50 ms | p95 ms |');
     console.log('|---:|---|---:|---:|---:|');
     for (const line of rows) console.log(line);
+    writeResults('registry-api', { iterations: ITERATIONS, requests: measured });
   } finally {
     await moto.stop();
   }
