@@ -224,6 +224,13 @@ export async function runDemo({ stack, config, print = () => undefined, stepTime
   await sendTraffic('baseline', 600, 11);
   await analyze('baseline traffic', 1);
   await sendTraffic('drifted', 1200, 13);
+  // New labelled data lands (including the drifted population): the retraining run, which the
+  // starter points at the newest validated dataset version, trains on it.
+  const v2Data = await registerDataset('v2', [
+    { batch: 'baseline', rows: 2000, seed: 17 },
+    { batch: 'drifted', rows: 2000, seed: 19 },
+  ]);
+  step('dataset v2 registered', `${model.dataset.name} ${v2Data}, validation PASSED`);
   // The alarm needs `evaluationPeriods` breaching periods; locally, one analysis is one period.
   let alarmed: AlarmTransition | undefined;
   for (let period = 1; period <= model.drift.evaluationPeriods + 1 && !alarmed; period += 1) {
@@ -232,14 +239,7 @@ export async function runDemo({ stack, config, print = () => undefined, stepTime
   if (!alarmed) throw new DemoFailure('the drift alarm did not go to ALARM');
   step('drift alarm in ALARM', `${alarmed.alarmName}: ${alarmed.reason}`);
 
-  // 4. New labelled data (including the drifted population) for the retraining run to train on.
-  const v2Data = await registerDataset('v2', [
-    { batch: 'baseline', rows: 2000, seed: 17 },
-    { batch: 'drifted', rows: 2000, seed: 19 },
-  ]);
-  step('dataset v2 registered', `${model.dataset.name} ${v2Data}, validation PASSED`);
-
-  // 5. The alarm's event went through the rule → intake → FIFO queue → starter; a redelivery is suppressed.
+  // 4. The alarm's event went through the rule → intake → FIFO queue → starter; a redelivery is suppressed.
   const intake = [...stack.functions.byLogicalId.values()].find((fn) => fn.entry.endsWith('retraining/intake.ts'));
   const starter = [...stack.functions.byLogicalId.values()].find((fn) => fn.entry.endsWith('retraining/starter.ts'));
   if (!intake || !starter) throw new DemoFailure('the stack has no retraining intake or starter');
@@ -256,6 +256,7 @@ export async function runDemo({ stack, config, print = () => undefined, stepTime
   if (alarmRuns.length !== 1) throw new DemoFailure(`expected exactly one retraining run from the alarm, found ${alarmRuns.length}`);
   const starts = (stack.consumers.invocations.get(starter.logicalId) ?? 0) - startsBefore;
   step('exactly one retraining run', `runId ${alarmRunId}; the alarm event arrived twice, the queue's deduplication and the starter let one run through (${starts} starter batch${starts === 1 ? '' : 'es'})`);
+  if (secondRun.datasetVersion !== v2Data) throw new DemoFailure(`the retraining run trained on ${secondRun.datasetVersion}, not dataset ${v2Data}`);
   const v2 = await waitForVersion(Number(secondRun.version), 'PENDING_APPROVAL');
   step(`v${v2.version} pending approval`, `trained on ${v2.datasetVersion}, ${model.objective.metricName} ${JSON.stringify(v2.metrics[model.objective.metricName])}`);
   await approve(v2.version, v2.requestedBy);

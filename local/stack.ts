@@ -69,6 +69,20 @@ export interface LocalStack {
   close(): Promise<void>;
 }
 
+let startedInThisProcess = false;
+
+const ENVIRONMENT_KEYS = [
+  'AWS_ENDPOINT_URL',
+  'AWS_ENDPOINT_URL_SFN',
+  'AWS_ENDPOINT_URL_SAGEMAKER',
+  'AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME',
+  'AWS_REGION',
+  'AWS_ACCESS_KEY_ID',
+  'AWS_SECRET_ACCESS_KEY',
+  'POWERTOOLS_LOG_LEVEL',
+  'POWERTOOLS_METRICS_DISABLED',
+];
+
 const ofType = (template: CfnTemplate, type: string) => Object.entries(template.Resources).filter(([, r]) => r.Type === type);
 
 function onlyOne(template: CfnTemplate, type: string, what: string): string {
@@ -79,11 +93,24 @@ function onlyOne(template: CfnTemplate, type: string, what: string): string {
 
 /** Starts local mode. On failure, everything started so far is stopped again. */
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
+  // Handler modules build their clients once per process, as in Lambda; a second stack in the
+  // same process would find them pointing at the first one's services.
+  if (startedInThisProcess) throw new Error('local mode starts once per process (handler modules keep the clients they built); start another process');
+  startedInThisProcess = true;
   const log = options.log ?? (() => undefined);
   const cleanups: (() => Promise<void>)[] = [];
   const close = async () => {
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch((error: unknown) => log(`cleanup: ${String(error)}`));
   };
+  // Local mode points this process's SDK clients at its services; close() puts the environment back.
+  const savedEnvironment = new Map(ENVIRONMENT_KEYS.map((key) => [key, process.env[key]]));
+  cleanups.push(() => {
+    for (const [key, value] of savedEnvironment) {
+      if (value === undefined) Reflect.deleteProperty(process.env, key);
+      else process.env[key] = value;
+    }
+    return Promise.resolve();
+  });
   try {
     let moto: MotoServer | undefined;
     const motoEndpoint = options.motoEndpoint ?? process.env.AWS_ENDPOINT_URL;
