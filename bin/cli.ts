@@ -5,6 +5,7 @@ import { Command, CommanderError } from 'commander';
 import { registerDatasetsCommands } from '../lib/cli/datasets';
 import { registerApiCommands } from '../lib/cli/api';
 import { registerDriftCommands } from '../lib/cli/drift';
+import { registerLocalCommands } from '../lib/cli/local';
 import { ConfigError, loadConfig } from '../lib/config';
 
 export function buildProgram(): Command {
@@ -38,6 +39,7 @@ export function buildProgram(): Command {
   registerDatasetsCommands(program);
   registerApiCommands(program);
   registerDriftCommands(program);
+  registerLocalCommands(program);
   return program;
 }
 

@@ -5,10 +5,14 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { isAbsolute } from 'node:path';
+import { isAbsolute, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const LAMBDAS_DIR = fileURLToPath(new URL('../../lambdas/', import.meta.url));
+const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/** Template metadata key holding a function's handler module, relative to the repository root. */
+export const ENTRY_METADATA = 'Caretaker::Entry';
 
 export interface CaretakerFunctionProps {
   /** Handler module, relative to `lambdas/` (e.g. `api/handler.ts`) or absolute. Its `handler` export is invoked. */
@@ -103,6 +107,8 @@ export class CaretakerFunction extends Construct {
     // `Role: GetAtt` (cfn-lint W3005); keep only the policy. The role always has its default
     // policy: the log statement above creates it.
     const stack = Stack.of(this);
+    // Local mode runs the handler module in-process; it finds it through this (ignored by CloudFormation).
+    (this.function.node.defaultChild as CfnResource).addMetadata(ENTRY_METADATA, relative(REPO_ROOT, isAbsolute(props.entry) ? props.entry : `${LAMBDAS_DIR}${props.entry}`));
     const defaultPolicy = this.role.node.findChild('DefaultPolicy').node.defaultChild as CfnElement;
     (this.function.node.defaultChild as CfnResource).addOverride('DependsOn', [stack.getLogicalId(defaultPolicy)]);
 

@@ -177,7 +177,11 @@ export class ProcessingJobs {
         if (error instanceof UnknownImage) throw new ClientError(error.message);
         throw error;
       }
-      const [entrypoint, ...entrypointArgs] = request.AppSpecification.ContainerEntrypoint ?? [];
+      // Without ContainerEntrypoint, the arguments replace the image's CMD (no ENTRYPOINT in
+      // these images): the first one is the program, looked up like an entry point.
+      const { ContainerEntrypoint, ContainerArguments = [] } = request.AppSpecification;
+      const [entrypoint, ...entrypointArgs] = ContainerEntrypoint ?? ContainerArguments;
+      const args = ContainerEntrypoint ? ContainerArguments : [];
       const command = entrypoint === undefined ? undefined : entry.entrypoints?.[entrypoint];
       if (!command) {
         throw new ClientError(
@@ -194,7 +198,7 @@ export class ProcessingJobs {
       for (const output of request.ProcessingOutputConfig?.Outputs ?? []) await mkdir(containerPath(root, output.S3Output.LocalPath), { recursive: true });
       if (job.status !== 'InProgress') return;
       job.startTime = new Date();
-      job.process = context.supervisor.spawn([...command, ...entrypointArgs, ...(request.AppSpecification.ContainerArguments ?? [])], {
+      job.process = context.supervisor.spawn([...command, ...entrypointArgs, ...args], {
         cwd: root,
         env: { ...request.Environment, SM_ROOT: root, PROCESSING_JOB_NAME: job.name, PROCESSING_JOB_ARN: job.arn },
         onLine: (line) => {

@@ -49,8 +49,12 @@ export interface RunPipelineOptions {
   readonly input: unknown;
   /** The execution name (`$$.Execution.Name`); default: a random UUID. */
   readonly executionName?: string;
+  /** `$$.Execution.Id`; default: a local ARN built from the name. */
+  readonly executionArn?: string;
   /** Run Wait states and Retry intervals without sleeping (tests, benchmarks). @default false */
   readonly skipWaits?: boolean;
+  /** With `skipWaits`: Wait states take this many milliseconds instead of none (local mode polls real work). @default 0 */
+  readonly waitMs?: number;
 }
 
 export interface LocalExecution {
@@ -180,7 +184,7 @@ export async function runPipelineLocally(options: RunPipelineOptions): Promise<L
     States: Record<string, AslState>;
   };
   const executionName = options.executionName ?? randomUUID();
-  const executionArn = `arn:aws:states:local:000000000000:execution:training-pipeline:${executionName}`;
+  const executionArn = options.executionArn ?? `arn:aws:states:local:000000000000:execution:training-pipeline:${executionName}`;
   // One callback task per execution in this ASL; a token per execution is enough.
   const taskToken = `local-token-${executionName}-${randomUUID()}`;
 
@@ -188,7 +192,7 @@ export async function runPipelineLocally(options: RunPipelineOptions): Promise<L
   const waitTimeOverrides: Record<string, number> = {};
   const retryIntervalOverrides: Record<string, number> = {};
   for (const [stateName, state] of Object.entries(definition.States)) {
-    if (options.skipWaits && state.Type === 'Wait') waitTimeOverrides[stateName] = 0;
+    if (options.skipWaits && state.Type === 'Wait') waitTimeOverrides[stateName] = options.waitMs ?? 0;
     if (state.Type !== 'Task' || !state.Resource) continue;
     if (options.skipWaits) retryIntervalOverrides[stateName] = 0;
     const handler = options.taskHandlers[state.Resource];

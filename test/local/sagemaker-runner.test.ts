@@ -330,18 +330,18 @@ describe('processing jobs', () => {
         AppSpecification: { ImageUri: IMAGE, ContainerEntrypoint: ['evaluate'] },
         ProcessingResources: { ClusterConfig: { InstanceType: 'ml.m5.large', InstanceCount: 1, VolumeSizeInGB: 30 } },
         ProcessingInputs: [
-          { InputName: 'test', S3Input: { S3Uri: `s3://${bucket}/datasets/churn/v1/validation/`, LocalPath: '/opt/ml/processing/input/test', S3DataType: 'S3Prefix', S3InputMode: 'File' } },
+          { InputName: 'holdout', S3Input: { S3Uri: `s3://${bucket}/datasets/churn/v1/validation/`, LocalPath: '/opt/ml/processing/holdout', S3DataType: 'S3Prefix', S3InputMode: 'File' } },
           {
             InputName: 'candidate',
-            S3Input: { S3Uri: `s3://${bucket}/models/churn/run-4/churn-train-for-eval/output/model.tar.gz`, LocalPath: '/opt/ml/processing/input/candidate', S3DataType: 'S3Prefix', S3InputMode: 'File' },
+            S3Input: { S3Uri: `s3://${bucket}/models/churn/run-4/churn-train-for-eval/output/model.tar.gz`, LocalPath: '/opt/ml/processing/candidate', S3DataType: 'S3Prefix', S3InputMode: 'File' },
           },
           {
             InputName: 'champion',
-            S3Input: { S3Uri: `s3://${bucket}/models/churn/run-1/churn-train-ok/output/model.tar.gz`, LocalPath: '/opt/ml/processing/input/champion', S3DataType: 'S3Prefix', S3InputMode: 'File' },
+            S3Input: { S3Uri: `s3://${bucket}/models/churn/run-1/churn-train-ok/output/model.tar.gz`, LocalPath: '/opt/ml/processing/champion', S3DataType: 'S3Prefix', S3InputMode: 'File' },
           },
         ],
         ProcessingOutputConfig: {
-          Outputs: [{ OutputName: 'evaluation', S3Output: { S3Uri: `s3://${bucket}/evaluations/churn/run-4/`, LocalPath: '/opt/ml/processing/output', S3UploadMode: 'EndOfJob' } }],
+          Outputs: [{ OutputName: 'report', S3Output: { S3Uri: `s3://${bucket}/evaluations/churn/run-4/`, LocalPath: '/opt/ml/processing/report', S3UploadMode: 'EndOfJob' } }],
         },
         StoppingCondition: { MaxRuntimeInSeconds: 600 },
       }),

@@ -2,11 +2,11 @@
  * `evaluate` — the SageMaker Processing entry point that scores the candidate model and (when
  * there is one) the production champion on the same holdout.
  *
- * Inputs (Processing job `LocalPath`s; each may be overridden with a flag):
- * - `<root>/processing/input/test/`       holdout CSV files with a header (`--test`)
- * - `<root>/processing/input/candidate/`  `model.tar.gz` or `model.json` (`--candidate`)
- * - `<root>/processing/input/champion/`   the same, optional (`--champion`)
- * Output: `<root>/processing/output/evaluation.json` (`--output`), with AUC, accuracy and log
+ * Inputs (the pipeline's Processing job `LocalPath`s; each may be overridden with a flag):
+ * - `<root>/processing/holdout/`    holdout CSV files with a header (`--test`)
+ * - `<root>/processing/candidate/`  `model.tar.gz` or `model.json` (`--candidate`)
+ * - `<root>/processing/champion/`   the same, optional (`--champion`)
+ * Output: `<root>/processing/report/evaluation.json` (`--output`), with AUC, accuracy and log
  * loss under the metric names the gate uses (`validation:auc`, …).
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -87,7 +87,7 @@ export function main(argv = process.argv.slice(2), env = process.env): number {
   const paths = processingPaths(values.root ?? env.SM_ROOT ?? '/opt/ml');
   try {
     const report = evaluate({
-      test: values.test ?? paths.input('test'),
+      test: values.test ?? paths.input('holdout'),
       candidate: values.candidate ?? paths.input('candidate'),
       champion: values.champion ?? paths.input('champion'),
       output: values.output ?? paths.output,

@@ -24,10 +24,11 @@ export function trainingPaths(root: string) {
   };
 }
 
+/** Where the training pipeline's evaluation job puts its inputs and takes its report (state-machines/training-pipeline.asl.json). */
 export function processingPaths(root: string) {
   return {
-    input: (name: string) => join(root, 'processing', 'input', name),
-    output: join(root, 'processing', 'output'),
+    input: (name: string) => join(root, 'processing', name),
+    output: join(root, 'processing', 'report'),
   };
 }
 

@@ -1,0 +1,94 @@
+/**
+ * `caretaker local up` — the stack on this machine (moto, local SageMaker, local Step Functions,
+ * the registry API over HTTP) until Ctrl-C. `caretaker demo` — the whole loop on it, end to end.
+ * Local mode is loaded on demand, so the rest of the CLI starts without it.
+ */
+import type { Command } from 'commander';
+import { loadConfig } from '../config';
+
+/** Handler logs and EMF metric lines go to CloudWatch in AWS; locally they drown the progress. */
+function quietHandlers(verbose: boolean): void {
+  process.env.POWERTOOLS_LOG_LEVEL ??= verbose ? 'INFO' : 'ERROR';
+  if (verbose) return;
+  const write = process.stdout.write.bind(process.stdout);
+  process.stdout.write = ((chunk: string | Uint8Array, ...rest: never[]) => {
+    if (typeof chunk === 'string' && chunk.startsWith('{"_aws":')) return true;
+    return write(chunk, ...rest);
+  });
+}
+
+/** Runs `work` with the stack up; stops everything on return, failure, Ctrl-C or SIGTERM. */
+async function withLocalStack<T>(
+  options: { config: string; port?: number; verbose: boolean },
+  work: (stack: import('../../local/stack').LocalStack, config: import('../config').CaretakerConfig) => Promise<T>,
+): Promise<T> {
+  quietHandlers(options.verbose);
+  const [{ startLocalStack }, { localConfig }] = await Promise.all([import('../../local/stack'), import('../../local/demo')]);
+  const config = localConfig(loadConfig(options.config));
+  const log = options.verbose ? (line: string) => console.error(`  ${line}`) : undefined;
+  console.log('Starting local mode: synthesizing the stack and creating its resources on moto …');
+  const stack = await startLocalStack({ config, apiPort: options.port, log });
+  let stopping: Promise<void> | undefined;
+  const stop = () => (stopping ??= stack.close());
+  const onSignal = (signal: NodeJS.Signals) => {
+    console.error(`\n${signal}: stopping local mode …`);
+    void stop().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    return await work(stack, config);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await stop();
+  }
+}
+
+function parsePort(value: string): number {
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new Error(`--port must be 0–65535, got ${value}`);
+  return port;
+}
+
+export function registerLocalCommands(program: Command): void {
+  const local = program.command('local').description('run Caretaker on this machine, without an AWS account');
+  local
+    .command('up')
+    .description('start local mode (moto, SageMaker runner, Step Functions, registry API) until Ctrl-C')
+    .option('--port <port>', 'registry API port', parsePort, 4010)
+    .option('--config <file>', 'config file', 'caretaker.config.json')
+    .option('--verbose', 'show the services\' and handlers\' logs')
+    .action(async (options: { port: number; config: string; verbose?: boolean }) => {
+      await withLocalStack({ config: options.config, port: options.port, verbose: options.verbose ?? false }, async (stack) => {
+        console.log(`
+Caretaker is running locally.
+  API         ${stack.apiUrl}   (name the caller in the X-Caretaker-Principal header)
+  moto        ${stack.endpoints.moto}
+  SageMaker   ${stack.endpoints.sagemaker}
+  Steps       ${stack.endpoints.stepFunctions}
+
+  export CARETAKER_API_URL=${stack.apiUrl}
+  export AWS_ENDPOINT_URL=${stack.endpoints.moto} AWS_ENDPOINT_URL_SFN=${stack.endpoints.stepFunctions} AWS_ENDPOINT_URL_SAGEMAKER=${stack.endpoints.sagemaker}
+
+  Metadata table ${stack.names.table}, datasets bucket ${stack.names.datasetsBucket}
+Press Ctrl-C to stop.`);
+        await new Promise<never>(() => undefined);
+      });
+    });
+
+  program
+    .command('demo')
+    .description('run the whole loop locally: data → training → gate → approval → rollout → drift → retraining → rollout')
+    .option('--config <file>', 'config file', 'caretaker.config.json')
+    .option('--verbose', 'show the services\' and handlers\' logs')
+    .action(async (options: { config: string; verbose?: boolean }) => {
+      const { runDemo, summaryTable } = await import('../../local/demo');
+      await withLocalStack({ config: options.config, verbose: options.verbose ?? false }, async (stack, config) => {
+        console.log(`Registry API at ${stack.apiUrl}\n`);
+        const result = await runDemo({ stack, config, print: (line) => console.log(line) });
+        console.log(summaryTable(result));
+        console.log('\nEvery step happened. Stopping local mode …');
+      });
+    });
+}

@@ -1,0 +1,287 @@
+/**
+ * `caretaker demo`: the whole loop on the local stack, step by step, through the same doors a
+ * team uses — the registry API over HTTP (callers named by `X-Caretaker-Principal`), the
+ * dataset register function, SageMaker runtime for traffic — and the stack's own wiring for
+ * everything in between (retraining queue → starter → pipeline; drift alarm → rule → intake).
+ * Each step waits for its record in the registry and fails the demo if it does not appear.
+ */
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { customersToCsv, FEATURE_COLUMNS, generateCustomers, type Batch } from '../examples/churn/src/data';
+import { keys, runIdFor, type ModelVersionRecord, type RunRecord } from '../lambdas/shared/contracts';
+import { createDocumentClient } from '../lambdas/shared/dynamo';
+import { featureTypesOf } from '../lambdas/drift/baseline';
+import { baselineFromObjects, writeBaseline } from '../lambdas/drift/store';
+import type { CaretakerConfig } from '../lib/config';
+import type { AlarmTransition } from './alarms';
+import type { LocalStack } from './stack';
+
+export const REQUESTER = 'arn:aws:iam::123456789012:role/data-scientist';
+export const APPROVER = 'arn:aws:iam::123456789012:role/ml-lead';
+
+/** Local mode's config overrides: the same stack, with waits a demo can sit through. */
+export function localConfig(config: CaretakerConfig): CaretakerConfig {
+  return {
+    ...config,
+    models: config.models.map((model) => ({
+      ...model,
+      // A retraining run right after the first one is the point of the demo; the cooldown would suppress it.
+      retraining: { ...model.retraining, cooldownHours: 0 },
+    })),
+  };
+}
+
+export interface DemoStep {
+  readonly name: string;
+  readonly detail: string;
+  readonly ms: number;
+}
+
+export interface DemoResult {
+  readonly model: string;
+  readonly steps: readonly DemoStep[];
+  readonly datasetVersions: readonly string[];
+  readonly runs: readonly { runId: string; trigger: string; version?: number; status: string; metric?: number }[];
+  readonly driftScores: readonly { phase: string; score: number }[];
+  readonly liveVersion: number;
+}
+
+export class DemoFailure extends Error {}
+
+interface Deps {
+  readonly stack: LocalStack;
+  readonly config: CaretakerConfig;
+  readonly print?: (line: string) => void;
+  /** Longest wait for any one step. @default 120 s */
+  readonly stepTimeoutMs?: number;
+}
+
+export async function runDemo({ stack, config, print = () => undefined, stepTimeoutMs = 120_000 }: Deps): Promise<DemoResult> {
+  const model = config.models[0];
+  if (!model) throw new DemoFailure('the config declares no model');
+  const documents = createDocumentClient(stack.clientConfig);
+  const s3 = new S3Client(stack.clientConfig);
+  const steps: DemoStep[] = [];
+  const driftScores: { phase: string; score: number }[] = [];
+  const datasetVersions: string[] = [];
+  const started = Date.now();
+  let last = started;
+
+  const step = (name: string, detail: string) => {
+    const now = Date.now();
+    steps.push({ name, detail, ms: now - last });
+    last = now;
+    print(`✓ ${name.padEnd(36)} ${detail} (${((now - started) / 1000).toFixed(1)} s)`);
+  };
+
+  const api = async (method: string, path: string, principal: string, body?: unknown) => {
+    const response = await fetch(new URL(path, stack.apiUrl), {
+      method,
+      headers: { 'x-caretaker-principal': principal, ...(body === undefined ? {} : { 'content-type': 'application/json', 'idempotency-key': `demo-${Date.now()}` }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+  };
+
+  const waitFor = async <T>(what: string, probe: () => Promise<T | undefined>): Promise<T> => {
+    const deadline = Date.now() + stepTimeoutMs;
+    for (;;) {
+      const found = await probe();
+      if (found !== undefined) return found;
+      if (Date.now() > deadline) throw new DemoFailure(`timed out after ${stepTimeoutMs / 1000} s waiting for ${what}`);
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  };
+
+  const get = async <T>(key: { pk: string; sk: string }) => {
+    const { Item } = await documents.send(new GetCommand({ TableName: stack.names.table, Key: key, ConsistentRead: true }));
+    return Item as T | undefined;
+  };
+  const runsOfModel = async () => {
+    const { Items } = await documents.send(
+      new QueryCommand({ TableName: stack.names.table, IndexName: 'gsi1', KeyConditionExpression: 'gsi1pk = :pk', ExpressionAttributeValues: { ':pk': keys.runsOfModel(model.name, '').gsi1pk } }),
+    );
+    return (Items ?? []) as (RunRecord & Record<string, unknown>)[];
+  };
+  const version = (v: number) => get<ModelVersionRecord & { readonly endpointName?: string }>(keys.version(model.name, v));
+  const waitForVersion = (v: number, status: string) =>
+    waitFor(`version ${v} to be ${status}`, async () => {
+      const record = await version(v);
+      if (record && record.status === status) return record;
+      if (record && ['REJECTED', 'DEPLOY_FAILED', 'EXPIRED'].includes(record.status)) throw new DemoFailure(`version ${v} ended ${record.status}`);
+      return undefined;
+    });
+  const waitForRunWithVersion = (runId: string) =>
+    waitFor(`run ${runId} to register a version`, async () => {
+      const run = await get<RunRecord & Record<string, unknown>>(keys.run(runId));
+      if (run && ['FAILED', 'REJECTED_BY_GATE', 'DEPLOY_FAILED', 'EXPIRED'].includes(run.status)) {
+        throw new DemoFailure(`run ${runId} ended ${run.status}: ${JSON.stringify(run.failure ?? run.reason ?? '')}`);
+      }
+      return run?.version === undefined ? undefined : run;
+    });
+
+  const registerDataset = async (label: string, batches: readonly { batch: Batch; rows: number; seed: number }[]) => {
+    const objects = [];
+    for (const [index, { batch, rows, seed }] of batches.entries()) {
+      const key = `datasets/${model.dataset.name}/${label}/part-${String(index).padStart(4, '0')}.csv`;
+      await s3.send(new PutObjectCommand({ Bucket: stack.names.datasetsBucket, Key: key, Body: customersToCsv(generateCustomers({ rows, seed, batch })), ContentType: 'text/csv' }));
+      objects.push({ key });
+    }
+    const register = [...stack.functions.byLogicalId.values()].find((fn) => fn.entry.endsWith('datasets/register.handler.ts'));
+    if (!register) throw new DemoFailure('the stack has no dataset register function');
+    const result = (await stack.functions.invoke(register.logicalId, { dataset: model.dataset.name, objects, registeredBy: REQUESTER })) as {
+      record: { datasetVersion: string; validation: { status: string; reasons?: string[] } };
+    };
+    if (result.record.validation.status !== 'PASSED') throw new DemoFailure(`dataset ${label} did not validate: ${JSON.stringify(result.record.validation)}`);
+    datasetVersions.push(result.record.datasetVersion);
+    return result.record.datasetVersion;
+  };
+
+  const approve = async (v: number, requester: string) => {
+    const self = await api('POST', `models/${model.name}/versions/${v}/approve`, requester, { reason: 'I trained it, ship it' });
+    if (self.status !== 403) throw new DemoFailure(`self-approval answered ${self.status}, not 403: ${JSON.stringify(self.body)}`);
+    step(`self-approval of v${v} refused`, `403 ${String(self.body.message)}`);
+    const approved = await api('POST', `models/${model.name}/versions/${v}/approve`, APPROVER, { reason: 'metrics and gate look right' });
+    if (approved.status !== 200) throw new DemoFailure(`approval answered ${approved.status}: ${JSON.stringify(approved.body)}`);
+    step(`v${v} approved`, `by ${APPROVER}`);
+  };
+
+  const sendTraffic = async (batch: Batch, rows: number, seed: number) => {
+    const customers = generateCustomers({ rows, seed, batch });
+    const endpointName = (await version(1))?.endpointName ?? `caretaker-${model.name}`;
+    for (let i = 0; i < customers.length; i += 8) {
+      await Promise.all(
+        customers.slice(i, i + 8).map(async (customer) => {
+          const row = FEATURE_COLUMNS.map((column) => customer[column]).join(',');
+          // SageMaker runtime's InvokeEndpoint route (the local runner does not check SigV4).
+          const response = await fetch(`${stack.endpoints.sagemaker}/endpoints/${encodeURIComponent(endpointName)}/invocations`, {
+            method: 'POST',
+            headers: { 'content-type': 'text/csv' },
+            body: `${row}\n`,
+          });
+          if (!response.ok) throw new DemoFailure(`InvokeEndpoint answered ${response.status}: ${await response.text()}`);
+        }),
+      );
+    }
+    await stack.sagemaker.runner.endpoints.flushCapture();
+    step(`${batch} traffic sent`, `${rows} requests to the live endpoint, captured at ${model.deployment.dataCapturePercent} %`);
+  };
+
+  /**
+   * The drift baseline of a deployed version, from the dataset version it trained on. Stand-in:
+   * the stack has no step that writes baselines yet (the pipeline's RecordDeployment should);
+   * the demo writes it with the drift part's own functions, where the analyzer reads it.
+   */
+  const writeDriftBaseline = async (v: number) => {
+    const record = await version(v);
+    const dataset = record && (await get<{ objects: { bucket: string; key: string; versionId?: string }[] }>(keys.datasetVersion(model.dataset.name, record.datasetVersion)));
+    if (!dataset) throw new DemoFailure(`version ${v} has no dataset version record`);
+    const baseline = await baselineFromObjects(s3, dataset.objects, { exclude: model.dataset.targetColumn ? [model.dataset.targetColumn] : [], types: featureTypesOf(model.dataset.columns ?? []) });
+    await writeBaseline(s3, stack.names.artifactsBucket, model.name, v, baseline);
+  };
+
+  const analyzer = [...stack.functions.byLogicalId.values()].find((fn) => fn.entry.endsWith('drift/handler.ts'));
+  if (!analyzer) throw new DemoFailure('the stack has no drift analyzer');
+  const analyze = async (phase: string, windowMinutes: number): Promise<{ score: number; transitions: AlarmTransition[] }> => {
+    const result = (await stack.functions.invoke(analyzer.logicalId, {
+      model: model.name,
+      windowEnd: new Date(Date.now() + 1000).toISOString(),
+      windowMinutes,
+      psiThreshold: model.drift.psiThreshold,
+      objectiveMetric: model.objective.metricName,
+    })) as { status: string; driftScore?: number; reason?: string };
+    if (result.status !== 'analyzed' || result.driftScore === undefined) throw new DemoFailure(`drift analysis ${phase}: ${result.status} ${result.reason ?? 'no drift score'}`);
+    const score = result.driftScore;
+    driftScores.push({ phase, score });
+    const transitions = await stack.alarms.record('Caretaker', 'DriftScore', { Model: model.name }, score);
+    step(`drift analysis (${phase})`, `DriftScore ${score.toFixed(3)} → alarm ${stack.alarms.state(`${alarmPrefix()}${model.name}-drift`)}`);
+    return { score, transitions };
+  };
+  const alarmPrefix = () => {
+    const intake = [...stack.functions.byLogicalId.values()].find((fn) => fn.entry.endsWith('retraining/intake.ts'));
+    return intake?.environment.ALARM_NAME_PREFIX ?? '';
+  };
+
+  // 1. Data in.
+  const v1Data = await registerDataset('v1', [{ batch: 'baseline', rows: 4000, seed: 7 }]);
+  step('dataset v1 registered', `${model.dataset.name} ${v1Data}, validation PASSED`);
+
+  // 2. A run, requested through the API → retraining queue → starter → pipeline.
+  const requested = await api('POST', `models/${model.name}/retrain`, REQUESTER, { reason: 'first model on the seeded data', datasetVersion: v1Data });
+  if (requested.status !== 202) throw new DemoFailure(`retrain answered ${requested.status}: ${JSON.stringify(requested.body)}`);
+  const firstRunId = String(requested.body.runId);
+  step('run requested', `runId ${firstRunId}`);
+  const firstRun = await waitForRunWithVersion(firstRunId);
+  const v1 = await waitForVersion(Number(firstRun.version), 'PENDING_APPROVAL');
+  step('trained, evaluated, gated', `job ${v1.trainingJobName}, ${model.objective.metricName} ${JSON.stringify(v1.metrics[model.objective.metricName])}`);
+  step(`v${v1.version} pending approval`, `requested by ${v1.requestedBy}`);
+  await approve(v1.version, v1.requestedBy);
+  await waitForVersion(v1.version, 'LIVE');
+  step(`v${v1.version} deployed`, `endpoint ${(await version(v1.version))?.endpointName ?? '?'} InService`);
+  await writeDriftBaseline(v1.version);
+
+  // 3. Traffic, then drift.
+  await sendTraffic('baseline', 600, 11);
+  await analyze('baseline traffic', 1);
+  await sendTraffic('drifted', 1200, 13);
+  // New labelled data lands (including the drifted population): the retraining run, which the
+  // starter points at the newest validated dataset version, trains on it.
+  const v2Data = await registerDataset('v2', [
+    { batch: 'baseline', rows: 2000, seed: 17 },
+    { batch: 'drifted', rows: 2000, seed: 19 },
+  ]);
+  step('dataset v2 registered', `${model.dataset.name} ${v2Data}, validation PASSED`);
+  // The alarm needs `evaluationPeriods` breaching periods; locally, one analysis is one period.
+  let alarmed: AlarmTransition | undefined;
+  for (let period = 1; period <= model.drift.evaluationPeriods + 1 && !alarmed; period += 1) {
+    alarmed = (await analyze(`drifted, period ${period}`, 1)).transitions.find((t) => t.to === 'ALARM');
+  }
+  if (!alarmed) throw new DemoFailure('the drift alarm did not go to ALARM');
+  step('drift alarm in ALARM', `${alarmed.alarmName}: ${alarmed.reason}`);
+
+  // 4. The alarm's event went through the rule → intake → FIFO queue → starter; a redelivery is suppressed.
+  const intake = [...stack.functions.byLogicalId.values()].find((fn) => fn.entry.endsWith('retraining/intake.ts'));
+  const starter = [...stack.functions.byLogicalId.values()].find((fn) => fn.entry.endsWith('retraining/starter.ts'));
+  if (!intake || !starter) throw new DemoFailure('the stack has no retraining intake or starter');
+  const delivered = () => stack.consumers.invocations.get(intake.logicalId) ?? 0;
+  const startsBefore = stack.consumers.invocations.get(starter.logicalId) ?? 0;
+  await waitFor('the alarm event to reach the intake function', () => Promise.resolve(delivered() >= 1 ? true : undefined));
+  // EventBridge delivers at least once: the same state change again, as a redelivery would.
+  await stack.alarms.redeliver(alarmed);
+  await waitFor('the duplicate alarm event to reach the intake function', () => Promise.resolve(delivered() >= 2 ? true : undefined));
+  const alarmRunId = runIdFor(model.name, 'alarm', `${alarmed.alarmName}|${alarmed.timestamp}`);
+  const secondRun = await waitForRunWithVersion(alarmRunId);
+  await stack.consumers.drained();
+  const alarmRuns = (await runsOfModel()).filter((run) => run.trigger.kind === 'alarm');
+  if (alarmRuns.length !== 1) throw new DemoFailure(`expected exactly one retraining run from the alarm, found ${alarmRuns.length}`);
+  const starts = (stack.consumers.invocations.get(starter.logicalId) ?? 0) - startsBefore;
+  step('exactly one retraining run', `runId ${alarmRunId}; the alarm event arrived twice, the queue's deduplication and the starter let one run through (${starts} starter batch${starts === 1 ? '' : 'es'})`);
+  if (secondRun.datasetVersion !== v2Data) throw new DemoFailure(`the retraining run trained on ${secondRun.datasetVersion}, not dataset ${v2Data}`);
+  const v2 = await waitForVersion(Number(secondRun.version), 'PENDING_APPROVAL');
+  step(`v${v2.version} pending approval`, `trained on ${v2.datasetVersion}, ${model.objective.metricName} ${JSON.stringify(v2.metrics[model.objective.metricName])}`);
+  await approve(v2.version, v2.requestedBy);
+  await waitForVersion(v2.version, 'LIVE');
+  const live = await api('GET', `models/${model.name}`, APPROVER);
+  const liveVersion = Number((live.body.live as { version?: number } | undefined)?.version);
+  if (liveVersion !== v2.version) throw new DemoFailure(`the live version is ${liveVersion}, not ${v2.version}`);
+  step(`v${v2.version} deployed and live`, `the API reports live version ${liveVersion}`);
+
+  const runs = await Promise.all(
+    [firstRunId, alarmRunId].map(async (runId) => {
+      const run = await get<RunRecord & Record<string, unknown>>(keys.run(runId));
+      const v = run?.version === undefined ? undefined : await version(run.version);
+      return { runId, trigger: run?.trigger.kind ?? '?', version: run?.version, status: run?.status ?? '?', metric: v?.metrics[model.objective.metricName] };
+    }),
+  );
+  s3.destroy();
+  return { model: model.name, steps, datasetVersions, runs, driftScores, liveVersion };
+}
+
+/** The summary table printed at the end of the demo. */
+export function summaryTable(result: DemoResult): string {
+  const lines = ['', `Summary (${result.model})`, '', 'run                                         trigger  version  status     metric', ...result.runs.map((r) => `${r.runId.padEnd(44)}${r.trigger.padEnd(9)}${String(r.version ?? '-').padEnd(9)}${r.status.padEnd(11)}${r.metric?.toFixed(4) ?? '-'}`)];
+  lines.push('', `datasets: ${result.datasetVersions.join(', ')}`, `drift scores: ${result.driftScores.map((d) => `${d.phase} ${d.score.toFixed(3)}`).join('; ')}`, `live version: ${result.liveVersion}`, '', 'step                                  seconds');
+  for (const step of result.steps) lines.push(`${step.name.padEnd(38)}${(step.ms / 1000).toFixed(1)}`);
+  lines.push(`${'total'.padEnd(38)}${(result.steps.reduce((sum, s) => sum + s.ms, 0) / 1000).toFixed(1)}`);
+  return lines.join('\n');
+}

@@ -1,0 +1,342 @@
+/**
+ * Local mode: the whole stack on one machine. Starts (or reuses) a moto server, creates the
+ * data-plane resources from the synthesized template, loads every CaretakerFunction handler
+ * in-process with its resolved environment, and stands in for the managed services the code
+ * calls: the local SageMaker runner, a local Step Functions endpoint running the pipeline ASL,
+ * the queue → function event source mappings and rule → function deliveries, the registry API
+ * over HTTP, and CloudWatch alarm evaluation of the drift alarm.
+ */
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SageMakerClient } from '@aws-sdk/client-sagemaker';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { APIGatewayProxyEvent } from 'aws-lambda';
+import { z } from 'zod';
+import { S3GroundTruthStore, SfnApprovalCallbacks, SfnDeploymentStarter, SqsRetrainingQueue } from '../lambdas/api/aws-ports';
+import { newId } from '../lambdas/api/domain';
+import { DynamoAuditLog, DynamoDatasets, DynamoRegistry } from '../lambdas/api/dynamo-registry';
+import { fromLocalHeader } from '../lambdas/api/principal';
+import { createHandler as createApiHandler, type ApiHandler } from '../lambdas/api/router';
+import { createDocumentClient } from '../lambdas/shared/dynamo';
+import type { CaretakerConfig } from '../lib/config';
+import { LocalAlarms } from './alarms';
+import { startQueueConsumers, type QueueConsumers } from './consumers';
+import { LocalFunctions } from './functions';
+import { startMotoServer, type MotoServer } from './moto';
+import { provisionFromTemplate, type ProvisionResult } from './provision';
+import { startLocalSageMaker, type RunningLocalSageMaker } from './sagemaker/server';
+import { startLocalStepFunctions, type ExecutionRecord, type RunningStepFunctions } from './stepfunctions/service';
+import { TRAINING_PIPELINE_ASL } from './stepfunctions/training-pipeline';
+import { substitute } from './stepfunctions/runner';
+import { taskHandlersFor } from './stepfunctions/tasks';
+import { resolveIntrinsics, synthesizeTemplate, type CfnTemplate } from './template';
+
+export const REGION = 'us-east-1';
+export const ACCOUNT_ID = '123456789012';
+
+export interface LocalStackOptions {
+  readonly config: CaretakerConfig;
+  /** Port of the registry API. @default 0 (a free one) */
+  readonly apiPort?: number;
+  /** Reuse this moto server instead of starting one. @default process.env.AWS_ENDPOINT_URL */
+  readonly motoEndpoint?: string;
+  /** Prefix of every physical name. @default `caretaker-<random>` */
+  readonly prefix?: string;
+  readonly log?: (line: string) => void;
+}
+
+export interface LocalStack {
+  readonly apiUrl: string;
+  readonly endpoints: { readonly moto: string; readonly sagemaker: string; readonly stepFunctions: string };
+  readonly template: CfnTemplate;
+  readonly provisioned: ProvisionResult;
+  readonly functions: LocalFunctions;
+  readonly sagemaker: RunningLocalSageMaker;
+  readonly stepFunctions: RunningStepFunctions;
+  readonly alarms: LocalAlarms;
+  readonly consumers: QueueConsumers;
+  /** Physical names of the resources the demo and tests use. */
+  readonly names: { readonly table: string; readonly datasetsBucket: string; readonly artifactsBucket: string; readonly stateMachineArn: string };
+  /** Client settings for the moto server. */
+  readonly clientConfig: { endpoint: string; region: string; credentials: { accessKeyId: string; secretAccessKey: string }; forcePathStyle: boolean };
+  close(): Promise<void>;
+}
+
+let startedInThisProcess = false;
+
+const ENVIRONMENT_KEYS = [
+  'AWS_ENDPOINT_URL',
+  'AWS_ENDPOINT_URL_SFN',
+  'AWS_ENDPOINT_URL_SAGEMAKER',
+  'AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME',
+  'AWS_REGION',
+  'AWS_ACCESS_KEY_ID',
+  'AWS_SECRET_ACCESS_KEY',
+  'POWERTOOLS_LOG_LEVEL',
+  'POWERTOOLS_METRICS_DISABLED',
+];
+
+const ofType = (template: CfnTemplate, type: string) => Object.entries(template.Resources).filter(([, r]) => r.Type === type);
+
+function onlyOne(template: CfnTemplate, type: string, what: string): string {
+  const found = ofType(template, type).filter(([id]) => id.startsWith(what));
+  if (found.length !== 1 || !found[0]) throw new Error(`local mode expects exactly one ${type} named ${what}*, found ${found.length}`);
+  return found[0][0];
+}
+
+/** Starts local mode. On failure, everything started so far is stopped again. */
+export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
+  // Handler modules build their clients once per process, as in Lambda; a second stack in the
+  // same process would find them pointing at the first one's services.
+  if (startedInThisProcess) throw new Error('local mode starts once per process (handler modules keep the clients they built); start another process');
+  startedInThisProcess = true;
+  const log = options.log ?? (() => undefined);
+  const cleanups: (() => Promise<void>)[] = [];
+  const close = async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch((error: unknown) => log(`cleanup: ${String(error)}`));
+  };
+  // Local mode points this process's SDK clients at its services; close() puts the environment back.
+  const savedEnvironment = new Map(ENVIRONMENT_KEYS.map((key) => [key, process.env[key]]));
+  cleanups.push(() => {
+    for (const [key, value] of savedEnvironment) {
+      if (value === undefined) Reflect.deleteProperty(process.env, key);
+      else process.env[key] = value;
+    }
+    return Promise.resolve();
+  });
+  try {
+    let moto: MotoServer | undefined;
+    const motoEndpoint = options.motoEndpoint ?? process.env.AWS_ENDPOINT_URL;
+    if (motoEndpoint) log(`using moto at ${motoEndpoint}`);
+    else {
+      moto = await startMotoServer();
+      const started = moto;
+      cleanups.push(() => started.stop());
+      log(`moto started at ${moto.endpoint}`);
+    }
+    const endpoint = motoEndpoint ?? moto?.endpoint ?? '';
+    // Every SDK client in this process (handlers included) talks to the local services.
+    process.env.AWS_ENDPOINT_URL = endpoint;
+    process.env.AWS_REGION = REGION;
+    process.env.AWS_ACCESS_KEY_ID ??= 'local';
+    process.env.AWS_SECRET_ACCESS_KEY ??= 'local';
+    process.env.POWERTOOLS_LOG_LEVEL ??= 'ERROR';
+    process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
+    const clientConfig = { endpoint, region: REGION, credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, forcePathStyle: true };
+
+    const template = synthesizeTemplate(options.config);
+    const prefix = options.prefix ?? `caretaker-${randomUUID().slice(0, 6)}`;
+    const provisioned = await provisionFromTemplate(template, { endpoint, region: REGION, accountId: ACCOUNT_ID, prefix });
+    log(`provisioned ${provisioned.resources.size} resources from the template (${provisioned.skipped.length} run locally or not needed)`);
+
+    // Roles, keys and alarms are not created; references to them resolve to stable local names and ARNs.
+    const resources = new Map(provisioned.resources);
+    for (const [logicalId, resource] of Object.entries(template.Resources)) {
+      if (resources.has(logicalId)) continue;
+      if (resource.Type === 'AWS::IAM::Role') {
+        const arn = `arn:aws:iam::${ACCOUNT_ID}:role/${prefix}-${logicalId}`.slice(0, 120);
+        resources.set(logicalId, { type: resource.Type, ref: `${prefix}-${logicalId}`, attributes: { Arn: arn } });
+      }
+      if (resource.Type === 'AWS::CloudWatch::Alarm') {
+        const name = typeof resource.Properties?.AlarmName === 'string' ? resource.Properties.AlarmName : `${prefix}-${logicalId}`;
+        resources.set(logicalId, { type: resource.Type, ref: name, attributes: { Arn: `arn:aws:cloudwatch:${REGION}:${ACCOUNT_ID}:alarm:${name}` } });
+      }
+      if (resource.Type === 'AWS::KMS::Key') {
+        const arn = `arn:aws:kms:${REGION}:${ACCOUNT_ID}:key/${logicalId}`;
+        resources.set(logicalId, { type: resource.Type, ref: logicalId, attributes: { Arn: arn } });
+      }
+    }
+    const resolve = (value: unknown) => resolveIntrinsics(value, { region: REGION, accountId: ACCOUNT_ID, resources });
+    const arnOf = (logicalId: string) => {
+      const resource = resources.get(logicalId);
+      return { arn: resource?.attributes.Arn ?? '', name: resource?.ref ?? logicalId };
+    };
+
+    const s3 = new S3Client(clientConfig);
+    const cloudWatch = new CloudWatchClient(clientConfig);
+    const sagemaker = await startLocalSageMaker({ s3, cloudWatch, region: REGION, accountId: ACCOUNT_ID, log: (line) => log(`sagemaker: ${line}`) });
+    cleanups.push(() => sagemaker.close());
+    process.env.AWS_ENDPOINT_URL_SAGEMAKER = sagemaker.endpoint;
+    process.env.AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME = sagemaker.endpoint;
+
+    const functions = new LocalFunctions(template, resolve, arnOf);
+    await functions.load();
+
+    const parameters = new Map(
+      ofType(template, 'AWS::SSM::Parameter').map(([, r]) => [String(resolve(r.Properties?.Name)), String(resolve(r.Properties?.Value))] as const),
+    );
+    const events = new EventBridgeClient(clientConfig);
+    const taskPorts = {
+      invokeFunction: (reference: string, payload: unknown) => functions.invoke(reference, payload),
+      isFunction: (arn: string) => functions.find(arn) !== undefined,
+      sagemaker: new SageMakerClient({ ...clientConfig, endpoint: sagemaker.endpoint }),
+      sns: new SNSClient(clientConfig),
+      parameters,
+    };
+    const machines = ofType(template, 'AWS::StepFunctions::StateMachine').map(([logicalId, r]) => {
+      const p = r.Properties ?? {};
+      // The stack ships the pipeline definition as an asset file (DefinitionS3Location): that file.
+      const definition = p.DefinitionString === undefined ? readFileSync(TRAINING_PIPELINE_ASL, 'utf8') : String(resolve(p.DefinitionString));
+      const substitutions = resolve(p.DefinitionSubstitutions ?? {}) as Record<string, string>;
+      return { arn: arnOf(logicalId).arn, definition, substitutions, taskHandlers: taskHandlersFor(substitute(definition, substitutions), taskPorts) };
+    });
+    const onExecutionEnded = async (execution: ExecutionRecord) => {
+      await events.send(
+        new PutEventsCommand({
+          Entries: [
+            {
+              Source: 'aws.states',
+              DetailType: 'Step Functions Execution Status Change',
+              Resources: [execution.executionArn],
+              Detail: JSON.stringify({
+                executionArn: execution.executionArn,
+                stateMachineArn: execution.stateMachineArn,
+                name: execution.name,
+                status: execution.status,
+                startDate: execution.startDate.getTime(),
+                stopDate: execution.stopDate?.getTime() ?? null,
+                input: execution.input,
+              }),
+            },
+          ],
+        }),
+      );
+    };
+    const stepFunctions = await startLocalStepFunctions({ machines, onExecutionEnded, log: (line) => log(`states: ${line}`) });
+    cleanups.push(() => stepFunctions.close());
+    process.env.AWS_ENDPOINT_URL_SFN = stepFunctions.endpoint;
+
+    const consumers: QueueConsumers = startQueueConsumers({ template, resolve, provisioned, functions, sqs: new SQSClient(clientConfig), accountId: ACCOUNT_ID, log });
+    cleanups.push(() => consumers.stop());
+
+    const alarms = new LocalAlarms({ template, resolve, events, accountId: ACCOUNT_ID, region: REGION });
+
+    const apiId = onlyOne(template, 'AWS::Lambda::Function', 'RegistryApiHandler');
+    const apiEnvironment = functions.byLogicalId.get(apiId)?.environment ?? {};
+    const api = await serveApi(apiHandler(apiEnvironment), options.apiPort ?? 0);
+    cleanups.push(api.close);
+
+    const tableId = onlyOne(template, 'AWS::DynamoDB::Table', 'Metadata');
+    const names = {
+      table: arnOf(tableId).name,
+      datasetsBucket: arnOf(onlyOne(template, 'AWS::S3::Bucket', 'DatasetsStore')).name,
+      artifactsBucket: arnOf(onlyOne(template, 'AWS::S3::Bucket', 'ArtifactsBucket')).name,
+      stateMachineArn: machines[0]?.arn ?? '',
+    };
+    return {
+      apiUrl: api.url,
+      endpoints: { moto: endpoint, sagemaker: sagemaker.endpoint, stepFunctions: stepFunctions.endpoint },
+      template,
+      provisioned,
+      functions,
+      sagemaker,
+      stepFunctions,
+      alarms,
+      consumers,
+      names,
+      clientConfig,
+      close,
+    };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
+
+const apiEnvironmentSchema = z.object({
+  TABLE_NAME: z.string().min(1),
+  ARTIFACTS_BUCKET: z.string().min(1),
+  MODELS: z.string().transform((text) => JSON.parse(text) as Parameters<typeof createApiHandler>[0]['models']),
+  RETRAINING_QUEUE_URL: z.string().optional(),
+  DEPLOY_STATE_MACHINE_ARN: z.string().optional(),
+});
+
+/** The registry API's router with the deployed function's ports, the caller taken from `X-Caretaker-Principal`. */
+function apiHandler(environment: Readonly<Record<string, string>>): ApiHandler {
+  const env = apiEnvironmentSchema.parse(environment);
+  const dynamo = createDocumentClient();
+  const sfn = new SFNClient({});
+  return createApiHandler({
+    principal: fromLocalHeader,
+    models: env.MODELS,
+    ports: {
+      registry: new DynamoRegistry(dynamo, env.TABLE_NAME),
+      audit: new DynamoAuditLog(dynamo, env.TABLE_NAME),
+      datasets: new DynamoDatasets(dynamo, env.TABLE_NAME),
+      callbacks: new SfnApprovalCallbacks(sfn),
+      retraining: new SqsRetrainingQueue(new SQSClient({}), env.RETRAINING_QUEUE_URL),
+      deployments: new SfnDeploymentStarter(sfn, env.DEPLOY_STATE_MACHINE_ARN),
+      groundTruth: new S3GroundTruthStore(new S3Client({}), env.ARTIFACTS_BUCKET),
+      clock: { now: () => new Date() },
+      newId,
+    },
+  });
+}
+
+const MAX_API_BODY = 1024 * 1024;
+
+async function readBody(request: IncomingMessage): Promise<string | null> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request) {
+    size += (chunk as Buffer).length;
+    // The router answers 413 for large bodies; stop reading well past that point.
+    if (size > MAX_API_BODY) break;
+    chunks.push(chunk as Buffer);
+  }
+  return chunks.length ? Buffer.concat(chunks).toString('utf8') : null;
+}
+
+/** API Gateway's proxy integration, locally: `http://127.0.0.1:<port>/v1/…` → the handler. */
+export async function serveApi(handler: ApiHandler, port: number, stage = 'v1'): Promise<{ url: string; server: Server; close: () => Promise<void> }> {
+  const server = createServer((request, response) => {
+    void (async () => {
+      try {
+        const url = new URL(request.url ?? '/', 'http://127.0.0.1');
+        if (!url.pathname.startsWith(`/${stage}/`) && url.pathname !== `/${stage}`) {
+          response.writeHead(404, { 'content-type': 'application/json' });
+          response.end(JSON.stringify({ error: 'NotFound', message: `the API is under /${stage}/` }));
+          return;
+        }
+        const headers = Object.fromEntries(Object.entries(request.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(',') : v]));
+        const event = {
+          httpMethod: request.method ?? 'GET',
+          path: url.pathname.slice(stage.length + 1) || '/',
+          body: await readBody(request),
+          isBase64Encoded: false,
+          headers,
+          queryStringParameters: url.searchParams.size ? Object.fromEntries(url.searchParams) : null,
+          requestContext: { identity: { userArn: null } },
+        } as unknown as APIGatewayProxyEvent;
+        const result = await handler(event);
+        response.writeHead(result.statusCode, result.headers as Record<string, string>);
+        response.end(result.body);
+      } catch {
+        response.writeHead(500, { 'content-type': 'application/json' });
+        response.end(JSON.stringify({ error: 'Internal', message: 'internal error' }));
+      }
+    })();
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => resolve());
+  });
+  const { port: bound } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${bound}/${stage}/`,
+    server,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+

@@ -1,0 +1,89 @@
+/**
+ * The demo's whole loop on local mode, end to end: the synthesized stack on the test run's moto
+ * server, the real handlers in-process, the pipeline ASL on local Step Functions, the churn
+ * example trained and served by the local SageMaker runner. Asserts each step's record in the
+ * registry table, not only that the demo returned.
+ */
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { keys, type ModelVersionRecord, type RunRecord } from '../../lambdas/shared/contracts';
+import { createDocumentClient } from '../../lambdas/shared/dynamo';
+import { APPROVER, localConfig, REQUESTER, runDemo, type DemoResult } from '../../local/demo';
+import { startLocalStack, type LocalStack } from '../../local/stack';
+import { motoClientConfig, uniqueName } from '../support/aws';
+import { exampleConfig } from '../support/stack';
+
+describe('caretaker demo, end to end on local mode', () => {
+  const config = localConfig(exampleConfig());
+  let stack: LocalStack;
+  let result: DemoResult;
+  let documents: ReturnType<typeof createDocumentClient>;
+
+  beforeAll(async () => {
+    stack = await startLocalStack({ config, motoEndpoint: motoClientConfig().endpoint, prefix: uniqueName('demo') });
+    documents = createDocumentClient(stack.clientConfig);
+    result = await runDemo({ stack, config });
+  }, 240_000);
+  afterAll(async () => {
+    await stack.close();
+  });
+
+  const get = async <T>(key: { pk: string; sk: string }) => {
+    const { Items } = await documents.send(
+      new QueryCommand({ TableName: stack.names.table, KeyConditionExpression: 'pk = :pk AND sk = :sk', ExpressionAttributeValues: { ':pk': key.pk, ':sk': key.sk }, ConsistentRead: true }),
+    );
+    return Items?.[0] as T | undefined;
+  };
+  const model = () => result.model;
+
+  it('registers dataset v1 and v2, both validated', async () => {
+    expect(result.datasetVersions).toHaveLength(2);
+    for (const datasetVersion of result.datasetVersions) {
+      expect(await get(keys.datasetVersion('churn', datasetVersion))).toMatchObject({ dataset: 'churn', datasetVersion, validation: { status: 'PASSED' } });
+    }
+  });
+
+  it('runs the requested training to a version approved by someone else than the requester, deployed, then retired by v2', async () => {
+    const [first] = result.runs;
+    const run = await get<RunRecord>(keys.run(first!.runId));
+    expect(run).toMatchObject({ status: 'SUCCEEDED', version: 1, requestedBy: REQUESTER, trigger: { kind: 'api' }, datasetVersion: result.datasetVersions[0] });
+    const v1 = await get<ModelVersionRecord>(keys.version(model(), 1));
+    expect(v1).toMatchObject({ status: 'RETIRED', requestedBy: REQUESTER, decision: { decision: 'APPROVED', by: APPROVER }, datasetVersion: result.datasetVersions[0] });
+    expect(v1?.metrics['validation:auc']).toBeGreaterThan(0.7);
+    expect(v1?.trainingJobName).toMatch(/^caretaker-churn-/);
+    expect(v1).not.toHaveProperty('taskToken');
+  });
+
+  it('shows the self-approval refused and the approvals by the approver', () => {
+    const names = result.steps.map((s) => s.name);
+    expect(names).toEqual(expect.arrayContaining(['self-approval of v1 refused', 'v1 approved', 'self-approval of v2 refused', 'v2 approved']));
+    expect(result.steps.find((s) => s.name === 'self-approval of v1 refused')?.detail).toMatch(/^403 /);
+  });
+
+  it('turns drifted traffic into exactly one alarm-triggered run, trained on dataset v2, approved and live', async () => {
+    expect(result.driftScores[0]!.score).toBeLessThan(config.models[0]!.drift.psiThreshold);
+    expect(result.driftScores.at(-1)!.score).toBeGreaterThan(config.models[0]!.drift.psiThreshold);
+    const { Items = [] } = await documents.send(
+      new QueryCommand({ TableName: stack.names.table, IndexName: 'gsi1', KeyConditionExpression: 'gsi1pk = :pk', ExpressionAttributeValues: { ':pk': keys.runsOfModel(model(), '').gsi1pk } }),
+    );
+    const runs = Items as RunRecord[];
+    expect(runs.map((r) => r.trigger.kind).sort()).toEqual(['alarm', 'api']);
+    const alarmRun = runs.find((r) => r.trigger.kind === 'alarm')!;
+    expect(alarmRun).toMatchObject({ status: 'SUCCEEDED', version: 2, datasetVersion: result.datasetVersions[1] });
+    expect(alarmRun.trigger.id).toMatch(/^Caretaker-Caretaker-churn-drift\|/);
+
+    expect(await get(keys.version(model(), 2))).toMatchObject({ status: 'LIVE', runId: alarmRun.runId, decision: { decision: 'APPROVED', by: APPROVER } });
+    expect(await get(keys.model(model()))).toMatchObject({ liveVersion: 2, versionCounter: 2 });
+    expect(result.liveVersion).toBe(2);
+    const { Items: deployments = [] } = await documents.send(
+      new QueryCommand({ TableName: stack.names.table, KeyConditionExpression: 'pk = :pk AND begins_with(sk, :sk)', ExpressionAttributeValues: { ':pk': `MODEL#${model()}`, ':sk': 'DEPLOYMENT#' } }),
+    );
+    expect(deployments.map((d) => (d as { version: number }).version).sort()).toEqual([1, 2]);
+  });
+
+  it('serves v2 on the endpoint after the blue/green update', async () => {
+    const described = await stack.sagemaker.runner.call('DescribeEndpoint', { EndpointName: 'caretaker-churn' });
+    const v2 = await get<ModelVersionRecord>(keys.version(model(), 2));
+    expect(described).toMatchObject({ EndpointStatus: 'InService', EndpointConfigName: v2?.endpointConfigName });
+  });
+});
