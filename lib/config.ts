@@ -4,7 +4,7 @@
  * value, and nothing is synthesized from a config that does not parse.
  */
 import { readFileSync } from 'node:fs';
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** Model names become part of SageMaker job names (≤ 63 chars) and execution names (≤ 80). */
 export const MODEL_NAME_MAX_LENGTH = 24;

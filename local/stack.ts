@@ -18,7 +18,7 @@ import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import { S3GroundTruthStore, SfnApprovalCallbacks, SfnDeploymentStarter, SqsRetrainingQueue } from '../lambdas/api/aws-ports';
 import { newId } from '../lambdas/api/domain';
 import { DynamoAuditLog, DynamoDatasets, DynamoRegistry } from '../lambdas/api/dynamo-registry';

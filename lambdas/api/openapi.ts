@@ -2,7 +2,7 @@
  * The OpenAPI 3 document of the registry API, generated from the route table and its zod
  * schemas (the same ones the router validates with). Committed as `openapi.json`.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { errorResponse, ROUTES } from './schemas';
 
 type Json = Record<string, unknown>;

@@ -4,7 +4,7 @@
  * outcome to `{ error, message, details? }` in one place. No stack trace or SDK error leaves.
  */
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { CaretakerError, type ErrorDetail, Invalid, NotFound, PayloadTooLarge, Unavailable } from '../shared/errors';
 import { logger } from '../shared/powertools';
 import * as domain from './domain';

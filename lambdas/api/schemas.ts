@@ -3,7 +3,7 @@
  * the OpenAPI document is generated from, and the CDK construct derives API Gateway request
  * validators from. Change a route here and all three follow.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { VERSION_STATUSES } from '../shared/contracts';
 
 /** Largest accepted request body; API Gateway allows 10 MB, the registry never needs more than this. */

@@ -4,7 +4,7 @@
  * that train on it. The stack passes it to the dataset functions as JSON in
  * `CARETAKER_DATASETS`; domain code receives it as a port.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { CaretakerConfig } from '../../lib/config';
 
 /** Environment variables the dataset handlers read (set by the `DatasetRegistry` construct). */

@@ -3,7 +3,7 @@
  * ports, log the outcome. Ports are built once per process by `ports.ts`; tests pass fakes or
  * moto-backed clients to the `create*Handler` factories.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { CaretakerError } from '../shared/errors';
 import { logger } from '../shared/powertools';
 import { countNewObject, type CountResult, type NewDataPorts } from './new-data';

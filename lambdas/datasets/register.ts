@@ -11,7 +11,7 @@
  */
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod';
 import { keys } from '../shared/contracts';
 import { Invalid, NotFound, Unavailable } from '../shared/errors';
 import { datasetPrefix } from '../shared/layout';

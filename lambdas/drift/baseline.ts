@@ -19,7 +19,7 @@
  *   about 0.0013 at the default 50 000). A baseline summarized in one part is always exact in
  *   its edges and proportions, whatever its size.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { Invalid } from '../shared/errors';
 import type { CategoricalBaselineView, FeatureBaselineView, NumericBaselineView } from './compare';
 import { mergeSamples, Random } from './sample';

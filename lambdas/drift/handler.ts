@@ -3,7 +3,7 @@
  * `drift.scheduleMinutes` with the model's settings and the scheduled time.
  */
 import { S3Client } from '@aws-sdk/client-s3';
-import { z } from 'zod';
+import * as z from 'zod';
 import { createDocumentClient } from '../shared/dynamo';
 import { Invalid } from '../shared/errors';
 import { logger } from '../shared/powertools';

@@ -8,7 +8,7 @@
  * A decision whose callback fails with `TaskTimedOut` / `TaskDoesNotExist` arrived too late:
  * the pipeline has already expired the version (EXPIRED), so the API answers 409.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** `SendTaskFailure.error` for a rejection; the ASL catches exactly this name. */
 export const APPROVAL_REJECTED_ERROR = 'Caretaker.Rejected';

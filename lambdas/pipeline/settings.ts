@@ -6,7 +6,7 @@
  * receives the parts it needs in its payload. SageMaker-shaped pieces (`stoppingCondition`,
  * `deploymentConfig`) are rendered ready to pass through, so the ASL needs no conditionals.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 const direction = z.enum(['maximize', 'minimize']);
 

@@ -4,7 +4,7 @@
  * (store.ts), so a retried step or a concurrent API decision cannot move a version twice.
  */
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { RUN_STATUSES, TRIGGER_KINDS, pipelineInputSchema, type RunRecord, type RunStatus, type VersionStatus } from '../shared/contracts';
 import { Conflict, Invalid, NotFound } from '../shared/errors';
 import { artifactPrefixes } from '../shared/layout';

@@ -5,7 +5,7 @@
  * starter catches the rest.
  */
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { RetrainingRequest } from '../shared/contracts';
 import { logger } from '../shared/powertools';
 import { intakeEventSchema, normalize, type AlarmNaming } from './messages';

@@ -12,7 +12,7 @@
  * Normalization is deterministic: every delivery of the same alarm state change or schedule
  * window yields the same `runId`, which is what makes duplicates detectable downstream.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { runIdFor, type RetrainingRequest } from '../shared/contracts';
 
 /** The fields of a CloudWatch alarm state change the starter relies on (others pass through). */

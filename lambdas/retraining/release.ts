@@ -7,7 +7,7 @@
  */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { EventBridgeEvent } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import { TRIGGER_KINDS, type RunRecord } from '../shared/contracts';
 import { createDocumentClient } from '../shared/dynamo';
 import { logger } from '../shared/powertools';

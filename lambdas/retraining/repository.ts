@@ -13,7 +13,7 @@ import {
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
 import { randomUUID } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { keys, type AuditEvent, type DatasetVersionRecordCore, type RunRecord } from '../shared/contracts';
 import type { LeaseState } from './policy';
 import type { ClaimResult, DatasetVersions, Outcome, RetrainingStore } from './start';

@@ -2,7 +2,7 @@
  * The starter's and releaser's settings, from the function environment the construct writes.
  * Read once at module load; domain code receives the parsed values.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const policySchema = z.strictObject({
   dataset: z.string().min(1),

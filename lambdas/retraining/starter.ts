@@ -5,7 +5,7 @@
  */
 import { SFNClient } from '@aws-sdk/client-sfn';
 import type { SQSBatchItemFailure, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import { retrainingRequestSchema } from '../shared/contracts';
 import { createDocumentClient } from '../shared/dynamo';
 import { logger, metrics } from '../shared/powertools';

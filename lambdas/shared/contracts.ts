@@ -6,7 +6,7 @@
  * Keys follow `table-schema.ts`; `keys` below builds them so no module spells a prefix itself.
  */
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 
 // ---------------------------------------------------------------------------------------------
 // Identifiers

@@ -11,7 +11,7 @@ import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct, type IConstruct } from 'constructs';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ModelSummary } from '../../lambdas/api/ports';
 import { ROUTES, type RouteSpec } from '../../lambdas/api/schemas';
 import { type artifactAreas } from '../../lambdas/shared/layout';

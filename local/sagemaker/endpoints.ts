@@ -13,7 +13,7 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
-import { z } from 'zod';
+import * as z from 'zod';
 import { CaptureWriter } from './capture';
 import { arnOf, epochSeconds, sleep, type RunnerContext } from './context';
 import { checkName, SageMakerFault, validationError } from './errors';

@@ -8,7 +8,7 @@
  */
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { arnOf, containerPath, epochSeconds, type RunnerContext } from './context';
 import { checkName, inUse, notFound, validationError } from './errors';
 import { resolveImage, UnknownImage } from './images';

@@ -11,7 +11,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { arnOf, containerPath, epochSeconds, type RunnerContext } from './context';
 import { checkName, inUse, notFound, validationError } from './errors';
 import { readDirectory } from './files';
