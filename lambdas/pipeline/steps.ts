@@ -6,16 +6,31 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { RUN_STATUSES, TRIGGER_KINDS, pipelineInputSchema, type RunRecord, type RunStatus, type VersionStatus } from '../shared/contracts';
+import { assertTrainable, DatasetNotTrainable, getDatasetVersion, stageTrainingData, type DatasetPorts, type TrainableDataset } from '../datasets';
 import { Conflict, Invalid, NotFound } from '../shared/errors';
 import { artifactPrefixes } from '../shared/layout';
 import { APPROVAL_REJECTED_ERROR, rejectionCauseSchema } from './callbacks';
 import { decideGate } from './gate';
-import { EVALUATION_REPORT_FILE, evaluationReportSchema, gateSettingsSchema, objectiveSchema } from './settings';
+import { baselineSettingsSchema, EVALUATION_REPORT_FILE, evaluationReportSchema, gateSettingsSchema, objectiveSchema, type BaselineSettings } from './settings';
 import type { LineagePort, PipelineStore } from './store';
+
+/** Where RecordDeployment writes the drift baseline of a deployed version (lambdas/drift/store.ts on AWS). */
+export interface BaselinePort {
+  /** Summarizes the exact objects into `baselines/<model>/<version>/baseline.json`; returns the object's key. */
+  write(input: {
+    readonly model: string;
+    readonly version: number;
+    readonly objects: readonly { readonly bucket: string; readonly key: string; readonly versionId: string }[];
+    readonly options: BaselineSettings;
+  }): Promise<string>;
+}
 
 export interface StepPorts {
   readonly store: PipelineStore;
   readonly lineage: LineagePort;
+  /** The datasets part's ports: the training check, staging and the registered objects. */
+  readonly datasets: DatasetPorts;
+  readonly baselines: BaselinePort;
   /** Reads a JSON object from `s3://bucket/key`. */
   readonly readJson: (s3Uri: string) => Promise<unknown>;
   /** Publishes to the approvals topic. */
@@ -43,14 +58,20 @@ function sagemakerName(name: string): string {
   return name;
 }
 
-/** Common `dir/` prefix of the keys, so the training channel covers exactly one dataset version's folder. */
-function commonDirectory(keysOfObjects: readonly string[]): string {
-  const [first = '', ...rest] = keysOfObjects;
-  let prefix = first.slice(0, first.lastIndexOf('/') + 1);
-  for (const key of rest) {
-    while (!key.startsWith(prefix)) prefix = prefix.slice(0, prefix.lastIndexOf('/', prefix.length - 2) + 1);
+/**
+ * The datasets part's training check, with its refusals (FAILED or unknown version, an object
+ * version gone from S3, a model that does not train on the dataset) under the one error name the
+ * state machine and the run record use.
+ */
+async function trainableDataset(ports: StepPorts, model: string, dataset: string, datasetVersion: string): Promise<TrainableDataset> {
+  try {
+    return await assertTrainable(ports.datasets, { model, dataset, datasetVersion });
+  } catch (error) {
+    if (error instanceof DatasetNotTrainable || error instanceof NotFound || error instanceof Invalid) {
+      throw new DatasetNotValidated(error.message);
+    }
+    throw error;
   }
-  return prefix;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -78,21 +99,17 @@ export async function startRun(input: z.infer<typeof startRunInput>, ports: Step
     startedAt,
   });
 
-  const dataset = await ports.store.getDatasetVersion(datasetName, datasetVersion);
-  if (!dataset) throw new DatasetNotValidated(`dataset ${datasetName} has no version ${datasetVersion}`);
-  if (dataset.validation.status !== 'PASSED') {
-    const reasons = dataset.validation.reasons?.length ? `: ${dataset.validation.reasons.join('; ')}` : '';
-    throw new DatasetNotValidated(`dataset ${datasetName} version ${datasetVersion} validation is ${dataset.validation.status}${reasons}`);
-  }
-  const [firstObject] = dataset.objects;
-  if (!firstObject) throw new DatasetNotValidated(`dataset ${datasetName} version ${datasetVersion} has no objects`);
-  const trainingDataUri = s3Uri(firstObject.bucket, commonDirectory(dataset.objects.map((o) => o.key)));
+  const trainable = await trainableDataset(ports, model, datasetName, datasetVersion);
+  // Training and evaluation read the run's own copy of the exact registered object versions
+  // (StageTrainingData), never the live dataset prefix, which may have changed since.
+  const trainingDataUri = s3Uri(ports.artifactsBucket, artifactPrefixes.trainingInput(model, runId));
 
   const champion = await ports.store.findLiveVersion(model);
   const bucket = ports.artifactsBucket;
   const evaluationUri = s3Uri(bucket, artifactPrefixes.evaluations(model, runId));
   return {
     startedAt,
+    dataset: { name: trainable.dataset, version: trainable.datasetVersion, contentAddress: trainable.contentAddress, rows: trainable.rowCount },
     jobBase: sagemakerName(`${input.resourcePrefix}-${model}-${shortHash(runId, 10)}`),
     trainingDataUri,
     // The evaluator and the trainer split the same dataset version with the same seed.
@@ -106,6 +123,33 @@ export async function startRun(input: z.infer<typeof startRunInput>, ports: Step
       ? { version: champion.version, modelArtifactUri: champion.modelArtifactUri, endpointConfigName: champion.endpointConfigName ?? null }
       : null,
   };
+}
+
+// ---------------------------------------------------------------------------------------------
+// StageTrainingData
+
+export const stageTrainingDataInput = z.object({
+  step: z.literal('stageTrainingData'),
+  runId: z.string().min(1),
+  model: z.string().min(1),
+  datasetName: z.string().min(1),
+  datasetVersion: z.string().min(1),
+});
+
+/**
+ * Copies the dataset version's exact object versions (server-side) to the run's
+ * `models/<model>/<runId>/input/`, the prefix the training channel and the evaluation holdout
+ * read. Checks again first: an object version expired since StartRun ends the run here.
+ * A retry copies the same versions to the same keys.
+ */
+export async function stageData(input: z.infer<typeof stageTrainingDataInput>, ports: StepPorts) {
+  const trainable = await trainableDataset(ports, input.model, input.datasetName, input.datasetVersion);
+  const staged = await stageTrainingData(ports.datasets, trainable, {
+    bucket: ports.artifactsBucket,
+    prefix: artifactPrefixes.trainingInput(input.model, input.runId),
+  });
+  await ports.store.updateRun(input.runId, { currentState: 'StageTrainingData' });
+  return { s3Uri: staged.s3Uri, objects: staged.objects.length, contentAddress: trainable.contentAddress };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -285,6 +329,9 @@ export const recordDeploymentInput = z.object({
   modelName: z.string().min(1),
   trainingDataUri: z.string().startsWith('s3://'),
   executionArn: z.string().min(1),
+  datasetName: z.string().min(1),
+  datasetVersion: z.string().min(1),
+  baseline: baselineSettingsSchema,
 });
 
 export async function recordDeployment(input: z.infer<typeof recordDeploymentInput>, ports: StepPorts) {
@@ -292,6 +339,10 @@ export async function recordDeployment(input: z.infer<typeof recordDeploymentInp
   const current = await ports.store.getVersion(model, version);
   const baselineUri = s3Uri(ports.artifactsBucket, artifactPrefixes.baselines(model, String(version)));
   if (current?.status === 'LIVE') return { baselineUri, deployedAt: current.deployedAt };
+  // The drift baseline of the exact registered objects the version was trained on, written
+  // before the version goes LIVE: the analyzer never finds a live version without one.
+  const dataset = await getDatasetVersion(ports.datasets, input.datasetName, input.datasetVersion);
+  await ports.baselines.write({ model, version, objects: dataset.objects, options: input.baseline });
   const previous = await ports.store.findLiveVersion(model);
   const at = ports.now().toISOString();
   await ports.store.recordDeployment({

@@ -1,12 +1,19 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { listLineage, registerDatasetVersion, type DatasetCatalog } from '../../../lambdas/datasets';
 import { createHandler, createPorts } from '../../../lambdas/pipeline/handler';
 import { describeCause, type StepPorts } from '../../../lambdas/pipeline/steps';
 import { keys } from '../../../lambdas/shared/contracts';
 import { uniqueName } from '../../support/aws';
-import { PipelineWorld } from '../../support/pipeline';
+import { churnCsv, PipelineWorld } from '../../support/pipeline';
+import { exampleConfig } from '../../support/stack';
 import { createMetadataTable } from '../../support/table';
 
 const trigger = { kind: 'api', id: 'req-1', reason: 'test' } as const;
+/** The one model the catalog says trains on dataset `churn` (StartRun checks that). */
+const STARTER_MODEL = 'starter';
+const catalog: DatasetCatalog = {
+  churn: { columns: exampleConfig().models[0]!.dataset.columns, minRows: 10, models: [{ name: STARTER_MODEL }] },
+};
 
 describe('pipeline steps against the moto table', () => {
   let table: Awaited<ReturnType<typeof createMetadataTable>>;
@@ -15,7 +22,19 @@ describe('pipeline steps against the moto table', () => {
   beforeAll(async () => {
     table = await createMetadataTable();
     world = new PipelineWorld(table.tableName);
-    ports = createPorts({ tableName: table.tableName, approvalsTopicArn: 'unused', artifactsBucket: 'artifacts', dynamo: world.dynamo });
+    await world.setUp();
+    ports = createPorts({
+      tableName: table.tableName,
+      approvalsTopicArn: 'unused',
+      artifactsBucket: world.artifactsBucket,
+      datasetsBucket: world.datasetsBucket,
+      catalog,
+      dynamo: world.dynamo,
+      s3: world.s3,
+    });
+    // Dataset churn v000001 (PASSED), which the registrations below point their lineage at.
+    await world.putObject('datasets/churn/a.csv', churnCsv(20));
+    await registerDatasetVersion(ports.datasets, { dataset: 'churn', objects: [{ key: 'datasets/churn/a.csv' }], registeredBy: 'test' });
   });
   afterAll(async () => {
     await table.drop();
@@ -51,6 +70,10 @@ describe('pipeline steps against the moto table', () => {
     expect(await world.get(keys.model(model))).toMatchObject({ versionCounter: 1 });
     expect(await world.version(model, 1)).toMatchObject({ status: 'PENDING_APPROVAL', gsi1pk: `MODEL#${model}#STATUS#PENDING_APPROVAL` });
     expect(await world.itemsUnder(`AUDIT#${model}`, '2')).toHaveLength(1);
+    // The datasets part's lineage, recorded once (idempotent) for the one version.
+    expect((await listLineage(ports.datasets, 'churn', 'v1')).filter((entry) => entry.model === model)).toEqual([
+      expect.objectContaining({ model, modelVersion: 1, runId, datasetVersion: 'v000001' }),
+    ]);
   });
 
   it('numbers versions of a model 1, 2, 3 across runs', async () => {
@@ -111,10 +134,9 @@ describe('pipeline steps against the moto table', () => {
   });
 
   it('starts the run on top of what the retraining starter recorded, keeping its fields', async () => {
-    const model = uniqueName('m');
+    const model = STARTER_MODEL;
     const runId = uniqueName('run');
     await world.put({ ...keys.run(runId), runId, model, status: 'REQUESTED', startedAt: '2026-11-22T08:00:00.000Z', leaseId: 'lease-1' });
-    await world.put({ ...keys.datasetVersion('churn', 'v1'), validation: { status: 'PASSED' }, objects: [{ bucket: 'd', key: 'datasets/churn/v1/a.csv', versionId: '1', sha256: 'x' }] });
     const step = createHandler(ports);
     const start = { step: 'startRun' as const, runId, model, datasetVersion: 'v1', requestedBy: 'caretaker:alarm', trigger, datasetName: 'churn', resourcePrefix: 'caretaker' };
     await step({ ...start, executionArn: 'arn:aws:states:us-east-1:1:execution:p:one' });
