@@ -160,6 +160,7 @@ export class CaretakerStack extends Stack {
       pipeline: this.pipeline.stateMachine,
       table: this.metadata.table,
       artifactsBucket: this.artifacts.bucket,
+      datasetBucket: this.datasets.bucket,
       accessLogsBucket: this.accessLogs.bucket,
       encryptionKey: this.key,
       removalPolicy,
