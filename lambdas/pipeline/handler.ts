@@ -28,6 +28,8 @@ import {
   stageTrainingDataInput,
   startDeployment,
   startDeploymentInput,
+  startRollback,
+  startRollbackInput,
   startRun,
   startRunInput,
   type StepPorts,
@@ -41,6 +43,7 @@ export const stepInput = z.discriminatedUnion('step', [
   registerVersionInput,
   requestApprovalInput,
   startDeploymentInput,
+  startRollbackInput,
   recordDeploymentInput,
   finishRunInput,
 ]);
@@ -60,6 +63,8 @@ export async function runStep(input: StepInput, ports: StepPorts): Promise<unkno
       return requestApproval(input, ports);
     case 'startDeployment':
       return startDeployment(input, ports);
+    case 'startRollback':
+      return startRollback(input, ports);
     case 'recordDeployment':
       return recordDeployment(input, ports);
     case 'finishRun':

@@ -7,7 +7,9 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { RUN_STATUSES, TRIGGER_KINDS, pipelineInputSchema, type RunRecord, type RunStatus, type VersionStatus } from '../shared/contracts';
 import { assertTrainable, DatasetNotTrainable, getDatasetVersion, stageTrainingData, type DatasetPorts, type TrainableDataset } from '../datasets';
-import { Conflict, Invalid, NotFound } from '../shared/errors';
+import { DataFileError } from '../drift/table';
+import { CaretakerError, Conflict, Invalid, NotFound } from '../shared/errors';
+import { logger } from '../shared/powertools';
 import { artifactPrefixes } from '../shared/layout';
 import { APPROVAL_REJECTED_ERROR, rejectionCauseSchema } from './callbacks';
 import { decideGate } from './gate';
@@ -319,6 +321,76 @@ export async function startDeployment(input: z.infer<typeof startDeploymentInput
   };
 }
 
+// ---------------------------------------------------------------------------------------------
+// Rollback: the deploy path for an earlier version (`POST /models/{model}/rollback`)
+
+/** What the registry API starts the pipeline with for a rollback (lambdas/api/aws-ports.ts). */
+export const rollbackInputSchema = z.object({
+  kind: z.literal('rollback'),
+  deploymentId: z.string().regex(/^[A-Za-z0-9_-]{1,80}$/),
+  model: z.string().min(1),
+  version: z.number().int().positive(),
+  requestedBy: z.string().min(1),
+  reason: z.string(),
+  requestedAt: z.string(),
+});
+
+export const startRollbackInput = z.object({
+  step: z.literal('startRollback'),
+  runId: z.string().min(1),
+  model: z.string().min(1),
+  version: z.number().int().positive(),
+  requestedBy: z.string().min(1),
+  trigger: z.object({ kind: z.enum(TRIGGER_KINDS), id: z.string(), reason: z.string() }),
+  executionArn: z.string().min(1),
+});
+
+/** Versions a rollback may redeploy (as the API checks before it starts one). */
+const ROLLBACK_FROM: readonly VersionStatus[] = ['APPROVED', 'RETIRED'];
+
+/**
+ * Opens a rollback run: the version must be APPROVED or RETIRED (it was approved once) and moves
+ * to DEPLOYING in one conditional write, so two rollbacks cannot deploy it at once. Returns what
+ * the deploy states read from a training run: the version, its artifact, its data locations.
+ */
+export async function startRollback(input: z.infer<typeof startRollbackInput>, ports: StepPorts) {
+  const { runId, model, version } = input;
+  const target = await ports.store.getVersion(model, version);
+  if (!target) throw new NotFound(`${model} has no version ${version}`);
+  const at = ports.now().toISOString();
+  const moved = await ports.store.transitionVersion(model, version, ROLLBACK_FROM, 'DEPLOYING', { at, set: { deployingRunId: runId } });
+  if (!moved) {
+    const current = await ports.store.getVersion(model, version);
+    const ours = current?.status === 'DEPLOYING' && (current as { deployingRunId?: string }).deployingRunId === runId;
+    if (!ours) throw new Conflict(`version ${version} of ${model} is ${current?.status ?? 'gone'}; only an APPROVED or RETIRED version can be rolled back to`);
+  }
+  await ports.store.createRun({
+    runId,
+    model,
+    status: 'RUNNING',
+    executionArn: input.executionArn,
+    requestedBy: input.requestedBy,
+    trigger: input.trigger,
+    datasetVersion: target.datasetVersion,
+    currentState: 'StartRollback',
+    startedAt: at,
+  });
+  await ports.store.updateRun(runId, { version });
+  const bucket = ports.artifactsBucket;
+  return {
+    datasetVersion: target.datasetVersion,
+    registered: { version },
+    trainingJob: { jobName: target.trainingJobName, artifactUri: target.modelArtifactUri, instanceType: target.instanceType },
+    run: {
+      startedAt: at,
+      dataset: { name: target.datasetName, version: target.datasetVersion },
+      // The version's own training run staged its exact training data here.
+      trainingDataUri: s3Uri(bucket, artifactPrefixes.trainingInput(model, target.runId)),
+      captureUri: s3Uri(bucket, artifactPrefixes.capture(model)),
+    },
+  };
+}
+
 export const recordDeploymentInput = z.object({
   step: z.literal('recordDeployment'),
   runId: z.string().min(1),
@@ -339,10 +411,7 @@ export async function recordDeployment(input: z.infer<typeof recordDeploymentInp
   const current = await ports.store.getVersion(model, version);
   const baselineUri = s3Uri(ports.artifactsBucket, artifactPrefixes.baselines(model, String(version)));
   if (current?.status === 'LIVE') return { baselineUri, deployedAt: current.deployedAt };
-  // The drift baseline of the exact registered objects the version was trained on, written
-  // before the version goes LIVE: the analyzer never finds a live version without one.
-  const dataset = await getDatasetVersion(ports.datasets, input.datasetName, input.datasetVersion);
-  await ports.baselines.write({ model, version, objects: dataset.objects, options: input.baseline });
+  const baselineError = await writeBaseline(input, ports);
   const previous = await ports.store.findLiveVersion(model);
   const at = ports.now().toISOString();
   await ports.store.recordDeployment({
@@ -357,7 +426,25 @@ export async function recordDeployment(input: z.infer<typeof recordDeploymentInp
     baselineUri,
     trainingDataUri: input.trainingDataUri,
   });
-  return { baselineUri, deployedAt: at };
+  return { baselineUri, deployedAt: at, ...(baselineError !== undefined ? { baselineError } : {}) };
+}
+
+/**
+ * The drift baseline of the exact registered objects the version was trained on, written before
+ * the version goes LIVE so the analyzer finds it. The endpoint already serves the version: a
+ * baseline that cannot be built from the data (dataset gone from the config, unreadable rows) is
+ * reported, not turned into a failed deployment. Transient errors still fail the step, which retries.
+ */
+async function writeBaseline(input: z.infer<typeof recordDeploymentInput>, ports: StepPorts): Promise<string | undefined> {
+  try {
+    const dataset = await getDatasetVersion(ports.datasets, input.datasetName, input.datasetVersion);
+    await ports.baselines.write({ model: input.model, version: input.version, objects: dataset.objects, options: input.baseline });
+    return undefined;
+  } catch (error) {
+    if (!(error instanceof CaretakerError || error instanceof DataFileError)) throw error;
+    logger.warn('no drift baseline for the deployed version', { model: input.model, version: input.version, error: error.message });
+    return `${error.name}: ${error.message}`;
+  }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -132,6 +132,18 @@ describe('RegistryApi', () => {
     ]);
   });
 
+  it('wires rollback to the training pipeline: its ARN in the environment and StartExecution on it only', () => {
+    const machine = stack.getLogicalId(stack.pipeline.stateMachine.node.defaultChild as never);
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: 'Caretaker registry and approval API',
+      Environment: { Variables: Match.objectLike({ DEPLOY_STATE_MACHINE_ARN: { Ref: machine } }) },
+    });
+    const role = stack.api.handler.role.node.tryFindChild('DefaultPolicy')!.node.defaultChild as never;
+    const policy = (template.toJSON() as { Resources: Record<string, unknown> }).Resources[stack.getLogicalId(role)] as { Properties: { PolicyDocument: { Statement: { Action: string | string[]; Resource: unknown }[] } } };
+    const starting = policy.Properties.PolicyDocument.Statement.filter((st) => [st.Action].flat().includes('states:StartExecution'));
+    expect(starting.map((st) => st.Resource)).toEqual([{ Ref: machine }]);
+  });
+
   it('copies audit inserts from the stream to an Object Lock (governance) bucket', () => {
     template.hasResourceProperties('AWS::S3::Bucket', {
       ObjectLockEnabled: true,

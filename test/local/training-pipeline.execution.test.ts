@@ -8,11 +8,12 @@ import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listLineage } from '../../lambdas/datasets';
 import { parseBaseline } from '../../lambdas/drift/baseline';
-import { SAGEMAKER_NAME } from '../../lambdas/pipeline/steps';
+import { rollbackInputSchema, SAGEMAKER_NAME } from '../../lambdas/pipeline/steps';
 import { PipelineStore } from '../../lambdas/pipeline/store';
 import { keys } from '../../lambdas/shared/contracts';
 import { sendTaskSuccess } from '../../local/stepfunctions/runner';
-import { PipelineWorld, REQUESTER, type BeforeRun } from '../support/pipeline';
+import { uniqueName } from '../support/aws';
+import { APPROVER, PipelineWorld, REQUESTER, type BeforeRun } from '../support/pipeline';
 import { createMetadataTable } from '../support/table';
 
 const GOOD = { 'validation:auc': 0.91, 'validation:logloss': 0.31 };
@@ -356,5 +357,86 @@ describe('training pipeline, executed offline', () => {
     expect(await world.version(model, 2)).toMatchObject({ status: 'DEPLOY_FAILED' });
     expect(await world.version(model, 1)).toMatchObject({ status: 'LIVE' });
     expect(alerts).toHaveLength(1);
+  });
+
+  describe('rollback (the registry API\'s { kind: "rollback" } input takes the deploy path only)', () => {
+    const BETTER = { 'validation:auc': 0.95, 'validation:logloss': 0.2 };
+    /** v1 deployed, then v2 deployed over it (v1 RETIRED), both trained on registered data. */
+    async function twoDeployedVersions() {
+      const first = await world.execute({ evaluation: { candidate: GOOD } });
+      const continues = { model: first.model, dataset: first.dataset };
+      const second = await world.execute({ continues, evaluation: { candidate: BETTER, champion: GOOD } });
+      expect([first.execution.status, second.execution.status]).toEqual(['SUCCEEDED', 'SUCCEEDED']);
+      const v2 = await world.version(continues.model, 2);
+      return { ...continues, liveConfig: v2?.endpointConfigName };
+    }
+
+    it('the API\'s rollback input is what the pipeline accepts', () => {
+      const request = { model: 'churn', version: 2, requestedBy: REQUESTER, reason: 'v3 regressed', requestedAt: new Date().toISOString(), deploymentId: 'churn-rollback-0123456789abcdef01234567' };
+      // What SfnDeploymentStarter sends.
+      expect(rollbackInputSchema.parse({ kind: 'rollback', ...request })).toMatchObject({ kind: 'rollback', version: 2 });
+    });
+
+    it('redeploys a RETIRED version blue/green with its own artifact, retires the current one, and trains nothing', async () => {
+      const { model, dataset, liveConfig } = await twoDeployedVersions();
+      const v1 = await world.version(model, 1);
+      const { execution, runId, sagemaker, alerts } = await world.rollback({ model, dataset, version: 1, reason: 'v2 regressed on weekends', liveConfig });
+
+      expect(execution.status).toBe('SUCCEEDED');
+      expect(execution.states.at(-1)).toBe('Deployed');
+      expect(sagemaker.callsTo('createTrainingJob')).toEqual([]);
+      expect(sagemaker.callsTo('createProcessingJob')).toEqual([]);
+      const [createModel] = sagemaker.callsTo('createModel');
+      expect(createModel).toMatchObject({ PrimaryContainer: { ModelDataUrl: v1!.modelArtifactUri } });
+      const [update] = sagemaker.callsTo('updateEndpoint');
+      expect(update).toMatchObject({ EndpointName: `caretaker-${model}`, EndpointConfigName: expect.stringMatching(new RegExp(`^caretaker-${model}-v1-`)) as unknown });
+      expect(update!.DeploymentConfig).toMatchObject({ AutoRollbackConfiguration: { Alarms: [{ AlarmName: `caretaker-${model}-5xx` }, { AlarmName: `caretaker-${model}-latency` }] } });
+
+      expect(await world.version(model, 1)).toMatchObject({ status: 'LIVE', endpointConfigName: update!.EndpointConfigName });
+      expect(await world.version(model, 2)).toMatchObject({ status: 'RETIRED' });
+      expect(await world.get(keys.model(model))).toMatchObject({ liveVersion: 1, versionCounter: 2 });
+      expect(await world.run(runId)).toMatchObject({
+        status: 'SUCCEEDED',
+        version: 1,
+        requestedBy: APPROVER,
+        trigger: { kind: 'api', id: runId, reason: 'rollback to version 1: v2 regressed on weekends' },
+      });
+      const deployments = await world.itemsUnder(`MODEL#${model}`, 'DEPLOYMENT#');
+      expect(deployments).toContainEqual(expect.objectContaining({ version: 1, previousVersion: 2, runId }));
+      // The drift baseline is (re)written for the version now live.
+      const baseline = await world.s3.send(new GetObjectCommand({ Bucket: world.artifactsBucket, Key: `baselines/${model}/1/baseline.json` }));
+      expect(parseBaseline(await baseline.Body!.transformToString(), 'baseline.json').rows).toBe(80);
+      expect(alerts).toEqual([]);
+    });
+
+    it('refuses to roll back to the version already live: nothing deployed, nothing moved, an alert', async () => {
+      const { model, dataset, liveConfig } = await twoDeployedVersions();
+      const { execution, runId, sagemaker, alerts } = await world.rollback({ model, dataset, version: 2, reason: 'oops', liveConfig });
+      expect(execution.status).toBe('FAILED');
+      expect(execution.error).toBe('Conflict');
+      expect(execution.states).toContain('RollbackRefused');
+      expect(sagemaker.calls).toEqual([]);
+      expect(await world.version(model, 2)).toMatchObject({ status: 'LIVE' });
+      expect(await world.version(model, 1)).toMatchObject({ status: 'RETIRED' });
+      expect(await world.run(runId)).toBeUndefined();
+      expect(alerts).toHaveLength(1);
+    });
+
+    it('refuses a version that does not exist', async () => {
+      const { execution, sagemaker, alerts } = await world.rollback({ model: uniqueName('churn'), dataset: 'churn', version: 9, reason: 'typo' });
+      expect(execution.status).toBe('FAILED');
+      expect(execution.error).toBe('NotFound');
+      expect(sagemaker.calls).toEqual([]);
+      expect(alerts).toHaveLength(1);
+    });
+
+    it('a rollback whose endpoint update fails is DEPLOY_FAILED and the current version stays live', async () => {
+      const { model, dataset, liveConfig } = await twoDeployedVersions();
+      const failing = await world.rollback({ model, dataset, version: 1, reason: 'try', liveConfig, endpoint: { kind: 'fails', reason: 'ping health check failed' } });
+      expect(failing.execution.status).toBe('FAILED');
+      expect(await world.run(failing.runId)).toMatchObject({ status: 'DEPLOY_FAILED', failure: { state: 'DescribeEndpoint' } });
+      expect(await world.version(model, 2)).toMatchObject({ status: 'LIVE' });
+      expect(await world.get(keys.model(model))).toMatchObject({ liveVersion: 2 });
+    });
   });
 });

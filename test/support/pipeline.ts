@@ -5,7 +5,8 @@
  */
 import { CreateBucketCommand, PutBucketVersioningCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { datasetCatalogFromConfig, registerDatasetVersion, type DatasetObject, type DatasetPorts } from '../../lambdas/datasets';
+import { datasetCatalogFromConfig, registerDatasetVersion, type DatasetCatalog, type DatasetObject, type DatasetPorts } from '../../lambdas/datasets';
+import type { RollbackRequest } from '../../lambdas/api/ports';
 import { APPROVAL_REJECTED_ERROR } from '../../lambdas/pipeline/callbacks';
 import { createHandler, createPorts } from '../../lambdas/pipeline/handler';
 import type { ModelSettings } from '../../lambdas/pipeline/settings';
@@ -49,6 +50,8 @@ export type BeforeRun = (world: PipelineWorld, scenario: { readonly datasetObjec
 
 export interface ScenarioOptions extends Omit<ScriptedSageMakerOptions, 's3'> {
   readonly beforeRun?: BeforeRun;
+  /** Train this model on this dataset again (a later run of an earlier scenario). @default - a new model and dataset */
+  readonly continues?: { readonly model: string; readonly dataset: string };
   /** FAILED: the registered version breaks a column rule, so validation fails. @default 'PASSED' */
   readonly datasetValidation?: 'PASSED' | 'FAILED';
   readonly approver?: Approver;
@@ -112,23 +115,18 @@ export class PipelineWorld {
 
   /** Runs one execution; `model` is unique per scenario so scenarios never see each other's versions. */
   async execute(options: ScenarioOptions) {
-    const model = uniqueName(MODEL);
+    // A model and dataset of its own per scenario, registered by the datasets part from real S3 object versions.
+    const model = options.continues?.model ?? uniqueName(MODEL);
+    const dataset = options.continues?.dataset ?? uniqueName('churn');
     const runId = `${model}-api-${uniqueName('run').slice(4)}`;
-    // A dataset of its own per scenario, registered by the datasets part from real S3 object versions.
-    const dataset = uniqueName('churn');
-    const base = exampleConfig().models[0]!;
-    const config = { ...base, name: model, dataset: { ...base.dataset, name: dataset, minRows: 10 } };
-    const catalog = datasetCatalogFromConfig({ models: [config] });
-    let settings = renderModelSettings(
-      config,
-      { resourcePrefix: 'caretaker', endpointName: `caretaker-${model}`, rollbackAlarmNames: [`caretaker-${model}-5xx`, `caretaker-${model}-latency`], volumeKmsKeyArn: LOCAL_SUBSTITUTIONS.KmsKeyArn },
-    );
+    const { catalog, datasets } = this.datasetsOf(model, dataset);
+    let settings = this.settingsOf(model, dataset);
     if (options.approver?.kind === 'never-answers') settings = { ...settings, approval: { timeoutSeconds: 1, heartbeatSeconds: 1 } };
     if (options.settings) settings = options.settings(settings);
 
-    const datasets: DatasetPorts = { s3: this.s3, db: this.dynamo, tableName: this.tableName, bucket: this.datasetsBucket, catalog };
     const invalid = options.datasetValidation === 'FAILED';
-    const objectKeys = [`datasets/${dataset}/2026-11-22/part-0000.csv`, `datasets/${dataset}/2026-11-22/part-0001.csv`];
+    const batch = uniqueName('batch');
+    const objectKeys = [`datasets/${dataset}/${batch}/part-0000.csv`, `datasets/${dataset}/${batch}/part-0001.csv`];
     await this.putObject(objectKeys[0]!, churnCsv(40, { invalid }));
     await this.putObject(objectKeys[1]!, churnCsv(40, { offset: 40 }));
     const { record } = await registerDatasetVersion(datasets, { dataset, objects: objectKeys.map((key) => ({ key })), registeredBy: REQUESTER });
@@ -157,6 +155,71 @@ export class PipelineWorld {
       await this.put({ ...keys.model(model), model, versionCounter: 1, liveVersion: 1 });
     }
 
+    const input: PipelineInput = {
+      runId,
+      model,
+      datasetVersion,
+      requestedBy: REQUESTER,
+      trigger: { kind: 'api', id: 'req-1', reason: 'new labelled data' },
+    };
+    const { execution, sagemaker, alerts, approvals } = await this.runExecution({ model, settings, catalog, options, liveConfig }, input);
+    return { execution, model, runId, settings, sagemaker, alerts, approvals, dataset, datasetVersion, datasetObjects: record.objects, datasets, catalog, liveConfig };
+  }
+
+  /**
+   * Starts the pipeline the way the registry API's rollback does (`SfnDeploymentStarter`:
+   * `{ kind: 'rollback', ...RollbackRequest }`), against the endpoint serving `liveConfig`.
+   */
+  async rollback(scenario: {
+    readonly model: string;
+    readonly dataset: string;
+    readonly version: number;
+    readonly reason: string;
+    readonly liveConfig?: string;
+    readonly endpoint?: ScenarioOptions['endpoint'];
+  }) {
+    const { model, dataset, version, reason } = scenario;
+    const request: RollbackRequest = {
+      model,
+      version,
+      reason,
+      requestedBy: APPROVER,
+      requestedAt: new Date().toISOString(),
+      deploymentId: `${model}-rollback-${uniqueName('r').slice(2)}`,
+    };
+    const { catalog } = this.datasetsOf(model, dataset);
+    const result = await this.runExecution(
+      { model, settings: this.settingsOf(model, dataset), catalog, options: { evaluation: { candidate: {} }, endpoint: scenario.endpoint }, liveConfig: scenario.liveConfig },
+      { kind: 'rollback', ...request },
+    );
+    return { ...result, runId: request.deploymentId, request };
+  }
+
+  private datasetsOf(model: string, dataset: string): { catalog: DatasetCatalog; datasets: DatasetPorts } {
+    const catalog = datasetCatalogFromConfig({ models: [this.configOf(model, dataset)] });
+    return { catalog, datasets: { s3: this.s3, db: this.dynamo, tableName: this.tableName, bucket: this.datasetsBucket, catalog } };
+  }
+
+  private configOf(model: string, dataset: string) {
+    const base = exampleConfig().models[0]!;
+    return { ...base, name: model, dataset: { ...base.dataset, name: dataset, minRows: 10 } };
+  }
+
+  private settingsOf(model: string, dataset: string): ModelSettings {
+    return renderModelSettings(this.configOf(model, dataset), {
+      resourcePrefix: 'caretaker',
+      endpointName: `caretaker-${model}`,
+      rollbackAlarmNames: [`caretaker-${model}-5xx`, `caretaker-${model}-latency`],
+      volumeKmsKeyArn: LOCAL_SUBSTITUTIONS.KmsKeyArn,
+    });
+  }
+
+  /** One execution with the real steps Lambda, scripted SageMaker, captured alerts and an approver. */
+  private async runExecution(
+    scenario: { readonly model: string; readonly settings: ModelSettings; readonly catalog: DatasetCatalog; readonly options: ScenarioOptions; readonly liveConfig?: string },
+    input: Parameters<typeof runTrainingPipeline>[1],
+  ) {
+    const { model, settings, catalog, options, liveConfig } = scenario;
     const sagemaker = new ScriptedSageMaker({ ...options, s3: this.s3, liveEndpointConfigName: liveConfig });
     const alerts: { Subject?: string; Message: unknown }[] = [];
     const approvals: { subject: string; body: string }[] = [];
@@ -179,13 +242,6 @@ export class PipelineWorld {
     const approver = options.approver ?? { kind: 'approves' };
     const pendingDecisions: Promise<void>[] = [];
 
-    const input: PipelineInput = {
-      runId,
-      model,
-      datasetVersion,
-      requestedBy: REQUESTER,
-      trigger: { kind: 'api', id: 'req-1', reason: 'new labelled data' },
-    };
     const execution: LocalExecution = await runTrainingPipeline(
       {
         steps,
@@ -214,6 +270,6 @@ export class PipelineWorld {
       input,
     );
     await Promise.all(pendingDecisions);
-    return { execution, model, runId, settings, sagemaker, alerts, approvals, dataset, datasetVersion, datasetObjects: record.objects, datasets, catalog, liveConfig };
+    return { execution, sagemaker, alerts, approvals, ports };
   }
 }

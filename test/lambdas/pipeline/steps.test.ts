@@ -2,7 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listLineage, registerDatasetVersion, type DatasetCatalog } from '../../../lambdas/datasets';
 import { createHandler, createPorts } from '../../../lambdas/pipeline/handler';
 import { describeCause, type StepPorts } from '../../../lambdas/pipeline/steps';
+import { readBaseline } from '../../../lambdas/drift/store';
 import { keys } from '../../../lambdas/shared/contracts';
+import { Invalid } from '../../../lambdas/shared/errors';
 import { uniqueName } from '../../support/aws';
 import { churnCsv, PipelineWorld } from '../../support/pipeline';
 import { exampleConfig } from '../../support/stack';
@@ -144,6 +146,59 @@ describe('pipeline steps against the moto table', () => {
     // A different execution with the same run id does not take the record over.
     await step({ ...start, executionArn: 'arn:aws:states:us-east-1:1:execution:p:two' });
     expect(await world.run(runId)).toMatchObject({ executionArn: 'arn:aws:states:us-east-1:1:execution:p:one' });
+  });
+
+  describe('RecordDeployment\'s drift baseline', () => {
+    async function deployingVersion() {
+      const model = uniqueName('m');
+      const runId = uniqueName('run');
+      await world.put({ ...keys.run(runId), runId, model, status: 'RUNNING' });
+      const step = createHandler(ports);
+      await step(registration(model, runId));
+      await ports.store.transitionVersion(model, 1, ['PENDING_APPROVAL'], 'DEPLOYING', { at: new Date().toISOString() });
+      return {
+        model,
+        record: {
+          step: 'recordDeployment' as const,
+          runId,
+          model,
+          version: 1,
+          endpointName: `caretaker-${model}`,
+          endpointConfigName: `caretaker-${model}-v1-abc`,
+          modelName: `caretaker-${model}-v1-abc`,
+          trainingDataUri: `s3://${world.artifactsBucket}/models/${model}/${runId}/input/`,
+          executionArn: 'arn:aws:states:us-east-1:1:execution:p:x',
+          datasetName: 'churn',
+          datasetVersion: 'v1',
+          baseline: { exclude: ['churned'], types: {} },
+        },
+      };
+    }
+
+    it('writes the baseline of the registered objects before the version goes LIVE', async () => {
+      const { model, record } = await deployingVersion();
+      const outcome = await createHandler(ports)(record);
+      expect(outcome).not.toHaveProperty('baselineError');
+      expect(await world.version(model, 1)).toMatchObject({ status: 'LIVE' });
+      const baseline = await readBaseline(world.s3, world.artifactsBucket, model, 1);
+      expect(baseline?.features.map((f) => f.name)).toEqual(['tenure_months', 'monthly_charges', 'support_calls', 'contract']);
+    });
+
+    it('a baseline the data cannot give is reported, and the deployment (already serving) is still recorded LIVE', async () => {
+      const { model, record } = await deployingVersion();
+      const step = createHandler({ ...ports, baselines: { write: () => Promise.reject(new Invalid('the header row has an empty column name')) } });
+      const outcome = await step(record);
+      expect(outcome).toMatchObject({ baselineError: expect.stringContaining('empty column name') as unknown });
+      expect(await world.version(model, 1)).toMatchObject({ status: 'LIVE' });
+    });
+
+    it('a throttled baseline write fails the step as Caretaker.Unavailable (retried), with the version not yet LIVE', async () => {
+      const { model, record } = await deployingVersion();
+      const throttled = Object.assign(new Error('Slow Down'), { name: 'ThrottlingException' });
+      const step = createHandler({ ...ports, baselines: { write: () => Promise.reject(throttled) } });
+      await expect(step(record)).rejects.toMatchObject({ name: 'Caretaker.Unavailable' });
+      expect(await world.version(model, 1)).toMatchObject({ status: 'DEPLOYING' });
+    });
   });
 
   it('rejects a malformed step payload naming the field', async () => {
