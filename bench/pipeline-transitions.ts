@@ -50,6 +50,18 @@ try {
     rows.push(`| ${name} | ${execution.status} | ${execution.states.length} | ${retries} | ${execution.states.length + retries} |`);
     console.log(`${name}: ${execution.status}, ${execution.states.length} states entered, ${retries} retries`);
   }
+  // Rollback: v1 deployed, v2 deployed over it, then back to v1 (the registry API's { kind: 'rollback' } input).
+  {
+    const first = await world.execute({ evaluation: { candidate: GOOD } });
+    const continues = { model: first.model, dataset: first.dataset };
+    await world.execute({ continues, evaluation: { candidate: { 'validation:auc': 0.95 }, champion: GOOD } });
+    const liveConfig = (await world.version(continues.model, 2))?.endpointConfigName;
+    const { execution } = await world.rollback({ ...continues, version: 1, reason: 'bench', liveConfig });
+    const retries = Object.values(execution.retries).reduce((a, b) => a + b, 0);
+    const name = 'rollback to a retired version (blue/green update)';
+    rows.push(`| ${name} | ${execution.status} | ${execution.states.length} | ${retries} | ${execution.states.length + retries} |`);
+    console.log(`${name}: ${execution.status}, ${execution.states.length} states entered, ${retries} retries`);
+  }
   await table.drop();
 
   const section = [

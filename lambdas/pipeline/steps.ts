@@ -214,10 +214,23 @@ export const registerVersionInput = z.object({
 });
 
 export async function registerVersion(input: z.infer<typeof registerVersionInput>, ports: StepPorts) {
-  const existing = (await ports.store.getRun(input.runId))?.version;
-  if (existing !== undefined) return { version: existing };
-
   const at = ports.now().toISOString();
+  // Lineage is recorded on every path (it is idempotent), so a retry after a failed lineage write completes it.
+  const linked = async (version: number) => {
+    await ports.lineage.record({
+      dataset: input.datasetName,
+      datasetVersion: input.datasetVersion,
+      model: input.model,
+      version,
+      runId: input.runId,
+      trainingJobName: input.trainingJobName,
+      at,
+    });
+    return { version };
+  };
+  const existing = (await ports.store.getRun(input.runId))?.version;
+  if (existing !== undefined) return linked(existing);
+
   const version = await ports.store.nextVersionNumber(input.model, at);
   const { step: _step, trainingDataUri: _uri, ...fields } = input;
   const registered = await ports.store.registerVersion({ ...fields, version, status: 'PENDING_APPROVAL', createdAt: at, updatedAt: at });
@@ -225,18 +238,9 @@ export async function registerVersion(input: z.infer<typeof registerVersionInput
     // A concurrent retry of this step won; its number is the run's (this one is a gap).
     const winner = (await ports.store.getRun(input.runId))?.version;
     if (winner === undefined) throw new Conflict(`version ${version} of ${input.model} could not be registered`);
-    return { version: winner };
+    return linked(winner);
   }
-  await ports.lineage.record({
-    dataset: input.datasetName,
-    datasetVersion: input.datasetVersion,
-    model: input.model,
-    version,
-    runId: input.runId,
-    trainingJobName: input.trainingJobName,
-    at,
-  });
-  return { version };
+  return linked(version);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -78,6 +78,20 @@ describe('pipeline steps against the moto table', () => {
     ]);
   });
 
+  it('records the lineage on a retry when the first attempt registered the version but the lineage write failed', async () => {
+    const model = uniqueName('m');
+    const runId = uniqueName('run');
+    await world.put({ ...keys.run(runId), runId, model, status: 'RUNNING' });
+    const throttled = Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
+    const failingLineage = createHandler({ ...ports, lineage: { record: () => Promise.reject(throttled) } });
+    await expect(failingLineage(registration(model, runId))).rejects.toMatchObject({ name: 'Caretaker.Unavailable' });
+    expect(await listLineage(ports.datasets, 'churn', 'v1')).not.toContainEqual(expect.objectContaining({ model }));
+    expect(await createHandler(ports)(registration(model, runId))).toEqual({ version: 1 });
+    expect((await listLineage(ports.datasets, 'churn', 'v1')).filter((entry) => entry.model === model)).toEqual([
+      expect.objectContaining({ model, modelVersion: 1, runId }),
+    ]);
+  });
+
   it('numbers versions of a model 1, 2, 3 across runs', async () => {
     const model = uniqueName('m');
     const step = createHandler(ports);
