@@ -81,6 +81,13 @@ describe('training pipeline, executed offline', () => {
     expect(alerts).toHaveLength(0);
   });
 
+  it('registers the version with the dataset version\'s canonical id when the run was asked for "1"', async () => {
+    const { execution, model, datasetVersion } = await world.execute({ evaluation: { candidate: GOOD }, requestedDatasetVersion: '1' });
+    expect(execution.status).toBe('SUCCEEDED');
+    expect(datasetVersion).toBe('v000001');
+    expect(await world.version(model, 1)).toMatchObject({ datasetVersion: 'v000001' });
+  });
+
   it('trains and evaluates on the run\'s staged copy of the exact registered object versions, not the live dataset prefix', async () => {
     const { execution, model, runId, sagemaker, datasetObjects } = await world.execute({ evaluation: { candidate: GOOD } });
     expect(execution.status).toBe('SUCCEEDED');

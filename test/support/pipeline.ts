@@ -50,6 +50,8 @@ export type BeforeRun = (world: PipelineWorld, scenario: { readonly datasetObjec
 
 export interface ScenarioOptions extends Omit<ScriptedSageMakerOptions, 's3'> {
   readonly beforeRun?: BeforeRun;
+  /** The run's `datasetVersion` as a person might type it (`1`, `v1`). @default - the registered id */
+  readonly requestedDatasetVersion?: string;
   /** Train this model on this dataset again (a later run of an earlier scenario). @default - a new model and dataset */
   readonly continues?: { readonly model: string; readonly dataset: string };
   /** FAILED: the registered version breaks a column rule, so validation fails. @default 'PASSED' */
@@ -158,7 +160,7 @@ export class PipelineWorld {
     const input: PipelineInput = {
       runId,
       model,
-      datasetVersion,
+      datasetVersion: options.requestedDatasetVersion ?? datasetVersion,
       requestedBy: REQUESTER,
       trigger: { kind: 'api', id: 'req-1', reason: 'new labelled data' },
     };
