@@ -78,6 +78,19 @@ try {
     rows.push({ run, status: execution.status, states: execution.states.length, retries, transitions: execution.states.length + retries, lambdaInvocations });
     process.stderr.write(`${run}: ${execution.status}, ${execution.states.length} states entered, ${retries} retries\n`);
   }
+  // Rollback: v1 deployed, v2 deployed over it, then back to v1 (the registry API's { kind: 'rollback' } input).
+  {
+    const first = await world.execute({ evaluation: { candidate: GOOD } });
+    const continues = { model: first.model, dataset: first.dataset };
+    await world.execute({ continues, evaluation: { candidate: { 'validation:auc': 0.95 }, champion: GOOD } });
+    const liveConfig = (await world.version(continues.model, 2))?.endpointConfigName;
+    const { execution } = await world.rollback({ ...continues, version: 1, reason: 'bench', liveConfig });
+    const retries = Object.values(execution.retries).reduce((a, b) => a + b, 0);
+    const run = 'rollback to a retired version (blue/green update)';
+    const lambdaInvocations = execution.states.filter((state) => LAMBDA_STATES.has(state)).length;
+    rows.push({ run, status: execution.status, states: execution.states.length, retries, transitions: execution.states.length + retries, lambdaInvocations });
+    process.stderr.write(`${run}: ${execution.status}, ${execution.states.length} states entered, ${retries} retries\n`);
+  }
   await table.drop();
 
   console.log(

@@ -158,8 +158,11 @@ export class CaretakerStack extends Stack {
       models: config.models,
       retrainingQueue: this.retraining.queue,
       pipeline: this.pipeline.stateMachine,
+      // Rollback starts the pipeline with { kind: 'rollback', … }, which takes its deploy path only.
+      deploymentStateMachine: this.pipeline.stateMachine,
       table: this.metadata.table,
       artifactsBucket: this.artifacts.bucket,
+      datasetBucket: this.datasets.bucket,
       accessLogsBucket: this.accessLogs.bucket,
       encryptionKey: this.key,
       removalPolicy,

@@ -4,6 +4,7 @@
  * the offline executions pass literal ones.
  */
 import type { ModelConfig } from './config';
+import { featureTypesOf } from '../lambdas/drift/baseline';
 import { EVALUATION_CONTAINER_ARGUMENTS, type ModelSettings } from '../lambdas/pipeline/settings';
 
 export interface ModelSettingsNames {
@@ -82,6 +83,10 @@ export function renderModelSettings(model: ModelConfig, names: ModelSettingsName
     },
     objective: { ...model.objective },
     gate: { minImprovement: model.gate.minImprovement, thresholds: { ...model.gate.thresholds } },
+    baseline: {
+      exclude: model.dataset.targetColumn !== undefined ? [model.dataset.targetColumn] : [],
+      types: featureTypesOf(model.dataset.columns ?? []),
+    },
     approval: {
       timeoutSeconds: model.approval.timeoutSeconds,
       heartbeatSeconds: model.approval.heartbeatSeconds ?? model.approval.timeoutSeconds,

@@ -11,7 +11,7 @@ import { customersToCsv, FEATURE_COLUMNS, generateCustomers, type Batch } from '
 import { keys, runIdFor, type ModelVersionRecord, type RunRecord } from '../lambdas/shared/contracts';
 import { createDocumentClient } from '../lambdas/shared/dynamo';
 import { featureTypesOf } from '../lambdas/drift/baseline';
-import { baselineFromObjects, writeBaseline } from '../lambdas/drift/store';
+import { readBaseline } from '../lambdas/drift/store';
 import type { CaretakerConfig } from '../lib/config';
 import type { AlarmTransition } from './alarms';
 import type { LocalStack } from './stack';
@@ -167,17 +167,11 @@ export async function runDemo({ stack, config, print = () => undefined, stepTime
     step(`${batch} traffic sent`, `${rows} requests to the live endpoint, captured at ${model.deployment.dataCapturePercent} %`);
   };
 
-  /**
-   * The drift baseline of a deployed version, from the dataset version it trained on. Stand-in:
-   * the stack has no step that writes baselines yet (the pipeline's RecordDeployment should);
-   * the demo writes it with the drift part's own functions, where the analyzer reads it.
-   */
-  const writeDriftBaseline = async (v: number) => {
-    const record = await version(v);
-    const dataset = record && (await get<{ objects: { bucket: string; key: string; versionId?: string }[] }>(keys.datasetVersion(model.dataset.name, record.datasetVersion)));
-    if (!dataset) throw new DemoFailure(`version ${v} has no dataset version record`);
-    const baseline = await baselineFromObjects(s3, dataset.objects, { exclude: model.dataset.targetColumn ? [model.dataset.targetColumn] : [], types: featureTypesOf(model.dataset.columns ?? []) });
-    await writeBaseline(s3, stack.names.artifactsBucket, model.name, v, baseline);
+  /** The pipeline's RecordDeployment writes the deployed version's drift baseline; the analyzer needs it. */
+  const expectDriftBaseline = async (v: number) => {
+    const baseline = await readBaseline(s3, stack.names.artifactsBucket, model.name, v);
+    if (!baseline) throw new DemoFailure(`the pipeline wrote no drift baseline for v${v}`);
+    step(`v${v} drift baseline recorded`, `${baseline.rows} rows, ${Object.keys(baseline.features).length} features`);
   };
 
   const analyzer = [...stack.functions.byLogicalId.values()].find((fn) => fn.entry.endsWith('drift/handler.ts'));
@@ -218,7 +212,7 @@ export async function runDemo({ stack, config, print = () => undefined, stepTime
   await approve(v1.version, v1.requestedBy);
   await waitForVersion(v1.version, 'LIVE');
   step(`v${v1.version} deployed`, `endpoint ${(await version(v1.version))?.endpointName ?? '?'} InService`);
-  await writeDriftBaseline(v1.version);
+  await expectDriftBaseline(v1.version);
 
   // 3. Traffic, then drift.
   await sendTraffic('baseline', 600, 11);

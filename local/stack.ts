@@ -21,7 +21,9 @@ import type { APIGatewayProxyEvent } from 'aws-lambda';
 import * as z from 'zod';
 import { S3GroundTruthStore, SfnApprovalCallbacks, SfnDeploymentStarter, SqsRetrainingQueue } from '../lambdas/api/aws-ports';
 import { newId } from '../lambdas/api/domain';
-import { DynamoAuditLog, DynamoDatasets, DynamoRegistry } from '../lambdas/api/dynamo-registry';
+import { DynamoAuditLog, DynamoRegistry } from '../lambdas/api/dynamo-registry';
+import { datasetsDomain } from '../lambdas/api/datasets';
+import { DATASETS_ENV, parseCatalog } from '../lambdas/datasets/catalog';
 import { fromLocalHeader } from '../lambdas/api/principal';
 import { createHandler as createApiHandler, type ApiHandler } from '../lambdas/api/router';
 import { createDocumentClient } from '../lambdas/shared/dynamo';
@@ -256,6 +258,8 @@ const apiEnvironmentSchema = z.object({
   MODELS: z.string().transform((text) => JSON.parse(text) as Parameters<typeof createApiHandler>[0]['models']),
   RETRAINING_QUEUE_URL: z.string().optional(),
   DEPLOY_STATE_MACHINE_ARN: z.string().optional(),
+  [DATASETS_ENV.bucket]: z.string().min(1),
+  [DATASETS_ENV.catalog]: z.string().transform((text) => parseCatalog(text)),
 });
 
 /** The registry API's router with the deployed function's ports, the caller taken from `X-Caretaker-Principal`. */
@@ -263,17 +267,18 @@ function apiHandler(environment: Readonly<Record<string, string>>): ApiHandler {
   const env = apiEnvironmentSchema.parse(environment);
   const dynamo = createDocumentClient();
   const sfn = new SFNClient({});
+  const s3 = new S3Client({});
   return createApiHandler({
     principal: fromLocalHeader,
     models: env.MODELS,
     ports: {
       registry: new DynamoRegistry(dynamo, env.TABLE_NAME),
       audit: new DynamoAuditLog(dynamo, env.TABLE_NAME),
-      datasets: new DynamoDatasets(dynamo, env.TABLE_NAME),
+      datasets: datasetsDomain({ s3, db: dynamo, tableName: env.TABLE_NAME, bucket: env[DATASETS_ENV.bucket], catalog: env[DATASETS_ENV.catalog] }),
       callbacks: new SfnApprovalCallbacks(sfn),
       retraining: new SqsRetrainingQueue(new SQSClient({}), env.RETRAINING_QUEUE_URL),
       deployments: new SfnDeploymentStarter(sfn, env.DEPLOY_STATE_MACHINE_ARN),
-      groundTruth: new S3GroundTruthStore(new S3Client({}), env.ARTIFACTS_BUCKET),
+      groundTruth: new S3GroundTruthStore(s3, env.ARTIFACTS_BUCKET),
       clock: { now: () => new Date() },
       newId,
     },

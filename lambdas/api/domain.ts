@@ -3,9 +3,9 @@
  * events or environment variables; errors are the shared hierarchy.
  */
 import { randomUUID } from 'node:crypto';
+import type { DatasetSummary, DatasetVersionListItem, DatasetVersionRecord, RegisterDatasetVersionInput, RegisterResult } from '../datasets';
 import {
   type AuditEvent,
-  type DatasetVersionRecordCore,
   type DecisionRecord,
   type ModelVersionRecord,
   type RetrainingRequest,
@@ -13,9 +13,9 @@ import {
   type RunRecord,
   type VersionStatus,
 } from '../shared/contracts';
-import { Conflict, Forbidden, NotFound, Unavailable } from '../shared/errors';
+import { Conflict, Forbidden, Invalid, NotFound, Unavailable } from '../shared/errors';
 import { logger } from '../shared/powertools';
-import { type DecisionWrite, type DeploymentRecord, type ModelSummary, type Page, type PageRequest, type Ports, TaskTokenGone } from './ports';
+import { type DatasetsPort, type DecisionWrite, type DeploymentRecord, type ModelSummary, type Page, type PageRequest, type Ports, TaskTokenGone } from './ports';
 
 export interface ApiContext {
   readonly ports: Ports;
@@ -203,11 +203,8 @@ export async function requestRetrain(ctx: ApiContext, input: RetrainInput): Prom
   const discriminator = input.idempotencyKey ?? ctx.ports.newId();
   const runId = runIdFor(input.model, 'api', discriminator);
   if (await registry.hasRetrainRequest(runId)) return { runId, replayed: true };
-  if (input.datasetVersion !== undefined && !(await datasets.getVersion(model.datasetName, input.datasetVersion))) {
-    throw new NotFound(`dataset ${model.datasetName} has no version ${input.datasetVersion}`, [
-      { field: 'body.datasetVersion', message: 'unknown dataset version' },
-    ]);
-  }
+  // Named by the datasets part's canonical id (`v3` → `v000003`), and refused here when it may not train.
+  const datasetVersion = input.datasetVersion === undefined ? undefined : await trainableVersion(datasets, model.datasetName, input.datasetVersion);
   const requestedAt = clock.now().toISOString();
   const request: RetrainingRequest = {
     runId,
@@ -215,7 +212,7 @@ export async function requestRetrain(ctx: ApiContext, input: RetrainInput): Prom
     trigger: { kind: 'api', id: discriminator, reason: input.reason },
     requestedBy: input.caller,
     requestedAt,
-    ...(input.datasetVersion !== undefined ? { datasetVersion: input.datasetVersion } : {}),
+    ...(datasetVersion !== undefined ? { datasetVersion } : {}),
   };
   await retraining.send(request);
   const recorded = await registry.recordRetrainRequest(request, {
@@ -226,9 +223,27 @@ export async function requestRetrain(ctx: ApiContext, input: RetrainInput): Prom
     actor: input.caller,
     runId,
     reason: input.reason,
-    details: input.datasetVersion !== undefined ? { datasetVersion: input.datasetVersion } : undefined,
+    details: datasetVersion !== undefined ? { datasetVersion } : undefined,
   });
   return { runId, replayed: !recorded };
+}
+
+async function trainableVersion(datasets: DatasetsPort, dataset: string, requested: string): Promise<string> {
+  const field = 'body.datasetVersion';
+  let record;
+  try {
+    record = await datasets.getVersion(dataset, requested);
+  } catch (error) {
+    if (error instanceof NotFound) throw new NotFound(`dataset ${dataset} has no version ${requested}`, [{ field, message: 'unknown dataset version' }]);
+    if (error instanceof Invalid) throw new Invalid(error.message, [{ field, message: 'not a dataset version (v000001, v1 or 1)' }]);
+    throw error;
+  }
+  if (record.validation.status !== 'PASSED') {
+    throw new Conflict(`dataset ${dataset} version ${record.datasetVersion} failed validation; it cannot be trained on`, [
+      { field, message: 'failed validation' },
+    ]);
+  }
+  return record.datasetVersion;
 }
 
 const ROLLBACK_TARGETS: readonly VersionStatus[] = ['APPROVED', 'RETIRED'];
@@ -279,37 +294,36 @@ export async function uploadGroundTruth(
 }
 
 // ---------------------------------------------------------------------------------------------
-// Datasets (through the datasets part's port)
+// Datasets (the datasets part's domain functions, through its port)
 
-function datasetOf(ctx: ApiContext, dataset: string): { name: string; models: string[] } {
-  const models = ctx.models.filter((m) => m.datasetName === dataset).map((m) => m.name);
-  if (models.length === 0) throw new NotFound(`no configured model trains on a dataset named ${dataset}`, [{ field: 'path.dataset', message: 'unknown dataset' }]);
-  return { name: dataset, models };
+function datasetOf(ctx: ApiContext, dataset: string): void {
+  if (!ctx.models.some((m) => m.datasetName === dataset)) {
+    throw new NotFound(`no configured model trains on a dataset named ${dataset}`, [{ field: 'path.dataset', message: 'unknown dataset' }]);
+  }
 }
 
-export function listDatasets(ctx: ApiContext): { datasets: { name: string; models: string[] }[] } {
-  const names = [...new Set(ctx.models.map((m) => m.datasetName))].sort();
-  return { datasets: names.map((name) => datasetOf(ctx, name)) };
+export async function listDatasets(ctx: ApiContext): Promise<{ datasets: readonly DatasetSummary[] }> {
+  return { datasets: await ctx.ports.datasets.listDatasets() };
 }
 
-export async function listDatasetVersions(ctx: ApiContext, dataset: string, page: PageRequest): Promise<Page<DatasetVersionRecordCore>> {
+export async function listDatasetVersions(ctx: ApiContext, dataset: string, page: PageRequest): Promise<Page<DatasetVersionListItem>> {
   datasetOf(ctx, dataset);
   return ctx.ports.datasets.listVersions(dataset, page);
 }
 
-export async function getDatasetVersion(ctx: ApiContext, dataset: string, datasetVersion: string): Promise<DatasetVersionRecordCore> {
+export async function getDatasetVersion(ctx: ApiContext, dataset: string, datasetVersion: string): Promise<DatasetVersionRecord> {
   datasetOf(ctx, dataset);
-  const record = await ctx.ports.datasets.getVersion(dataset, datasetVersion);
-  if (!record) throw new NotFound(`dataset ${dataset} has no version ${datasetVersion}`, [{ field: 'path.version', message: 'unknown dataset version' }]);
-  return record;
+  return ctx.ports.datasets.getVersion(dataset, datasetVersion);
 }
 
+/** Registers the objects' exact versions as the dataset's next version (or finds the version with the same bytes). */
 export async function registerDatasetVersion(
   ctx: ApiContext,
-  input: { dataset: string; datasetVersion: string; objects: DatasetVersionRecordCore['objects']; caller: string },
-): Promise<DatasetVersionRecordCore> {
+  input: Omit<RegisterDatasetVersionInput, 'registeredBy'> & { readonly caller: string },
+): Promise<RegisterResult> {
   datasetOf(ctx, input.dataset);
-  return ctx.ports.datasets.registerVersion({ dataset: input.dataset, datasetVersion: input.datasetVersion, objects: input.objects, registeredBy: input.caller });
+  const { caller, ...registration } = input;
+  return ctx.ports.datasets.registerVersion({ ...registration, registeredBy: caller });
 }
 
 /** A fresh id for events and non-idempotent requests. */

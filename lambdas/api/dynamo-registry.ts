@@ -1,5 +1,5 @@
 /**
- * DynamoDB implementations of the registry, audit log and (minimal) dataset ports over the
+ * DynamoDB implementations of the registry and audit log ports over the
  * single metadata table. Every read is one Get or one Query on a key or gsi1; pages carry
  * DynamoDB's LastEvaluatedKey as an opaque, validated token.
  */
@@ -16,17 +16,15 @@ import {
 import * as z from 'zod';
 import {
   type AuditEvent,
-  type DatasetVersionRecordCore,
   keys,
   type ModelVersionRecord,
   type RetrainingRequest,
   type RunRecord,
   type VersionStatus,
 } from '../shared/contracts';
-import { Conflict, Invalid } from '../shared/errors';
+import { Invalid } from '../shared/errors';
 import type {
   AuditLog,
-  DatasetsPort,
   DecisionOutcome,
   DecisionWrite,
   DeploymentRecord,
@@ -326,78 +324,5 @@ export class DynamoAuditLog implements AuditLog {
       { name: partitionName, value: partitionValue },
     );
     return { items: result.items.map((item) => strip(item) as unknown as AuditEvent), nextToken: result.nextToken };
-  }
-}
-
-/**
- * A minimal dataset registry over `keys.datasetVersion` items, enough for the API's routes.
- * The datasets part owns registration (object checks, checksums, validation); its domain
- * function replaces `registerVersion` here at merge.
- */
-export class DynamoDatasets implements DatasetsPort {
-  constructor(
-    private readonly client: DynamoDBDocumentClient,
-    private readonly tableName: string,
-    private readonly clock: () => Date = () => new Date(),
-  ) {}
-
-  async listVersions(dataset: string, page: PageRequest): Promise<Page<DatasetVersionRecordCore>> {
-    const pk = keys.datasetVersion(dataset, '').pk;
-    const result = await queryPage(
-      this.client,
-      {
-        TableName: this.tableName,
-        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-        ExpressionAttributeValues: { ':pk': pk, ':prefix': VERSION_PREFIX },
-        ScanIndexForward: false,
-      },
-      page,
-      { name: 'pk', value: pk },
-    );
-    return { items: result.items.map((item) => strip(item) as unknown as DatasetVersionRecordCore), nextToken: result.nextToken };
-  }
-
-  async getVersion(dataset: string, datasetVersion: string): Promise<DatasetVersionRecordCore | undefined> {
-    const result = await this.client.send(
-      new GetCommand({ TableName: this.tableName, Key: keys.datasetVersion(dataset, datasetVersion) }),
-    );
-    return result.Item ? strip(result.Item) as unknown as DatasetVersionRecordCore : undefined;
-  }
-
-  async registerVersion(input: {
-    dataset: string;
-    datasetVersion: string;
-    objects: DatasetVersionRecordCore['objects'];
-    registeredBy: string;
-  }): Promise<DatasetVersionRecordCore> {
-    const createdAt = this.clock().toISOString();
-    const record: DatasetVersionRecordCore & { registeredBy: string } = {
-      dataset: input.dataset,
-      datasetVersion: input.datasetVersion,
-      validation: { status: 'PENDING' },
-      objects: input.objects,
-      createdAt,
-      registeredBy: input.registeredBy,
-    };
-    try {
-      await this.client.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: {
-            ...keys.datasetVersion(input.dataset, input.datasetVersion),
-            gsi1pk: 'DATASETS',
-            gsi1sk: `${input.dataset}#${createdAt}`,
-            ...record,
-          },
-          ConditionExpression: 'attribute_not_exists(pk)',
-        }),
-      );
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) {
-        throw new Conflict(`dataset ${input.dataset} already has a version ${input.datasetVersion}`);
-      }
-      throw error;
-    }
-    return record;
   }
 }

@@ -7,11 +7,13 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import * as z from 'zod';
+import { DATASETS_ENV, parseCatalog } from '../datasets/catalog';
 import { createDocumentClient } from '../shared/dynamo';
 import { logger } from '../shared/powertools';
 import { S3GroundTruthStore, SfnApprovalCallbacks, SfnDeploymentStarter, SqsRetrainingQueue } from './aws-ports';
 import { newId } from './domain';
-import { DynamoAuditLog, DynamoDatasets, DynamoRegistry } from './dynamo-registry';
+import { datasetsDomain } from './datasets';
+import { DynamoAuditLog, DynamoRegistry } from './dynamo-registry';
 import { fromIamContext } from './principal';
 import { createHandler } from './router';
 
@@ -33,10 +35,13 @@ const env = z
     MODELS: z.string().transform((text) => modelSummarySchema.parse(JSON.parse(text))),
     RETRAINING_QUEUE_URL: z.string().optional(),
     DEPLOY_STATE_MACHINE_ARN: z.string().optional(),
+    [DATASETS_ENV.bucket]: z.string().min(1),
+    [DATASETS_ENV.catalog]: z.string().transform((text) => parseCatalog(text)),
   })
   .parse(process.env);
 
 const dynamo = createDocumentClient();
+const s3 = new S3Client({});
 const sfn = new SFNClient({});
 
 export const handler = createHandler({
@@ -45,11 +50,11 @@ export const handler = createHandler({
   ports: {
     registry: new DynamoRegistry(dynamo, env.TABLE_NAME),
     audit: new DynamoAuditLog(dynamo, env.TABLE_NAME),
-    datasets: new DynamoDatasets(dynamo, env.TABLE_NAME),
+    datasets: datasetsDomain({ s3, db: dynamo, tableName: env.TABLE_NAME, bucket: env[DATASETS_ENV.bucket], catalog: env[DATASETS_ENV.catalog] }),
     callbacks: new SfnApprovalCallbacks(sfn),
     retraining: new SqsRetrainingQueue(new SQSClient({}), env.RETRAINING_QUEUE_URL),
     deployments: new SfnDeploymentStarter(sfn, env.DEPLOY_STATE_MACHINE_ARN),
-    groundTruth: new S3GroundTruthStore(new S3Client({}), env.ARTIFACTS_BUCKET),
+    groundTruth: new S3GroundTruthStore(s3, env.ARTIFACTS_BUCKET),
     clock: { now: () => new Date() },
     newId,
   },

@@ -3,8 +3,14 @@
  * AWS-backed implementations; tests pass moto-backed ones or fakes.
  */
 import type {
+  DatasetSummary,
+  DatasetVersionListItem,
+  DatasetVersionRecord,
+  RegisterDatasetVersionInput,
+  RegisterResult,
+} from '../datasets';
+import type {
   AuditEvent,
-  DatasetVersionRecordCore,
   DecisionRecord,
   ModelVersionRecord,
   RetrainingRequest,
@@ -122,18 +128,15 @@ export interface GroundTruthStore {
 }
 
 /**
- * The dataset registry (the datasets part's domain code). The API's routes call only this;
- * `DynamoDatasets` is a minimal implementation over `keys.datasetVersion` items.
+ * The dataset registry: the datasets part's domain functions (`lambdas/datasets`), which own
+ * registration (exact object versions, checksums, validation) and its reads. Unknown datasets
+ * and versions are `NotFound`, malformed version ids `Invalid`.
  */
 export interface DatasetsPort {
-  listVersions(dataset: string, page: PageRequest): Promise<Page<DatasetVersionRecordCore>>;
-  getVersion(dataset: string, datasetVersion: string): Promise<DatasetVersionRecordCore | undefined>;
-  registerVersion(input: {
-    dataset: string;
-    datasetVersion: string;
-    objects: DatasetVersionRecordCore['objects'];
-    registeredBy: string;
-  }): Promise<DatasetVersionRecordCore>;
+  listDatasets(): Promise<readonly DatasetSummary[]>;
+  listVersions(dataset: string, page: PageRequest): Promise<Page<DatasetVersionListItem>>;
+  getVersion(dataset: string, datasetVersion: string): Promise<DatasetVersionRecord>;
+  registerVersion(input: RegisterDatasetVersionInput): Promise<RegisterResult>;
 }
 
 export interface Clock {

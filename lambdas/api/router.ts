@@ -239,7 +239,7 @@ async function dispatch(
       const p = parse(params.dataset, rawParams, 'path');
       parse(queries.none, rawQuery, 'query');
       const body = readBody(event, bodies.registerDataset) as z.output<typeof bodies.registerDataset>;
-      return domain.registerDatasetVersion(ctx, { dataset: p.dataset, datasetVersion: body.version, objects: body.objects, caller });
+      return domain.registerDatasetVersion(ctx, { ...body, dataset: p.dataset, caller });
     }
     case 'listAudit': {
       parse(params.none, rawParams, 'path');

@@ -4,6 +4,7 @@
  * validators from. Change a route here and all three follow.
  */
 import * as z from 'zod';
+import { registerDatasetVersionInputSchema } from '../datasets/register';
 import { VERSION_STATUSES } from '../shared/contracts';
 
 /** Largest accepted request body; API Gateway allows 10 MB, the registry never needs more than this. */
@@ -64,20 +65,8 @@ export const bodies = {
       .min(1)
       .max(1000),
   }),
-  registerDataset: z.strictObject({
-    version: datasetVersion,
-    objects: z
-      .array(
-        z.strictObject({
-          bucket: z.string().min(3).max(63),
-          key: z.string().min(1).max(1024),
-          versionId: z.string().min(1).max(1024),
-          sha256: z.string().regex(/^[a-f0-9]{64}$/, 'must be a hex sha256'),
-        }),
-      )
-      .min(1)
-      .max(1000),
-  }),
+  /** The datasets part's registration input; the dataset comes from the path, `registeredBy` is the caller. */
+  registerDataset: registerDatasetVersionInputSchema.omit({ dataset: true, registeredBy: true }),
 } as const;
 
 export type RouteId =
@@ -124,10 +113,10 @@ export const ROUTES: readonly RouteSpec[] = [
   { id: 'rollback', method: 'POST', path: '/models/{model}/rollback', summary: 'Redeploy an earlier approved version', params: params.model, query: queries.none, body: bodies.rollback, successStatus: 202, intent: 'approve' },
   { id: 'groundTruth', method: 'POST', path: '/models/{model}/ground-truth', summary: 'Upload labels for captured inference ids', params: params.model, query: queries.none, body: bodies.groundTruth, successStatus: 201, intent: 'submit' },
   { id: 'getRun', method: 'GET', path: '/runs/{runId}', summary: 'A pipeline run: status, current or failed state, timings', params: params.run, query: queries.none, intent: 'read' },
-  { id: 'listDatasets', method: 'GET', path: '/datasets', summary: 'Datasets the configured models train on', params: params.none, query: queries.none, intent: 'read' },
+  { id: 'listDatasets', method: 'GET', path: '/datasets', summary: 'Datasets the configured models train on, with their latest and latest passed versions', params: params.none, query: queries.none, intent: 'read' },
   { id: 'listDatasetVersions', method: 'GET', path: '/datasets/{dataset}/versions', summary: 'Dataset versions newest first', params: params.dataset, query: queries.page, intent: 'read' },
   { id: 'getDatasetVersion', method: 'GET', path: '/datasets/{dataset}/versions/{version}', summary: 'One dataset version with its objects and validation', params: params.datasetVersion, query: queries.none, intent: 'read' },
-  { id: 'registerDatasetVersion', method: 'POST', path: '/datasets/{dataset}/versions', summary: 'Register a dataset version from exact S3 object versions', params: params.dataset, query: queries.none, body: bodies.registerDataset, successStatus: 201, intent: 'submit' },
+  { id: 'registerDatasetVersion', method: 'POST', path: '/datasets/{dataset}/versions', summary: 'Register the next dataset version from objects under datasets/<dataset>/ (exact S3 versions, checksums, validation)', params: params.dataset, query: queries.none, body: bodies.registerDataset, successStatus: 201, intent: 'submit' },
   { id: 'listAudit', method: 'GET', path: '/audit', summary: 'The decision and deployment trail', params: params.none, query: queries.audit, intent: 'read' },
   { id: 'openapi', method: 'GET', path: '/openapi.json', summary: 'This API as an OpenAPI 3 document', params: params.none, query: queries.none, intent: 'read' },
 ];

@@ -9,6 +9,8 @@ import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import * as z from 'zod';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createDocumentClient } from '../shared/dynamo';
+import { parseCatalog, recordLineage, type DatasetCatalog, type DatasetPorts } from '../datasets';
+import { baselineFromObjects, writeBaseline } from '../drift/store';
 import { CaretakerError, Invalid, Unavailable } from '../shared/errors';
 import { logger } from '../shared/powertools';
 import {
@@ -22,20 +24,26 @@ import {
   registerVersionInput,
   requestApproval,
   requestApprovalInput,
+  stageData,
+  stageTrainingDataInput,
   startDeployment,
   startDeploymentInput,
+  startRollback,
+  startRollbackInput,
   startRun,
   startRunInput,
   type StepPorts,
 } from './steps';
-import { PipelineStore, tableLineage } from './store';
+import { PipelineStore, type LineagePort } from './store';
 
 export const stepInput = z.discriminatedUnion('step', [
   startRunInput,
+  stageTrainingDataInput,
   gateInput,
   registerVersionInput,
   requestApprovalInput,
   startDeploymentInput,
+  startRollbackInput,
   recordDeploymentInput,
   finishRunInput,
 ]);
@@ -45,6 +53,8 @@ export async function runStep(input: StepInput, ports: StepPorts): Promise<unkno
   switch (input.step) {
     case 'startRun':
       return startRun(input, ports);
+    case 'stageTrainingData':
+      return stageData(input, ports);
     case 'gate':
       return gate(input, ports);
     case 'registerVersion':
@@ -53,6 +63,8 @@ export async function runStep(input: StepInput, ports: StepPorts): Promise<unkno
       return requestApproval(input, ports);
     case 'startDeployment':
       return startDeployment(input, ports);
+    case 'startRollback':
+      return startRollback(input, ports);
     case 'recordDeployment':
       return recordDeployment(input, ports);
     case 'finishRun':
@@ -90,6 +102,9 @@ export interface PortOptions {
   readonly tableName: string;
   readonly approvalsTopicArn: string;
   readonly artifactsBucket: string;
+  /** The datasets bucket and catalog (the datasets part's ports share the table and clients). */
+  readonly datasetsBucket: string;
+  readonly catalog: DatasetCatalog;
   readonly dynamo?: DynamoDBDocumentClient;
   readonly s3?: S3Client;
   readonly sns?: SNSClient;
@@ -97,12 +112,25 @@ export interface PortOptions {
 
 /** The real ports: DynamoDB, S3 and SNS clients from the standard SDK environment unless given. */
 export function createPorts(options: PortOptions): StepPorts {
-  const store = new PipelineStore(options.dynamo ?? createDocumentClient(), options.tableName);
+  const dynamo = options.dynamo ?? createDocumentClient();
+  const store = new PipelineStore(dynamo, options.tableName);
   const s3 = options.s3 ?? new S3Client({});
   const sns = options.sns ?? new SNSClient({});
+  const datasets: DatasetPorts = { s3, db: dynamo, tableName: options.tableName, bucket: options.datasetsBucket, catalog: options.catalog };
+  // The datasets part's lineage: idempotent, and only ever pointing at a version that passed validation.
+  const lineage: LineagePort = {
+    record: async ({ dataset, datasetVersion, model, version, runId }) => {
+      await recordLineage(datasets, { dataset, datasetVersion, model, modelVersion: version, runId });
+    },
+  };
   return {
     store,
-    lineage: tableLineage(store),
+    lineage,
+    datasets,
+    baselines: {
+      write: async ({ model, version, objects, options: baseline }) =>
+        writeBaseline(s3, options.artifactsBucket, model, version, await baselineFromObjects(s3, objects, baseline)),
+    },
     artifactsBucket: options.artifactsBucket,
     now: () => new Date(),
     readJson: async (uri) => {
@@ -118,11 +146,17 @@ export function createPorts(options: PortOptions): StepPorts {
 }
 
 function fromEnvironment(): StepPorts {
-  const { TABLE_NAME, APPROVALS_TOPIC_ARN, ARTIFACTS_BUCKET } = process.env;
-  if (!TABLE_NAME || !APPROVALS_TOPIC_ARN || !ARTIFACTS_BUCKET) {
-    throw new Error('TABLE_NAME, APPROVALS_TOPIC_ARN and ARTIFACTS_BUCKET must be set');
+  const { TABLE_NAME, APPROVALS_TOPIC_ARN, ARTIFACTS_BUCKET, DATASETS_BUCKET, DATASETS_CATALOG } = process.env;
+  if (!TABLE_NAME || !APPROVALS_TOPIC_ARN || !ARTIFACTS_BUCKET || !DATASETS_BUCKET) {
+    throw new Error('TABLE_NAME, APPROVALS_TOPIC_ARN, ARTIFACTS_BUCKET and DATASETS_BUCKET must be set');
   }
-  return createPorts({ tableName: TABLE_NAME, approvalsTopicArn: APPROVALS_TOPIC_ARN, artifactsBucket: ARTIFACTS_BUCKET });
+  return createPorts({
+    tableName: TABLE_NAME,
+    approvalsTopicArn: APPROVALS_TOPIC_ARN,
+    artifactsBucket: ARTIFACTS_BUCKET,
+    datasetsBucket: DATASETS_BUCKET,
+    catalog: parseCatalog(DATASETS_CATALOG),
+  });
 }
 
 // Built on the first invocation (once per process), so importing this module needs no environment.

@@ -19,6 +19,15 @@ export const gateSettingsSchema = z.object({
 });
 export type GateSettings = z.infer<typeof gateSettingsSchema>;
 
+/** How RecordDeployment summarizes the training data into the drift baseline (`lambdas/drift/baseline.ts` options). */
+export const baselineSettingsSchema = z.object({
+  /** Columns left out: the label. */
+  exclude: z.array(z.string()),
+  /** Feature types from the declared dataset columns; columns not listed are inferred. */
+  types: z.record(z.string(), z.enum(['numeric', 'categorical'])),
+});
+export type BaselineSettings = z.infer<typeof baselineSettingsSchema>;
+
 export const modelSettingsSchema = z.object({
   model: z.string().min(1),
   datasetName: z.string().min(1),
@@ -66,6 +75,7 @@ export const modelSettingsSchema = z.object({
   }),
   objective: objectiveSchema,
   gate: gateSettingsSchema,
+  baseline: baselineSettingsSchema,
   approval: z.object({ timeoutSeconds: z.number().int().positive(), heartbeatSeconds: z.number().int().positive() }),
   deployment: z.object({
     endpointName: z.string().min(1),

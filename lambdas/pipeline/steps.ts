@@ -6,16 +6,33 @@
 import { createHash } from 'node:crypto';
 import * as z from 'zod';
 import { RUN_STATUSES, TRIGGER_KINDS, pipelineInputSchema, type RunRecord, type RunStatus, type VersionStatus } from '../shared/contracts';
-import { Conflict, Invalid, NotFound } from '../shared/errors';
+import { assertTrainable, DatasetNotTrainable, getDatasetVersion, stageTrainingData, type DatasetPorts, type TrainableDataset } from '../datasets';
+import { DataFileError } from '../drift/table';
+import { CaretakerError, Conflict, Invalid, NotFound } from '../shared/errors';
+import { logger } from '../shared/powertools';
 import { artifactPrefixes } from '../shared/layout';
 import { APPROVAL_REJECTED_ERROR, rejectionCauseSchema } from './callbacks';
 import { decideGate } from './gate';
-import { EVALUATION_REPORT_FILE, evaluationReportSchema, gateSettingsSchema, objectiveSchema } from './settings';
+import { baselineSettingsSchema, EVALUATION_REPORT_FILE, evaluationReportSchema, gateSettingsSchema, objectiveSchema, type BaselineSettings } from './settings';
 import type { LineagePort, PipelineStore } from './store';
+
+/** Where RecordDeployment writes the drift baseline of a deployed version (lambdas/drift/store.ts on AWS). */
+export interface BaselinePort {
+  /** Summarizes the exact objects into `baselines/<model>/<version>/baseline.json`; returns the object's key. */
+  write(input: {
+    readonly model: string;
+    readonly version: number;
+    readonly objects: readonly { readonly bucket: string; readonly key: string; readonly versionId: string }[];
+    readonly options: BaselineSettings;
+  }): Promise<string>;
+}
 
 export interface StepPorts {
   readonly store: PipelineStore;
   readonly lineage: LineagePort;
+  /** The datasets part's ports: the training check, staging and the registered objects. */
+  readonly datasets: DatasetPorts;
+  readonly baselines: BaselinePort;
   /** Reads a JSON object from `s3://bucket/key`. */
   readonly readJson: (s3Uri: string) => Promise<unknown>;
   /** Publishes to the approvals topic. */
@@ -43,14 +60,20 @@ function sagemakerName(name: string): string {
   return name;
 }
 
-/** Common `dir/` prefix of the keys, so the training channel covers exactly one dataset version's folder. */
-function commonDirectory(keysOfObjects: readonly string[]): string {
-  const [first = '', ...rest] = keysOfObjects;
-  let prefix = first.slice(0, first.lastIndexOf('/') + 1);
-  for (const key of rest) {
-    while (!key.startsWith(prefix)) prefix = prefix.slice(0, prefix.lastIndexOf('/', prefix.length - 2) + 1);
+/**
+ * The datasets part's training check, with its refusals (FAILED or unknown version, an object
+ * version gone from S3, a model that does not train on the dataset) under the one error name the
+ * state machine and the run record use.
+ */
+async function trainableDataset(ports: StepPorts, model: string, dataset: string, datasetVersion: string): Promise<TrainableDataset> {
+  try {
+    return await assertTrainable(ports.datasets, { model, dataset, datasetVersion });
+  } catch (error) {
+    if (error instanceof DatasetNotTrainable || error instanceof NotFound || error instanceof Invalid) {
+      throw new DatasetNotValidated(error.message);
+    }
+    throw error;
   }
-  return prefix;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -78,21 +101,17 @@ export async function startRun(input: z.infer<typeof startRunInput>, ports: Step
     startedAt,
   });
 
-  const dataset = await ports.store.getDatasetVersion(datasetName, datasetVersion);
-  if (!dataset) throw new DatasetNotValidated(`dataset ${datasetName} has no version ${datasetVersion}`);
-  if (dataset.validation.status !== 'PASSED') {
-    const reasons = dataset.validation.reasons?.length ? `: ${dataset.validation.reasons.join('; ')}` : '';
-    throw new DatasetNotValidated(`dataset ${datasetName} version ${datasetVersion} validation is ${dataset.validation.status}${reasons}`);
-  }
-  const [firstObject] = dataset.objects;
-  if (!firstObject) throw new DatasetNotValidated(`dataset ${datasetName} version ${datasetVersion} has no objects`);
-  const trainingDataUri = s3Uri(firstObject.bucket, commonDirectory(dataset.objects.map((o) => o.key)));
+  const trainable = await trainableDataset(ports, model, datasetName, datasetVersion);
+  // Training and evaluation read the run's own copy of the exact registered object versions
+  // (StageTrainingData), never the live dataset prefix, which may have changed since.
+  const trainingDataUri = s3Uri(ports.artifactsBucket, artifactPrefixes.trainingInput(model, runId));
 
   const champion = await ports.store.findLiveVersion(model);
   const bucket = ports.artifactsBucket;
   const evaluationUri = s3Uri(bucket, artifactPrefixes.evaluations(model, runId));
   return {
     startedAt,
+    dataset: { name: trainable.dataset, version: trainable.datasetVersion, contentAddress: trainable.contentAddress, rows: trainable.rowCount },
     jobBase: sagemakerName(`${input.resourcePrefix}-${model}-${shortHash(runId, 10)}`),
     trainingDataUri,
     // The evaluator and the trainer split the same dataset version with the same seed.
@@ -106,6 +125,33 @@ export async function startRun(input: z.infer<typeof startRunInput>, ports: Step
       ? { version: champion.version, modelArtifactUri: champion.modelArtifactUri, endpointConfigName: champion.endpointConfigName ?? null }
       : null,
   };
+}
+
+// ---------------------------------------------------------------------------------------------
+// StageTrainingData
+
+export const stageTrainingDataInput = z.object({
+  step: z.literal('stageTrainingData'),
+  runId: z.string().min(1),
+  model: z.string().min(1),
+  datasetName: z.string().min(1),
+  datasetVersion: z.string().min(1),
+});
+
+/**
+ * Copies the dataset version's exact object versions (server-side) to the run's
+ * `models/<model>/<runId>/input/`, the prefix the training channel and the evaluation holdout
+ * read. Checks again first: an object version expired since StartRun ends the run here.
+ * A retry copies the same versions to the same keys.
+ */
+export async function stageData(input: z.infer<typeof stageTrainingDataInput>, ports: StepPorts) {
+  const trainable = await trainableDataset(ports, input.model, input.datasetName, input.datasetVersion);
+  const staged = await stageTrainingData(ports.datasets, trainable, {
+    bucket: ports.artifactsBucket,
+    prefix: artifactPrefixes.trainingInput(input.model, input.runId),
+  });
+  await ports.store.updateRun(input.runId, { currentState: 'StageTrainingData' });
+  return { s3Uri: staged.s3Uri, objects: staged.objects.length, contentAddress: trainable.contentAddress };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -168,10 +214,23 @@ export const registerVersionInput = z.object({
 });
 
 export async function registerVersion(input: z.infer<typeof registerVersionInput>, ports: StepPorts) {
-  const existing = (await ports.store.getRun(input.runId))?.version;
-  if (existing !== undefined) return { version: existing };
-
   const at = ports.now().toISOString();
+  // Lineage is recorded on every path (it is idempotent), so a retry after a failed lineage write completes it.
+  const linked = async (version: number) => {
+    await ports.lineage.record({
+      dataset: input.datasetName,
+      datasetVersion: input.datasetVersion,
+      model: input.model,
+      version,
+      runId: input.runId,
+      trainingJobName: input.trainingJobName,
+      at,
+    });
+    return { version };
+  };
+  const existing = (await ports.store.getRun(input.runId))?.version;
+  if (existing !== undefined) return linked(existing);
+
   const version = await ports.store.nextVersionNumber(input.model, at);
   const { step: _step, trainingDataUri: _uri, ...fields } = input;
   const registered = await ports.store.registerVersion({ ...fields, version, status: 'PENDING_APPROVAL', createdAt: at, updatedAt: at });
@@ -179,18 +238,9 @@ export async function registerVersion(input: z.infer<typeof registerVersionInput
     // A concurrent retry of this step won; its number is the run's (this one is a gap).
     const winner = (await ports.store.getRun(input.runId))?.version;
     if (winner === undefined) throw new Conflict(`version ${version} of ${input.model} could not be registered`);
-    return { version: winner };
+    return linked(winner);
   }
-  await ports.lineage.record({
-    dataset: input.datasetName,
-    datasetVersion: input.datasetVersion,
-    model: input.model,
-    version,
-    runId: input.runId,
-    trainingJobName: input.trainingJobName,
-    at,
-  });
-  return { version };
+  return linked(version);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -275,6 +325,76 @@ export async function startDeployment(input: z.infer<typeof startDeploymentInput
   };
 }
 
+// ---------------------------------------------------------------------------------------------
+// Rollback: the deploy path for an earlier version (`POST /models/{model}/rollback`)
+
+/** What the registry API starts the pipeline with for a rollback (lambdas/api/aws-ports.ts). */
+export const rollbackInputSchema = z.object({
+  kind: z.literal('rollback'),
+  deploymentId: z.string().regex(/^[A-Za-z0-9_-]{1,80}$/),
+  model: z.string().min(1),
+  version: z.number().int().positive(),
+  requestedBy: z.string().min(1),
+  reason: z.string(),
+  requestedAt: z.string(),
+});
+
+export const startRollbackInput = z.object({
+  step: z.literal('startRollback'),
+  runId: z.string().min(1),
+  model: z.string().min(1),
+  version: z.number().int().positive(),
+  requestedBy: z.string().min(1),
+  trigger: z.object({ kind: z.enum(TRIGGER_KINDS), id: z.string(), reason: z.string() }),
+  executionArn: z.string().min(1),
+});
+
+/** Versions a rollback may redeploy (as the API checks before it starts one). */
+const ROLLBACK_FROM: readonly VersionStatus[] = ['APPROVED', 'RETIRED'];
+
+/**
+ * Opens a rollback run: the version must be APPROVED or RETIRED (it was approved once) and moves
+ * to DEPLOYING in one conditional write, so two rollbacks cannot deploy it at once. Returns what
+ * the deploy states read from a training run: the version, its artifact, its data locations.
+ */
+export async function startRollback(input: z.infer<typeof startRollbackInput>, ports: StepPorts) {
+  const { runId, model, version } = input;
+  const target = await ports.store.getVersion(model, version);
+  if (!target) throw new NotFound(`${model} has no version ${version}`);
+  const at = ports.now().toISOString();
+  const moved = await ports.store.transitionVersion(model, version, ROLLBACK_FROM, 'DEPLOYING', { at, set: { deployingRunId: runId } });
+  if (!moved) {
+    const current = await ports.store.getVersion(model, version);
+    const ours = current?.status === 'DEPLOYING' && (current as { deployingRunId?: string }).deployingRunId === runId;
+    if (!ours) throw new Conflict(`version ${version} of ${model} is ${current?.status ?? 'gone'}; only an APPROVED or RETIRED version can be rolled back to`);
+  }
+  await ports.store.createRun({
+    runId,
+    model,
+    status: 'RUNNING',
+    executionArn: input.executionArn,
+    requestedBy: input.requestedBy,
+    trigger: input.trigger,
+    datasetVersion: target.datasetVersion,
+    currentState: 'StartRollback',
+    startedAt: at,
+  });
+  await ports.store.updateRun(runId, { version });
+  const bucket = ports.artifactsBucket;
+  return {
+    datasetVersion: target.datasetVersion,
+    registered: { version },
+    trainingJob: { jobName: target.trainingJobName, artifactUri: target.modelArtifactUri, instanceType: target.instanceType },
+    run: {
+      startedAt: at,
+      dataset: { name: target.datasetName, version: target.datasetVersion },
+      // The version's own training run staged its exact training data here.
+      trainingDataUri: s3Uri(bucket, artifactPrefixes.trainingInput(model, target.runId)),
+      captureUri: s3Uri(bucket, artifactPrefixes.capture(model)),
+    },
+  };
+}
+
 export const recordDeploymentInput = z.object({
   step: z.literal('recordDeployment'),
   runId: z.string().min(1),
@@ -285,6 +405,9 @@ export const recordDeploymentInput = z.object({
   modelName: z.string().min(1),
   trainingDataUri: z.string().startsWith('s3://'),
   executionArn: z.string().min(1),
+  datasetName: z.string().min(1),
+  datasetVersion: z.string().min(1),
+  baseline: baselineSettingsSchema,
 });
 
 export async function recordDeployment(input: z.infer<typeof recordDeploymentInput>, ports: StepPorts) {
@@ -292,6 +415,7 @@ export async function recordDeployment(input: z.infer<typeof recordDeploymentInp
   const current = await ports.store.getVersion(model, version);
   const baselineUri = s3Uri(ports.artifactsBucket, artifactPrefixes.baselines(model, String(version)));
   if (current?.status === 'LIVE') return { baselineUri, deployedAt: current.deployedAt };
+  const baselineError = await writeBaseline(input, ports);
   const previous = await ports.store.findLiveVersion(model);
   const at = ports.now().toISOString();
   await ports.store.recordDeployment({
@@ -306,7 +430,25 @@ export async function recordDeployment(input: z.infer<typeof recordDeploymentInp
     baselineUri,
     trainingDataUri: input.trainingDataUri,
   });
-  return { baselineUri, deployedAt: at };
+  return { baselineUri, deployedAt: at, ...(baselineError !== undefined ? { baselineError } : {}) };
+}
+
+/**
+ * The drift baseline of the exact registered objects the version was trained on, written before
+ * the version goes LIVE so the analyzer finds it. The endpoint already serves the version: a
+ * baseline that cannot be built from the data (dataset gone from the config, unreadable rows) is
+ * reported, not turned into a failed deployment. Transient errors still fail the step, which retries.
+ */
+async function writeBaseline(input: z.infer<typeof recordDeploymentInput>, ports: StepPorts): Promise<string | undefined> {
+  try {
+    const dataset = await getDatasetVersion(ports.datasets, input.datasetName, input.datasetVersion);
+    await ports.baselines.write({ model: input.model, version: input.version, objects: dataset.objects, options: input.baseline });
+    return undefined;
+  } catch (error) {
+    if (!(error instanceof CaretakerError || error instanceof DataFileError)) throw error;
+    logger.warn('no drift baseline for the deployed version', { model: input.model, version: input.version, error: error.message });
+    return `${error.name}: ${error.message}`;
+  }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -15,7 +15,6 @@ import {
 import {
   keys,
   type AuditEvent,
-  type DatasetVersionRecordCore,
   type ModelVersionRecord,
   type RunRecord,
   type VersionStatus,
@@ -23,7 +22,7 @@ import {
 
 type TransactItem = NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>[number];
 
-/** Where each dataset version → model version link is written; swappable for the datasets part's own. */
+/** Where each dataset version → model version link is written (the datasets part's `recordLineage` on AWS). */
 export interface LineagePort {
   record(link: {
     readonly dataset: string;
@@ -41,13 +40,6 @@ export class PipelineStore {
     private readonly client: DynamoDBDocumentClient,
     private readonly tableName: string,
   ) {}
-
-  async getDatasetVersion(dataset: string, datasetVersion: string): Promise<DatasetVersionRecordCore | undefined> {
-    const { Item } = await this.client.send(
-      new GetCommand({ TableName: this.tableName, Key: keys.datasetVersion(dataset, datasetVersion), ConsistentRead: true }),
-    );
-    return Item as DatasetVersionRecordCore | undefined;
-  }
 
   async getRun(runId: string): Promise<RunRecord | undefined> {
     const { Item } = await this.client.send(new GetCommand({ TableName: this.tableName, Key: keys.run(runId), ConsistentRead: true }));
@@ -280,12 +272,6 @@ export class PipelineStore {
     if (put) await this.client.send(new PutCommand(put));
   }
 
-  async putLineage(link: Parameters<LineagePort['record']>[0]): Promise<void> {
-    await this.client.send(
-      new PutCommand({ TableName: this.tableName, Item: { ...keys.lineage(link.dataset, link.datasetVersion, link.model, link.version), ...link } }),
-    );
-  }
-
   private auditPut(event: AuditEvent): TransactItem {
     return { Put: { TableName: this.tableName, Item: { ...keys.audit(event.model, event.at, event.eventId), ...event } } };
   }
@@ -318,9 +304,4 @@ export class PipelineStore {
       },
     };
   }
-}
-
-/** Lineage in the metadata table, until the datasets part offers its own writer. */
-export function tableLineage(store: PipelineStore): LineagePort {
-  return { record: (link) => store.putLineage(link) };
 }

@@ -227,11 +227,6 @@ export const keys = {
     gsi1sk: `${at}#${eventId}`,
   }),
   trigger: (model: string, at: string, triggerId: string) => ({ pk: `TRIGGER#${model}`, sk: `${at}#${triggerId}` }),
-  /** Which model versions were trained on a dataset version (written by the pipeline when it registers one). */
-  lineage: (dataset: string, datasetVersion: string, model: string, version: number) => ({
-    pk: `DATASET#${dataset}`,
-    sk: `LINEAGE#${datasetVersion}#MODEL#${model}#${versionSortKey(version)}`,
-  }),
   /** Per-dataset summary: latest version, latest passed version, sequence counter. */
   dataset: (dataset: string) => ({ pk: `DATASET#${dataset}`, sk: 'DATASET' }),
   /** Content address → dataset version: registering the same bytes twice finds the first version. */

@@ -6,6 +6,7 @@
  * Artifacts bucket:
  * - `checkpoints/<model>/<runId>/`    spot checkpoints (the same URI across retries of a run)
  * - `models/<model>/<runId>/`         training output (model.tar.gz under <job>/output/)
+ * - `models/<model>/<runId>/input/`   the run's copy of its dataset version's exact objects (training channel, holdout)
  * - `evaluations/<model>/<runId>/`    evaluation reports
  * - `capture/<model>/`                endpoint data capture (SageMaker writes <endpoint>/<variant>/yyyy/mm/dd/hh/)
  * - `baselines/<model>/<version>/`    drift baselines of a deployed version's training data
@@ -21,6 +22,7 @@ export const artifactPrefixes = {
   capture: (model: string) => `capture/${model}/`,
   baselines: (model: string, version: string) => `baselines/${model}/${version}/`,
   groundTruth: (model: string) => `ground-truth/${model}/`,
+  trainingInput: (model: string, runId: string) => `models/${model}/${runId}/input/`,
 } as const;
 
 export const datasetPrefix = (dataset: string) => `datasets/${dataset}/`;

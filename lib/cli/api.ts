@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { VERSION_STATUSES, type VersionStatus } from '../../lambdas/shared/contracts';
-import { CaretakerApiError, CaretakerClient } from '../client';
+import { CaretakerApiError, CaretakerClient, type DatasetRegistration } from '../client';
 import { commandGroup } from './group';
 
 export const DEFAULT_OUTPUTS_FILE = 'cdk.out/outputs.json';
@@ -238,7 +238,12 @@ export function registerApiCommands(program: Command): void {
     .action(
       run(async (cmd) => {
         const result = await clientFor(cmd).listDatasets();
-        print(cmd, result, () => formatTable(result.datasets.map((d) => ({ dataset: d.name, models: d.models.join(', ') })), ['dataset', 'models']));
+        print(cmd, result, () =>
+          formatTable(
+            result.datasets.map((d) => ({ ...d, models: d.models.join(', ') })),
+            ['dataset', 'models', 'versions', 'latestVersion', 'latestPassedVersion'],
+          ),
+        );
       }),
     );
   api(datasets, 'versions')
@@ -250,7 +255,7 @@ export function registerApiCommands(program: Command): void {
       run(async (cmd, dataset: string) => {
         const o = cmd.opts<{ limit?: number; nextToken?: string }>();
         const page = await clientFor(cmd).listDatasetVersions(dataset, o);
-        print(cmd, page, () => formatTable(page.items.map((v) => ({ ...v, validation: v.validation.status, objects: v.objects.length })), ['datasetVersion', 'validation', 'objects', 'createdAt']) + more(page.nextToken));
+        print(cmd, page, () => formatTable(page.items.map((v) => ({ ...v, validation: v.validation.status })), ['datasetVersion', 'validation', 'objects', 'rowCount', 'createdAt']) + more(page.nextToken));
       }),
     );
   api(datasets, 'show')
@@ -264,15 +269,16 @@ export function registerApiCommands(program: Command): void {
       }),
     );
   api(datasets, 'register')
-    .description('register a dataset version from a JSON file listing its objects ({bucket,key,versionId,sha256}[])')
+    .description('register the next version of a dataset from objects under datasets/<dataset>/ (a JSON file: [{ key, versionId?, sha256? }])')
     .argument('<dataset>')
-    .argument('<version>')
     .requiredOption('--objects <file>', 'JSON file with the objects')
     .action(
-      run(async (cmd, dataset: string, version: string) => {
-        const objects = JSON.parse(readFileSync(cmd.opts<{ objects: string }>().objects, 'utf8')) as Parameters<CaretakerClient['registerDatasetVersion']>[2];
-        const v = await clientFor(cmd).registerDatasetVersion(dataset, version, objects);
-        print(cmd, v, () => `registered ${v.dataset}@${v.datasetVersion} (${v.objects.length} objects, validation ${v.validation.status})`);
+      run(async (cmd, dataset: string) => {
+        const objects = JSON.parse(readFileSync(cmd.opts<{ objects: string }>().objects, 'utf8')) as DatasetRegistration['objects'];
+        const { record: v, created } = await clientFor(cmd).registerDatasetVersion(dataset, { objects });
+        print(cmd, { record: v, created }, () =>
+          `${created ? 'registered' : 'same bytes as'} ${v.dataset}@${v.datasetVersion} (${v.objects.length} objects, ${v.rowCount} rows, validation ${v.validation.status}${v.validation.reasons.length ? `: ${v.validation.reasons.join('; ')}` : ''})`,
+        );
       }),
     );
 

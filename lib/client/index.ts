@@ -8,6 +8,7 @@ import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { ModelListItem } from '../../lambdas/api/domain';
+import type { DatasetSummary, DatasetVersionListItem, DatasetVersionRecord, RegisterDatasetVersionInput, RegisterResult } from '../../lambdas/datasets';
 import type { DeploymentRecord, ModelSummary, Page } from '../../lambdas/api/ports';
 import type {
   AuditEvent,
@@ -21,7 +22,22 @@ import type {
 /** Credentials or a provider of them, as SignatureV4 takes them. */
 export type CredentialsOption = ConstructorParameters<typeof SignatureV4>[0]['credentials'];
 
-export type { AuditEvent, DatasetVersionRecordCore, ModelListItem, ModelVersionRecord, Page, RunRecord, VersionStatus };
+export type {
+  AuditEvent,
+  DatasetSummary,
+  DatasetVersionListItem,
+  DatasetVersionRecord,
+  DatasetVersionRecordCore,
+  ModelListItem,
+  ModelVersionRecord,
+  Page,
+  RegisterResult,
+  RunRecord,
+  VersionStatus,
+};
+
+/** `POST /datasets/{dataset}/versions`: the objects (exact S3 versions, optional checksums) and, for datasets without declared columns, a schema. */
+export type DatasetRegistration = Omit<RegisterDatasetVersionInput, 'dataset' | 'registeredBy'>;
 
 export interface CaretakerClientOptions {
   /** The stage URL, e.g. `https://abc123.execute-api.eu-west-1.amazonaws.com/v1/`. */
@@ -128,20 +144,21 @@ export class CaretakerClient {
     return this.request('GET', ['runs', runId]);
   }
 
-  listDatasets(): Promise<{ datasets: { name: string; models: string[] }[] }> {
+  listDatasets(): Promise<{ datasets: DatasetSummary[] }> {
     return this.request('GET', ['datasets']);
   }
 
-  listDatasetVersions(dataset: string, options: PageOptions = {}): Promise<Page<DatasetVersionRecordCore>> {
+  listDatasetVersions(dataset: string, options: PageOptions = {}): Promise<Page<DatasetVersionListItem>> {
     return this.request('GET', ['datasets', dataset, 'versions'], { query: { ...options } });
   }
 
-  getDatasetVersion(dataset: string, version: string): Promise<DatasetVersionRecordCore> {
+  getDatasetVersion(dataset: string, version: string): Promise<DatasetVersionRecord> {
     return this.request('GET', ['datasets', dataset, 'versions', version]);
   }
 
-  registerDatasetVersion(dataset: string, version: string, objects: DatasetVersionRecordCore['objects']): Promise<DatasetVersionRecordCore> {
-    return this.request('POST', ['datasets', dataset, 'versions'], { body: { version, objects } });
+  /** Registers objects under `datasets/<dataset>/` (exact S3 versions) as the dataset's next version; `created: false` when the same bytes already are one. */
+  registerDatasetVersion(dataset: string, registration: DatasetRegistration): Promise<RegisterResult> {
+    return this.request('POST', ['datasets', dataset, 'versions'], { body: registration });
   }
 
   listAudit(query: PageOptions & { model?: string; from?: string; to?: string } = {}): Promise<Page<AuditEvent>> {

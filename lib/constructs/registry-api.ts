@@ -14,7 +14,8 @@ import { Construct, type IConstruct } from 'constructs';
 import * as z from 'zod';
 import type { ModelSummary } from '../../lambdas/api/ports';
 import { ROUTES, type RouteSpec } from '../../lambdas/api/schemas';
-import { type artifactAreas } from '../../lambdas/shared/layout';
+import { DATASETS_ENV, datasetCatalogFromConfig } from '../../lambdas/datasets/catalog';
+import { datasetPrefix, type artifactAreas } from '../../lambdas/shared/layout';
 import type { CaretakerConfig } from '../config';
 import { CaretakerFunction } from './caretaker-function';
 import { SecureBucket } from './secure-bucket';
@@ -26,6 +27,11 @@ export interface RegistryApiProps {
   readonly table: dynamodb.ITable;
   /** Artifacts bucket; the API writes ground truth under `ground-truth/`. */
   readonly artifactsBucket: s3.IBucket;
+  /**
+   * The datasets bucket: `POST /datasets/{dataset}/versions` reads (hashes and validates) the
+   * exact object versions under its `datasets/` prefix, through the datasets part's domain code.
+   */
+  readonly datasetBucket: s3.IBucket;
   /** Target of the audit bucket's server access logs. */
   readonly accessLogsBucket: s3.IBucket;
   /** Encrypts the function environments, log groups, the audit bucket and the DLQ. */
@@ -57,6 +63,8 @@ export interface RegistryApiProps {
 
 /** Where the API writes in the artifacts bucket (see lambdas/shared/layout.ts). */
 const GROUND_TRUTH_AREA: (typeof artifactAreas)[number] = 'ground-truth';
+/** `datasets` (from `datasets/<dataset>/`): where dataset versions are registered from. */
+const DATASETS_AREA = datasetPrefix('').split('/')[0] ?? 'datasets';
 
 /** The route paths with `{param}` as `*`, as execute-api ARNs spell them. */
 const arnPath = (route: RouteSpec) => route.path.replace(/\{[^}]+\}/g, '*');
@@ -122,12 +130,21 @@ export class RegistryApi extends Construct {
         TABLE_NAME: props.table.tableName,
         ARTIFACTS_BUCKET: props.artifactsBucket.bucketName,
         MODELS: JSON.stringify(modelSummaries(props.models)),
+        [DATASETS_ENV.bucket]: props.datasetBucket.bucketName,
+        [DATASETS_ENV.catalog]: JSON.stringify(datasetCatalogFromConfig({ models: props.models })),
         ...(props.retrainingQueue ? { RETRAINING_QUEUE_URL: props.retrainingQueue.queueUrl } : {}),
         ...(props.deploymentStateMachine ? { DEPLOY_STATE_MACHINE_ARN: props.deploymentStateMachine.stateMachineArn } : {}),
       },
     });
     props.table.grantReadWriteData(this.handler.role);
     props.artifactsBucket.grantPut(this.handler.role, `${GROUND_TRUTH_AREA}/*`);
+    // Registering a dataset version reads (HEAD, GET) the exact object versions it names.
+    this.handler.role.addToPolicy(
+      new iam.PolicyStatement({ actions: ['s3:GetObject', 's3:GetObjectVersion'], resources: [props.datasetBucket.arnForObjects(`${DATASETS_AREA}/*`)] }),
+    );
+    if (props.datasetBucket.encryptionKey && props.datasetBucket.encryptionKey !== props.encryptionKey) {
+      this.handler.role.addToPolicy(new iam.PolicyStatement({ actions: ['kms:Decrypt'], resources: [props.datasetBucket.encryptionKey.keyArn] }));
+    }
     props.retrainingQueue?.grantSendMessages(this.handler.role);
     props.pipeline?.grantTaskResponse(this.handler.role);
     props.deploymentStateMachine?.grantStartExecution(this.handler.role);
@@ -366,6 +383,7 @@ export class RegistryApi extends Construct {
     }
     const tableId = logicalId(props.table);
     const bucketId = logicalId(props.artifactsBucket);
+    const datasetsId = logicalId(props.datasetBucket);
     const auditId = logicalId(this.auditBucket.bucket) ?? '';
     Validations.of(this.handler.role).acknowledge(
       ...(tableId
@@ -373,6 +391,9 @@ export class RegistryApi extends Construct {
         : []),
       ...(bucketId
         ? [{ id: `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/ground-truth/*]`, reason: 'Writes ground-truth objects, whose keys are per upload, under ground-truth/ only.' }]
+        : []),
+      ...(datasetsId
+        ? [{ id: `AwsSolutions-IAM5[Resource::<${datasetsId}.Arn>/${DATASETS_AREA}/*]`, reason: 'Reads the objects a dataset version is registered from, under datasets/ only (read-only).' }]
         : []),
       { id: 'AwsSolutions-IAM5[Action::s3:Abort*]', reason: 'CDK\'s put grant lets multipart uploads under ground-truth/ be aborted; no other prefix.' },
       { id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]', reason: 'Encrypting with the stack key (table, bucket) needs GenerateDataKey and its variants.' },

@@ -11,10 +11,13 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import { fileURLToPath } from 'node:url';
+import { datasetCatalogFromConfig } from '../../lambdas/datasets/catalog';
 import { datasetPrefix } from '../../lambdas/shared/layout';
 
 /** `datasets` (from `datasets/<dataset>/`): the dataset bucket area jobs may read. */
 const DATASETS_AREA = datasetPrefix('').split('/')[0] ?? 'datasets';
+/** Every run's staged training input: `models/<model>/<runId>/input/` (artifactPrefixes.trainingInput). */
+const STAGED_INPUTS = 'models/*/*/input/*';
 import type { ModelConfig } from '../config';
 import { renderModelSettings } from '../pipeline-settings';
 import { CaretakerFunction } from './caretaker-function';
@@ -34,7 +37,11 @@ export interface TrainingPipelineProps {
   readonly table: dynamodb.ITable;
   /** Checkpoints, model artifacts, evaluation reports, data capture and baselines (`lambdas/shared/layout.ts`). */
   readonly artifactsBucket: s3.IBucket;
-  /** Dataset versions are read from its `datasets/` prefix by training and evaluation jobs. */
+  /**
+   * Registered dataset versions live under its `datasets/` prefix. The steps function checks
+   * them, copies a run's exact object versions to the artifacts bucket (what the jobs read), and
+   * summarizes them into the drift baseline; SageMaker itself gets no access to it.
+   */
   readonly datasetBucket: s3.IBucket;
   /** Approval requests go here. */
   readonly approvalsTopic: sns.ITopic;
@@ -90,12 +97,18 @@ export class TrainingPipeline extends Construct {
 
     this.steps = new CaretakerFunction(this, 'Steps', {
       entry: 'pipeline/handler.ts',
-      description: 'Caretaker training pipeline steps: run records, gate, registry, approval requests, deployments',
+      description: 'Caretaker training pipeline steps: run records, dataset staging, gate, registry, approval requests, deployments, baselines',
       encryptionKey: props.encryptionKey,
+      // StageTrainingData copies up to 100 objects server-side (multipart above 5 GiB); RecordDeployment
+      // reads the training objects one at a time into the drift baseline.
+      timeout: Duration.minutes(15),
+      memorySize: 2048,
       environment: {
         TABLE_NAME: props.table.tableName,
         APPROVALS_TOPIC_ARN: props.approvalsTopic.topicArn,
         ARTIFACTS_BUCKET: props.artifactsBucket.bucketName,
+        DATASETS_BUCKET: props.datasetBucket.bucketName,
+        DATASETS_CATALOG: JSON.stringify(datasetCatalogFromConfig({ models: [...props.models] })),
       },
       removalPolicy,
     });
@@ -108,6 +121,26 @@ export class TrainingPipeline extends Construct {
     );
     this.steps.role.addToPolicy(new iam.PolicyStatement({ actions: ['sns:Publish'], resources: [props.approvalsTopic.topicArn] }));
     this.steps.role.addToPolicy(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [props.artifactsBucket.arnForObjects('evaluations/*')] }));
+    // StartRun/StageTrainingData check that each registered object version still exists and copy it
+    // (the copy source is read with its version id); RecordDeployment reads them into the baseline.
+    this.steps.role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:GetObject', 's3:GetObjectVersion'],
+        resources: [props.datasetBucket.arnForObjects(`${DATASETS_AREA}/*`)],
+      }),
+    );
+    // The run's staged copy (models/<model>/<runId>/input/…), multipart above 5 GiB.
+    this.steps.role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:PutObject', 's3:AbortMultipartUpload'],
+        resources: [props.artifactsBucket.arnForObjects(STAGED_INPUTS)],
+      }),
+    );
+    // RecordDeployment writes the deployed version's drift baseline.
+    this.steps.role.addToPolicy(new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [props.artifactsBucket.arnForObjects('baselines/*')] }));
+    if (props.datasetBucket.encryptionKey && props.datasetBucket.encryptionKey !== props.encryptionKey) {
+      this.steps.role.addToPolicy(new iam.PolicyStatement({ actions: ['kms:Decrypt'], resources: [props.datasetBucket.encryptionKey.keyArn] }));
+    }
     // Table, topic and bucket are all encrypted with the stack key.
     this.steps.role.addToPolicy(
       new iam.PolicyStatement({ actions: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey'], resources: [props.encryptionKey.keyArn] }),
@@ -215,14 +248,13 @@ export class TrainingPipeline extends Construct {
   private createSageMakerRole(props: TrainingPipelineProps): iam.Role {
     const role = new iam.Role(this, 'SageMakerRole', {
       assumedBy: new iam.ServicePrincipal('sagemaker.amazonaws.com'),
-      description: 'Caretaker SageMaker jobs and endpoints: datasets in, artifacts out, nothing else',
+      description: 'Caretaker SageMaker jobs and endpoints: staged run inputs in, artifacts out, nothing else',
     });
-    const { datasetBucket, artifactsBucket } = props;
+    const { artifactsBucket } = props;
     const allow = (actions: string[], resources: string[], conditions?: Record<string, unknown>) =>
       role.addToPolicy(new iam.PolicyStatement({ actions, resources, conditions }));
-    // Training and evaluation read dataset versions.
-    allow(['s3:GetObject', 's3:GetObjectVersion'], [datasetBucket.arnForObjects(`${DATASETS_AREA}/*`)]);
-    allow(['s3:ListBucket'], [datasetBucket.bucketArn], { StringLike: { 's3:prefix': [`${DATASETS_AREA}/*`] } });
+    // Training and evaluation read the run's staged copy of its dataset version (models/<model>/<runId>/input/),
+    // never the datasets bucket, whose prefixes can change under a running job.
     // Checkpoints are synced both ways (spot resume); models are written by training, read by endpoints.
     allow(['s3:GetObject', 's3:PutObject', 's3:DeleteObject'], [artifactsBucket.arnForObjects('checkpoints/*')]);
     allow(['s3:GetObject', 's3:PutObject'], [artifactsBucket.arnForObjects('models/*')]);
@@ -230,10 +262,6 @@ export class TrainingPipeline extends Construct {
     allow(['s3:PutObject'], [artifactsBucket.arnForObjects('evaluations/*'), artifactsBucket.arnForObjects('capture/*')]);
     allow(['s3:ListBucket'], [artifactsBucket.bucketArn], { StringLike: { 's3:prefix': ['checkpoints/*', 'models/*'] } });
     allow(['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:DescribeKey'], [props.encryptionKey.keyArn]);
-    // A dataset bucket with its own key: read through it.
-    if (datasetBucket.encryptionKey && datasetBucket.encryptionKey !== props.encryptionKey) {
-      allow(['kms:Decrypt'], [datasetBucket.encryptionKey.keyArn]);
-    }
     role.addToPolicy(
       new iam.PolicyStatement({
         actions: ['kms:CreateGrant', 'kms:DescribeKey'],
@@ -388,9 +416,8 @@ export class TrainingPipeline extends Construct {
     Validations.of(this.sagemakerRole).acknowledge(
       ...(
         [
-          [props.datasetBucket, DATASETS_AREA, 'dataset versions (read only)'],
           [props.artifactsBucket, 'checkpoints', 'spot checkpoints of every run'],
-          [props.artifactsBucket, 'models', 'model artifacts of every run'],
+          [props.artifactsBucket, 'models', 'model artifacts and staged training input of every run'],
           [props.artifactsBucket, 'evaluations', 'evaluation reports (write only)'],
           [props.artifactsBucket, 'capture', 'endpoint data capture (write only)'],
         ] as const
@@ -409,6 +436,12 @@ export class TrainingPipeline extends Construct {
     );
     Validations.of(this.steps.role).acknowledge(
       { id: objects(props.artifactsBucket, 'evaluations'), reason: 'The gate reads the evaluation report of any run; read-only, evaluations/ prefix only.' },
+      { id: objects(props.datasetBucket, DATASETS_AREA), reason: 'Dataset versions are per dataset and registration; read-only, datasets/ prefix only.' },
+      {
+        id: `AwsSolutions-IAM5[Resource::${nagArn(props.artifactsBucket.bucketArn)}/${STAGED_INPUTS}]`,
+        reason: "Each run stages its training input under its own models/<model>/<runId>/input/; write-only, that shape only.",
+      },
+      { id: objects(props.artifactsBucket, 'baselines'), reason: 'Drift baselines are per model and version; write-only, baselines/ prefix only.' },
       {
         id: `AwsSolutions-IAM5[Resource::${nagArn(props.table.tableArn)}/index/*]`,
         reason: 'Queries the table\'s own secondary indexes (live version by status).',

@@ -75,10 +75,13 @@ export function trainingPipelineTaskHandlers(wiring: TrainingPipelineWiring): Re
   };
 }
 
-/** Runs one execution of `state-machines/training-pipeline.asl.json` locally. */
+/**
+ * Runs one execution of `state-machines/training-pipeline.asl.json` locally: a training run
+ * (named by its `runId`) or a rollback (named by its `deploymentId`).
+ */
 export function runTrainingPipeline(
   wiring: TrainingPipelineWiring,
-  input: { readonly runId: string } & Record<string, unknown>,
+  input: ({ readonly runId: string } | { readonly kind: 'rollback'; readonly deploymentId: string }) & Record<string, unknown>,
   options: { readonly skipWaits?: boolean } = {},
 ): Promise<LocalExecution> {
   return runPipelineLocally({
@@ -86,7 +89,7 @@ export function runTrainingPipeline(
     substitutions: LOCAL_SUBSTITUTIONS,
     taskHandlers: trainingPipelineTaskHandlers(wiring),
     input,
-    executionName: input.runId,
+    executionName: String(input.kind === 'rollback' ? input.deploymentId : input.runId),
     skipWaits: options.skipWaits ?? true,
   });
 }

@@ -113,6 +113,37 @@ describe('RegistryApi', () => {
     });
   });
 
+  it('gives the function the datasets bucket and catalog, and read-only access to datasets/ objects for registration', () => {
+    const datasetsBucket = stack.getLogicalId(stack.datasets.bucket.node.defaultChild as never);
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: 'Caretaker registry and approval API',
+      Environment: {
+        Variables: Match.objectLike({
+          CARETAKER_DATASETS_BUCKET: { Ref: datasetsBucket },
+          CARETAKER_DATASETS: Match.stringLikeRegexp('"churn":\\{"columns"'),
+        }),
+      },
+    });
+    const role = stack.api.handler.role.node.tryFindChild('DefaultPolicy')!.node.defaultChild as never;
+    const policy = (template.toJSON() as { Resources: Record<string, unknown> }).Resources[stack.getLogicalId(role)] as { Properties: { PolicyDocument: { Statement: { Action: string | string[]; Resource: unknown }[] } } };
+    const onDatasets = policy.Properties.PolicyDocument.Statement.filter((s) => JSON.stringify(s.Resource).includes(datasetsBucket));
+    expect(onDatasets).toEqual([
+      expect.objectContaining({ Action: ['s3:GetObject', 's3:GetObjectVersion'], Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [datasetsBucket, 'Arn'] }, '/datasets/*']] } }),
+    ]);
+  });
+
+  it('wires rollback to the training pipeline: its ARN in the environment and StartExecution on it only', () => {
+    const machine = stack.getLogicalId(stack.pipeline.stateMachine.node.defaultChild as never);
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: 'Caretaker registry and approval API',
+      Environment: { Variables: Match.objectLike({ DEPLOY_STATE_MACHINE_ARN: { Ref: machine } }) },
+    });
+    const role = stack.api.handler.role.node.tryFindChild('DefaultPolicy')!.node.defaultChild as never;
+    const policy = (template.toJSON() as { Resources: Record<string, unknown> }).Resources[stack.getLogicalId(role)] as { Properties: { PolicyDocument: { Statement: { Action: string | string[]; Resource: unknown }[] } } };
+    const starting = policy.Properties.PolicyDocument.Statement.filter((st) => [st.Action].flat().includes('states:StartExecution'));
+    expect(starting.map((st) => st.Resource)).toEqual([{ Ref: machine }]);
+  });
+
   it('copies audit inserts from the stream to an Object Lock (governance) bucket', () => {
     template.hasResourceProperties('AWS::S3::Bucket', {
       ObjectLockEnabled: true,
@@ -140,6 +171,7 @@ describe('RegistryApi', () => {
       models: parseConfig(exampleConfigInput()).models,
       table,
       artifactsBucket: new s3.Bucket(alone, 'Artifacts'),
+      datasetBucket: new s3.Bucket(alone, 'Datasets'),
       accessLogsBucket: new s3.Bucket(alone, 'Logs'),
       encryptionKey: key,
       waf: true,
@@ -163,6 +195,7 @@ describe('RegistryApi', () => {
           models: parseConfig(exampleConfigInput()).models,
           table,
           artifactsBucket: new s3.Bucket(alone, 'Artifacts'),
+          datasetBucket: new s3.Bucket(alone, 'Datasets'),
           accessLogsBucket: new s3.Bucket(alone, 'Logs'),
           encryptionKey: new kms.Key(alone, 'Key'),
         }),

@@ -105,21 +105,40 @@ describe('TrainingPipeline', () => {
     expect(JSON.stringify(events!.Resource)).toContain('rule/StepFunctionsGetEventsForSageMakerProcessingJobsRule');
   });
 
-  it('scopes the SageMaker execution role to dataset and artifact prefixes and the stack key', () => {
+  it('scopes the SageMaker execution role to artifact prefixes and the stack key, with no access to the datasets bucket', () => {
     template.hasResourceProperties('AWS::IAM::Role', {
       AssumeRolePolicyDocument: { Statement: [Match.objectLike({ Principal: { Service: 'sagemaker.amazonaws.com' } })] },
     });
     const statements = policyOf(pipeline.sagemakerRole);
     const s3Resources = statements.filter((s) => asList(s.Action).some((a) => a.startsWith('s3:'))).flatMap((s) => asList(s.Resource));
     const text = JSON.stringify(s3Resources);
-    for (const area of ['/datasets/*', '/checkpoints/*', '/models/*', '/evaluations/*', '/capture/*']) expect(text).toContain(area);
+    for (const area of ['/checkpoints/*', '/models/*', '/evaluations/*', '/capture/*']) expect(text).toContain(area);
     expect(text).not.toContain('"/*"');
+    // Jobs read the run's staged copy under models/; the dataset prefix could change under them.
+    expect(text).not.toContain(logicalId(stack.datasets.bucket));
     for (const statement of statements) {
       expect(asList(statement.Action).some((a) => a === '*' || a.endsWith(':*'))).toBe(false);
       if (asList(statement.Resource).includes('*')) {
         expect(asList(statement.Action).every((a) => a === 'ecr:GetAuthorizationToken' || a === 'cloudwatch:PutMetricData')).toBe(true);
       }
     }
+  });
+
+  it('lets the steps function read registered dataset objects, stage them under models/*/*/input/ and write baselines, nothing wider', () => {
+    const statements = policyOf(pipeline.steps.role);
+    const s3 = statements.filter((s) => asList(s.Action).some((a) => a.startsWith('s3:')));
+    const byActions = (actions: string[]) => s3.find((s) => JSON.stringify(asList(s.Action).sort()) === JSON.stringify(actions));
+    const datasets = { 'Fn::Join': ['', [{ 'Fn::GetAtt': [logicalId(stack.datasets.bucket), 'Arn'] }, '/datasets/*']] };
+    const artifacts = (area: string) => ({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [logicalId(stack.artifacts.bucket), 'Arn'] }, `/${area}`]] });
+    expect(byActions(['s3:GetObject', 's3:GetObjectVersion'])?.Resource).toEqual(datasets);
+    expect(byActions(['s3:AbortMultipartUpload', 's3:PutObject'])?.Resource).toEqual(artifacts('models/*/*/input/*'));
+    expect(s3.filter((s) => asList(s.Action).includes('s3:PutObject')).flatMap((s) => asList(s.Resource))).toEqual([
+      artifacts('models/*/*/input/*'),
+      artifacts('baselines/*'),
+    ]);
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ DATASETS_BUCKET: { Ref: logicalId(stack.datasets.bucket) }, DATASETS_CATALOG: Match.stringLikeRegexp('"churn"') }) },
+    });
   });
 
   it('renders each model\'s settings into its own SSM parameter', () => {

@@ -3,14 +3,25 @@
  * real steps Lambda writing to the moto DynamoDB table and S3, and scripted SageMaker responses.
  * Test names carry the RELIABILITY.md row they cover.
  */
+import { createHash } from 'node:crypto';
+import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SAGEMAKER_NAME } from '../../lambdas/pipeline/steps';
+import { listLineage } from '../../lambdas/datasets';
+import { parseBaseline } from '../../lambdas/drift/baseline';
+import { rollbackInputSchema, SAGEMAKER_NAME } from '../../lambdas/pipeline/steps';
+import { PipelineStore } from '../../lambdas/pipeline/store';
 import { keys } from '../../lambdas/shared/contracts';
 import { sendTaskSuccess } from '../../local/stepfunctions/runner';
-import { PipelineWorld, REQUESTER } from '../support/pipeline';
+import { uniqueName } from '../support/aws';
+import { APPROVER, PipelineWorld, REQUESTER, type BeforeRun } from '../support/pipeline';
 import { createMetadataTable } from '../support/table';
 
 const GOOD = { 'validation:auc': 0.91, 'validation:logloss': 0.31 };
+
+/** A lifecycle rule (or a person) removed one registered object version after registration. */
+const deleteFirstObjectVersion: BeforeRun = async (world, { datasetObjects: [first] }) => {
+  await world.s3.send(new DeleteObjectCommand({ Bucket: first!.bucket, Key: first!.key, VersionId: first!.versionId }));
+};
 
 describe('training pipeline, executed offline', () => {
   let table: Awaited<ReturnType<typeof createMetadataTable>>;
@@ -25,7 +36,7 @@ describe('training pipeline, executed offline', () => {
   });
 
   it('takes a validated dataset version to a live endpoint on first deploy (no champion: thresholds only)', async () => {
-    const { execution, model, runId, sagemaker, approvals, alerts } = await world.execute({ evaluation: { candidate: GOOD } });
+    const { execution, model, runId, sagemaker, approvals, alerts, datasets, dataset, datasetVersion } = await world.execute({ evaluation: { candidate: GOOD } });
 
     expect(execution.status).toBe('SUCCEEDED');
     expect(execution.states.at(-1)).toBe('Deployed');
@@ -49,9 +60,8 @@ describe('training pipeline, executed offline', () => {
     expect(await world.get(keys.model(model))).toMatchObject({ liveVersion: 1, versionCounter: 1 });
     const [deployment] = await world.itemsUnder(`MODEL#${model}`, 'DEPLOYMENT#');
     expect(deployment).toMatchObject({ version: 1, runId, endpointName: `caretaker-${model}` });
-    expect(await world.itemsUnder('DATASET#churn', `LINEAGE#`)).toEqual(
-      expect.arrayContaining([expect.objectContaining({ model, version: 1, runId })]),
-    );
+    // Lineage through the datasets part: the dataset version lists the model version trained on it.
+    expect(await listLineage(datasets, dataset, datasetVersion)).toEqual([expect.objectContaining({ model, modelVersion: 1, runId, datasetVersion })]);
 
     // First deploy creates the endpoint; the evaluation had no champion input.
     expect(sagemaker.callsTo('createEndpoint')).toHaveLength(1);
@@ -71,6 +81,59 @@ describe('training pipeline, executed offline', () => {
     expect(alerts).toHaveLength(0);
   });
 
+  it('registers the version with the dataset version\'s canonical id when the run was asked for "1"', async () => {
+    const { execution, model, datasetVersion } = await world.execute({ evaluation: { candidate: GOOD }, requestedDatasetVersion: '1' });
+    expect(execution.status).toBe('SUCCEEDED');
+    expect(datasetVersion).toBe('v000001');
+    expect(await world.version(model, 1)).toMatchObject({ datasetVersion: 'v000001' });
+  });
+
+  it('trains and evaluates on the run\'s staged copy of the exact registered object versions, not the live dataset prefix', async () => {
+    const { execution, model, runId, sagemaker, datasetObjects } = await world.execute({ evaluation: { candidate: GOOD } });
+    expect(execution.status).toBe('SUCCEEDED');
+    const staged = `models/${model}/${runId}/input/`;
+    const [job] = sagemaker.callsTo('createTrainingJob');
+    expect(job!.InputDataConfig).toEqual([expect.objectContaining({ DataSource: { S3DataSource: expect.objectContaining({ S3Uri: `s3://${world.artifactsBucket}/${staged}` }) as unknown } })]);
+    const [processing] = sagemaker.callsTo('createProcessingJob');
+    const holdout = (processing!.ProcessingInputs as { InputName: string; S3Input: { S3Uri: string } }[]).find((i) => i.InputName === 'holdout');
+    expect(holdout?.S3Input.S3Uri).toBe(`s3://${world.artifactsBucket}/${staged}`);
+
+    // The keys under datasets/ were overwritten after registration; the staged bytes are the registered ones.
+    const listed = await world.s3.send(new ListObjectsV2Command({ Bucket: world.artifactsBucket, Prefix: staged }));
+    expect(listed.Contents?.map((o) => o.Key).sort()).toEqual(datasetObjects.map((o) => `${staged}${o.key.slice(o.key.indexOf('/', 'datasets/'.length) + 1)}`).sort());
+    for (const object of datasetObjects) {
+      const copy = await world.s3.send(new GetObjectCommand({ Bucket: world.artifactsBucket, Key: `${staged}${object.key.slice(object.key.indexOf('/', 'datasets/'.length) + 1)}` }));
+      const bytes = await copy.Body!.transformToByteArray();
+      expect(createHash('sha256').update(bytes).digest('hex')).toBe(object.sha256);
+      const current = await world.s3.send(new HeadObjectCommand({ Bucket: world.datasetsBucket, Key: object.key }));
+      expect(current.VersionId).not.toBe(object.versionId);
+    }
+    expect(await world.run(runId)).toMatchObject({ status: 'SUCCEEDED' });
+  });
+
+  it('writes the deployed version\'s drift baseline from its training objects, label excluded, declared types', async () => {
+    const { execution, model } = await world.execute({ evaluation: { candidate: GOOD } });
+    expect(execution.status).toBe('SUCCEEDED');
+    const object = await world.s3.send(new GetObjectCommand({ Bucket: world.artifactsBucket, Key: `baselines/${model}/1/baseline.json` }));
+    const baseline = parseBaseline(await object.Body!.transformToString(), 'baseline.json');
+    // 80 registered rows (the 6 rows written over the keys later are not training data).
+    expect(baseline.rows).toBe(80);
+    expect(baseline.features.map((f) => [f.name, f.type])).toEqual([
+      ['tenure_months', 'numeric'],
+      ['monthly_charges', 'numeric'],
+      ['support_calls', 'numeric'],
+      ['contract', 'categorical'],
+    ]);
+  });
+
+  it('ends the run before training when a registered object version no longer exists in S3', async () => {
+    const { execution, runId, sagemaker } = await world.execute({ evaluation: { candidate: GOOD }, beforeRun: deleteFirstObjectVersion });
+    expect(execution.status).toBe('FAILED');
+    expect(execution.error).toBe('Caretaker.DatasetNotValidated');
+    expect(await world.run(runId)).toMatchObject({ status: 'FAILED', failure: { state: 'StartRun', cause: expect.stringContaining('no longer exists') as unknown } });
+    expect(sagemaker.calls).toEqual([]);
+  });
+
   it('RELIABILITY 2: trains on managed spot with MaxWait ≥ MaxRuntime, KMS, isolation, tags and a per-run checkpoint URI', async () => {
     const { sagemaker, model, runId, datasetVersion } = await world.execute({ evaluation: { candidate: GOOD } });
     const [job] = sagemaker.callsTo('createTrainingJob');
@@ -83,7 +146,7 @@ describe('training pipeline, executed offline', () => {
       // g5 storage is NVMe instance storage: SageMaker refuses a VolumeKmsKeyId there.
       ResourceConfig: { InstanceType: 'ml.g5.xlarge', InstanceCount: 1, VolumeSizeInGB: 50 },
       HyperParameters: { max_depth: '6', eta: '0.2', num_round: '200' },
-      InputDataConfig: [{ DataSource: { S3DataSource: { S3Uri: `s3://${world.datasetsBucket}/datasets/churn/${datasetVersion}/` } } }],
+      InputDataConfig: [{ DataSource: { S3DataSource: { S3Uri: `s3://${world.artifactsBucket}/models/${model}/${runId}/input/` } } }],
       Tags: [
         { Key: 'caretaker:model', Value: model },
         { Key: 'caretaker:run-id', Value: runId },
@@ -180,7 +243,7 @@ describe('training pipeline, executed offline', () => {
     expect(execution.error).toBe('Caretaker.DatasetNotValidated');
     expect(await world.run(runId)).toMatchObject({
       status: 'FAILED',
-      failure: { state: 'StartRun', error: 'Caretaker.DatasetNotValidated', cause: expect.stringContaining('validation is FAILED: tenure_months') as unknown },
+      failure: { state: 'StartRun', error: 'Caretaker.DatasetNotValidated', cause: expect.stringMatching(/failed validation: .*tenure_months/) as unknown },
     });
     expect(sagemaker.calls).toEqual([]);
     expect(alerts).toHaveLength(1);
@@ -263,8 +326,7 @@ describe('training pipeline, executed offline', () => {
     expect(sagemaker.calls.filter((c) => /Endpoint|Model$/.test(c.api))).toEqual([]);
 
     // What the approval API's late approve meets: the conditional move fails (its 409), the token is dead.
-    const { createPorts } = await import('../../lambdas/pipeline/handler');
-    const store = createPorts({ tableName: world.tableName, approvalsTopicArn: 'unused', artifactsBucket: world.artifactsBucket, dynamo: world.dynamo }).store;
+    const store = new PipelineStore(world.dynamo, world.tableName);
     const at = new Date().toISOString();
     expect(await store.transitionVersion(model, 1, ['PENDING_APPROVAL'], 'APPROVED', { at })).toBe(false);
     expect(sendTaskSuccess(`local-token-${runId}`, {})).toBe(false);
@@ -302,5 +364,86 @@ describe('training pipeline, executed offline', () => {
     expect(await world.version(model, 2)).toMatchObject({ status: 'DEPLOY_FAILED' });
     expect(await world.version(model, 1)).toMatchObject({ status: 'LIVE' });
     expect(alerts).toHaveLength(1);
+  });
+
+  describe('rollback (the registry API\'s { kind: "rollback" } input takes the deploy path only)', () => {
+    const BETTER = { 'validation:auc': 0.95, 'validation:logloss': 0.2 };
+    /** v1 deployed, then v2 deployed over it (v1 RETIRED), both trained on registered data. */
+    async function twoDeployedVersions() {
+      const first = await world.execute({ evaluation: { candidate: GOOD } });
+      const continues = { model: first.model, dataset: first.dataset };
+      const second = await world.execute({ continues, evaluation: { candidate: BETTER, champion: GOOD } });
+      expect([first.execution.status, second.execution.status]).toEqual(['SUCCEEDED', 'SUCCEEDED']);
+      const v2 = await world.version(continues.model, 2);
+      return { ...continues, liveConfig: v2?.endpointConfigName };
+    }
+
+    it('the API\'s rollback input is what the pipeline accepts', () => {
+      const request = { model: 'churn', version: 2, requestedBy: REQUESTER, reason: 'v3 regressed', requestedAt: new Date().toISOString(), deploymentId: 'churn-rollback-0123456789abcdef01234567' };
+      // What SfnDeploymentStarter sends.
+      expect(rollbackInputSchema.parse({ kind: 'rollback', ...request })).toMatchObject({ kind: 'rollback', version: 2 });
+    });
+
+    it('redeploys a RETIRED version blue/green with its own artifact, retires the current one, and trains nothing', async () => {
+      const { model, dataset, liveConfig } = await twoDeployedVersions();
+      const v1 = await world.version(model, 1);
+      const { execution, runId, sagemaker, alerts } = await world.rollback({ model, dataset, version: 1, reason: 'v2 regressed on weekends', liveConfig });
+
+      expect(execution.status).toBe('SUCCEEDED');
+      expect(execution.states.at(-1)).toBe('Deployed');
+      expect(sagemaker.callsTo('createTrainingJob')).toEqual([]);
+      expect(sagemaker.callsTo('createProcessingJob')).toEqual([]);
+      const [createModel] = sagemaker.callsTo('createModel');
+      expect(createModel).toMatchObject({ PrimaryContainer: { ModelDataUrl: v1!.modelArtifactUri } });
+      const [update] = sagemaker.callsTo('updateEndpoint');
+      expect(update).toMatchObject({ EndpointName: `caretaker-${model}`, EndpointConfigName: expect.stringMatching(new RegExp(`^caretaker-${model}-v1-`)) as unknown });
+      expect(update!.DeploymentConfig).toMatchObject({ AutoRollbackConfiguration: { Alarms: [{ AlarmName: `caretaker-${model}-5xx` }, { AlarmName: `caretaker-${model}-latency` }] } });
+
+      expect(await world.version(model, 1)).toMatchObject({ status: 'LIVE', endpointConfigName: update!.EndpointConfigName });
+      expect(await world.version(model, 2)).toMatchObject({ status: 'RETIRED' });
+      expect(await world.get(keys.model(model))).toMatchObject({ liveVersion: 1, versionCounter: 2 });
+      expect(await world.run(runId)).toMatchObject({
+        status: 'SUCCEEDED',
+        version: 1,
+        requestedBy: APPROVER,
+        trigger: { kind: 'api', id: runId, reason: 'rollback to version 1: v2 regressed on weekends' },
+      });
+      const deployments = await world.itemsUnder(`MODEL#${model}`, 'DEPLOYMENT#');
+      expect(deployments).toContainEqual(expect.objectContaining({ version: 1, previousVersion: 2, runId }));
+      // The drift baseline is (re)written for the version now live.
+      const baseline = await world.s3.send(new GetObjectCommand({ Bucket: world.artifactsBucket, Key: `baselines/${model}/1/baseline.json` }));
+      expect(parseBaseline(await baseline.Body!.transformToString(), 'baseline.json').rows).toBe(80);
+      expect(alerts).toEqual([]);
+    });
+
+    it('refuses to roll back to the version already live: nothing deployed, nothing moved, an alert', async () => {
+      const { model, dataset, liveConfig } = await twoDeployedVersions();
+      const { execution, runId, sagemaker, alerts } = await world.rollback({ model, dataset, version: 2, reason: 'oops', liveConfig });
+      expect(execution.status).toBe('FAILED');
+      expect(execution.error).toBe('Conflict');
+      expect(execution.states).toContain('RollbackRefused');
+      expect(sagemaker.calls).toEqual([]);
+      expect(await world.version(model, 2)).toMatchObject({ status: 'LIVE' });
+      expect(await world.version(model, 1)).toMatchObject({ status: 'RETIRED' });
+      expect(await world.run(runId)).toBeUndefined();
+      expect(alerts).toHaveLength(1);
+    });
+
+    it('refuses a version that does not exist', async () => {
+      const { execution, sagemaker, alerts } = await world.rollback({ model: uniqueName('churn'), dataset: 'churn', version: 9, reason: 'typo' });
+      expect(execution.status).toBe('FAILED');
+      expect(execution.error).toBe('NotFound');
+      expect(sagemaker.calls).toEqual([]);
+      expect(alerts).toHaveLength(1);
+    });
+
+    it('a rollback whose endpoint update fails is DEPLOY_FAILED and the current version stays live', async () => {
+      const { model, dataset, liveConfig } = await twoDeployedVersions();
+      const failing = await world.rollback({ model, dataset, version: 1, reason: 'try', liveConfig, endpoint: { kind: 'fails', reason: 'ping health check failed' } });
+      expect(failing.execution.status).toBe('FAILED');
+      expect(await world.run(failing.runId)).toMatchObject({ status: 'DEPLOY_FAILED', failure: { state: 'DescribeEndpoint' } });
+      expect(await world.version(model, 2)).toMatchObject({ status: 'LIVE' });
+      expect(await world.get(keys.model(model))).toMatchObject({ liveVersion: 2 });
+    });
   });
 });

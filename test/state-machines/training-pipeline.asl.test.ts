@@ -37,9 +37,10 @@ describe('state-machines/training-pipeline.asl.json', () => {
   it('sends every caught failure to a state that records it (and the alert after it)', () => {
     const recorders = new Set(['RecordFailure', 'RecordDeployFailure', 'RecordExpiry', 'RecordRejection', 'PublishFailureAlert', 'RunFailed']);
     const failureTargets = tasks.flatMap(([, s]) => (s.Catch ?? []).filter((c) => c.ErrorEquals.includes('States.ALL')).map((c) => c.Next));
-    const allowed = new Set([...recorders, 'ClassifyTrainingFailure', 'TrainingCapacityUnavailable']);
+    // A refused rollback has changed nothing (no run, no version moved): it only alerts.
+    const allowed = new Set([...recorders, 'ClassifyTrainingFailure', 'TrainingCapacityUnavailable', 'RollbackRefused']);
     for (const target of failureTargets) expect(allowed.has(target), target).toBe(true);
-    for (const recorder of ['RecordFailure', 'RecordDeployFailure', 'RecordExpiry']) expect(definition.States[recorder]?.Next).toBe('PublishFailureAlert');
+    for (const recorder of ['RecordFailure', 'RecordDeployFailure', 'RecordExpiry', 'RollbackRefused']) expect(definition.States[recorder]?.Next).toBe('PublishFailureAlert');
   });
 
   it('waits for approval with a per-model timeout and heartbeat, catching the rejection the API sends', () => {

@@ -3,14 +3,15 @@
  * DynamoDB table and S3 bucket, scripted SageMaker, captured alerts and approval requests, and
  * an approver that answers the task token the way the approval API does.
  */
-import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, PutBucketVersioningCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { datasetCatalogFromConfig, registerDatasetVersion, type DatasetCatalog, type DatasetObject, type DatasetPorts } from '../../lambdas/datasets';
+import type { RollbackRequest } from '../../lambdas/api/ports';
 import { APPROVAL_REJECTED_ERROR } from '../../lambdas/pipeline/callbacks';
 import { createHandler, createPorts } from '../../lambdas/pipeline/handler';
 import type { ModelSettings } from '../../lambdas/pipeline/settings';
 import {
   keys,
-  type DatasetVersionRecordCore,
   type ModelVersionRecord,
   type PipelineInput,
   type RunRecord,
@@ -33,8 +34,28 @@ export type Approver =
   /** Nobody answers; the task's TimeoutSecondsPath fires (set to 1 s for the test). */
   | { readonly kind: 'never-answers' };
 
+/** Training data of the example churn model: `rows` rows, the first with a negative tenure when `invalid`. */
+export function churnCsv(rows: number, options: { readonly offset?: number; readonly invalid?: boolean } = {}): string {
+  const lines = ['tenure_months,monthly_charges,support_calls,contract,churned'];
+  for (let i = 0; i < rows; i++) {
+    const n = i + (options.offset ?? 0);
+    const tenure = options.invalid && i === 0 ? -3 : n % 72;
+    lines.push(`${tenure},${(20 + (n % 50)).toFixed(2)},${n % 5},${n % 3 === 0 ? 'monthly' : 'annual'},${n % 2}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** Runs after the dataset version is registered, before the execution starts. */
+export type BeforeRun = (world: PipelineWorld, scenario: { readonly datasetObjects: readonly DatasetObject[] }) => Promise<void>;
+
 export interface ScenarioOptions extends Omit<ScriptedSageMakerOptions, 's3'> {
-  readonly datasetValidation?: DatasetVersionRecordCore['validation']['status'];
+  readonly beforeRun?: BeforeRun;
+  /** The run's `datasetVersion` as a person might type it (`1`, `v1`). @default - the registered id */
+  readonly requestedDatasetVersion?: string;
+  /** Train this model on this dataset again (a later run of an earlier scenario). @default - a new model and dataset */
+  readonly continues?: { readonly model: string; readonly dataset: string };
+  /** FAILED: the registered version breaks a column rule, so validation fails. @default 'PASSED' */
+  readonly datasetValidation?: 'PASSED' | 'FAILED';
   readonly approver?: Approver;
   /** A version already LIVE before this run (v1), with its objective score. */
   readonly champion?: { readonly score: number };
@@ -58,6 +79,8 @@ export class PipelineWorld {
 
   async setUp(): Promise<void> {
     await this.s3.send(new CreateBucketCommand({ Bucket: this.artifactsBucket }));
+    await this.s3.send(new CreateBucketCommand({ Bucket: this.datasetsBucket }));
+    await this.s3.send(new PutBucketVersioningCommand({ Bucket: this.datasetsBucket, VersioningConfiguration: { Status: 'Enabled' } }));
   }
 
   async get<T>(key: { pk: string; sk: string }): Promise<T | undefined> {
@@ -84,34 +107,35 @@ export class PipelineWorld {
     return Items ?? [];
   }
 
+  async putObject(key: string, body: string, bucket = this.datasetsBucket): Promise<string | undefined> {
+    return (await this.s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }))).VersionId;
+  }
+
   async put(item: Record<string, unknown>): Promise<void> {
     await this.dynamo.send(new PutCommand({ TableName: this.tableName, Item: item }));
   }
 
   /** Runs one execution; `model` is unique per scenario so scenarios never see each other's versions. */
   async execute(options: ScenarioOptions) {
-    const model = uniqueName(MODEL);
+    // A model and dataset of its own per scenario, registered by the datasets part from real S3 object versions.
+    const model = options.continues?.model ?? uniqueName(MODEL);
+    const dataset = options.continues?.dataset ?? uniqueName('churn');
     const runId = `${model}-api-${uniqueName('run').slice(4)}`;
-    const datasetVersion = '2026-11-22T09-00-00Z';
-    const config = exampleConfig().models[0]!;
-    let settings = renderModelSettings(
-      { ...config, name: model },
-      { resourcePrefix: 'caretaker', endpointName: `caretaker-${model}`, rollbackAlarmNames: [`caretaker-${model}-5xx`, `caretaker-${model}-latency`], volumeKmsKeyArn: LOCAL_SUBSTITUTIONS.KmsKeyArn },
-    );
+    const { catalog, datasets } = this.datasetsOf(model, dataset);
+    let settings = this.settingsOf(model, dataset);
     if (options.approver?.kind === 'never-answers') settings = { ...settings, approval: { timeoutSeconds: 1, heartbeatSeconds: 1 } };
     if (options.settings) settings = options.settings(settings);
 
-    await this.put({
-      ...keys.datasetVersion(config.dataset.name, datasetVersion),
-      dataset: config.dataset.name,
-      datasetVersion,
-      validation: { status: options.datasetValidation ?? 'PASSED', ...(options.datasetValidation === 'FAILED' ? { reasons: ['tenure_months: 3% nulls > 0%'] } : {}) },
-      objects: [
-        { bucket: this.datasetsBucket, key: `datasets/churn/${datasetVersion}/part-0000.csv`, versionId: 'v-0', sha256: 'a'.repeat(64) },
-        { bucket: this.datasetsBucket, key: `datasets/churn/${datasetVersion}/part-0001.csv`, versionId: 'v-1', sha256: 'b'.repeat(64) },
-      ],
-      createdAt: '2026-11-22T09:00:00.000Z',
-    });
+    const invalid = options.datasetValidation === 'FAILED';
+    const batch = uniqueName('batch');
+    const objectKeys = [`datasets/${dataset}/${batch}/part-0000.csv`, `datasets/${dataset}/${batch}/part-0001.csv`];
+    await this.putObject(objectKeys[0]!, churnCsv(40, { invalid }));
+    await this.putObject(objectKeys[1]!, churnCsv(40, { offset: 40 }));
+    const { record } = await registerDatasetVersion(datasets, { dataset, objects: objectKeys.map((key) => ({ key })), registeredBy: REQUESTER });
+    const datasetVersion = record.datasetVersion;
+    // What is registered is what trains: later writes to the same keys must not reach the job.
+    for (const key of objectKeys) await this.putObject(key, churnCsv(3, { offset: 1000 }));
+    await options.beforeRun?.(this, { datasetObjects: record.objects });
 
     const liveConfig = options.champion ? `caretaker-${model}-v1-000000` : undefined;
     if (options.champion) {
@@ -133,11 +157,84 @@ export class PipelineWorld {
       await this.put({ ...keys.model(model), model, versionCounter: 1, liveVersion: 1 });
     }
 
+    const input: PipelineInput = {
+      runId,
+      model,
+      datasetVersion: options.requestedDatasetVersion ?? datasetVersion,
+      requestedBy: REQUESTER,
+      trigger: { kind: 'api', id: 'req-1', reason: 'new labelled data' },
+    };
+    const { execution, sagemaker, alerts, approvals } = await this.runExecution({ model, settings, catalog, options, liveConfig }, input);
+    return { execution, model, runId, settings, sagemaker, alerts, approvals, dataset, datasetVersion, datasetObjects: record.objects, datasets, catalog, liveConfig };
+  }
+
+  /**
+   * Starts the pipeline the way the registry API's rollback does (`SfnDeploymentStarter`:
+   * `{ kind: 'rollback', ...RollbackRequest }`), against the endpoint serving `liveConfig`.
+   */
+  async rollback(scenario: {
+    readonly model: string;
+    readonly dataset: string;
+    readonly version: number;
+    readonly reason: string;
+    readonly liveConfig?: string;
+    readonly endpoint?: ScenarioOptions['endpoint'];
+  }) {
+    const { model, dataset, version, reason } = scenario;
+    const request: RollbackRequest = {
+      model,
+      version,
+      reason,
+      requestedBy: APPROVER,
+      requestedAt: new Date().toISOString(),
+      deploymentId: `${model}-rollback-${uniqueName('r').slice(2)}`,
+    };
+    const { catalog } = this.datasetsOf(model, dataset);
+    const result = await this.runExecution(
+      { model, settings: this.settingsOf(model, dataset), catalog, options: { evaluation: { candidate: {} }, endpoint: scenario.endpoint }, liveConfig: scenario.liveConfig },
+      { kind: 'rollback', ...request },
+    );
+    return { ...result, runId: request.deploymentId, request };
+  }
+
+  private datasetsOf(model: string, dataset: string): { catalog: DatasetCatalog; datasets: DatasetPorts } {
+    const catalog = datasetCatalogFromConfig({ models: [this.configOf(model, dataset)] });
+    return { catalog, datasets: { s3: this.s3, db: this.dynamo, tableName: this.tableName, bucket: this.datasetsBucket, catalog } };
+  }
+
+  private configOf(model: string, dataset: string) {
+    const base = exampleConfig().models[0]!;
+    return { ...base, name: model, dataset: { ...base.dataset, name: dataset, minRows: 10 } };
+  }
+
+  private settingsOf(model: string, dataset: string): ModelSettings {
+    return renderModelSettings(this.configOf(model, dataset), {
+      resourcePrefix: 'caretaker',
+      endpointName: `caretaker-${model}`,
+      rollbackAlarmNames: [`caretaker-${model}-5xx`, `caretaker-${model}-latency`],
+      volumeKmsKeyArn: LOCAL_SUBSTITUTIONS.KmsKeyArn,
+    });
+  }
+
+  /** One execution with the real steps Lambda, scripted SageMaker, captured alerts and an approver. */
+  private async runExecution(
+    scenario: { readonly model: string; readonly settings: ModelSettings; readonly catalog: DatasetCatalog; readonly options: ScenarioOptions; readonly liveConfig?: string },
+    input: Parameters<typeof runTrainingPipeline>[1],
+  ) {
+    const { model, settings, catalog, options, liveConfig } = scenario;
     const sagemaker = new ScriptedSageMaker({ ...options, s3: this.s3, liveEndpointConfigName: liveConfig });
     const alerts: { Subject?: string; Message: unknown }[] = [];
     const approvals: { subject: string; body: string }[] = [];
     const ports = {
-      ...createPorts({ tableName: this.tableName, approvalsTopicArn: 'unused', artifactsBucket: this.artifactsBucket, dynamo: this.dynamo, s3: this.s3 }),
+      ...createPorts({
+        tableName: this.tableName,
+        approvalsTopicArn: 'unused',
+        artifactsBucket: this.artifactsBucket,
+        datasetsBucket: this.datasetsBucket,
+        catalog,
+        dynamo: this.dynamo,
+        s3: this.s3,
+      }),
       publishApproval: (message: { subject: string; body: string }) => {
         approvals.push(message);
         return Promise.resolve();
@@ -147,13 +244,6 @@ export class PipelineWorld {
     const approver = options.approver ?? { kind: 'approves' };
     const pendingDecisions: Promise<void>[] = [];
 
-    const input: PipelineInput = {
-      runId,
-      model,
-      datasetVersion,
-      requestedBy: REQUESTER,
-      trigger: { kind: 'api', id: 'req-1', reason: 'new labelled data' },
-    };
     const execution: LocalExecution = await runTrainingPipeline(
       {
         steps,
@@ -182,6 +272,6 @@ export class PipelineWorld {
       input,
     );
     await Promise.all(pendingDecisions);
-    return { execution, model, runId, settings, sagemaker, alerts, approvals, datasetVersion, liveConfig };
+    return { execution, sagemaker, alerts, approvals, ports };
   }
 }

@@ -2,11 +2,13 @@
  * Builds the registry API handler against the moto server (DynamoDB, S3) with the Step
  * Functions, SQS and deployment ports faked at the client boundary, and event factories.
  */
-import { CreateBucketCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, ListObjectsV2Command, PutBucketVersioningCommand, S3Client } from '@aws-sdk/client-s3';
 import { PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
+import type { DatasetCatalog } from '../../../lambdas/datasets';
 import { S3GroundTruthStore } from '../../../lambdas/api/aws-ports';
-import { DynamoAuditLog, DynamoDatasets, DynamoRegistry } from '../../../lambdas/api/dynamo-registry';
+import { datasetsDomain } from '../../../lambdas/api/datasets';
+import { DynamoAuditLog, DynamoRegistry } from '../../../lambdas/api/dynamo-registry';
 import type { ApprovalCallbacks, ModelSummary, Ports, RetrainingQueue, RollbackRequest } from '../../../lambdas/api/ports';
 import { fromIamContext, fromLocalHeader } from '../../../lambdas/api/principal';
 import { type ApiHandler, createHandler } from '../../../lambdas/api/router';
@@ -34,6 +36,19 @@ export const MODELS: ModelSummary[] = [
     approvalTimeoutSeconds: 3600,
   },
 ];
+
+/** The datasets of MODELS, as the stack renders them from the config. */
+export const DATASETS: DatasetCatalog = {
+  churn: {
+    columns: [
+      { name: 'tenure_months', type: 'integer', nullable: false, min: 0 },
+      { name: 'churned', type: 'integer', nullable: false, min: 0, max: 1 },
+    ],
+    minRows: 3,
+    models: [{ name: 'churn' }],
+  },
+  payments: { models: [{ name: 'fraud' }] },
+};
 
 /** Records every task-token call; `behaviour` decides what the next call does. */
 export class FakeCallbacks implements ApprovalCallbacks {
@@ -68,6 +83,8 @@ export interface Harness {
   readonly rollbacks: RollbackRequest[];
   readonly tableName: string;
   readonly bucket: string;
+  /** Versioned, like the stack's datasets bucket. */
+  readonly datasetsBucket: string;
   readonly s3: S3Client;
   readonly client: ReturnType<typeof createDocumentClient>;
   putVersion(record: Partial<ModelVersionRecord> & { model: string; version: number }): Promise<void>;
@@ -82,6 +99,9 @@ export async function createHarness(): Promise<Harness> {
   const s3 = new S3Client(motoClientConfig());
   const bucket = uniqueName('artifacts');
   await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  const datasetsBucket = uniqueName('datasets');
+  await s3.send(new CreateBucketCommand({ Bucket: datasetsBucket }));
+  await s3.send(new PutBucketVersioningCommand({ Bucket: datasetsBucket, VersioningConfiguration: { Status: 'Enabled' } }));
   const callbacks = new FakeCallbacks();
   const queue = new FakeQueue();
   const rollbacks: RollbackRequest[] = [];
@@ -89,7 +109,7 @@ export async function createHarness(): Promise<Harness> {
   const ports: Ports = {
     registry: new DynamoRegistry(client, table.tableName),
     audit: new DynamoAuditLog(client, table.tableName),
-    datasets: new DynamoDatasets(client, table.tableName),
+    datasets: datasetsDomain({ s3, db: client, tableName: table.tableName, bucket: datasetsBucket, catalog: DATASETS }),
     callbacks,
     retraining: queue,
     deployments: {
@@ -111,6 +131,7 @@ export async function createHarness(): Promise<Harness> {
     rollbacks,
     tableName: table.tableName,
     bucket,
+    datasetsBucket,
     s3,
     client,
     async putVersion(record) {

@@ -1,4 +1,4 @@
-import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keys, runIdFor } from '../../../lambdas/shared/contracts';
@@ -94,8 +94,17 @@ describe('registry API routes against moto', () => {
 
   it('retrain: an unknown dataset version is 404 and sends nothing', async () => {
     const sentBefore = h.queue.sent.length;
-    const result = await h.handler(apiEvent('POST', '/models/churn/retrain', { body: { reason: 'x', datasetVersion: 'v-missing' } }));
+    const result = await h.handler(apiEvent('POST', '/models/churn/retrain', { body: { reason: 'x', datasetVersion: 'v999' } }));
     expect(result.statusCode).toBe(404);
+    expect(bodyOf(result)).toMatchObject({ details: [{ field: 'body.datasetVersion' }] });
+    expect(h.queue.sent.length).toBe(sentBefore);
+  });
+
+  it('retrain: a malformed dataset version is 400 naming the field and sends nothing', async () => {
+    const sentBefore = h.queue.sent.length;
+    const result = await h.handler(apiEvent('POST', '/models/churn/retrain', { body: { reason: 'x', datasetVersion: 'latest' } }));
+    expect(result.statusCode).toBe(400);
+    expect(bodyOf(result)).toMatchObject({ details: [{ field: 'body.datasetVersion' }] });
     expect(h.queue.sent.length).toBe(sentBefore);
   });
 
@@ -126,16 +135,79 @@ describe('registry API routes against moto', () => {
     expect(lines).toEqual(records);
   });
 
-  it('datasets: lists configured datasets, registers a version and reads it back', async () => {
-    expect((await get('/datasets')).body).toEqual({ datasets: [{ name: 'churn', models: ['churn'] }, { name: 'payments', models: ['fraud'] }] });
-    const objects = [{ bucket: 'data', key: 'datasets/churn/a.csv', versionId: 'v1', sha256: 'a'.repeat(64) }];
-    const created = await h.handler(apiEvent('POST', '/datasets/churn/versions', { body: { version: '2026-11-22', objects } }));
-    expect(created.statusCode).toBe(201);
-    const again = await h.handler(apiEvent('POST', '/datasets/churn/versions', { body: { version: '2026-11-22', objects } }));
-    expect(again.statusCode).toBe(409);
-    expect((await get('/datasets/churn/versions/2026-11-22')).body).toMatchObject({ datasetVersion: '2026-11-22', objects, validation: { status: 'PENDING' } });
-    expect((await get<{ items: unknown[] }>('/datasets/churn/versions')).body.items).toHaveLength(1);
-    expect((await get('/datasets/unknown/versions')).status).toBe(404);
+  describe('datasets, through the datasets part\'s domain functions', () => {
+    const put = async (key: string, body: string) => {
+      await h.s3.send(new PutObjectCommand({ Bucket: h.datasetsBucket, Key: key, Body: body }));
+    };
+    const register = (dataset: string, body: unknown) => h.handler(apiEvent('POST', `/datasets/${dataset}/versions`, { body, principal: REQUESTER }));
+    type Registered = { created: boolean; record: { datasetVersion: string; registeredBy: string; rowCount: number; objects: { key: string; versionId: string; sha256: string }[]; validation: { status: string; reasons: string[] } } };
+
+    it('registers exact object versions with checksums and validation, finds the same bytes again, and reads them back', async () => {
+      await put('datasets/churn/2026-11-22/a.csv', 'tenure_months,churned\n1,0\n5,1\n9,0\n');
+      const created = await register('churn', { objects: [{ key: 'datasets/churn/2026-11-22/a.csv' }] });
+      expect(created.statusCode).toBe(201);
+      const first = bodyOf<Registered>(created);
+      expect(first).toMatchObject({ created: true, record: { datasetVersion: 'v000001', registeredBy: REQUESTER, rowCount: 3, validation: { status: 'PASSED' } } });
+      expect(first.record.objects[0]).toMatchObject({ key: 'datasets/churn/2026-11-22/a.csv', versionId: expect.any(String) as unknown, sha256: expect.stringMatching(/^[0-9a-f]{64}$/) as unknown });
+
+      // The same bytes again are the same version (nothing new written).
+      const again = bodyOf<Registered>(await register('churn', { objects: [{ key: 'datasets/churn/2026-11-22/a.csv', sha256: first.record.objects[0]!.sha256.toUpperCase() }] }));
+      expect(again).toMatchObject({ created: false, record: { datasetVersion: 'v000001' } });
+
+      expect((await get('/datasets/churn/versions/v1')).body).toMatchObject({ datasetVersion: 'v000001', objects: first.record.objects });
+      expect((await get<{ items: unknown[] }>('/datasets/churn/versions')).body.items).toEqual([
+        expect.objectContaining({ datasetVersion: 'v000001', objects: 1, validation: { status: 'PASSED' } }),
+      ]);
+      expect((await get<{ datasets: unknown[] }>('/datasets')).body.datasets).toEqual([
+        expect.objectContaining({ dataset: 'churn', models: ['churn'], versions: 1, latestVersion: 'v000001', latestPassedVersion: 'v000001' }),
+        expect.objectContaining({ dataset: 'payments', models: ['fraud'], versions: 0 }),
+      ]);
+    });
+
+    it('a version that breaks the declared schema is recorded FAILED with the reason, and retrain on it is 409', async () => {
+      await put('datasets/churn/bad/a.csv', 'tenure_months,churned\n1,0\n-4,7\n9,0\n');
+      const result = bodyOf<Registered>(await register('churn', { objects: [{ key: 'datasets/churn/bad/a.csv' }] }));
+      expect(result.record.validation.status).toBe('FAILED');
+      expect(result.record.validation.reasons.join(' ')).toMatch(/tenure_months|churned/);
+      const sentBefore = h.queue.sent.length;
+      const retrain = await h.handler(apiEvent('POST', '/models/churn/retrain', { body: { reason: 'x', datasetVersion: result.record.datasetVersion } }));
+      expect(retrain.statusCode).toBe(409);
+      expect(h.queue.sent.length).toBe(sentBefore);
+    });
+
+    it('retrain names the dataset version canonically (v1 → v000001) in the request it sends', async () => {
+      const result = await h.handler(apiEvent('POST', '/models/churn/retrain', { body: { reason: 'x', datasetVersion: '1' } }));
+      expect(result.statusCode).toBe(202);
+      expect(h.queue.sent.at(-1)).toMatchObject({ datasetVersion: 'v000001' });
+    });
+
+    it('a missing object is 404 naming it, and nothing is written', async () => {
+      const before = await h.itemCount();
+      const result = await register('churn', { objects: [{ key: 'datasets/churn/nowhere.csv' }] });
+      expect(result.statusCode).toBe(404);
+      expect(bodyOf<{ message: string }>(result).message).toContain('datasets/churn/nowhere.csv');
+      expect(await h.itemCount()).toBe(before);
+    });
+
+    it('a checksum mismatch is refused with a 4xx, and nothing is written', async () => {
+      await put('datasets/churn/c.csv', 'tenure_months,churned\n1,0\n2,1\n3,0\n');
+      const before = await h.itemCount();
+      const result = await register('churn', { objects: [{ key: 'datasets/churn/c.csv', sha256: '0'.repeat(64) }] });
+      expect(result.statusCode).toBeGreaterThanOrEqual(400);
+      expect(result.statusCode).toBeLessThan(500);
+      expect(await h.itemCount()).toBe(before);
+    });
+
+    it('the old body shape ({ version, objects with bucket }) is 400 naming the unknown field', async () => {
+      const result = await register('churn', { version: '2026-11-22', objects: [{ bucket: 'data', key: 'datasets/churn/a.csv', versionId: 'v1', sha256: 'a'.repeat(64) }] });
+      expect(result.statusCode).toBe(400);
+      expect(JSON.stringify(bodyOf(result))).toMatch(/version|bucket/);
+    });
+
+    it('an unknown dataset is 404', async () => {
+      expect((await get('/datasets/unknown/versions')).status).toBe(404);
+      expect((await register('unknown', { objects: [{ key: 'datasets/unknown/a.csv' }] })).statusCode).toBe(404);
+    });
   });
 
   it('audit: filters by time range with a Query and pages across all models', async () => {

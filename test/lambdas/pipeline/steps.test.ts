@@ -1,12 +1,21 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { listLineage, registerDatasetVersion, type DatasetCatalog } from '../../../lambdas/datasets';
 import { createHandler, createPorts } from '../../../lambdas/pipeline/handler';
 import { describeCause, type StepPorts } from '../../../lambdas/pipeline/steps';
+import { readBaseline } from '../../../lambdas/drift/store';
 import { keys } from '../../../lambdas/shared/contracts';
+import { Invalid } from '../../../lambdas/shared/errors';
 import { uniqueName } from '../../support/aws';
-import { PipelineWorld } from '../../support/pipeline';
+import { churnCsv, PipelineWorld } from '../../support/pipeline';
+import { exampleConfig } from '../../support/stack';
 import { createMetadataTable } from '../../support/table';
 
 const trigger = { kind: 'api', id: 'req-1', reason: 'test' } as const;
+/** The one model the catalog says trains on dataset `churn` (StartRun checks that). */
+const STARTER_MODEL = 'starter';
+const catalog: DatasetCatalog = {
+  churn: { columns: exampleConfig().models[0]!.dataset.columns, minRows: 10, models: [{ name: STARTER_MODEL }] },
+};
 
 describe('pipeline steps against the moto table', () => {
   let table: Awaited<ReturnType<typeof createMetadataTable>>;
@@ -15,7 +24,19 @@ describe('pipeline steps against the moto table', () => {
   beforeAll(async () => {
     table = await createMetadataTable();
     world = new PipelineWorld(table.tableName);
-    ports = createPorts({ tableName: table.tableName, approvalsTopicArn: 'unused', artifactsBucket: 'artifacts', dynamo: world.dynamo });
+    await world.setUp();
+    ports = createPorts({
+      tableName: table.tableName,
+      approvalsTopicArn: 'unused',
+      artifactsBucket: world.artifactsBucket,
+      datasetsBucket: world.datasetsBucket,
+      catalog,
+      dynamo: world.dynamo,
+      s3: world.s3,
+    });
+    // Dataset churn v000001 (PASSED), which the registrations below point their lineage at.
+    await world.putObject('datasets/churn/a.csv', churnCsv(20));
+    await registerDatasetVersion(ports.datasets, { dataset: 'churn', objects: [{ key: 'datasets/churn/a.csv' }], registeredBy: 'test' });
   });
   afterAll(async () => {
     await table.drop();
@@ -51,6 +72,24 @@ describe('pipeline steps against the moto table', () => {
     expect(await world.get(keys.model(model))).toMatchObject({ versionCounter: 1 });
     expect(await world.version(model, 1)).toMatchObject({ status: 'PENDING_APPROVAL', gsi1pk: `MODEL#${model}#STATUS#PENDING_APPROVAL` });
     expect(await world.itemsUnder(`AUDIT#${model}`, '2')).toHaveLength(1);
+    // The datasets part's lineage, recorded once (idempotent) for the one version.
+    expect((await listLineage(ports.datasets, 'churn', 'v1')).filter((entry) => entry.model === model)).toEqual([
+      expect.objectContaining({ model, modelVersion: 1, runId, datasetVersion: 'v000001' }),
+    ]);
+  });
+
+  it('records the lineage on a retry when the first attempt registered the version but the lineage write failed', async () => {
+    const model = uniqueName('m');
+    const runId = uniqueName('run');
+    await world.put({ ...keys.run(runId), runId, model, status: 'RUNNING' });
+    const throttled = Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
+    const failingLineage = createHandler({ ...ports, lineage: { record: () => Promise.reject(throttled) } });
+    await expect(failingLineage(registration(model, runId))).rejects.toMatchObject({ name: 'Caretaker.Unavailable' });
+    expect(await listLineage(ports.datasets, 'churn', 'v1')).not.toContainEqual(expect.objectContaining({ model }));
+    expect(await createHandler(ports)(registration(model, runId))).toEqual({ version: 1 });
+    expect((await listLineage(ports.datasets, 'churn', 'v1')).filter((entry) => entry.model === model)).toEqual([
+      expect.objectContaining({ model, modelVersion: 1, runId }),
+    ]);
   });
 
   it('numbers versions of a model 1, 2, 3 across runs', async () => {
@@ -111,10 +150,9 @@ describe('pipeline steps against the moto table', () => {
   });
 
   it('starts the run on top of what the retraining starter recorded, keeping its fields', async () => {
-    const model = uniqueName('m');
+    const model = STARTER_MODEL;
     const runId = uniqueName('run');
     await world.put({ ...keys.run(runId), runId, model, status: 'REQUESTED', startedAt: '2026-11-22T08:00:00.000Z', leaseId: 'lease-1' });
-    await world.put({ ...keys.datasetVersion('churn', 'v1'), validation: { status: 'PASSED' }, objects: [{ bucket: 'd', key: 'datasets/churn/v1/a.csv', versionId: '1', sha256: 'x' }] });
     const step = createHandler(ports);
     const start = { step: 'startRun' as const, runId, model, datasetVersion: 'v1', requestedBy: 'caretaker:alarm', trigger, datasetName: 'churn', resourcePrefix: 'caretaker' };
     await step({ ...start, executionArn: 'arn:aws:states:us-east-1:1:execution:p:one' });
@@ -122,6 +160,59 @@ describe('pipeline steps against the moto table', () => {
     // A different execution with the same run id does not take the record over.
     await step({ ...start, executionArn: 'arn:aws:states:us-east-1:1:execution:p:two' });
     expect(await world.run(runId)).toMatchObject({ executionArn: 'arn:aws:states:us-east-1:1:execution:p:one' });
+  });
+
+  describe('RecordDeployment\'s drift baseline', () => {
+    async function deployingVersion() {
+      const model = uniqueName('m');
+      const runId = uniqueName('run');
+      await world.put({ ...keys.run(runId), runId, model, status: 'RUNNING' });
+      const step = createHandler(ports);
+      await step(registration(model, runId));
+      await ports.store.transitionVersion(model, 1, ['PENDING_APPROVAL'], 'DEPLOYING', { at: new Date().toISOString() });
+      return {
+        model,
+        record: {
+          step: 'recordDeployment' as const,
+          runId,
+          model,
+          version: 1,
+          endpointName: `caretaker-${model}`,
+          endpointConfigName: `caretaker-${model}-v1-abc`,
+          modelName: `caretaker-${model}-v1-abc`,
+          trainingDataUri: `s3://${world.artifactsBucket}/models/${model}/${runId}/input/`,
+          executionArn: 'arn:aws:states:us-east-1:1:execution:p:x',
+          datasetName: 'churn',
+          datasetVersion: 'v1',
+          baseline: { exclude: ['churned'], types: {} },
+        },
+      };
+    }
+
+    it('writes the baseline of the registered objects before the version goes LIVE', async () => {
+      const { model, record } = await deployingVersion();
+      const outcome = await createHandler(ports)(record);
+      expect(outcome).not.toHaveProperty('baselineError');
+      expect(await world.version(model, 1)).toMatchObject({ status: 'LIVE' });
+      const baseline = await readBaseline(world.s3, world.artifactsBucket, model, 1);
+      expect(baseline?.features.map((f) => f.name)).toEqual(['tenure_months', 'monthly_charges', 'support_calls', 'contract']);
+    });
+
+    it('a baseline the data cannot give is reported, and the deployment (already serving) is still recorded LIVE', async () => {
+      const { model, record } = await deployingVersion();
+      const step = createHandler({ ...ports, baselines: { write: () => Promise.reject(new Invalid('the header row has an empty column name')) } });
+      const outcome = await step(record);
+      expect(outcome).toMatchObject({ baselineError: expect.stringContaining('empty column name') as unknown });
+      expect(await world.version(model, 1)).toMatchObject({ status: 'LIVE' });
+    });
+
+    it('a throttled baseline write fails the step as Caretaker.Unavailable (retried), with the version not yet LIVE', async () => {
+      const { model, record } = await deployingVersion();
+      const throttled = Object.assign(new Error('Slow Down'), { name: 'ThrottlingException' });
+      const step = createHandler({ ...ports, baselines: { write: () => Promise.reject(throttled) } });
+      await expect(step(record)).rejects.toMatchObject({ name: 'Caretaker.Unavailable' });
+      expect(await world.version(model, 1)).toMatchObject({ status: 'DEPLOYING' });
+    });
   });
 
   it('rejects a malformed step payload naming the field', async () => {
