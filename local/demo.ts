@@ -10,7 +10,6 @@ import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { customersToCsv, FEATURE_COLUMNS, generateCustomers, type Batch } from '../examples/churn/src/data';
 import { keys, runIdFor, type ModelVersionRecord, type RunRecord } from '../lambdas/shared/contracts';
 import { createDocumentClient } from '../lambdas/shared/dynamo';
-import { featureTypesOf } from '../lambdas/drift/baseline';
 import { readBaseline } from '../lambdas/drift/store';
 import type { CaretakerConfig } from '../lib/config';
 import type { AlarmTransition } from './alarms';
