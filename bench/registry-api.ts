@@ -4,7 +4,7 @@
  * counted by a middleware on the DynamoDB client (one per HTTP attempt), so the figures are
  * what the handler really sends, not what the code intends.
  */
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { BatchWriteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { S3Client } from '@aws-sdk/client-s3';
@@ -14,8 +14,8 @@ import type { ModelSummary } from '../lambdas/api/ports';
 import { fromLocalHeader } from '../lambdas/api/principal';
 import { createHandler } from '../lambdas/api/router';
 import { keys, type ModelVersionRecord, type VersionStatus } from '../lambdas/shared/contracts';
-import { TABLE_SCHEMA } from '../lambdas/shared/table-schema';
 import { startMotoServer } from '../test/support/moto-server';
+import { createMetadataTable } from '../test/support/table';
 import { writeResults } from './support';
 
 const SIZES = [10, 1_000, 10_000] as const;
@@ -57,28 +57,6 @@ function versionItem(model: string, version: number, size: number): Record<strin
   return { ...keys.version(model, version), ...keys.versionByStatus(model, status, version), ...record };
 }
 
-async function createTable(raw: DynamoDBClient, tableName: string): Promise<void> {
-  const attributes = new Set<string>([TABLE_SCHEMA.partitionKey, TABLE_SCHEMA.sortKey, ...TABLE_SCHEMA.indexes.flatMap((i) => [i.partitionKey, i.sortKey])]);
-  await raw.send(
-    new CreateTableCommand({
-      TableName: tableName,
-      BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: [...attributes].map((name) => ({ AttributeName: name, AttributeType: 'S' })),
-      KeySchema: [
-        { AttributeName: TABLE_SCHEMA.partitionKey, KeyType: 'HASH' },
-        { AttributeName: TABLE_SCHEMA.sortKey, KeyType: 'RANGE' },
-      ],
-      GlobalSecondaryIndexes: TABLE_SCHEMA.indexes.map((index) => ({
-        IndexName: index.indexName,
-        KeySchema: [
-          { AttributeName: index.partitionKey, KeyType: 'HASH' },
-          { AttributeName: index.sortKey, KeyType: 'RANGE' },
-        ],
-        Projection: { ProjectionType: 'ALL' },
-      })),
-    }),
-  );
-}
 
 const event = (method: string, path: string, query?: Record<string, string>, body?: unknown) =>
   ({
@@ -115,8 +93,7 @@ async function main(): Promise<void> {
     for (const size of SIZES) {
       const model = `m${size}`;
       // A table per size, so each registry size is measured alone.
-      const tableName = `bench-${size}-${Date.now()}`;
-      await createTable(raw, tableName);
+      const { tableName } = await createMetadataTable(config);
       const items = Array.from({ length: size }, (_, i) => versionItem(model, i + 1, size));
       for (let start = 0; start < items.length; start += 25 * 8) {
         await Promise.all(

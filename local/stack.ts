@@ -10,7 +10,6 @@ import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SageMakerClient } from '@aws-sdk/client-sagemaker';
-import { SFNClient } from '@aws-sdk/client-sfn';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { randomUUID } from 'node:crypto';
@@ -18,15 +17,9 @@ import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
-import * as z from 'zod';
-import { S3GroundTruthStore, SfnApprovalCallbacks, SfnDeploymentStarter, SqsRetrainingQueue } from '../lambdas/api/aws-ports';
-import { newId } from '../lambdas/api/domain';
-import { DynamoAuditLog, DynamoRegistry } from '../lambdas/api/dynamo-registry';
-import { datasetsDomain } from '../lambdas/api/datasets';
-import { DATASETS_ENV, parseCatalog } from '../lambdas/datasets/catalog';
 import { fromLocalHeader } from '../lambdas/api/principal';
-import { createHandler as createApiHandler, type ApiHandler } from '../lambdas/api/router';
-import { createDocumentClient } from '../lambdas/shared/dynamo';
+import type { ApiHandler } from '../lambdas/api/router';
+import { createApiHandlerFromEnv } from '../lambdas/api/wiring';
 import type { CaretakerConfig } from '../lib/config';
 import { LocalAlarms } from './alarms';
 import { startQueueConsumers, type QueueConsumers } from './consumers';
@@ -252,37 +245,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   }
 }
 
-const apiEnvironmentSchema = z.object({
-  TABLE_NAME: z.string().min(1),
-  ARTIFACTS_BUCKET: z.string().min(1),
-  MODELS: z.string().transform((text) => JSON.parse(text) as Parameters<typeof createApiHandler>[0]['models']),
-  RETRAINING_QUEUE_URL: z.string().optional(),
-  DEPLOY_STATE_MACHINE_ARN: z.string().optional(),
-  [DATASETS_ENV.bucket]: z.string().min(1),
-  [DATASETS_ENV.catalog]: z.string().transform((text) => parseCatalog(text)),
-});
-
 /** The registry API's router with the deployed function's ports, the caller taken from `X-Caretaker-Principal`. */
 function apiHandler(environment: Readonly<Record<string, string>>): ApiHandler {
-  const env = apiEnvironmentSchema.parse(environment);
-  const dynamo = createDocumentClient();
-  const sfn = new SFNClient({});
-  const s3 = new S3Client({});
-  return createApiHandler({
-    principal: fromLocalHeader,
-    models: env.MODELS,
-    ports: {
-      registry: new DynamoRegistry(dynamo, env.TABLE_NAME),
-      audit: new DynamoAuditLog(dynamo, env.TABLE_NAME),
-      datasets: datasetsDomain({ s3, db: dynamo, tableName: env.TABLE_NAME, bucket: env[DATASETS_ENV.bucket], catalog: env[DATASETS_ENV.catalog] }),
-      callbacks: new SfnApprovalCallbacks(sfn),
-      retraining: new SqsRetrainingQueue(new SQSClient({}), env.RETRAINING_QUEUE_URL),
-      deployments: new SfnDeploymentStarter(sfn, env.DEPLOY_STATE_MACHINE_ARN),
-      groundTruth: new S3GroundTruthStore(s3, env.ARTIFACTS_BUCKET),
-      clock: { now: () => new Date() },
-      newId,
-    },
-  });
+  return createApiHandlerFromEnv(environment, fromLocalHeader).handler;
 }
 
 const MAX_API_BODY = 1024 * 1024;

@@ -3,61 +3,12 @@
  * method). Clients, config and ports are built once per process; the caller is the IAM
  * principal API Gateway authenticated.
  */
-import { S3Client } from '@aws-sdk/client-s3';
-import { SFNClient } from '@aws-sdk/client-sfn';
-import { SQSClient } from '@aws-sdk/client-sqs';
-import * as z from 'zod';
-import { DATASETS_ENV, parseCatalog } from '../datasets/catalog';
-import { createDocumentClient } from '../shared/dynamo';
 import { logger } from '../shared/powertools';
-import { S3GroundTruthStore, SfnApprovalCallbacks, SfnDeploymentStarter, SqsRetrainingQueue } from './aws-ports';
-import { newId } from './domain';
-import { datasetsDomain } from './datasets';
-import { DynamoAuditLog, DynamoRegistry } from './dynamo-registry';
 import { fromIamContext } from './principal';
-import { createHandler } from './router';
+import { createApiHandlerFromEnv } from './wiring';
 
-const modelSummarySchema = z.array(
-  z.object({
-    name: z.string(),
-    description: z.string().optional(),
-    datasetName: z.string(),
-    objective: z.object({ metricName: z.string(), direction: z.enum(['maximize', 'minimize']) }),
-    approvers: z.array(z.string()).optional(),
-    approvalTimeoutSeconds: z.number(),
-  }),
-);
+const api = createApiHandlerFromEnv(process.env, fromIamContext);
 
-const env = z
-  .object({
-    TABLE_NAME: z.string().min(1),
-    ARTIFACTS_BUCKET: z.string().min(1),
-    MODELS: z.string().transform((text) => modelSummarySchema.parse(JSON.parse(text))),
-    RETRAINING_QUEUE_URL: z.string().optional(),
-    DEPLOY_STATE_MACHINE_ARN: z.string().optional(),
-    [DATASETS_ENV.bucket]: z.string().min(1),
-    [DATASETS_ENV.catalog]: z.string().transform((text) => parseCatalog(text)),
-  })
-  .parse(process.env);
+export const handler = api.handler;
 
-const dynamo = createDocumentClient();
-const s3 = new S3Client({});
-const sfn = new SFNClient({});
-
-export const handler = createHandler({
-  principal: fromIamContext,
-  models: env.MODELS,
-  ports: {
-    registry: new DynamoRegistry(dynamo, env.TABLE_NAME),
-    audit: new DynamoAuditLog(dynamo, env.TABLE_NAME),
-    datasets: datasetsDomain({ s3, db: dynamo, tableName: env.TABLE_NAME, bucket: env[DATASETS_ENV.bucket], catalog: env[DATASETS_ENV.catalog] }),
-    callbacks: new SfnApprovalCallbacks(sfn),
-    retraining: new SqsRetrainingQueue(new SQSClient({}), env.RETRAINING_QUEUE_URL),
-    deployments: new SfnDeploymentStarter(sfn, env.DEPLOY_STATE_MACHINE_ARN),
-    groundTruth: new S3GroundTruthStore(s3, env.ARTIFACTS_BUCKET),
-    clock: { now: () => new Date() },
-    newId,
-  },
-});
-
-logger.debug('registry API ready', { models: env.MODELS.length });
+logger.debug('registry API ready', { models: api.modelCount });

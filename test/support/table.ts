@@ -2,12 +2,12 @@
  * Creates a metadata table on the moto server with the key schema the stack deploys
  * (`TABLE_SCHEMA`), under a unique name, for integration tests.
  */
-import { CreateTableCommand, DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DeleteTableCommand, DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import { TABLE_SCHEMA } from '../../lambdas/shared/table-schema';
 import { motoClientConfig, uniqueName } from './aws';
 
 export async function createMetadataTable(
-  clientConfig: ReturnType<typeof motoClientConfig> = motoClientConfig(),
+  clientConfig: DynamoDBClientConfig = motoClientConfig(),
 ): Promise<{ tableName: string; drop: () => Promise<void> }> {
   const client = new DynamoDBClient(clientConfig);
   const tableName = uniqueName('caretaker');

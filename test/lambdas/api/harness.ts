@@ -14,7 +14,7 @@ import { fromIamContext, fromLocalHeader } from '../../../lambdas/api/principal'
 import { type ApiHandler, createHandler } from '../../../lambdas/api/router';
 import { keys, type ModelVersionRecord, type RetrainingRequest } from '../../../lambdas/shared/contracts';
 import { createDocumentClient } from '../../../lambdas/shared/dynamo';
-import { motoClientConfig, uniqueName } from '../../support/aws';
+import { motoClientConfig, serializedMotoConfig, uniqueName } from '../../support/aws';
 import { createMetadataTable } from '../../support/table';
 
 export const REQUESTER = 'arn:aws:iam::123456789012:role/data-scientist';
@@ -95,7 +95,8 @@ export interface Harness {
 
 export async function createHarness(): Promise<Harness> {
   const table = await createMetadataTable();
-  const client = createDocumentClient(motoClientConfig());
+  // Decisions race each other in these tests: one connection keeps moto's writes atomic.
+  const client = createDocumentClient(serializedMotoConfig());
   const s3 = new S3Client(motoClientConfig());
   const bucket = uniqueName('artifacts');
   await s3.send(new CreateBucketCommand({ Bucket: bucket }));

@@ -6,7 +6,6 @@
 import { ExecutionAlreadyExists, StartExecutionCommand, type StartExecutionCommandInput } from '@aws-sdk/client-sfn';
 import { GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { SQSEvent } from 'aws-lambda';
-import { Agent } from 'node:http';
 import { keys, type RetrainingRequest } from '../../../lambdas/shared/contracts';
 import { intakeEventSchema, normalize } from '../../../lambdas/retraining/messages';
 import { createDocumentClient } from '../../../lambdas/shared/dynamo';
@@ -15,22 +14,13 @@ import type { RetrainingPolicy, SuppressionReason } from '../../../lambdas/retra
 import { dynamoReleasePorts } from '../../../lambdas/retraining/release';
 import { DynamoDatasetVersions, DynamoRetrainingStore } from '../../../lambdas/retraining/repository';
 import { createHandler, type StarterDeps } from '../../../lambdas/retraining/starter';
-import { motoClientConfig } from '../../support/aws';
+import { serializedMotoConfig } from '../../support/aws';
 import { sqsRecord } from './events';
 
 export const STATE_MACHINE_ARN = 'arn:aws:states:us-east-1:123456789012:stateMachine:Caretaker-TrainingPipeline';
 export const ALARM_PREFIX = 'Caretaker-Caretaker-';
 
-/**
- * Client settings for moto with one connection. DynamoDB and SQS apply each request atomically;
- * moto's threaded server does not (two concurrent conditional writes can both pass their
- * condition, two concurrent sends can both escape deduplication). One connection sends one
- * request at a time, restoring per-request atomicity, while concurrent invocations still
- * interleave between their requests.
- */
-export function serializedMotoConfig() {
-  return { ...motoClientConfig(), requestHandler: { httpAgent: new Agent({ keepAlive: true, maxSockets: 1 }) } };
-}
+export { serializedMotoConfig } from '../../support/aws';
 
 /** Step Functions at the boundary: names are unique per state machine, as in the service. */
 export class FakeStepFunctions {
