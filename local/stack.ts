@@ -14,7 +14,7 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { Agent, createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { fromLocalHeader } from '../lambdas/api/principal';
@@ -247,7 +247,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
 /** The registry API's router with the deployed function's ports, the caller taken from `X-Caretaker-Principal`. */
 function apiHandler(environment: Readonly<Record<string, string>>): ApiHandler {
-  return createApiHandlerFromEnv(environment, fromLocalHeader).handler;
+  // DynamoDB applies each request atomically; moto's threaded server does not when requests
+  // arrive on parallel connections (two conditional approvals could both pass). One connection
+  // gives local mode DynamoDB's per-request atomicity; concurrent requests still interleave.
+  const dynamo = { requestHandler: { httpAgent: new Agent({ keepAlive: true, maxSockets: 1 }) } };
+  return createApiHandlerFromEnv(environment, fromLocalHeader, dynamo).handler;
 }
 
 const MAX_API_BODY = 1024 * 1024;

@@ -3,6 +3,7 @@
  * and local mode both build it here, so they cannot drift apart; they differ only in how the
  * caller is identified (`fromIamContext` in AWS, `fromLocalHeader` in local mode).
  */
+import type { DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SQSClient } from '@aws-sdk/client-sqs';
@@ -40,9 +41,11 @@ export const apiEnvironmentSchema = z.object({
 export function createApiHandlerFromEnv(
   environment: Readonly<Record<string, string | undefined>>,
   principal: Parameters<typeof createHandler>[0]['principal'],
+  /** DynamoDB client settings (local mode serializes requests to keep moto's writes atomic). */
+  dynamoConfig: DynamoDBClientConfig = {},
 ): { handler: ApiHandler; modelCount: number } {
   const env = apiEnvironmentSchema.parse(environment);
-  const dynamo = createDocumentClient();
+  const dynamo = createDocumentClient(dynamoConfig);
   const s3 = new S3Client({});
   const sfn = new SFNClient({});
   const handler = createHandler({

@@ -58,4 +58,17 @@ describe('local mode API over HTTP', () => {
     expect(response.status).toBe(403);
     expect(h.callbacks.calls).toHaveLength(0);
   });
+
+  it('lets exactly one of 50 concurrent approvals through the wire win; the others get 409', async () => {
+    await h.putVersion({ model: 'churn', version });
+    const responses = await Promise.all(
+      Array.from({ length: 50 }, (_, i) =>
+        post(`models/churn/versions/${version}/approve`, JSON.stringify({ reason: `approval ${i}` }), `${APPROVER}-${i}`),
+      ),
+    );
+    const statuses = responses.map((r) => r.status).sort();
+    expect(statuses.filter((s) => s === 200)).toHaveLength(1);
+    expect(statuses.filter((s) => s === 409)).toHaveLength(49);
+    expect(h.callbacks.calls).toHaveLength(1);
+  });
 });
