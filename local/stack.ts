@@ -269,7 +269,7 @@ async function readBody(request: IncomingMessage): Promise<string | null> {
 }
 
 /** API Gateway's proxy integration, locally: `http://127.0.0.1:<port>/v1/…` → the handler. */
-export async function serveApi(handler: ApiHandler, port: number, stage = 'v1'): Promise<{ url: string; server: Server; close: () => Promise<void> }> {
+export async function serveApi(handler: ApiHandler, port = 0, stage = 'v1'): Promise<{ url: string; server: Server; close: () => Promise<void> }> {
   const server = createServer((request, response) => {
     void (async () => {
       try {

@@ -7,7 +7,7 @@ import { main } from '../../bin/cli';
 import { formatTable, resolveApiUrl } from '../../lib/cli/api';
 import { keys } from '../../lambdas/shared/contracts';
 import { APPROVER, createHarness, type Harness } from '../lambdas/api/harness';
-import { serveApi } from '../support/api-server';
+import { serveApi } from '../../local/stack';
 
 describe('caretaker CLI against the API', () => {
   let h: Harness;

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CaretakerApiError, CaretakerClient } from '../../lib/client';
 import { APPROVER, createHarness, type Harness, REQUESTER } from '../lambdas/api/harness';
-import { serveApi } from '../support/api-server';
+import { serveApi } from '../../local/stack';
 
 describe('CaretakerClient in local mode against the handler', () => {
   let h: Harness;
