@@ -1,0 +1,199 @@
+/**
+ * A run's start and end: StartRun opens the run record, StageTrainingData copies the exact
+ * dataset version the run trains on, FinishRun records every way a run ends without deploying.
+ */
+import * as z from 'zod';
+import { RUN_STATUSES, TRIGGER_KINDS, pipelineInputSchema, type RunRecord, type RunStatus, type VersionStatus } from '../../shared/contracts';
+import { stageTrainingData } from '../../datasets';
+import { artifactPrefixes } from '../../shared/layout';
+import { APPROVAL_REJECTED_ERROR, rejectionCauseSchema } from '../callbacks';
+import { EVALUATION_REPORT_FILE } from '../settings';
+import { s3Uri, sagemakerName, shortHash, trainableDataset, type StepPorts } from './ports';
+
+// ---------------------------------------------------------------------------------------------
+// StartRun
+
+export const startRunInput = pipelineInputSchema.extend({
+  step: z.literal('startRun'),
+  executionArn: z.string().min(1),
+  datasetName: z.string().min(1),
+  resourcePrefix: z.string().min(1),
+});
+
+export async function startRun(input: z.infer<typeof startRunInput>, ports: StepPorts) {
+  const { runId, model, datasetName, datasetVersion } = input;
+  const startedAt = ports.now().toISOString();
+  await ports.store.createRun({
+    runId,
+    model,
+    status: 'RUNNING',
+    executionArn: input.executionArn,
+    requestedBy: input.requestedBy,
+    trigger: input.trigger,
+    datasetVersion,
+    currentState: 'StartRun',
+    startedAt,
+  });
+
+  const trainable = await trainableDataset(ports, model, datasetName, datasetVersion);
+  // Training and evaluation read the run's own copy of the exact registered object versions
+  // (StageTrainingData), never the live dataset prefix, which may have changed since.
+  const trainingDataUri = s3Uri(ports.artifactsBucket, artifactPrefixes.trainingInput(model, runId));
+
+  const champion = await ports.store.findLiveVersion(model);
+  const bucket = ports.artifactsBucket;
+  const evaluationUri = s3Uri(bucket, artifactPrefixes.evaluations(model, runId));
+  return {
+    startedAt,
+    dataset: { name: trainable.dataset, version: trainable.datasetVersion, contentAddress: trainable.contentAddress, rows: trainable.rowCount },
+    jobBase: sagemakerName(`${input.resourcePrefix}-${model}-${shortHash(runId, 10)}`),
+    trainingDataUri,
+    // The evaluator and the trainer split the same dataset version with the same seed.
+    holdoutUri: trainingDataUri,
+    checkpointUri: s3Uri(bucket, artifactPrefixes.checkpoints(model, runId)),
+    outputUri: s3Uri(bucket, artifactPrefixes.models(model, runId)),
+    evaluationUri,
+    evaluationReportUri: `${evaluationUri}${EVALUATION_REPORT_FILE}`,
+    captureUri: s3Uri(bucket, artifactPrefixes.capture(model)),
+    champion: champion
+      ? { version: champion.version, modelArtifactUri: champion.modelArtifactUri, endpointConfigName: champion.endpointConfigName ?? null }
+      : null,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// StageTrainingData
+
+export const stageTrainingDataInput = z.object({
+  step: z.literal('stageTrainingData'),
+  runId: z.string().min(1),
+  model: z.string().min(1),
+  datasetName: z.string().min(1),
+  datasetVersion: z.string().min(1),
+});
+
+/**
+ * Copies the dataset version's exact object versions (server-side) to the run's
+ * `models/<model>/<runId>/input/`, the prefix the training channel and the evaluation holdout
+ * read. Checks again first: an object version expired since StartRun ends the run here.
+ * A retry copies the same versions to the same keys.
+ */
+export async function stageData(input: z.infer<typeof stageTrainingDataInput>, ports: StepPorts) {
+  const trainable = await trainableDataset(ports, input.model, input.datasetName, input.datasetVersion);
+  const staged = await stageTrainingData(ports.datasets, trainable, {
+    bucket: ports.artifactsBucket,
+    prefix: artifactPrefixes.trainingInput(input.model, input.runId),
+  });
+  await ports.store.updateRun(input.runId, { currentState: 'StageTrainingData' });
+  return { s3Uri: staged.s3Uri, objects: staged.objects.length, contentAddress: trainable.contentAddress };
+}
+
+// ---------------------------------------------------------------------------------------------
+// FinishRun: every way a run ends without deploying
+
+const errorOutput = z.object({ Error: z.string(), Cause: z.unknown() });
+
+export const finishRunInput = z.object({
+  step: z.literal('finishRun'),
+  status: z.enum(RUN_STATUSES).exclude(['RUNNING', 'SUCCEEDED']),
+  executionArn: z.string().min(1),
+  /** The execution's whole state at that point; only these parts are read. */
+  run: z.object({
+    runId: z.string().min(1),
+    model: z.string().min(1),
+    datasetVersion: z.string().min(1),
+    requestedBy: z.string().min(1),
+    trigger: z.object({ kind: z.enum(TRIGGER_KINDS), id: z.string(), reason: z.string() }),
+    failure: z.record(z.string(), errorOutput).default({}),
+    rejection: errorOutput.optional(),
+    gate: z.object({ reasons: z.array(z.string()) }).optional(),
+    registered: z.object({ version: z.number().int().positive() }).optional(),
+  }),
+});
+
+/** Which version statuses a run's end moves its version out of, and to what. */
+const VERSION_CLEANUP: Partial<Record<RunStatus, { readonly from: readonly VersionStatus[]; readonly to: VersionStatus }[]>> = {
+  EXPIRED: [{ from: ['PENDING_APPROVAL'], to: 'EXPIRED' }],
+  REJECTED: [{ from: ['PENDING_APPROVAL'], to: 'REJECTED' }],
+  FAILED: [
+    { from: ['PENDING_APPROVAL'], to: 'EXPIRED' },
+    { from: ['DEPLOYING'], to: 'DEPLOY_FAILED' },
+  ],
+  DEPLOY_FAILED: [{ from: ['APPROVED', 'DEPLOYING'], to: 'DEPLOY_FAILED' }],
+};
+
+/** SageMaker `.sync` failures carry the Describe*Job output as the cause: keep its reason. */
+export function describeCause(cause: unknown): string {
+  if (typeof cause !== 'string') return JSON.stringify(cause ?? null);
+  try {
+    const job = JSON.parse(cause) as Record<string, unknown>;
+    const name = job.TrainingJobName ?? job.ProcessingJobName;
+    const status = job.TrainingJobStatus ?? job.ProcessingJobStatus;
+    if (typeof name === 'string' && typeof status === 'string') {
+      const secondary = typeof job.SecondaryStatus === 'string' && job.SecondaryStatus !== status ? ` (${job.SecondaryStatus})` : '';
+      const reason = typeof job.FailureReason === 'string' ? job.FailureReason : typeof job.ExitMessage === 'string' ? job.ExitMessage : 'no reason given';
+      return `${name} ${status}${secondary}: ${reason}`;
+    }
+    if (typeof job.errorMessage === 'string') return job.errorMessage;
+  } catch {
+    // not JSON: a plain message
+  }
+  return cause;
+}
+
+function rejectionReason(cause: unknown): string {
+  if (typeof cause === 'string') {
+    try {
+      const parsed = rejectionCauseSchema.safeParse(JSON.parse(cause));
+      if (parsed.success) return `rejected by ${parsed.data.by}: ${parsed.data.reason}`;
+    } catch {
+      // a plain-text reason
+    }
+    return `rejected: ${cause}`;
+  }
+  return 'rejected';
+}
+
+export async function finishRun(input: z.infer<typeof finishRunInput>, ports: StepPorts) {
+  const { status, run } = input;
+  const at = ports.now().toISOString();
+  const failed = Object.entries(run.failure).at(-1);
+  const failure = failed ? { state: failed[0], error: failed[1].Error, cause: describeCause(failed[1].Cause) } : undefined;
+  const reason =
+    status === 'REJECTED'
+      ? rejectionReason(run.rejection?.Cause)
+      : status === 'REJECTED_BY_GATE'
+        ? `rejected by gate: ${(run.gate?.reasons ?? []).join('; ')}`
+        : status === 'EXPIRED'
+          ? 'no decision before the approval timeout'
+          : undefined;
+
+  const version = run.registered?.version;
+  if (version !== undefined) {
+    for (const { from, to } of VERSION_CLEANUP[status] ?? []) {
+      const moved = await ports.store.transitionVersion(run.model, version, from, to, { at, remove: ['taskToken'], set: { endedBy: status } });
+      if (moved && (to === 'EXPIRED' || to === 'DEPLOY_FAILED')) {
+        await ports.store.putAudit({ eventId: `${run.runId}#${to}`, model: run.model, at, type: to, actor: 'caretaker:pipeline', version, runId: run.runId, reason: failure?.cause ?? reason });
+      }
+    }
+  }
+
+  const fields: Partial<RunRecord> = {
+    runId: run.runId,
+    model: run.model,
+    status,
+    endedAt: at,
+    executionArn: input.executionArn,
+    requestedBy: run.requestedBy,
+    trigger: run.trigger,
+    datasetVersion: run.datasetVersion,
+    ...(failure ? { failure, currentState: failure.state } : {}),
+    ...(reason ? { reason } : {}),
+  };
+  await ports.store.updateRun(run.runId, fields);
+  return {
+    status,
+    Error: failure?.error ?? (status === 'REJECTED' ? APPROVAL_REJECTED_ERROR : `Caretaker.${status}`),
+    Cause: failure?.cause ?? reason ?? status,
+  };
+}
