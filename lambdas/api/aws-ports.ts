@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { SendTaskFailureCommand, SendTaskSuccessCommand, type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { approvalOutput, rejectionFailure, type ApprovalOutput, type RejectionCause } from '../shared/approval';
 import { retrainingRequestSchema } from '../shared/contracts';
 import { Unavailable } from '../shared/errors';
 import { artifactPrefixes } from '../shared/layout';
@@ -33,12 +34,15 @@ async function deliver(send: () => Promise<unknown>): Promise<void> {
 export class SfnApprovalCallbacks implements ApprovalCallbacks {
   constructor(private readonly client: SFNClient) {}
 
-  approve(taskToken: string, output: { decision: 'APPROVED'; by: string; reason: string }): Promise<void> {
-    return deliver(() => this.client.send(new SendTaskSuccessCommand({ taskToken, output: JSON.stringify(output) })));
+  /** `SendTaskSuccess` with exactly the pipeline's `approvalOutputSchema` output. */
+  approve(taskToken: string, output: ApprovalOutput): Promise<void> {
+    return deliver(() => this.client.send(new SendTaskSuccessCommand({ taskToken, output: approvalOutput(output) })));
   }
 
-  reject(taskToken: string, failure: { error: 'Caretaker.Rejected'; cause: string }): Promise<void> {
-    return deliver(() => this.client.send(new SendTaskFailureCommand({ taskToken, error: failure.error, cause: failure.cause.slice(0, 32_768) })));
+  /** `SendTaskFailure` with `APPROVAL_REJECTED_ERROR` and the JSON `rejectionCauseSchema` cause. */
+  reject(taskToken: string, cause: RejectionCause): Promise<void> {
+    const failure = rejectionFailure(cause);
+    return deliver(() => this.client.send(new SendTaskFailureCommand({ taskToken, error: failure.error, cause: failure.cause })));
   }
 }
 

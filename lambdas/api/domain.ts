@@ -144,9 +144,9 @@ export async function decide(ctx: ApiContext, input: DecisionInput): Promise<{ m
   try {
     if (token === undefined) throw new TaskTokenGone('the version has no waiting approval task');
     if (input.decision === 'APPROVED') {
-      await callbacks.approve(token, { decision: 'APPROVED', by: input.caller, reason: input.reason });
+      await callbacks.approve(token, { decision: 'APPROVED', by: decision.by, reason: decision.reason, at: decision.at });
     } else {
-      await callbacks.reject(token, { error: 'Caretaker.Rejected', cause: input.reason });
+      await callbacks.reject(token, { by: decision.by, reason: decision.reason, at: decision.at });
     }
   } catch (error) {
     if (error instanceof TaskTokenGone) {

@@ -2,6 +2,7 @@
  * What the registry API's domain functions need from the outside world. The handler wires
  * AWS-backed implementations; tests pass moto-backed ones or fakes.
  */
+import type { ApprovalOutput, RejectionCause } from '../shared/approval';
 import type {
   DatasetSummary,
   DatasetVersionListItem,
@@ -90,8 +91,9 @@ export interface AuditLog {
 /** Resumes or ends the pipeline's waiting approval task. */
 export interface ApprovalCallbacks {
   /** Throws `TaskTokenGone` when the token expired or no longer exists. */
-  approve(taskToken: string, output: { decision: 'APPROVED'; by: string; reason: string }): Promise<void>;
-  reject(taskToken: string, failure: { error: 'Caretaker.Rejected'; cause: string }): Promise<void>;
+  approve(taskToken: string, output: ApprovalOutput): Promise<void>;
+  /** Fails the task with the rejection (who, why, when), which the pipeline records on the run. */
+  reject(taskToken: string, cause: RejectionCause): Promise<void>;
 }
 
 /** The task token is dead: the wait timed out or the execution ended. */

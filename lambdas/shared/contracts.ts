@@ -7,6 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import * as z from 'zod';
+import type { RejectionCause } from './approval';
 
 // ---------------------------------------------------------------------------------------------
 // Identifiers
@@ -169,6 +170,8 @@ export interface RunRecord {
   readonly endedAt?: string;
   /** Why a run ended without deploying when that was not a failure: the gate's or the approver's reason. */
   readonly reason?: string;
+  /** Who rejected the run's version, why and when (the approval callback's cause). */
+  readonly rejection?: RejectionCause;
 }
 
 /** `pk = DATASET#<dataset>`, `sk = VERSION#<datasetVersion>` — owned by the datasets part. */

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { runPipelineLocally, sendTaskFailure, sendTaskSuccess, substitute, TaskError, waitForTaskToken } from '../../local/stepfunctions/runner';
+import { APPROVAL_REJECTED_ERROR } from '../../lambdas/shared/approval';
 
 const callback = JSON.stringify({
   StartAt: 'Ask',
@@ -46,11 +47,11 @@ describe('local Step Functions runner', () => {
       taskHandlers: {
         'arn:aws:states:::lambda:invoke.waitForTaskToken': waitForTaskToken((params) => {
           const { token } = (params as { Payload: { token: string } }).Payload;
-          setTimeout(() => sendTaskFailure(token, 'Caretaker.Rejected', 'no'), 5);
+          setTimeout(() => sendTaskFailure(token, APPROVAL_REJECTED_ERROR, 'no'), 5);
         }),
       },
     });
-    expect(execution).toMatchObject({ status: 'FAILED', error: 'Caretaker.Rejected', cause: 'no' });
+    expect(execution).toMatchObject({ status: 'FAILED', error: APPROVAL_REJECTED_ERROR, cause: 'no' });
   });
 
   it('applies TimeoutSecondsPath against the state input, as Step Functions does', async () => {

@@ -18,6 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitForTaskToken } from '../../local/stepfunctions/runner';
 import { startLocalStepFunctions, type ExecutionRecord, type RunningStepFunctions } from '../../local/stepfunctions/service';
 import { taskHandlersFor } from '../../local/stepfunctions/tasks';
+import { APPROVAL_REJECTED_ERROR } from '../../lambdas/shared/approval';
 
 const MACHINE = 'arn:aws:states:us-east-1:123456789012:stateMachine:approvals';
 const FUNCTION = 'arn:aws:lambda:us-east-1:123456789012:function:double';
@@ -101,8 +102,8 @@ describe('local Step Functions endpoint', () => {
     const { executionArn } = await sfn.send(new StartExecutionCommand({ stateMachineArn: MACHINE, name: 'run-2', input: JSON.stringify({ n: 1 }) }));
     for (let i = 0; i < 100 && tokens.length === before; i += 1) await new Promise((resolve) => setTimeout(resolve, 10));
     const token = tokens.at(-1)!;
-    await sfn.send(new SendTaskFailureCommand({ taskToken: token, error: 'Caretaker.Rejected', cause: 'no' }));
-    expect(await settled(executionArn!)).toMatchObject({ status: 'FAILED', error: 'Caretaker.Rejected', cause: 'no' });
+    await sfn.send(new SendTaskFailureCommand({ taskToken: token, error: APPROVAL_REJECTED_ERROR, cause: 'no' }));
+    expect(await settled(executionArn!)).toMatchObject({ status: 'FAILED', error: APPROVAL_REJECTED_ERROR, cause: 'no' });
     await expect(sfn.send(new SendTaskSuccessCommand({ taskToken: token, output: '{}' }))).rejects.toBeInstanceOf(TaskTimedOut);
   });
 

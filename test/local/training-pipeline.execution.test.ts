@@ -310,6 +310,11 @@ describe('training pipeline, executed offline', () => {
       status: 'REJECTED',
       reason: expect.stringContaining('holdout is from before the price change') as unknown,
     });
+    // The run records who rejected, why and when: the rejection cause the API sends.
+    expect(await world.run(runId)).toMatchObject({
+      reason: `rejected by ${APPROVER}: holdout is from before the price change`,
+      rejection: { by: APPROVER, reason: 'holdout is from before the price change', at: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) as unknown },
+    });
     expect(await world.version(model, 1)).toMatchObject({ status: 'REJECTED' });
     expect(sagemaker.calls.filter((c) => /Endpoint|Model$/.test(c.api))).toEqual([]);
   });

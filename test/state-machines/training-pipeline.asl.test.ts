@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { APPROVAL_REJECTED_ERROR } from '../../lambdas/pipeline/callbacks';
+import { APPROVAL_REJECTED_ERROR } from '../../lambdas/shared/approval';
 import { placeholdersOf } from '../../local/stepfunctions/runner';
 import { TRAINING_PIPELINE_ASL } from '../../local/stepfunctions/training-pipeline';
 

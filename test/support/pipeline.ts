@@ -7,7 +7,7 @@ import { CreateBucketCommand, PutBucketVersioningCommand, PutObjectCommand, S3Cl
 import { GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { datasetCatalogFromConfig, registerDatasetVersion, type DatasetCatalog, type DatasetObject, type DatasetPorts } from '../../lambdas/datasets';
 import type { RollbackRequest } from '../../lambdas/api/ports';
-import { APPROVAL_REJECTED_ERROR } from '../../lambdas/pipeline/callbacks';
+import { approvalOutput, rejectionFailure } from '../../lambdas/shared/approval';
 import { createHandler, createPorts } from '../../lambdas/pipeline/handler';
 import type { ModelSettings } from '../../lambdas/pipeline/settings';
 import {
@@ -263,8 +263,12 @@ export class PipelineWorld {
             const decision = { decision: to, by: APPROVER, reason: approver.kind === 'rejects' ? approver.reason : 'looks good', at };
             const moved = await ports.store.transitionVersion(model, version, ['PENDING_APPROVAL'], to, { at, set: { decision }, remove: ['taskToken'] });
             if (!moved) throw new Error('the approval API lost the race in a test that has no race');
-            if (approver.kind === 'approves') sendTaskSuccess(taskToken, { decision: 'APPROVED', by: APPROVER, reason: 'looks good', at });
-            else sendTaskFailure(taskToken, APPROVAL_REJECTED_ERROR, JSON.stringify({ by: APPROVER, reason: approver.reason, at }));
+            // The API's callbacks send exactly lambdas/shared/approval.ts's contract.
+            if (approver.kind === 'approves') sendTaskSuccess(taskToken, JSON.parse(approvalOutput({ decision: 'APPROVED', by: APPROVER, reason: 'looks good', at })));
+            else {
+              const failure = rejectionFailure({ by: APPROVER, reason: approver.reason, at });
+              sendTaskFailure(taskToken, failure.error, failure.cause);
+            }
           };
           pendingDecisions.push(decide());
         },

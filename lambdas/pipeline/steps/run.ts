@@ -6,7 +6,7 @@ import * as z from 'zod';
 import { RUN_STATUSES, TRIGGER_KINDS, pipelineInputSchema, type RunRecord, type RunStatus, type VersionStatus } from '../../shared/contracts';
 import { stageTrainingData } from '../../datasets';
 import { artifactPrefixes } from '../../shared/layout';
-import { APPROVAL_REJECTED_ERROR, rejectionCauseSchema } from '../callbacks';
+import { APPROVAL_REJECTED_ERROR, parseRejectionCause, type RejectionCause } from '../../shared/approval';
 import { EVALUATION_REPORT_FILE } from '../settings';
 import { s3Uri, sagemakerName, shortHash, trainableDataset, type StepPorts } from './ports';
 
@@ -141,17 +141,9 @@ export function describeCause(cause: unknown): string {
   return cause;
 }
 
-function rejectionReason(cause: unknown): string {
-  if (typeof cause === 'string') {
-    try {
-      const parsed = rejectionCauseSchema.safeParse(JSON.parse(cause));
-      if (parsed.success) return `rejected by ${parsed.data.by}: ${parsed.data.reason}`;
-    } catch {
-      // a plain-text reason
-    }
-    return `rejected: ${cause}`;
-  }
-  return 'rejected';
+function rejectionReason(rejection: RejectionCause | undefined, cause: unknown): string {
+  if (rejection) return `rejected by ${rejection.by}: ${rejection.reason}`;
+  return typeof cause === 'string' ? `rejected: ${cause}` : 'rejected';
 }
 
 export async function finishRun(input: z.infer<typeof finishRunInput>, ports: StepPorts) {
@@ -159,9 +151,11 @@ export async function finishRun(input: z.infer<typeof finishRunInput>, ports: St
   const at = ports.now().toISOString();
   const failed = Object.entries(run.failure).at(-1);
   const failure = failed ? { state: failed[0], error: failed[1].Error, cause: describeCause(failed[1].Cause) } : undefined;
+  // Who rejected and why, as the API sent it (lambdas/shared/approval.ts).
+  const rejection = status === 'REJECTED' ? parseRejectionCause(run.rejection?.Cause) : undefined;
   const reason =
     status === 'REJECTED'
-      ? rejectionReason(run.rejection?.Cause)
+      ? rejectionReason(rejection, run.rejection?.Cause)
       : status === 'REJECTED_BY_GATE'
         ? `rejected by gate: ${(run.gate?.reasons ?? []).join('; ')}`
         : status === 'EXPIRED'
@@ -189,6 +183,7 @@ export async function finishRun(input: z.infer<typeof finishRunInput>, ports: St
     datasetVersion: run.datasetVersion,
     ...(failure ? { failure, currentState: failure.state } : {}),
     ...(reason ? { reason } : {}),
+    ...(rejection ? { rejection } : {}),
   };
   await ports.store.updateRun(run.runId, fields);
   return {

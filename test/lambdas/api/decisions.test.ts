@@ -1,6 +1,7 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { TaskTokenGone } from '../../../lambdas/api/ports';
+import { approvalOutputSchema, rejectionCauseSchema } from '../../../lambdas/shared/approval';
 import { keys } from '../../../lambdas/shared/contracts';
 import { APPROVER, apiEvent, bodyOf, createHarness, type Harness, OTHER_APPROVER, REQUESTER } from './harness';
 
@@ -29,21 +30,26 @@ describe('approve and reject against DynamoDB on moto', () => {
     const result = await decide('approve', version);
     expect(result.statusCode).toBe(200);
     expect(bodyOf(result)).toMatchObject({ status: 'APPROVED', decision: { decision: 'APPROVED', by: APPROVER, reason: 'looks good' } });
+    const decidedAt = bodyOf<{ decision: { at: string } }>(result).decision.at;
+    // Exactly the pipeline's contract (lambdas/shared/approval.ts), with the decision's time.
     expect(h.callbacks.calls).toEqual([
-      { kind: 'success', token: `token-churn-${version}`, payload: { decision: 'APPROVED', by: APPROVER, reason: 'looks good' } },
+      { kind: 'success', token: `token-churn-${version}`, payload: { decision: 'APPROVED', by: APPROVER, reason: 'looks good', at: decidedAt } },
     ]);
+    expect(approvalOutputSchema.parse(h.callbacks.calls[0]!.payload)).toEqual(h.callbacks.calls[0]!.payload);
     expect(await stored(version)).toMatchObject({ status: 'APPROVED', gsi1pk: 'MODEL#churn#STATUS#APPROVED', decision: { by: APPROVER } });
     const audit = bodyOf<{ items: { type: string; version: number }[] }>(await h.handler(apiEvent('GET', '/audit', { query: { model: 'churn' } })));
     expect(audit.items).toContainEqual(expect.objectContaining({ type: 'APPROVED', version, actor: APPROVER }));
   });
 
-  it('rejects with SendTaskFailure Caretaker.Rejected and the reason as cause', async () => {
+  it('rejects with the rejection cause {by, reason, at}: who rejected, why and when', async () => {
     await h.putVersion({ model: 'churn', version });
     const result = await decide('reject', version);
     expect(result.statusCode).toBe(200);
+    const decidedAt = bodyOf<{ decision: { at: string } }>(result).decision.at;
     expect(h.callbacks.calls).toEqual([
-      { kind: 'failure', token: `token-churn-${version}`, payload: { error: 'Caretaker.Rejected', cause: 'looks good' } },
+      { kind: 'failure', token: `token-churn-${version}`, payload: { by: APPROVER, reason: 'looks good', at: decidedAt } },
     ]);
+    expect(rejectionCauseSchema.parse(h.callbacks.calls[0]!.payload)).toEqual(h.callbacks.calls[0]!.payload);
     expect(await stored(version)).toMatchObject({ status: 'REJECTED' });
   });
 

@@ -1,0 +1,78 @@
+/**
+ * The names of every environment variable a construct sets and a handler reads: one definition,
+ * imported by `lib/constructs/*` (which set them) and by each handler's environment schema
+ * (which parses them once, at module load, in the function's `*.handler.ts` entry).
+ *
+ * A handler never reads `process.env` anywhere else, and never defaults a missing variable to
+ * `''`: a function deployed without a variable it needs fails at start-up, naming it.
+ */
+import * as z from 'zod';
+
+export const ENV = {
+  /** The metadata table (every function that reads or writes it). */
+  tableName: 'TABLE_NAME',
+  /** The artifacts bucket (models, evaluations, capture, baselines, ground truth). */
+  artifactsBucket: 'ARTIFACTS_BUCKET',
+  /** The datasets bucket (registered objects under `datasets/<dataset>/`). */
+  datasetsBucket: 'DATASETS_BUCKET',
+  /** The dataset catalog as JSON (`datasetCatalogFromConfig`; `parseCatalog` reads it). */
+  datasetsCatalog: 'DATASETS_CATALOG',
+  /** The retraining FIFO queue (API, new-data counter, intake). */
+  retrainingQueueUrl: 'RETRAINING_QUEUE_URL',
+  /** The training pipeline state machine the retraining starter starts. */
+  stateMachineArn: 'STATE_MACHINE_ARN',
+  /** The deployment (rollback) state machine the API starts. */
+  deployStateMachineArn: 'DEPLOY_STATE_MACHINE_ARN',
+  /** The SNS topic approval requests go to. */
+  approvalsTopicArn: 'APPROVALS_TOPIC_ARN',
+  /** The write-once audit bucket the audit copier writes to. */
+  auditBucket: 'AUDIT_BUCKET',
+  /** The API's model summaries as JSON. */
+  models: 'MODELS',
+  /** The retraining intake's model names, comma-separated. */
+  modelNames: 'MODEL_NAMES',
+  /** Prefix of the alarm names the retraining intake acts on. */
+  alarmNamePrefix: 'ALARM_NAME_PREFIX',
+  /** The starter's per-model policies as compact JSON. */
+  retrainingPolicies: 'RETRAINING_POLICIES',
+  /** How long the starter's claim on a request lasts, in seconds. */
+  claimSeconds: 'CLAIM_SECONDS',
+  /** How far back the drift analyzer looks for ground-truth labels (hours; optional). */
+  labelLookbackHours: 'LABEL_LOOKBACK_HOURS',
+  /** Powertools: the service name on every log line and metric. */
+  powertoolsServiceName: 'POWERTOOLS_SERVICE_NAME',
+  /** Powertools: the CloudWatch namespace of the function's metrics. */
+  powertoolsMetricsNamespace: 'POWERTOOLS_METRICS_NAMESPACE',
+} as const;
+export type EnvName = (typeof ENV)[keyof typeof ENV];
+
+/** Variables every `CaretakerFunction` sets for every function (not part of a handler's schema). */
+export const COMMON_ENV_NAMES: readonly string[] = [ENV.powertoolsServiceName, ENV.powertoolsMetricsNamespace, 'NODE_OPTIONS'];
+
+/** Field schemas for the values the variables carry. */
+export const envValue = {
+  name: z.string().min(1, 'is not set'),
+  arn: z.string().startsWith('arn:', 'is not an ARN'),
+  url: z.url('is not a URL'),
+} as const;
+
+/**
+ * Parses a function's environment with its schema, once (call it at module load). Throws one
+ * error naming every missing or malformed variable.
+ */
+export function parseEnvironment<S extends z.ZodType>(schema: S, environment: Readonly<Record<string, string | undefined>> = process.env): z.output<S> {
+  const result = schema.safeParse(environment);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => `${issue.path.join('.') || '(environment)'}: ${issue.message}`);
+  throw new Error(`the function's environment is not what its construct sets: ${problems.join('; ')}`);
+}
+
+/** The variable names a handler's environment schema declares (for the construct ⇄ handler agreement test). */
+export function environmentNames(schema: z.ZodObject): { required: string[]; optional: string[] } {
+  const required: string[] = [];
+  const optional: string[] = [];
+  for (const [name, field] of Object.entries(schema.shape)) {
+    ((field as z.ZodType).safeParse(undefined).success ? optional : required).push(name);
+  }
+  return { required, optional };
+}

@@ -1,0 +1,18 @@
+/**
+ * Metric names and dimensions a handler emits and a construct alarms or graphs on: one
+ * definition, imported by both sides (`lib/constructs/*` build `cloudwatch.Metric`s from these).
+ */
+
+/** The namespace of every Caretaker metric (`POWERTOOLS_METRICS_NAMESPACE` of every function). */
+export const METRICS_NAMESPACE = 'Caretaker';
+
+/** The retraining starter's outcomes, one data point per request decided. */
+export const RETRAINING_METRICS = {
+  /** A pipeline run started (dimension `Model`). */
+  started: 'RetrainingStarted',
+  /** A trigger suppressed by the policy (dimensions `Model`, `Reason`). */
+  suppressed: 'RetrainingSuppressed',
+} as const;
+
+/** Dimension names of the retraining metrics. */
+export const RETRAINING_DIMENSIONS = { model: 'Model', reason: 'Reason' } as const;
