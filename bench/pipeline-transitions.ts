@@ -46,7 +46,7 @@ const SCENARIOS: [string, ScenarioOptions][] = [
     'succeeded after 3 throttled creates, a capacity failure and a fallback instance type',
     {
       evaluation: { candidate: GOOD },
-      training: [...Array.from({ length: 4 }, () => ({ kind: 'rejected', error: 'SageMaker.ResourceLimitExceededException' }) as const), { kind: 'capacity-error' }, { kind: 'completed' }],
+      training: [...Array.from({ length: 4 }, () => ({ kind: 'rejected', code: 'ResourceLimitExceeded' }) as const), { kind: 'capacity-error' }, { kind: 'completed' }],
     },
   ],
   ['rejected by gate', { champion: { score: 0.9 }, evaluation: { candidate: { 'validation:auc': 0.902 }, champion: { 'validation:auc': 0.9 } } }],

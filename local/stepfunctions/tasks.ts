@@ -6,12 +6,15 @@
  * - `sagemaker:<op>` and `aws-sdk:sagemaker:<op>` → that SageMaker API call through the SDK
  *   (against the local SageMaker runner); `.sync` polls the matching Describe until the job ends,
  *   failing the task with `States.TaskFailed` and the Describe output as cause, as the service does;
+ *   SageMaker API errors are raised under the names and Cause Step Functions gives them
+ *   (`SageMaker.AmazonSageMakerException` with the code in the Cause …: `sagemaker-errors.ts`);
  * - `sns:publish` → SNS through the SDK;
  * - `aws-sdk:ssm:getParameter` → the stack's `AWS::SSM::Parameter` values (from the template).
  */
 import * as sagemaker from '@aws-sdk/client-sagemaker';
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
 import { TaskError, waitForTaskToken, type TaskHandler } from './runner';
+import { optimizedIntegrationError, sdkIntegrationError } from './sagemaker-errors';
 
 export interface TaskPorts {
   readonly invokeFunction: (functionArnOrName: string, payload: unknown) => Promise<unknown>;
@@ -38,22 +41,27 @@ function plain(output: object): unknown {
   return JSON.parse(JSON.stringify(rest, (_key, value: unknown) => (value instanceof Date ? value.getTime() / 1000 : value)));
 }
 
-async function callSageMaker(client: sagemaker.SageMakerClient, operation: string, input: unknown): Promise<unknown> {
+/** `optimized`: `arn:aws:states:::sagemaker:<op>` (errors named as the Java SDK v1 does); else `aws-sdk:sagemaker:<op>`. */
+async function callSageMaker(client: sagemaker.SageMakerClient, operation: string, input: unknown, optimized: boolean): Promise<unknown> {
   const Command = (sagemaker as unknown as Record<string, new (input: unknown) => sagemaker.SageMakerClient['send'] extends (c: infer C) => unknown ? C : never>)[`${capitalize(operation)}Command`];
   if (!Command) throw new TaskError('States.Runtime', `sagemaker:${operation} is not a SageMaker API`);
   try {
     return plain(await client.send(new Command(input)));
   } catch (error) {
-    if (error instanceof sagemaker.SageMakerServiceException) throw new TaskError(`SageMaker.${error.name}`, error.message);
+    if (error instanceof sagemaker.SageMakerServiceException) {
+      const details = { status: error.$metadata.httpStatusCode, requestId: error.$metadata.requestId };
+      throw (optimized ? optimizedIntegrationError : sdkIntegrationError)(error.name, error.message, details);
+    }
     throw error;
   }
 }
 
 export function taskHandlerFor(resource: string, ports: TaskPorts): TaskHandler | undefined {
   if (ports.isFunction(resource)) return (payload) => ports.invokeFunction(resource, payload);
-  const integration = /^arn:aws:states:::(?:aws-sdk:)?([a-z]+):([A-Za-z]+)(\.sync|\.waitForTaskToken)?$/.exec(resource);
+  const integration = /^arn:aws:states:::(aws-sdk:)?([a-z]+):([A-Za-z]+)(\.sync|\.waitForTaskToken)?$/.exec(resource);
   if (!integration) return undefined;
-  const [, service, operation = '', pattern] = integration;
+  const [, sdk, service, operation = '', pattern] = integration;
+  const optimized = sdk === undefined;
   const request = (parameters: unknown) => parameters as Record<string, unknown>;
 
   if (service === 'lambda' && operation === 'invoke') {
@@ -64,14 +72,14 @@ export function taskHandlerFor(resource: string, ports: TaskPorts): TaskHandler 
     return async (parameters) => ({ StatusCode: 200, Payload: await invoke(parameters) });
   }
   if (service === 'sagemaker') {
-    if (pattern !== '.sync') return (parameters) => callSageMaker(ports.sagemaker, operation, parameters);
+    if (pattern !== '.sync') return (parameters) => callSageMaker(ports.sagemaker, operation, parameters, optimized);
     const job = SYNC_JOBS[operation];
     if (!job) return undefined;
     return async (parameters) => {
-      await callSageMaker(ports.sagemaker, operation, parameters);
+      await callSageMaker(ports.sagemaker, operation, parameters, true);
       const name = request(parameters)[job.name];
       for (;;) {
-        const described = (await callSageMaker(ports.sagemaker, job.describe, { [job.name]: name })) as Record<string, unknown>;
+        const described = (await callSageMaker(ports.sagemaker, job.describe, { [job.name]: name }, true)) as Record<string, unknown>;
         const status = described[job.status];
         if (status === 'Completed') return described;
         if (status === 'Failed' || status === 'Stopped') throw new TaskError('States.TaskFailed', JSON.stringify(described));

@@ -162,7 +162,7 @@ describe('training pipeline, executed offline', () => {
       evaluation: { candidate: GOOD },
       training: [
         // CreateTrainingJob refused four times (1 + 3 retries with backoff): no job exists, the name is reusable.
-        ...Array.from({ length: 4 }, () => ({ kind: 'rejected', error: 'SageMaker.ResourceLimitExceededException' }) as const),
+        ...Array.from({ length: 4 }, () => ({ kind: 'rejected', code: 'ResourceLimitExceeded' }) as const),
         // A fresh attempt on the same type is created but cannot be provisioned …
         { kind: 'capacity-error' },
         // … so the next instance type in training.instanceTypes runs it.
@@ -202,6 +202,60 @@ describe('training pipeline, executed offline', () => {
     expect(await world.run(runId)).toMatchObject({ status: 'FAILED', failure: { state: 'TrainModel', cause: expect.stringContaining('CapacityError') as unknown } });
     expect(await world.version(model, 1)).toBeUndefined();
     expect(alerts).toHaveLength(1);
+  });
+
+  it('RELIABILITY 28: throttling raised as SageMaker.AmazonSageMakerException (ThrottlingException in the Cause) is retried with backoff under a new job name', async () => {
+    const { execution, sagemaker, model } = await world.execute({
+      evaluation: { candidate: GOOD },
+      training: [{ kind: 'rejected', code: 'ThrottlingException' }, { kind: 'rejected', code: 'InternalFailure', message: 'An internal error occurred.' }, { kind: 'completed' }],
+    });
+    expect(execution.status).toBe('SUCCEEDED');
+    const jobs = sagemaker.callsTo('createTrainingJob');
+    expect(jobs.map((j) => (j.ResourceConfig as { InstanceType: string }).InstanceType)).toEqual(['ml.g5.xlarge', 'ml.g5.xlarge', 'ml.g5.xlarge']);
+    // A job may exist after an internal error: every attempt has a name of its own.
+    expect(new Set(jobs.map((j) => j.TrainingJobName)).size).toBe(3);
+    expect(execution.states.filter((s) => s === 'BackOffAfterTrainingApiError')).toHaveLength(2);
+    expect(await world.version(model, 1)).toMatchObject({ status: 'LIVE' });
+  });
+
+  it('RELIABILITY 28: a SageMaker validation error ends the run FAILED with SageMaker\'s message, without retrying', async () => {
+    const message = "1 validation error detected: Value 'ml.g5.xlarge' at 'resourceConfig.instanceType' failed to satisfy constraint";
+    const { execution, sagemaker, runId, model, alerts } = await world.execute({
+      evaluation: { candidate: GOOD },
+      training: [{ kind: 'rejected', code: 'ValidationException', message }],
+    });
+    expect(execution.status).toBe('FAILED');
+    expect(sagemaker.callsTo('createTrainingJob')).toHaveLength(1);
+    expect(await world.run(runId)).toMatchObject({
+      status: 'FAILED',
+      failure: { state: 'TrainModel', error: 'SageMaker.AmazonSageMakerException', cause: expect.stringContaining(`${message} (Service: AmazonSageMaker; Status Code: 400; Error Code: ValidationException;`) as unknown },
+    });
+    expect(await world.version(model, 1)).toBeUndefined();
+    expect(alerts).toHaveLength(1);
+  });
+
+  it('RELIABILITY 28: throttling that outlasts the retries ends the run FAILED after a bounded number of attempts', async () => {
+    const { execution, sagemaker, runId } = await world.execute({
+      evaluation: { candidate: GOOD },
+      training: Array.from({ length: 8 }, () => ({ kind: 'rejected', code: 'ThrottlingException' }) as const),
+    });
+    expect(execution.status).toBe('FAILED');
+    expect(sagemaker.callsTo('createTrainingJob')).toHaveLength(5);
+    expect(await world.run(runId)).toMatchObject({ status: 'FAILED', failure: { state: 'TrainModel', cause: expect.stringContaining('Error Code: ThrottlingException;') as unknown } });
+  });
+
+  it('RELIABILITY 28: a throttled evaluation is retried as a new processing job; a refused one ends the run with SageMaker\'s message', async () => {
+    const retried = await world.execute({ evaluation: { candidate: GOOD }, evaluationErrors: [{ code: 'ThrottlingException', message: 'Rate exceeded' }] });
+    expect(retried.execution.status).toBe('SUCCEEDED');
+    const names = retried.sagemaker.callsTo('createProcessingJob').map((j) => String(j.ProcessingJobName));
+    expect(names).toHaveLength(2);
+    expect(new Set(names).size).toBe(2);
+    for (const name of names) expect(name).toMatch(SAGEMAKER_NAME);
+
+    const refused = await world.execute({ evaluation: { candidate: GOOD }, evaluationErrors: [{ code: 'AccessDeniedException', message: 'not authorized to perform: sagemaker:CreateProcessingJob' }] });
+    expect(refused.execution.status).toBe('FAILED');
+    expect(refused.sagemaker.callsTo('createProcessingJob')).toHaveLength(1);
+    expect(await world.run(refused.runId)).toMatchObject({ status: 'FAILED', failure: { state: 'Evaluate', cause: expect.stringContaining('Error Code: AccessDeniedException;') as unknown } });
   });
 
   it('RELIABILITY 1: a failed training job ends the run FAILED with SageMaker\'s reason, registers nothing, alerts, leaves the endpoint alone', async () => {

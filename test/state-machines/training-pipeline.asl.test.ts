@@ -52,14 +52,27 @@ describe('state-machines/training-pipeline.asl.json', () => {
     expect(wait.Catch?.[1]).toMatchObject({ ErrorEquals: ['States.Timeout', 'States.HeartbeatTimeout'], Next: 'RecordExpiry' });
   });
 
-  it('retries throttling and capacity errors on CreateTrainingJob with exponential backoff before falling back', () => {
+  it('retries quota refusals on CreateTrainingJob with exponential backoff before falling back, and classifies every other SageMaker API error by its Cause', () => {
     const train = definition.States.TrainModel!;
     expect(train.Resource).toBe('arn:aws:states:::sagemaker:createTrainingJob.sync');
-    expect(train.Retry?.[0]).toMatchObject({
-      ErrorEquals: expect.arrayContaining(['SageMaker.ResourceLimitExceededException', 'ThrottlingException']) as unknown,
-      BackoffRate: 2,
-    });
-    expect(train.Catch?.[0]?.Next).toBe('TrainingCapacityUnavailable');
+    expect(train.Retry?.[0]).toMatchObject({ ErrorEquals: ['SageMaker.ResourceLimitExceededException'], BackoffRate: 2 });
+    expect(train.Catch?.[0]).toMatchObject({ ErrorEquals: ['SageMaker.ResourceLimitExceededException'], Next: 'TrainingCapacityUnavailable' });
+    expect(train.Catch?.[1]).toMatchObject({ ErrorEquals: ['SageMaker.AmazonSageMakerException'], Next: 'ClassifyTrainingApiError' });
+    expect(definition.States.Evaluate?.Catch?.[0]).toMatchObject({ ErrorEquals: ['SageMaker.AmazonSageMakerException'], Next: 'ClassifyEvaluationApiError' });
+  });
+
+  it('RELIABILITY 28: matches only error names Step Functions raises for SageMaker (no SDK error names on optimized integrations)', () => {
+    // Optimized integrations: the Java SDK v1 base class, or a modeled error's class (local/stepfunctions/sagemaker-errors.ts).
+    const optimized = new Set(['SageMaker.AmazonSageMakerException', 'SageMaker.ResourceLimitExceededException', 'SageMaker.ResourceInUseException', 'SageMaker.ResourceNotFoundException']);
+    const sagemakerStates = tasks.filter(([, s]) => s.Resource?.startsWith('arn:aws:states:::sagemaker:'));
+    expect(sagemakerStates.length).toBeGreaterThanOrEqual(6);
+    for (const [name, state] of sagemakerStates) {
+      const names = [...(state.Retry ?? []), ...(state.Catch ?? [])].flatMap((r) => r.ErrorEquals);
+      for (const error of names) expect(error.startsWith('States.') || optimized.has(error), `${name}: ${error}`).toBe(true);
+      expect(names, name).toContain('SageMaker.AmazonSageMakerException');
+    }
+    // No bare SDK names anywhere (Step Functions prefixes every service error).
+    expect(text).not.toMatch(/"ThrottlingException"|SageMaker\.CapacityError|SageMaker\.InternalFailure"|SageMaker\.ServiceUnavailable"/);
   });
 
   it('polls the endpoint with Wait states, never back-to-back', () => {
