@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import * as z from 'zod';
+import { approverEntrySchema } from '../lambdas/api/principal';
 
 /** Model names become part of SageMaker job names (≤ 63 chars) and execution names (≤ 80). */
 export const MODEL_NAME_MAX_LENGTH = 24;
@@ -12,7 +13,6 @@ const MODEL_NAME = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
 const SAGEMAKER_INSTANCE_TYPE = /^ml\.[a-z0-9]+\.[a-z0-9]+$/;
 const ECR_IMAGE_URI =
   /^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?\/[a-z0-9]+([._/-][a-z0-9]+)*(:[\w.-]{1,128}|@sha256:[a-f0-9]{64})$/;
-const IAM_PRINCIPAL_ARN = /^arn:aws[a-z-]*:(iam|sts)::\d{12}:(user|role|assumed-role)\/[\w+=,.@/*-]+$/;
 const SCHEDULE_EXPRESSION = /^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\([^)]+\))$/;
 const METRIC_NAME = /^[A-Za-z0-9_:./-]{1,128}$/;
 
@@ -165,9 +165,18 @@ const modelSchema = z
     approval: z
       .strictObject({
         approvers: z
-          .array(z.string().regex(IAM_PRINCIPAL_ARN, 'must be an IAM user or role ARN'))
+          .array(approverEntrySchema)
+          .min(1)
           .optional()
-          .describe('Principals allowed to approve. Default: anyone holding the approve grant.'),
+          .describe(
+            'Who may approve or reject. Each entry is an IAM user ARN (that user), an IAM role ARN (any session of the role: role sessions, Identity Center permission sets, Cognito identity-pool roles), a role session ARN arn:aws:sts::<account>:assumed-role/<role>/<session> (exactly that session; for Identity Center, that user in that permission set), or { cognitoGroup, roleArn } (signed-in Cognito user pool users acting through the IAM role the identity pool assumes for that group). Default: anyone holding the approve grant.',
+          ),
+        requireDistinctRole: z
+          .boolean()
+          .default(false)
+          .describe(
+            'Also refuse an approver acting through the same IAM role as the requester. The requester can never approve as the same person; but sessions of a directly assumed role are named by whoever assumes it (ds/bob and ds/bob-2 look like two people), so only this option stops one person approving their own run through a second session of the same role.',
+          ),
         timeoutSeconds: positiveInt
           .min(300)
           .max(365 * 24 * 3600)

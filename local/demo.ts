@@ -15,8 +15,9 @@ import type { CaretakerConfig } from '../lib/config';
 import type { AlarmTransition } from './alarms';
 import type { LocalStack } from './stack';
 
-export const REQUESTER = 'arn:aws:iam::123456789012:role/data-scientist';
-export const APPROVER = 'arn:aws:iam::123456789012:role/ml-lead';
+/** Role sessions, as API Gateway names callers (X-Caretaker-Principal carries the same shape). */
+export const REQUESTER = 'arn:aws:sts::123456789012:assumed-role/data-scientist/bob';
+export const APPROVER = 'arn:aws:sts::123456789012:assumed-role/ml-lead/alice';
 
 /** Local mode's config overrides: the same stack, with waits a demo can sit through. */
 export function localConfig(config: CaretakerConfig): CaretakerConfig {

@@ -15,6 +15,7 @@ import {
 } from '../shared/contracts';
 import { Conflict, Forbidden, Invalid, NotFound, Unavailable } from '../shared/errors';
 import { logger } from '../shared/powertools';
+import { auditCaller, matchesApprover, parsePrincipal, type Principal, sameRole, samePerson } from './principal';
 import { type DatasetsPort, type DecisionWrite, type DeploymentRecord, type ModelSummary, type Page, type PageRequest, type Ports, TaskTokenGone } from './ports';
 
 export interface ApiContext {
@@ -110,32 +111,53 @@ export interface DecisionInput {
   readonly version: number;
   readonly decision: DecisionRecord['decision'];
   readonly reason: string;
-  readonly caller: string;
+  readonly caller: Principal;
 }
 
 /**
- * Approve or reject a pending version. One conditional write decides (state and requester in
- * the same condition); only its winner uses the task token. If the token is dead the version
+ * Separation of duties, on canonical principals: the requester may not decide (same person,
+ * whatever session, permission set or console sign-in), and with `requireDistinctRole` nobody
+ * acting through the requester's role may either. Automatic requesters (`caretaker:<trigger>`)
+ * are nobody's person. Refusals are 403 and write nothing.
+ */
+function checkSeparationOfDuties(model: ModelSummary, requestedBy: string, caller: Principal): void {
+  const requester = parsePrincipal(requestedBy);
+  if (requestedBy === caller.id || (requester && samePerson(requester, caller))) {
+    throw new Forbidden('the principal who requested the run may not decide on its version');
+  }
+  if (model.requireDistinctRole && requester && sameRole(requester, caller)) {
+    throw new Forbidden(`approval.requireDistinctRole: the approver may not act through the requester's role (${requester.roleArn ?? requester.id})`);
+  }
+}
+
+/**
+ * Approve or reject a pending version. The rules read the version (its requester never
+ * changes), then one conditional write decides (still pending, still that requester); only its
+ * winner uses the task token. If the token is dead the version
  * becomes EXPIRED (409); if Step Functions fails otherwise, the write is undone so a retry can
  * succeed (503), and the token is left unused.
  */
 export async function decide(ctx: ApiContext, input: DecisionInput): Promise<{ model: string; version: number; status: VersionStatus; decision: DecisionRecord }> {
   const model = modelOf(ctx, input.model);
   const { registry, callbacks, clock } = ctx.ports;
-  if (model.approvers && !model.approvers.includes(input.caller)) {
-    throw new Forbidden(`${input.caller} is not an approver of ${input.model}`);
+  const caller = input.caller;
+  if (model.approvers && !model.approvers.some((entry) => matchesApprover(entry, caller))) {
+    throw new Forbidden(`${caller.id} is not an approver of ${input.model}`);
   }
-  const decision: DecisionRecord = { decision: input.decision, by: input.caller, reason: input.reason, at: clock.now().toISOString() };
-  const write: DecisionWrite = { model: input.model, version: input.version, decision, approvers: model.approvers };
+  const current = await registry.getVersion(input.model, input.version);
+  if (!current) throw new NotFound(`${input.model} has no version ${input.version}`, [{ field: 'path.version', message: 'unknown version' }]);
+  if (current.status !== 'PENDING_APPROVAL') {
+    throw new Conflict(`version ${input.version} of ${input.model} is ${current.status}, not PENDING_APPROVAL`);
+  }
+  checkSeparationOfDuties(model, current.requestedBy, caller);
+  const decision: DecisionRecord = { decision: input.decision, by: caller.id, reason: input.reason, at: clock.now().toISOString() };
+  const write: DecisionWrite = { model: input.model, version: input.version, decision, requestedBy: current.requestedBy };
   const outcome = await registry.decide(write);
 
   if (outcome.kind === 'missing') {
     throw new NotFound(`${input.model} has no version ${input.version}`, [{ field: 'path.version', message: 'unknown version' }]);
   }
   if (outcome.kind === 'lost') {
-    if (outcome.status === 'PENDING_APPROVAL' && outcome.requestedBy === input.caller) {
-      throw new Forbidden('the principal who requested the run may not decide on its version');
-    }
     throw new Conflict(`version ${input.version} of ${input.model} is ${outcome.status}, not PENDING_APPROVAL`);
   }
 
@@ -152,7 +174,7 @@ export async function decide(ctx: ApiContext, input: DecisionInput): Promise<{ m
     if (error instanceof TaskTokenGone) {
       const at = clock.now().toISOString();
       await registry.expire(write, at);
-      await appendAudit(ctx, { model: input.model, at, type: 'EXPIRED', actor: input.caller, version: input.version, runId: record.runId, reason: error.message });
+      await appendAudit(ctx, { model: input.model, at, type: 'EXPIRED', actor: caller.id, version: input.version, runId: record.runId, reason: error.message, details: { caller: auditCaller(caller) } });
       throw new Conflict(`the approval of version ${input.version} timed out; the version is EXPIRED`);
     }
     logger.error('could not deliver the decision to Step Functions; undoing it', { error: error as Error, model: input.model, version: input.version });
@@ -173,10 +195,11 @@ export async function decide(ctx: ApiContext, input: DecisionInput): Promise<{ m
     model: input.model,
     at: decision.at,
     type: input.decision,
-    actor: input.caller,
+    actor: caller.id,
     version: input.version,
     runId: record.runId,
     reason: input.reason,
+    details: { caller: auditCaller(caller) },
   }).catch((error: unknown) => logger.error('could not append the decision to the audit trail', { error: error as Error }));
   return { model: input.model, version: input.version, status: input.decision, decision };
 }
@@ -188,7 +211,7 @@ export interface RetrainInput {
   readonly model: string;
   readonly reason: string;
   readonly datasetVersion?: string;
-  readonly caller: string;
+  readonly caller: Principal;
   readonly idempotencyKey?: string;
 }
 
@@ -210,7 +233,7 @@ export async function requestRetrain(ctx: ApiContext, input: RetrainInput): Prom
     runId,
     model: input.model,
     trigger: { kind: 'api', id: discriminator, reason: input.reason },
-    requestedBy: input.caller,
+    requestedBy: input.caller.id,
     requestedAt,
     ...(datasetVersion !== undefined ? { datasetVersion } : {}),
   };
@@ -220,10 +243,10 @@ export async function requestRetrain(ctx: ApiContext, input: RetrainInput): Prom
     model: input.model,
     at: requestedAt,
     type: 'RUN_REQUESTED',
-    actor: input.caller,
+    actor: input.caller.id,
     runId,
     reason: input.reason,
-    details: datasetVersion !== undefined ? { datasetVersion } : undefined,
+    details: { caller: auditCaller(input.caller), ...(datasetVersion !== undefined ? { datasetVersion } : {}) },
   });
   return { runId, replayed: !recorded };
 }
@@ -250,7 +273,7 @@ const ROLLBACK_TARGETS: readonly VersionStatus[] = ['APPROVED', 'RETIRED'];
 
 export async function rollback(
   ctx: ApiContext,
-  input: { model: string; toVersion: number; reason: string; caller: string },
+  input: { model: string; toVersion: number; reason: string; caller: Principal },
 ): Promise<{ deploymentId: string; model: string; version: number }> {
   modelOf(ctx, input.model);
   const { registry, deployments, clock } = ctx.ports;
@@ -263,22 +286,22 @@ export async function rollback(
   }
   const requestedAt = clock.now().toISOString();
   const deploymentId = `${input.model}-rollback-${ctx.ports.newId().replace(/-/g, '').slice(0, 24)}`;
-  await deployments.startRollback({ model: input.model, version: input.toVersion, requestedBy: input.caller, reason: input.reason, requestedAt, deploymentId });
+  await deployments.startRollback({ model: input.model, version: input.toVersion, requestedBy: input.caller.id, reason: input.reason, requestedAt, deploymentId });
   await appendAudit(ctx, {
     model: input.model,
     at: requestedAt,
     type: 'ROLLBACK_REQUESTED',
-    actor: input.caller,
+    actor: input.caller.id,
     version: input.toVersion,
     reason: input.reason,
-    details: { deploymentId },
+    details: { deploymentId, caller: auditCaller(input.caller) },
   });
   return { deploymentId, model: input.model, version: input.toVersion };
 }
 
 export async function uploadGroundTruth(
   ctx: ApiContext,
-  input: { model: string; records: readonly { inferenceId: string; label: unknown }[]; caller: string },
+  input: { model: string; records: readonly { inferenceId: string; label: unknown }[]; caller: Principal },
 ): Promise<{ key: string; records: number }> {
   modelOf(ctx, input.model);
   const now = ctx.ports.clock.now();
@@ -287,8 +310,8 @@ export async function uploadGroundTruth(
     model: input.model,
     at: now.toISOString(),
     type: 'GROUND_TRUTH_UPLOADED',
-    actor: input.caller,
-    details: { key, records: input.records.length },
+    actor: input.caller.id,
+    details: { key, records: input.records.length, caller: auditCaller(input.caller) },
   });
   return { key, records: input.records.length };
 }
@@ -319,11 +342,11 @@ export async function getDatasetVersion(ctx: ApiContext, dataset: string, datase
 /** Registers the objects' exact versions as the dataset's next version (or finds the version with the same bytes). */
 export async function registerDatasetVersion(
   ctx: ApiContext,
-  input: Omit<RegisterDatasetVersionInput, 'registeredBy'> & { readonly caller: string },
+  input: Omit<RegisterDatasetVersionInput, 'registeredBy'> & { readonly caller: Principal },
 ): Promise<RegisterResult> {
   datasetOf(ctx, input.dataset);
   const { caller, ...registration } = input;
-  return ctx.ports.datasets.registerVersion({ ...registration, registeredBy: caller });
+  return ctx.ports.datasets.registerVersion({ ...registration, registeredBy: caller.id });
 }
 
 /** A fresh id for events and non-idempotent requests. */

@@ -167,15 +167,15 @@ export class DynamoRegistry implements RegistryRepository {
           TableName: this.tableName,
           Key: keys.version(model, version),
           UpdateExpression: 'SET #status = :to, #decision = :decision, updatedAt = :at, gsi1pk = :gsi1pk, gsi1sk = :gsi1sk',
-          // The requester check sits in the same condition as the state check: one write decides.
-          ConditionExpression: 'attribute_exists(pk) AND #status = :pending AND requestedBy <> :by',
+          // The rules were checked against this requester; requestedBy never changes, but the write says so.
+          ConditionExpression: 'attribute_exists(pk) AND #status = :pending AND requestedBy = :requestedBy',
           ExpressionAttributeNames: { '#status': 'status', '#decision': 'decision' },
           ExpressionAttributeValues: {
             ':to': decision.decision,
             ':decision': decision,
             ':at': decision.at,
             ':pending': 'PENDING_APPROVAL',
-            ':by': decision.by,
+            ':requestedBy': write.requestedBy,
             ...prefixed(keys.versionByStatus(model, decision.decision, version)),
           },
           ReturnValues: 'ALL_NEW',

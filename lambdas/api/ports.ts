@@ -18,6 +18,7 @@ import type {
   RunRecord,
   VersionStatus,
 } from '../shared/contracts';
+import type { ApproverEntry } from './principal';
 
 /** A page of items plus the opaque token of the next page. */
 export interface Page<T> {
@@ -36,8 +37,10 @@ export interface ModelSummary {
   readonly description?: string;
   readonly datasetName: string;
   readonly objective: { readonly metricName: string; readonly direction: 'maximize' | 'minimize' };
-  /** When set, only these principals may approve or reject. */
-  readonly approvers?: readonly string[];
+  /** When set, only callers matching one of these entries may approve or reject (see `principal.ts`). */
+  readonly approvers?: readonly ApproverEntry[];
+  /** The approver's role must differ from the requester's (sessions of a directly assumed role are named by the caller). */
+  readonly requireDistinctRole?: boolean;
   readonly approvalTimeoutSeconds: number;
 }
 
@@ -54,8 +57,8 @@ export interface DecisionWrite {
   readonly model: string;
   readonly version: number;
   readonly decision: DecisionRecord;
-  /** Principals allowed to decide (checked by the domain before the write); undefined: anyone but the requester. */
-  readonly approvers?: readonly string[];
+  /** The requester the rules were checked against; the write only applies while it is still that. */
+  readonly requestedBy: string;
 }
 
 /** The outcome of the single conditional decision write. */

@@ -10,7 +10,7 @@ import { logger } from '../shared/powertools';
 import * as domain from './domain';
 import { openApiDocument } from './openapi';
 import type { ModelSummary, Ports } from './ports';
-import type { PrincipalResolver } from './principal';
+import type { Principal, PrincipalResolver } from './principal';
 import { bodies, MAX_BODY_BYTES, params, queries, ROUTES, type RouteSpec } from './schemas';
 
 export interface HandlerDeps {
@@ -156,7 +156,7 @@ async function dispatch(
   route: RouteSpec,
   rawParams: Record<string, string>,
   event: APIGatewayProxyEvent,
-  caller: string,
+  caller: Principal,
 ): Promise<unknown> {
   const rawQuery = event.queryStringParameters ?? {};
   // Parse path and query (and body) before touching any port.

@@ -14,6 +14,7 @@ import { S3GroundTruthStore, SfnApprovalCallbacks, SfnDeploymentStarter, SqsRetr
 import { newId } from './domain';
 import { datasetsDomain } from './datasets';
 import { DynamoAuditLog, DynamoRegistry } from './dynamo-registry';
+import { approverEntrySchema } from './principal';
 import { createHandler, type ApiHandler } from './router';
 
 const modelSummarySchema = z.array(
@@ -22,7 +23,8 @@ const modelSummarySchema = z.array(
     description: z.string().optional(),
     datasetName: z.string(),
     objective: z.object({ metricName: z.string(), direction: z.enum(['maximize', 'minimize']) }),
-    approvers: z.array(z.string()).optional(),
+    approvers: z.array(approverEntrySchema).optional(),
+    requireDistinctRole: z.boolean().optional(),
     approvalTimeoutSeconds: z.number(),
   }),
 );

@@ -93,6 +93,7 @@ export function modelSummaries(models: CaretakerConfig['models']): ModelSummary[
     datasetName: m.dataset.name,
     objective: m.objective,
     ...(m.approval.approvers ? { approvers: m.approval.approvers } : {}),
+    ...(m.approval.requireDistinctRole ? { requireDistinctRole: true } : {}),
     approvalTimeoutSeconds: m.approval.timeoutSeconds,
   }));
 }

@@ -108,8 +108,36 @@ describe('parseConfig', () => {
     );
     expect(problems).toEqual([
       'models[0].gate.thresholds.validation:auc ({}): needs min or max',
-      'models[0].approval.approvers[0] ("alice@example.com"): must be an IAM user or role ARN',
+      'models[0].approval.approvers[0] ("alice@example.com"): must be an IAM user ARN, an IAM role ARN or a role session ARN (a Cognito caller is listed as { cognitoGroup, roleArn })',
     ]);
+  });
+
+  it('accepts approvers as user, role (with path), role session and Cognito group entries, and requireDistinctRole', () => {
+    const approvers = [
+      'arn:aws:iam::123456789012:user/alice',
+      'arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/eu-west-1/AWSReservedSSO_MlApprover_0a1b2c3d4e5f6789',
+      'arn:aws:sts::123456789012:assumed-role/MlApprover/alice',
+      { cognitoGroup: 'ml-approvers', roleArn: 'arn:aws:iam::123456789012:role/CaretakerConsoleApprovers' },
+    ];
+    const config = parseConfig(withModel((m) => ({ ...m, approval: { approvers, requireDistinctRole: true } })));
+    expect(config.models[0]!.approval).toMatchObject({ approvers, requireDistinctRole: true });
+  });
+
+  it('refuses a Cognito session string (every Cognito user shares it) and a group without a role ARN', () => {
+    const problems = problemsOf(
+      withModel((m) => ({
+        ...m,
+        approval: {
+          approvers: [
+            'arn:aws:sts::123456789012:assumed-role/CaretakerConsoleUsers/CognitoIdentityCredentials',
+            { cognitoGroup: 'ml-approvers', roleArn: 'arn:aws:sts::123456789012:assumed-role/X/y' },
+          ],
+        },
+      })),
+    );
+    expect(problems).toHaveLength(2);
+    expect(problems[0]).toMatch(/^models\[0\]\.approval\.approvers\[0\] .*listed as \{ cognitoGroup, roleArn \}/);
+    expect(problems[1]).toMatch(/^models\[0\]\.approval\.approvers\[1\]/);
   });
 
   it('rejects a config with no models', () => {

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { serveApi } from '../../local/stack';
-import { APPROVER, createHarness, REQUESTER, type Harness } from '../lambdas/api/harness';
+import { ACCOUNT, APPROVER, APPROVER_ROLE, createHarness, REQUESTER, type Harness } from '../lambdas/api/harness';
 
 describe('local mode API over HTTP', () => {
   let h: Harness;
@@ -23,10 +23,10 @@ describe('local mode API over HTTP', () => {
     version += 1;
   });
 
-  const post = (path: string, body: string, principal: string | null = APPROVER, contentType = 'application/json') =>
+  const post = (path: string, body: string, principal: string | null = APPROVER, contentType = 'application/json', extra: Record<string, string> = {}) =>
     fetch(new URL(path, api.url), {
       method: 'POST',
-      headers: { 'content-type': contentType, ...(principal === null ? {} : { 'x-caretaker-principal': principal }) },
+      headers: { 'content-type': contentType, ...(principal === null ? {} : { 'x-caretaker-principal': principal }), ...extra },
       body,
     });
 
@@ -70,5 +70,39 @@ describe('local mode API over HTTP', () => {
     expect(statuses.filter((s) => s === 200)).toHaveLength(1);
     expect(statuses.filter((s) => s === 409)).toHaveLength(49);
     expect(h.callbacks.calls).toHaveLength(1);
+  });
+
+  it('row 17: an approver listed by role ARN approves from a session of it; the role ARN itself, root and unknown shapes are refused', async () => {
+    await h.putVersion({ model: 'fraud', version });
+    const path = `models/fraud/versions/${version}/approve`;
+    const body = JSON.stringify({ reason: 'holds' });
+    const before = await h.itemCount();
+    expect(APPROVER).toMatch(/:assumed-role\/approver\//);
+    for (const refused of [APPROVER_ROLE, `arn:aws:iam::${ACCOUNT}:root`, 'alice', `arn:aws:sts::${ACCOUNT}:assumed-role/approver-2/alice`]) {
+      const response = await post(path, body, refused);
+      expect(response.status, refused).toBe(403);
+    }
+    expect(await h.itemCount()).toBe(before);
+    expect(h.callbacks.calls).toHaveLength(0);
+    const approved = await post(path, body, APPROVER);
+    expect(approved.status).toBe(200);
+    expect(await approved.json()).toMatchObject({ decision: { by: APPROVER } });
+  });
+
+  it('rows 17/18: Cognito callers in local mode (session ARN + identity id): two users of one role are two people', async () => {
+    const session = `arn:aws:sts::${ACCOUNT}:assumed-role/CaretakerConsoleUsers/CognitoIdentityCredentials`;
+    const alice = `${session}/us-east-1:11111111-2222-4333-8444-555555555555`;
+    const bob = `${session}/us-east-1:66666666-7777-4888-9999-aaaaaaaaaaaa`;
+    const provider = { 'x-caretaker-cognito-provider': 'cognito-idp.us-east-1.amazonaws.com/us-east-1_AbCdEf123,cognito-idp.us-east-1.amazonaws.com/us-east-1_AbCdEf123:CognitoSignIn:a1a1a1a1-b2b2-4c3c-8d4d-e5e5e5e5e5e5' };
+    await h.putVersion({ model: 'churn', version, requestedBy: alice });
+    const path = `models/churn/versions/${version}/approve`;
+    const body = JSON.stringify({ reason: 'console' });
+    expect((await post(path, body, alice, 'application/json', provider)).status).toBe(403);
+    // The shared session name alone names no one.
+    expect((await post(path, body, session)).status).toBe(403);
+    expect(h.callbacks.calls).toHaveLength(0);
+    const approved = await post(path, body, bob);
+    expect(approved.status).toBe(200);
+    expect(await approved.json()).toMatchObject({ decision: { by: bob } });
   });
 });

@@ -25,8 +25,9 @@ import { motoClientConfig, uniqueName } from './aws';
 import { exampleConfig } from './stack';
 
 export const MODEL = 'churn';
-export const APPROVER = 'arn:aws:iam::123456789012:role/ml-lead';
-export const REQUESTER = 'arn:aws:iam::123456789012:role/data-scientist';
+/** Role sessions, as API Gateway names callers (never role ARNs). */
+export const APPROVER = 'arn:aws:sts::123456789012:assumed-role/ml-lead/alice';
+export const REQUESTER = 'arn:aws:sts::123456789012:assumed-role/data-scientist/bob';
 
 export type Approver =
   | { readonly kind: 'approves' }

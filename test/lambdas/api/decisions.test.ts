@@ -85,7 +85,7 @@ describe('approve and reject against DynamoDB on moto', () => {
 
   it('row 6: 50 concurrent approves — exactly one wins, SendTaskSuccess once, 49 get 409', async () => {
     await h.putVersion({ model: 'churn', version });
-    const principals = Array.from({ length: 50 }, (_, i) => `arn:aws:iam::123456789012:role/approver-${i}`);
+    const principals = Array.from({ length: 50 }, (_, i) => `arn:aws:sts::123456789012:assumed-role/approver/person-${i}`);
     const results = await Promise.all(principals.map((p) => decide('approve', version, p)));
     expect(results.filter((r) => r.statusCode === 200)).toHaveLength(1);
     expect(results.filter((r) => r.statusCode === 409)).toHaveLength(49);

@@ -17,9 +17,13 @@ import { createDocumentClient } from '../../../lambdas/shared/dynamo';
 import { motoClientConfig, serializedMotoConfig, uniqueName } from '../../support/aws';
 import { createMetadataTable } from '../../support/table';
 
-export const REQUESTER = 'arn:aws:iam::123456789012:role/data-scientist';
-export const APPROVER = 'arn:aws:iam::123456789012:role/approver';
-export const OTHER_APPROVER = 'arn:aws:iam::123456789012:role/approver-2';
+/** Callers as API Gateway sends them (`requestContext.identity.userArn`): role sessions, never role ARNs. */
+export const ACCOUNT = '123456789012';
+export const REQUESTER = `arn:aws:sts::${ACCOUNT}:assumed-role/data-scientist/bob`;
+export const APPROVER = `arn:aws:sts::${ACCOUNT}:assumed-role/approver/alice`;
+export const OTHER_APPROVER = `arn:aws:sts::${ACCOUNT}:assumed-role/approver-2/carol`;
+/** How `approval.approvers` lists the approver: by role ARN, which API Gateway never sends. */
+export const APPROVER_ROLE = `arn:aws:iam::${ACCOUNT}:role/approver`;
 
 export const MODELS: ModelSummary[] = [
   {
@@ -32,7 +36,7 @@ export const MODELS: ModelSummary[] = [
     name: 'fraud',
     datasetName: 'payments',
     objective: { metricName: 'validation:f1', direction: 'maximize' },
-    approvers: [APPROVER],
+    approvers: [APPROVER_ROLE],
     approvalTimeoutSeconds: 3600,
   },
 ];
@@ -183,6 +187,8 @@ export async function createHarness(): Promise<Harness> {
 
 export interface RequestOptions {
   readonly body?: unknown;
+  /** The rest of `requestContext.identity` (Cognito fields), as API Gateway fills it. */
+  readonly identity?: Partial<APIGatewayProxyEvent['requestContext']['identity']>;
   /** Raw body text, sent as is. */
   readonly rawBody?: string;
   readonly principal?: string;
@@ -206,9 +212,21 @@ export function apiEvent(method: string, path: string, options: RequestOptions =
     pathParameters: null,
     stageVariables: null,
     requestContext: {
-      identity: { userArn: options.principal ?? APPROVER },
+      identity: { ...identityOf(options.principal ?? APPROVER), ...options.identity },
     } as APIGatewayProxyEvent['requestContext'],
   };
+}
+
+/**
+ * The identity fields API Gateway sets for a SigV4 caller (API Gateway developer guide,
+ * `$context.identity.*`): `user`/`caller` are the principal id (`AROA…:session` for role
+ * sessions, `AIDA…` for users), `accountId` the caller's account.
+ */
+export function identityOf(userArn: string | null): Partial<APIGatewayProxyEvent['requestContext']['identity']> {
+  if (userArn === null) return { userArn: null, user: null, caller: null, accountId: null };
+  const session = /:assumed-role\/[^/]+\/([^/]+)$/.exec(userArn)?.[1];
+  const principalId = session ? `AROAEXAMPLEROLEID0001:${session}` : 'AIDAEXAMPLEUSERID0001';
+  return { userArn, user: principalId, caller: principalId, accountId: userArn.split(':')[4] ?? null, accessKey: 'ASIAEXAMPLEKEY000001' };
 }
 
 // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- tests name the shape they expect
