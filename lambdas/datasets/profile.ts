@@ -89,8 +89,9 @@ export class ColumnAccumulator {
     this.highest = rule?.max ?? Infinity;
   }
 
+  /** One value as the CSV dialect reads it (`csv.ts`: blanks at either end already trimmed); '' is missing. */
   add(raw: string, where: () => Location): void {
-    const value = raw.trim();
+    const value = raw;
     if (value === '') {
       this.nulls++;
       this.firstNull ??= where();
@@ -251,7 +252,7 @@ export class DatasetProfiler {
 
   /** The first record of each file is its header; every file must have the same one. */
   addHeader(key: string, fields: readonly string[], line: number): void {
-    const names = fields.map((f) => f.trim());
+    const names = [...fields];
     if (this.header === undefined) {
       this.header = names;
       this.headerSource = { key, line };

@@ -151,7 +151,6 @@ export async function scanCsvStream(
   body: AsyncIterable<Uint8Array>,
 ): Promise<{ sha256: string; size: number; rows: number }> {
   const { key, where } = source;
-  const decoder = new TextDecoder('utf-8', { fatal: true });
   let width: number | undefined;
   let rows = 0;
   const parser = new CsvParser((fields, line) => {
@@ -171,15 +170,11 @@ export async function scanCsvStream(
 
   let digest;
   try {
-    digest = await digestStream(body, (chunk) => parser.push(decoder.decode(chunk, { stream: true })));
-    parser.push(decoder.decode());
+    digest = await digestStream(body, (chunk) => parser.push(chunk));
     parser.end();
   } catch (error) {
     if (error instanceof CsvSyntaxError) {
       throw new Invalid(`${where} line ${error.line}: ${error.reason}`, [{ field: key, message: error.message }]);
-    }
-    if (error instanceof TypeError && (error as NodeJS.ErrnoException).code === 'ERR_ENCODING_INVALID_ENCODED_DATA') {
-      throw new Invalid(`${where}: not UTF-8 text`, [{ field: key, message: 'invalid UTF-8' }]);
     }
     throw error;
   }

@@ -9,7 +9,7 @@
  * request) or JSON: an object (one record by feature name), an array of objects or of arrays
  * (records), an array of scalars (one record by position), or `{"instances": [...]}`.
  */
-import { CsvScanner } from './csv';
+import { assertUtf8, CsvScanner } from '../datasets/csv';
 import { parseDecimal, parseDecimalText } from './numbers';
 import type { CurrentWindow } from './window';
 
@@ -74,12 +74,13 @@ export function addPayload(window: CurrentWindow, input: CapturePayload): number
   const scanner = new CsvScanner(bytes);
   let rows = 0;
   try {
+    assertUtf8(bytes);
     while (scanner.next()) {
       window.addCsvRow(scanner);
       rows++;
     }
   } catch {
-    // An unclosed quote ends the payload; the rows before it count.
+    // Text that breaks the CSV dialect (datasets/csv.ts) ends the payload; the rows before it count.
   }
   return rows;
 }

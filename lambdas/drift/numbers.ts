@@ -21,11 +21,6 @@ const NINE = 0x39;
 const LOWER_E = 0x65;
 const UPPER_E = 0x45;
 
-/** Whitespace that may surround a value: space, tab, CR. */
-export function isBlank(byte: number): boolean {
-  return byte === 0x20 || byte === 0x09 || byte === 0x0d;
-}
-
 /**
  * The finite number written in `bytes[start, end)` (surrounding blanks already trimmed), or
  * NaN when the text is not a decimal number. Empty input is the caller's business.

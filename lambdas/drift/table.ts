@@ -1,13 +1,14 @@
 /* eslint-disable @typescript-eslint/no-non-null-assertion -- numeric kernels index typed arrays within loop bounds; `!` states that where noUncheckedIndexedAccess cannot see it. */
 /**
- * Tabular files (CSV with a header row, or JSON Lines) read into columns: one Float64Array per
+ * Tabular files (CSV with a header row in Caretaker's one dialect, `datasets/csv.ts`, or JSON
+ * Lines) read into columns: one Float64Array per
  * column holding its numbers (NaN where empty or not a number), plus category codes for the
  * columns read as categories. CSV bytes are parsed straight into the arrays; a second pass
  * over the bytes decodes only the columns that are categorical.
  *
  * Every problem is a `DataFileError` naming the file, the line and the column.
  */
-import { CsvScanner, CsvSyntaxError } from './csv';
+import { assertUtf8, CsvScanner, CsvSyntaxError } from '../datasets/csv';
 import { parseDecimal, parseDecimalText } from './numbers';
 
 export class DataFileError extends Error {
@@ -66,6 +67,7 @@ export function parseTable(file: string, bytes: Uint8Array, format: TableFormat 
 // CSV
 
 function parseCsvTable(file: string, bytes: Uint8Array): Table {
+  withCsvErrors(file, [], () => assertUtf8(bytes));
   const scanner = new CsvScanner(bytes);
   const columns = csvHeader(file, scanner);
   const width = columns.length;
@@ -141,6 +143,7 @@ function parseCsvTable(file: string, bytes: Uint8Array): Table {
   };
 }
 
+// The dialect's bytes (`datasets/csv.ts`) as local constants, so the hot loop compares with literals.
 const COMMA = 0x2c;
 const LF = 0x0a;
 const CR = 0x0d;

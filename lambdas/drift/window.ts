@@ -16,7 +16,7 @@ import {
 } from './compare';
 import { Random, Reservoir } from './sample';
 import { binOf } from './stats';
-import type { CsvScanner } from './csv';
+import type { CsvScanner } from '../datasets/csv';
 
 export const DEFAULT_CURRENT_SAMPLE = 50_000;
 export const DEFAULT_MAX_CATEGORIES = 10_000;

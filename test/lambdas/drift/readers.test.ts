@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { addPayload, parseCaptureLine, predictionOf } from '../../../lambdas/drift/capture';
 import { buildBaseline, baselineViews } from '../../../lambdas/drift/baseline';
-import { CsvScanner } from '../../../lambdas/drift/csv';
+import { CsvScanner } from '../../../lambdas/datasets/csv';
 import { parseDecimal, parseDecimalText } from '../../../lambdas/drift/numbers';
 import { QualityAccumulator, qualityMetricFor } from '../../../lambdas/drift/quality';
 import { parseTable } from '../../../lambdas/drift/table';

@@ -112,7 +112,7 @@ describe('caretaker drift', () => {
       [
         'an unclosed quote',
         () => file('quote.csv', 'x,colour\n1,"red\n'),
-        /quote\.csv: line 2, column 2 \("colour"\): a quoted field is not closed/,
+        /quote\.csv: line 2, column 2 \("colour"\): a quoted field is never closed/,
       ],
       [
         'a column the other file lacks',
