@@ -8,7 +8,8 @@ import { motoClientConfig, uniqueName } from './aws';
 
 export async function createMetadataTable(
   clientConfig: DynamoDBClientConfig = motoClientConfig(),
-): Promise<{ tableName: string; drop: () => Promise<void> }> {
+  options: { readonly stream?: boolean } = {},
+): Promise<{ tableName: string; streamArn?: string; drop: () => Promise<void> }> {
   const client = new DynamoDBClient(clientConfig);
   const tableName = uniqueName('caretaker');
   const attributes = new Set<string>([TABLE_SCHEMA.partitionKey, TABLE_SCHEMA.sortKey]);
@@ -16,9 +17,11 @@ export async function createMetadataTable(
     attributes.add(index.partitionKey);
     attributes.add(index.sortKey);
   }
-  await client.send(
+  const created = await client.send(
     new CreateTableCommand({
       TableName: tableName,
+      // The stack's table streams NEW_AND_OLD_IMAGES (MetadataTable); only tests of stream consumers ask for it.
+      ...(options.stream ? { StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' } } : {}),
       BillingMode: 'PAY_PER_REQUEST',
       AttributeDefinitions: [...attributes].map((name) => ({ AttributeName: name, AttributeType: 'S' })),
       KeySchema: [
@@ -37,6 +40,7 @@ export async function createMetadataTable(
   );
   return {
     tableName,
+    ...(created.TableDescription?.LatestStreamArn ? { streamArn: created.TableDescription.LatestStreamArn } : {}),
     drop: async () => {
       await client.send(new DeleteTableCommand({ TableName: tableName }));
       client.destroy();
