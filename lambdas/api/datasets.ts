@@ -9,7 +9,7 @@ export function datasetsDomain(ports: DatasetPorts): DatasetsPort {
   return {
     listDatasets: () => listDatasets(ports),
     listVersions: async (dataset, page) => {
-      const { items, nextCursor } = await listDatasetVersions(ports, dataset, { limit: page.limit, cursor: page.nextToken });
+      const { items, nextCursor } = await listDatasetVersions(ports, dataset, { limit: page.limit, cursor: page.nextToken, cursorField: 'query.nextToken' });
       return { items, ...(nextCursor !== undefined ? { nextToken: nextCursor } : {}) };
     },
     getVersion: (dataset, datasetVersion) => getDatasetVersion(ports, dataset, datasetVersion),

@@ -3,26 +3,25 @@
  * single metadata table. Every read is one Get or one Query on a key or gsi1; pages carry
  * DynamoDB's LastEvaluatedKey as an opaque, validated token.
  */
-import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import type { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
   QueryCommand,
   type QueryCommandInput,
-  TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import * as z from 'zod';
 import {
   type AuditEvent,
+  KEY_PREFIX,
   keys,
   type ModelVersionRecord,
   type RetrainingRequest,
   type RunRecord,
   type VersionStatus,
 } from '../shared/contracts';
-import { Invalid } from '../shared/errors';
+import { auditPut, decodePageToken, encodePageToken, isConditionFailure, transactWithAudit, type PageQuery } from '../shared/dynamo';
 import type {
   AuditLog,
   DecisionOutcome,
@@ -44,51 +43,21 @@ function strip(item: Item, hidden: readonly string[] = []): Item {
 
 const toVersion = (item: Item) => strip(item, ['taskToken']) as unknown as ModelVersionRecord;
 
-// ---------------------------------------------------------------------------------------------
-// Page tokens: base64url(JSON(LastEvaluatedKey)), accepted back only for the same partition.
-
-const lastKeySchema = z.strictObject({
-  pk: z.string().max(1024),
-  sk: z.string().max(1024),
-  gsi1pk: z.string().max(1024).optional(),
-  gsi1sk: z.string().max(1024).optional(),
-});
-
-export function encodePageToken(lastKey: Item | undefined): string | undefined {
-  return lastKey ? Buffer.from(JSON.stringify(lastKey), 'utf8').toString('base64url') : undefined;
-}
-
-/** Decodes a token and checks it belongs to the partition being queried; anything else is 400. */
-export function decodePageToken(token: string | undefined, partition: { name: 'pk' | 'gsi1pk'; value: string }): Item | undefined {
-  if (token === undefined) return undefined;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
-  } catch {
-    parsed = undefined;
-  }
-  const result = lastKeySchema.safeParse(parsed);
-  if (!result.success || result.data[partition.name] !== partition.value) {
-    throw new Invalid('nextToken is not a token from a previous page of this list', [
-      { field: 'query.nextToken', message: 'not a token from a previous page of this list' },
-    ]);
-  }
-  return result.data;
-}
+// Pages: the shared codec, a token accepted back only for the query that returned it.
 
 async function queryPage(
   client: DynamoDBDocumentClient,
   input: QueryCommandInput,
   page: PageRequest,
-  partition: { name: 'pk' | 'gsi1pk'; value: string },
+  query: PageQuery,
 ): Promise<{ items: Item[]; nextToken?: string }> {
   const result = await client.send(
-    new QueryCommand({ ...input, Limit: page.limit, ExclusiveStartKey: decodePageToken(page.nextToken, partition) }),
+    new QueryCommand({ ...input, Limit: page.limit, ExclusiveStartKey: decodePageToken(page.nextToken, query) }),
   );
   return { items: result.Items ?? [], nextToken: encodePageToken(result.LastEvaluatedKey) };
 }
 
-const VERSION_PREFIX = 'VERSION#';
+const VERSION_PREFIX = KEY_PREFIX.version;
 
 export class DynamoRegistry implements RegistryRepository {
   constructor(
@@ -114,7 +83,7 @@ export class DynamoRegistry implements RegistryRepository {
           ScanIndexForward: false,
         },
         page,
-        { name: 'gsi1pk', value: gsi1pk },
+        { index: 'gsi1', partition: gsi1pk },
       );
       return { items: result.items.map(toVersion), nextToken: result.nextToken };
     }
@@ -128,7 +97,7 @@ export class DynamoRegistry implements RegistryRepository {
         ScanIndexForward: false,
       },
       page,
-      { name: 'pk', value: pk },
+      { partition: pk, sort: { prefix: VERSION_PREFIX } },
     );
     return { items: result.items.map(toVersion), nextToken: result.nextToken };
   }
@@ -146,7 +115,7 @@ export class DynamoRegistry implements RegistryRepository {
       new QueryCommand({
         TableName: this.tableName,
         KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-        ExpressionAttributeValues: { ':pk': keys.model(model).pk, ':prefix': 'DEPLOYMENT#' },
+        ExpressionAttributeValues: { ':pk': keys.model(model).pk, ':prefix': KEY_PREFIX.deployment },
         ScanIndexForward: false,
         Limit: limit,
       }),
@@ -184,11 +153,12 @@ export class DynamoRegistry implements RegistryRepository {
       );
       return { kind: 'won', record: result.Attributes as unknown as ModelVersionRecord };
     } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      if (!isConditionFailure(error)) throw error;
       // ALL_OLD comes back as raw attribute values; the two fields that explain the loss suffice.
-      if (error.Item) {
-        const status = error.Item.status?.S;
-        const requestedBy = error.Item.requestedBy?.S;
+      const old = (error as ConditionalCheckFailedException).Item;
+      if (old) {
+        const status = old.status?.S;
+        const requestedBy = old.requestedBy?.S;
         if (status !== undefined && requestedBy !== undefined) return { kind: 'lost', status: status as VersionStatus, requestedBy };
       }
       // Only when the service did not return the old item (older emulators): read it once.
@@ -232,7 +202,7 @@ export class DynamoRegistry implements RegistryRepository {
       );
       return true;
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
+      if (isConditionFailure(error)) return false;
       throw error;
     }
   }
@@ -245,38 +215,18 @@ export class DynamoRegistry implements RegistryRepository {
   }
 
   async recordRetrainRequest(request: RetrainingRequest, event: AuditEvent): Promise<boolean> {
-    try {
-      await this.client.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            {
-              Put: {
-                TableName: this.tableName,
-                Item: { ...keys.retrainRequest(request.runId), ...request },
-                ConditionExpression: 'attribute_not_exists(pk)',
-              },
-            },
-            { Put: { TableName: this.tableName, Item: auditItem(event), ConditionExpression: 'attribute_not_exists(pk)' } },
-          ],
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (error instanceof TransactionCanceledException && error.CancellationReasons?.some((r) => r.Code === 'ConditionalCheckFailed')) {
-        return false;
-      }
-      throw error;
-    }
+    const outcome = await transactWithAudit(this.client, {
+      tableName: this.tableName,
+      items: [{ Put: { TableName: this.tableName, Item: { ...keys.retrainRequest(request.runId), ...request }, ConditionExpression: 'attribute_not_exists(pk)' } }],
+      audit: event,
+    });
+    return outcome.written;
   }
 }
 
 /** `{ gsi1pk, gsi1sk }` → `{ ':gsi1pk': …, ':gsi1sk': … }` */
 function prefixed(values: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(values).map(([k, v]) => [`:${k}`, v]));
-}
-
-function auditItem(event: AuditEvent): Item {
-  return { ...keys.audit(event.model, event.at, event.eventId), ...event };
 }
 
 /** Audit times are stored as UTC ISO strings, so range conditions compare them as text. */
@@ -290,7 +240,7 @@ export class DynamoAuditLog implements AuditLog {
 
   async append(event: AuditEvent): Promise<void> {
     await this.client.send(
-      new PutCommand({ TableName: this.tableName, Item: auditItem(event), ConditionExpression: 'attribute_not_exists(pk)' }),
+      new PutCommand(auditPut(this.tableName, event)),
     );
   }
 
@@ -298,19 +248,21 @@ export class DynamoAuditLog implements AuditLog {
     const byModel = query.model !== undefined;
     const partitionName = byModel ? 'pk' : 'gsi1pk';
     const sortName = byModel ? 'sk' : 'gsi1sk';
-    const partitionValue = byModel ? `AUDIT#${query.model ?? ''}` : 'AUDIT';
+    const partitionValue = byModel ? keys.auditOf(query.model ?? '').pk : keys.auditIndex.gsi1pk;
     const values: Item = { ':p': partitionValue };
     let range = '';
+    const sort: { from?: string; to?: string } = {};
     // Sort keys are `<iso time>#<eventId>`: `~` sorts after `#`, so `<to>~` includes all of `to`.
     if (query.from !== undefined && query.to !== undefined) {
       range = ` AND ${sortName} BETWEEN :from AND :to`;
       Object.assign(values, { ':from': utc(query.from), ':to': `${utc(query.to)}~` });
+      Object.assign(sort, { from: values[':from'], to: values[':to'] });
     } else if (query.from !== undefined) {
       range = ` AND ${sortName} >= :from`;
-      values[':from'] = utc(query.from);
+      values[':from'] = sort.from = utc(query.from);
     } else if (query.to !== undefined) {
       range = ` AND ${sortName} <= :to`;
-      values[':to'] = `${utc(query.to)}~`;
+      values[':to'] = sort.to = `${utc(query.to)}~`;
     }
     const result = await queryPage(
       this.client,
@@ -321,7 +273,7 @@ export class DynamoAuditLog implements AuditLog {
         ExpressionAttributeValues: values,
       },
       page,
-      { name: partitionName, value: partitionValue },
+      { ...(byModel ? {} : { index: 'gsi1' as const }), partition: partitionValue, sort },
     );
     return { items: result.items.map((item) => strip(item) as unknown as AuditEvent), nextToken: result.nextToken };
   }

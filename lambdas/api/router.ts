@@ -7,6 +7,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import type * as z from 'zod';
 import { CaretakerError, type ErrorDetail, Invalid, NotFound, PayloadTooLarge, Unavailable } from '../shared/errors';
 import { logger } from '../shared/powertools';
+import { DEFAULT_PAGE_SIZE } from '../shared/pages';
 import * as domain from './domain';
 import { openApiDocument } from './openapi';
 import type { ModelSummary, Ports } from './ports';
@@ -22,7 +23,6 @@ export interface HandlerDeps {
 
 export type ApiHandler = (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
 
-const DEFAULT_PAGE_SIZE = 25;
 const IDEMPOTENCY_KEY = /^[A-Za-z0-9_.:-]{1,128}$/;
 
 interface Matched {

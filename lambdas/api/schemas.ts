@@ -6,11 +6,11 @@
 import * as z from 'zod';
 import { registerDatasetVersionInputSchema } from '../datasets/register';
 import { VERSION_STATUSES } from '../shared/contracts';
+import { MAX_PAGE_SIZE } from '../shared/pages';
 
 /** Largest accepted request body; API Gateway allows 10 MB, the registry never needs more than this. */
 export const MAX_BODY_BYTES = 64 * 1024;
 /** Largest page a list route returns. */
-export const MAX_PAGE_SIZE = 100;
 
 const name = z
   .string()

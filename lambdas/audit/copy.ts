@@ -4,7 +4,7 @@
  */
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import type { AuditEvent } from '../shared/contracts';
+import { KEY_PREFIX, type AuditEvent } from '../shared/contracts';
 
 export interface AuditObjectStore {
   /** Writes the object unless it exists already (stream records can be delivered twice). */
@@ -30,7 +30,7 @@ export async function copyAuditRecords(records: readonly StreamRecordLike[], sto
     const image = record.dynamodb?.NewImage;
     if (record.eventName !== 'INSERT' || !image) continue;
     const item = unmarshall(image as Record<string, AttributeValue>);
-    if (typeof item.pk !== 'string' || !item.pk.startsWith('AUDIT#')) continue;
+    if (typeof item.pk !== 'string' || !item.pk.startsWith(KEY_PREFIX.audit)) continue;
     const { pk: _pk, sk: _sk, gsi1pk: _g1, gsi1sk: _g2, ...event } = item as AuditEvent & Record<string, unknown>;
     const key = auditObjectKey(event);
     await store.putOnce(key, `${JSON.stringify(event)}\n`);

@@ -9,10 +9,10 @@
  * repeats. A batch is marked sent only after the message is accepted, and every event (also a
  * redelivered one) re-checks for unsent batches, so a failed send is retried, never lost.
  */
-import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { GetCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { keys, retrainingRequestSchema, runIdFor, type RetrainingRequest } from '../shared/contracts';
+import { isConditionFailure } from '../shared/dynamo';
 import { datasetPrefix } from '../shared/layout';
 import type { DatasetCatalog } from './catalog';
 
@@ -88,7 +88,7 @@ export async function countNewObject(ports: NewDataPorts, object: NewObject): Pr
       }),
     );
   } catch (error) {
-    if (!(error instanceof TransactionCanceledException) && (error as Error).name !== 'TransactionCanceledException') throw error;
+    if (!isConditionFailure(error)) throw error;
     counted = false; // seen before: do not count, but still finish any batch a failed attempt left unsent
   }
 
@@ -140,6 +140,6 @@ async function markSent(ports: NewDataPorts, counter: Record<string, string>, mo
       }),
     );
   } catch (error) {
-    if ((error as Error).name !== 'ConditionalCheckFailedException') throw error;
+    if (!isConditionFailure(error)) throw error;
   }
 }

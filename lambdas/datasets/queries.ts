@@ -4,6 +4,8 @@
  */
 import { BatchGetCommand, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { keys, versionNumber } from '../shared/contracts';
+import { decodePageToken, encodePageToken, isConditionFailure } from '../shared/dynamo';
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../shared/pages';
 import { Invalid, NotFound } from '../shared/errors';
 import { datasetPrefix } from '../shared/layout';
 import { datasetOfModel, type DatasetRules } from './catalog';
@@ -18,8 +20,6 @@ import {
   type DatasetVersionRecord,
 } from './records';
 
-export const DEFAULT_PAGE_SIZE = 25;
-export const MAX_PAGE_SIZE = 100;
 
 function rulesOf(ports: DatasetPorts, dataset: string): DatasetRules {
   const rules = ports.catalog[dataset];
@@ -81,7 +81,7 @@ export interface Page<T> {
 export async function listDatasetVersions(
   ports: DatasetPorts,
   dataset: string,
-  options: { readonly limit?: number; readonly cursor?: string } = {},
+  options: { readonly limit?: number; readonly cursor?: string; /** The request field the cursor came in (named in a 400). @default 'cursor' */ readonly cursorField?: string } = {},
 ): Promise<Page<DatasetVersionListItem>> {
   rulesOf(ports, dataset);
   const limit = options.limit ?? DEFAULT_PAGE_SIZE;
@@ -99,7 +99,7 @@ export async function listDatasetVersions(
       ExpressionAttributeNames: { '#status': 'status' },
       ScanIndexForward: false,
       Limit: limit,
-      ExclusiveStartKey: options.cursor === undefined ? undefined : decodeCursor(options.cursor, pk, versionsPrefix),
+      ExclusiveStartKey: decodePageToken(options.cursor, { partition: pk, sort: { prefix: versionsPrefix }, field: options.cursorField ?? 'cursor' }),
     }),
   );
   const items = (result.Items ?? []).map((item) => {
@@ -116,21 +116,7 @@ export async function listDatasetVersions(
     };
   });
   const last = result.LastEvaluatedKey;
-  return { items, ...(last ? { nextCursor: encodeCursor(last) } : {}) };
-}
-
-function encodeCursor(key: Record<string, unknown>): string {
-  return Buffer.from(JSON.stringify({ pk: key.pk, sk: key.sk }), 'utf8').toString('base64url');
-}
-
-function decodeCursor(cursor: string, pk: string, skPrefix: string): Record<string, string> {
-  try {
-    const key = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { pk?: unknown; sk?: unknown };
-    if (key.pk === pk && typeof key.sk === 'string' && key.sk.startsWith(skPrefix)) return { pk, sk: key.sk };
-  } catch {
-    // reported below
-  }
-  throw new Invalid('cursor is not one this listing returned', [{ field: 'cursor', message: 'malformed' }]);
+  return { items, ...(last ? { nextCursor: encodePageToken({ pk: last.pk, sk: last.sk }) } : {}) };
 }
 
 /** One version, in full (objects, validation, schema, profile). */
@@ -273,7 +259,7 @@ export async function recordLineage(
     );
     return entry;
   } catch (error) {
-    if ((error as Error).name !== 'ConditionalCheckFailedException') throw error;
+    if (!isConditionFailure(error)) throw error;
     const existing = await ports.db.send(
       new GetCommand({
         TableName: ports.tableName,

@@ -9,10 +9,10 @@
  * (so it is traceable, yet can never train): schema, row-count, null-rate, range and
  * distribution violations.
  */
-import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
 import { keys } from '../shared/contracts';
+import { isConditionFailure } from '../shared/dynamo';
 import { Invalid, NotFound, Unavailable } from '../shared/errors';
 import { datasetPrefix } from '../shared/layout';
 import { columnRuleSchema, type ColumnRule, type DatasetRules } from './catalog';
@@ -287,7 +287,7 @@ async function writeVersion(
       );
       return { record, created: true };
     } catch (error) {
-      if (!(error instanceof TransactionCanceledException) && (error as Error).name !== 'TransactionCanceledException') throw error;
+      if (!isConditionFailure(error)) throw error;
       const winner = await findByContent(ports, dataset, scan.address);
       if (winner) return { record: winner, created: false };
     }

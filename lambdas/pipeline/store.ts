@@ -3,7 +3,6 @@
  * events, with every status change conditional on the status it leaves, so a retried Lambda or
  * a concurrent API decision can never move a version twice.
  */
-import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
   GetCommand,
   PutCommand,
@@ -19,6 +18,7 @@ import {
   type RunRecord,
   type VersionStatus,
 } from '../shared/contracts';
+import { auditPut, isConditionFailure, transactWithAudit } from '../shared/dynamo';
 
 type TransactItem = NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>[number];
 
@@ -103,7 +103,7 @@ export class PipelineStore {
         }),
       );
     } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      if (!isConditionFailure(error)) throw error;
       // Another execution already owns this run id: leave its record alone.
     }
   }
@@ -142,44 +142,38 @@ export class PipelineStore {
    * Returns false when the run already has a version (a retried step), writing nothing.
    */
   async registerVersion(record: ModelVersionRecord): Promise<boolean> {
-    try {
-      await this.client.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            {
-              Put: {
-                TableName: this.tableName,
-                Item: { ...keys.version(record.model, record.version), ...keys.versionByStatus(record.model, record.status, record.version), ...record },
-                ConditionExpression: 'attribute_not_exists(pk)',
-              },
-            },
-            {
-              Update: {
-                TableName: this.tableName,
-                Key: keys.run(record.runId),
-                UpdateExpression: 'SET version = :v, currentState = :state',
-                ConditionExpression: 'attribute_not_exists(version)',
-                ExpressionAttributeValues: { ':v': record.version, ':state': 'RegisterVersion' },
-              },
-            },
-            this.auditPut({
-              eventId: `${record.runId}#VERSION_REGISTERED`,
-              model: record.model,
-              at: record.createdAt,
-              type: 'VERSION_REGISTERED',
-              actor: 'caretaker:pipeline',
-              version: record.version,
-              runId: record.runId,
-              details: { datasetVersion: record.datasetVersion, trainingJobName: record.trainingJobName, comparison: record.comparison },
-            }),
-          ],
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (error instanceof TransactionCanceledException) return false;
-      throw error;
-    }
+    const outcome = await transactWithAudit(this.client, {
+      tableName: this.tableName,
+      items: [
+        {
+          Put: {
+            TableName: this.tableName,
+            Item: { ...keys.version(record.model, record.version), ...keys.versionByStatus(record.model, record.status, record.version), ...record },
+            ConditionExpression: 'attribute_not_exists(pk)',
+          },
+        },
+        {
+          Update: {
+            TableName: this.tableName,
+            Key: keys.run(record.runId),
+            UpdateExpression: 'SET version = :v, currentState = :state',
+            ConditionExpression: 'attribute_not_exists(version)',
+            ExpressionAttributeValues: { ':v': record.version, ':state': 'RegisterVersion' },
+          },
+        },
+      ],
+      audit: {
+        eventId: `${record.runId}#VERSION_REGISTERED`,
+        model: record.model,
+        at: record.createdAt,
+        type: 'VERSION_REGISTERED',
+        actor: 'caretaker:pipeline',
+        version: record.version,
+        runId: record.runId,
+        details: { datasetVersion: record.datasetVersion, trainingJobName: record.trainingJobName, comparison: record.comparison },
+      },
+    });
+    return outcome.written;
   }
 
   /**
@@ -197,7 +191,7 @@ export class PipelineStore {
       await this.client.send(new UpdateCommand(this.transitionUpdate(model, version, from, to, options)));
       return true;
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
+      if (isConditionFailure(error)) return false;
       throw error;
     }
   }
@@ -259,21 +253,26 @@ export class PipelineStore {
           ExpressionAttributeValues: { ':status': 'SUCCEEDED', ':at': at, ':state': 'RecordDeployment' },
         },
       },
-      this.auditPut({ eventId: `${runId}#DEPLOYED`, model, at, type: 'DEPLOYED', actor: 'caretaker:pipeline', version, runId, details: { endpointConfigName: input.endpointConfigName, previousVersion } }),
     ];
     if (previousVersion !== undefined && previousVersion !== version) {
       items.push({ Update: this.transitionUpdate(model, previousVersion, ['LIVE'], 'RETIRED', { at, set: { retiredAt: at } }) });
     }
-    await this.client.send(new TransactWriteCommand({ TransactItems: items }));
+    const outcome = await transactWithAudit(this.client, {
+      tableName: this.tableName,
+      items,
+      audit: { eventId: `${runId}#DEPLOYED`, model, at, type: 'DEPLOYED', actor: 'caretaker:pipeline', version, runId, details: { endpointConfigName: input.endpointConfigName, previousVersion } },
+    });
+    // The version was not DEPLOYING (or the event exists): nothing was written; the step fails as before.
+    if (!outcome.written) throw outcome.error;
   }
 
+  /** Appends an audit event once; a repeat of the same event (same time and id) is already there. */
   async putAudit(event: AuditEvent): Promise<void> {
-    const put = this.auditPut(event).Put;
-    if (put) await this.client.send(new PutCommand(put));
-  }
-
-  private auditPut(event: AuditEvent): TransactItem {
-    return { Put: { TableName: this.tableName, Item: { ...keys.audit(event.model, event.at, event.eventId), ...event } } };
+    try {
+      await this.client.send(new PutCommand(auditPut(this.tableName, event)));
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
   }
 
   private transitionUpdate(

@@ -2,19 +2,18 @@
  * The starter's DynamoDB adapters: request claims, leases, runs, outcomes (trigger history and
  * audit), and the read-only dataset port. Items follow `lambdas/shared/table-schema.ts`.
  */
-import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
   DeleteCommand,
   GetCommand,
   PutCommand,
   QueryCommand,
-  TransactWriteCommand,
   UpdateCommand,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
 import { randomUUID } from 'node:crypto';
 import * as z from 'zod';
 import { keys, type AuditEvent, type DatasetVersionRecordCore, type RunRecord } from '../shared/contracts';
+import { isConditionFailure, transactWithAudit } from '../shared/dynamo';
 import type { LeaseState } from './policy';
 import type { ClaimResult, DatasetVersions, Outcome, RetrainingStore } from './start';
 
@@ -29,14 +28,6 @@ const leaseItemSchema = z.object({
   lastEndedAt: z.string().optional(),
   recentStarts: z.array(z.string()).default([]),
 }) satisfies z.ZodType<LeaseState>;
-
-const isConditionFailure = (error: unknown) =>
-  error instanceof ConditionalCheckFailedException ||
-  (error instanceof Error && error.name === 'ConditionalCheckFailedException');
-
-const isClaimLost = (error: unknown) =>
-  (error instanceof TransactionCanceledException || (error instanceof Error && error.name === 'TransactionCanceledException')) &&
-  ((error as TransactionCanceledException).CancellationReasons ?? []).some((r) => r.Code === 'ConditionalCheckFailed');
 
 /** What a request item holds once decided. */
 export interface RequestRecord {
@@ -219,48 +210,43 @@ export class DynamoRetrainingStore implements RetrainingStore {
       reason: started ? request.trigger.reason : `${reason ?? ''}: ${detail ?? ''}`,
       details: { trigger: request.trigger, ...(started ? { datasetVersion: outcome.datasetVersion } : { suppression: reason }) },
     };
-    try {
-      await this.client.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            {
-              Update: {
-                TableName: this.tableName,
-                Key: keys.retrainingRequest(request.runId),
-                UpdateExpression: `SET #status = :status, decidedAt = :at${started ? '' : ', reason = :reason, detail = :detail'} REMOVE claimToken, claimExpiresAt`,
-                ConditionExpression: 'claimToken = :token',
-                ExpressionAttributeNames: { '#status': 'status' },
-                ExpressionAttributeValues: {
-                  ':status': outcome.status,
-                  ':at': at,
-                  ':token': token,
-                  ...(started ? {} : { ':reason': reason, ':detail': detail }),
+    // The decision, its trigger record and its audit event: all or nothing; a lost claim writes none.
+    const result = await transactWithAudit(this.client, {
+      tableName: this.tableName,
+      audit,
+      items: [
+        {
+          Update: {
+            TableName: this.tableName,
+            Key: keys.retrainingRequest(request.runId),
+            UpdateExpression: `SET #status = :status, decidedAt = :at${started ? '' : ', reason = :reason, detail = :detail'} REMOVE claimToken, claimExpiresAt`,
+            ConditionExpression: 'claimToken = :token',
+            ExpressionAttributeNames: { '#status': 'status' },
+            ExpressionAttributeValues: {
+              ':status': outcome.status,
+              ':at': at,
+              ':token': token,
+              ...(started ? {} : { ':reason': reason, ':detail': detail }),
+            },
+          },
+        },
+        { Put: { TableName: this.tableName, Item: { ...trigger, ...keys.trigger(request.model, at, request.runId) } } },
+        ...(started
+          ? [
+              {
+                Update: {
+                  TableName: this.tableName,
+                  Key: keys.run(request.runId),
+                  UpdateExpression: 'SET executionArn = :arn',
+                  ConditionExpression: 'attribute_exists(pk)',
+                  ExpressionAttributeValues: { ':arn': outcome.executionArn },
                 },
               },
-            },
-            { Put: { TableName: this.tableName, Item: { ...trigger, ...keys.trigger(request.model, at, request.runId) } } },
-            { Put: { TableName: this.tableName, Item: { ...audit, ...keys.audit(request.model, at, audit.eventId) } } },
-            ...(started
-              ? [
-                  {
-                    Update: {
-                      TableName: this.tableName,
-                      Key: keys.run(request.runId),
-                      UpdateExpression: 'SET executionArn = :arn',
-                      ConditionExpression: 'attribute_exists(pk)',
-                      ExpressionAttributeValues: { ':arn': outcome.executionArn },
-                    },
-                  },
-                ]
-              : []),
-          ],
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (isClaimLost(error)) return false;
-      throw error;
-    }
+            ]
+          : []),
+      ],
+    });
+    return result.written;
   }
 }
 

@@ -15,8 +15,17 @@ import type { RejectionCause } from './approval';
 /** Model versions are numbered per model: 1, 2, 3 … (what people type: `caretaker approve churn 3`). */
 export const versionNumber = z.coerce.number().int().positive().max(9_999_999_999);
 
+/** Key prefixes that readers outside `keys` match on (the audit copier's stream filter, queries). */
+export const KEY_PREFIX = {
+  model: 'MODEL#',
+  audit: 'AUDIT#',
+  version: 'VERSION#',
+  deployment: 'DEPLOYMENT#',
+} as const;
+const AUDIT_INDEX_PARTITION = 'AUDIT';
+
 /** Sort-key form of a version number: zero-padded so versions sort in creation order. */
-export const versionSortKey = (version: number) => `VERSION#${String(version).padStart(10, '0')}`;
+export const versionSortKey = (version: number) => `${KEY_PREFIX.version}${String(version).padStart(10, '0')}`;
 
 /**
  * Step Functions execution names: ≤ 80 chars of `[A-Za-z0-9-_]`. A run's id *is* its execution
@@ -210,6 +219,7 @@ export interface AuditEvent {
 // ---------------------------------------------------------------------------------------------
 // Keys
 
+
 export const keys = {
   model: (model: string) => ({ pk: `MODEL#${model}`, sk: 'MODEL' }),
   version: (model: string, version: number) => ({ pk: `MODEL#${model}`, sk: versionSortKey(version) }),
@@ -218,17 +228,21 @@ export const keys = {
     gsi1pk: `MODEL#${model}#STATUS#${status}`,
     gsi1sk: versionSortKey(version),
   }),
-  deployment: (model: string, at: string) => ({ pk: `MODEL#${model}`, sk: `DEPLOYMENT#${at}` }),
+  deployment: (model: string, at: string) => ({ pk: `MODEL#${model}`, sk: `${KEY_PREFIX.deployment}${at}` }),
   lease: (model: string) => ({ pk: `MODEL#${model}`, sk: 'LEASE' }),
   run: (runId: string) => ({ pk: `RUN#${runId}`, sk: 'RUN' }),
   runsOfModel: (model: string, startedAt: string) => ({ gsi1pk: `MODEL#${model}#RUNS`, gsi1sk: startedAt }),
   datasetVersion: (dataset: string, datasetVersion: string) => ({ pk: `DATASET#${dataset}`, sk: `VERSION#${datasetVersion}` }),
   audit: (model: string, at: string, eventId: string) => ({
-    pk: `AUDIT#${model}`,
+    pk: `${KEY_PREFIX.audit}${model}`,
     sk: `${at}#${eventId}`,
-    gsi1pk: 'AUDIT',
+    gsi1pk: AUDIT_INDEX_PARTITION,
     gsi1sk: `${at}#${eventId}`,
   }),
+  /** The partition of one model's audit events. */
+  auditOf: (model: string) => ({ pk: `${KEY_PREFIX.audit}${model}` }),
+  /** The gsi1 partition of every audit event, by time. */
+  auditIndex: { gsi1pk: AUDIT_INDEX_PARTITION },
   trigger: (model: string, at: string, triggerId: string) => ({ pk: `TRIGGER#${model}`, sk: `${at}#${triggerId}` }),
   /** Per-dataset summary: latest version, latest passed version, sequence counter. */
   dataset: (dataset: string) => ({ pk: `DATASET#${dataset}`, sk: 'DATASET' }),

@@ -16,6 +16,7 @@ import type { ModelSummary } from '../../lambdas/api/ports';
 import { ROUTES, type RouteSpec } from '../../lambdas/api/schemas';
 import { DATASETS_ENV, datasetCatalogFromConfig } from '../../lambdas/datasets/catalog';
 import { datasetPrefix, type artifactAreas } from '../../lambdas/shared/layout';
+import { KEY_PREFIX } from '../../lambdas/shared/contracts';
 import type { CaretakerConfig } from '../config';
 import { CaretakerFunction } from './caretaker-function';
 import { SecureBucket } from './secure-bucket';
@@ -256,7 +257,7 @@ export class RegistryApi extends Construct {
         onFailure: new SqsDlq(dlq),
         filters: [
           // What FilterRule.isEqual / beginsWith produce, spelled out (those helpers are typed `any`).
-          lambda.FilterCriteria.filter({ eventName: ['INSERT'], dynamodb: { Keys: { pk: { S: [{ prefix: 'AUDIT#' }] } } } }),
+          lambda.FilterCriteria.filter({ eventName: ['INSERT'], dynamodb: { Keys: { pk: { S: [{ prefix: KEY_PREFIX.audit }] } } } }),
         ],
       }),
     );
