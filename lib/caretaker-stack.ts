@@ -8,6 +8,8 @@ import { MetadataTable } from './constructs/metadata-table';
 import { Notifications } from './constructs/notifications';
 import { RetrainingTrigger, retrainingModelFromConfig } from './constructs/retraining-trigger';
 import { RegistryApi } from './constructs/registry-api';
+import { RegistryEvents } from './constructs/registry-events';
+import * as events from 'aws-cdk-lib/aws-events';
 import { warnOnDestroy } from './constructs/removal';
 import { AccessLogsBucket, SecureBucket } from './constructs/secure-bucket';
 import { datasetCatalogFromConfig } from '../lambdas/datasets/catalog';
@@ -48,6 +50,8 @@ export class CaretakerStack extends Stack {
   public readonly api: RegistryApi;
   /** Drift analyzer, its schedules, the per-model alarms and the ops dashboard. */
   public readonly drift: DriftMonitor;
+  /** Registry events on EventBridge (source `caretaker`), from the table stream, with their schemas. */
+  public readonly events: RegistryEvents;
 
   constructor(scope: Construct, id: string, props: CaretakerStackProps) {
     super(scope, id, props);
@@ -145,6 +149,16 @@ export class CaretakerStack extends Stack {
       removalPolicy,
     });
     new CfnOutput(this, 'DriftDashboardName', { value: this.drift.dashboard.dashboardName });
+
+    // --- registry events (issue 16) ---
+    this.events = new RegistryEvents(this, 'Events', {
+      table: this.metadata.table,
+      encryptionKey: this.key,
+      ...(config.events.bus === 'create' ? { eventBus: new events.EventBus(this, 'EventBus', { description: 'Caretaker registry events', kmsKey: this.key }) } : {}),
+      ...(config.events.consoleUrl ? { consoleUrl: config.events.consoleUrl } : {}),
+      removalPolicy,
+    });
+    new CfnOutput(this, 'EventBusName', { value: this.events.eventBus.eventBusName, description: 'Bus of the registry events (source caretaker)' });
 
     new CfnOutput(this, 'ArtifactsBucketName', { value: this.artifacts.bucket.bucketName });
     new CfnOutput(this, 'MetadataTableName', { value: this.metadata.table.tableName });

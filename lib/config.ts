@@ -256,6 +256,15 @@ export const configSchema = z
         alertEmails: z.array(z.email()).default([]).describe('Subscribed to failures and alarms.'),
       })
       .prefault({}),
+    events: z
+      .strictObject({
+        bus: z
+          .enum(['default', 'create'])
+          .default('default')
+          .describe('Where registry events (source "caretaker") go: the account\'s default bus, or a bus the stack creates.'),
+        consoleUrl: z.url({ protocol: /^https$/ }).optional().describe('Base URL of the Caretaker console, linked from ApprovalRequested events.'),
+      })
+      .prefault({}),
     removalPolicy: z
       .enum(['retain', 'destroy'])
       .default('retain')

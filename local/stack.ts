@@ -7,6 +7,7 @@
  * over HTTP, and CloudWatch alarm evaluation of the drift alarm.
  */
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SageMakerClient } from '@aws-sdk/client-sagemaker';
@@ -23,6 +24,7 @@ import { createApiHandlerFromEnv } from '../lambdas/api/wiring';
 import type { CaretakerConfig } from '../lib/config';
 import { LocalAlarms } from './alarms';
 import { startQueueConsumers, type QueueConsumers } from './consumers';
+import { startStreamConsumers, streamMappings, type StreamConsumers } from './streams';
 import { LocalFunctions } from './functions';
 import { startMotoServer, type MotoServer } from './moto';
 import { provisionFromTemplate, type ProvisionResult } from './provision';
@@ -35,6 +37,11 @@ import { resolveIntrinsics, synthesizeTemplate, type CfnTemplate } from './templ
 
 export const REGION = 'us-east-1';
 export const ACCOUNT_ID = '123456789012';
+/**
+ * Stream consumers local mode runs (handler modules under lambdas/). The audit copier is not one
+ * yet: its write-once bucket is not modelled locally.
+ */
+export const LOCAL_STREAM_CONSUMERS: readonly string[] = ['events/handler.ts'];
 
 export interface LocalStackOptions {
   readonly config: CaretakerConfig;
@@ -57,6 +64,8 @@ export interface LocalStack {
   readonly stepFunctions: RunningStepFunctions;
   readonly alarms: LocalAlarms;
   readonly consumers: QueueConsumers;
+  /** Table stream → the consumers in `LOCAL_STREAM_CONSUMERS` (the registry events publisher). */
+  readonly streams: StreamConsumers;
   /** Physical names of the resources the demo and tests use. */
   readonly names: { readonly table: string; readonly datasetsBucket: string; readonly artifactsBucket: string; readonly stateMachineArn: string };
   /** Client settings for the moto server. */
@@ -210,6 +219,15 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
     const consumers: QueueConsumers = startQueueConsumers({ template, resolve, provisioned, functions, sqs: new SQSClient(clientConfig), accountId: ACCOUNT_ID, log });
     cleanups.push(() => consumers.stop());
+    // The table stream's consumers that run locally (the registry events publisher), as Lambda polls them.
+    const streams = startStreamConsumers({
+      mappings: streamMappings(template, resolve, functions).filter((m) => LOCAL_STREAM_CONSUMERS.some((entry) => m.entry.endsWith(entry))),
+      functions,
+      streams: new DynamoDBStreamsClient(clientConfig),
+      region: REGION,
+      log,
+    });
+    cleanups.push(() => streams.stop());
 
     const alarms = new LocalAlarms({ template, resolve, events, accountId: ACCOUNT_ID, region: REGION });
 
@@ -235,6 +253,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       stepFunctions,
       alarms,
       consumers,
+      streams,
       names,
       clientConfig,
       close,

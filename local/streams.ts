@@ -7,9 +7,9 @@
  * With `ReportBatchItemFailures` the shard is checkpointed before the first failed record and
  * read again from there, as Lambda does; a thrown error retries the whole batch.
  *
- * Not modelled: FilterCriteria (mappings with filters are left alone and named in the log,
- * since a filter Lambda would apply cannot be honoured here), bisecting, on-failure
- * destinations and the 24-hour retention. Which mappings run is the caller's choice (`drain`).
+ * FilterCriteria are applied as Lambda does (a record is delivered when any filter matches),
+ * for the pattern forms the stack uses: exact values and `prefix`. Not modelled: bisecting,
+ * on-failure destinations, the 24-hour retention. Which mappings run is the caller's choice.
  */
 import {
   DynamoDBStreamsClient,
@@ -76,7 +76,32 @@ export interface StreamMapping {
   readonly streamArn: string;
   readonly batchSize: number;
   readonly reportsFailures: boolean;
-  readonly hasFilters: boolean;
+  /** The mapping's FilterCriteria patterns (parsed); empty: every record. */
+  readonly filters: readonly unknown[];
+}
+
+/**
+ * Whether a value matches an event-filtering pattern (Lambda event filtering: the EventBridge
+ * pattern syntax). Supported: objects of fields, arrays of exact values and `{ prefix }`.
+ * An unsupported operator throws, so a filter is never silently ignored.
+ */
+export function matchesPattern(pattern: unknown, value: unknown): boolean {
+  if (Array.isArray(pattern)) {
+    return (pattern as unknown[]).some((option) => {
+      if (option !== null && typeof option === 'object') {
+        const operators = Object.keys(option);
+        const prefix = (option as { prefix?: unknown }).prefix;
+        if (operators.length === 1 && typeof prefix === 'string') return typeof value === 'string' && value.startsWith(prefix);
+        throw new Error(`local stream filter: unsupported pattern ${JSON.stringify(option)}`);
+      }
+      return option === value;
+    });
+  }
+  if (pattern !== null && typeof pattern === 'object') {
+    if (value === null || typeof value !== 'object') return false;
+    return Object.entries(pattern as Record<string, unknown>).every(([key, sub]) => matchesPattern(sub, (value as Record<string, unknown>)[key]));
+  }
+  return pattern === value;
 }
 
 /** The template's DynamoDB stream event source mappings, resolved against the local resources. */
@@ -101,7 +126,7 @@ export function streamMappings(template: CfnTemplate, resolve: (value: unknown) 
       streamArn: sourceArn,
       batchSize: Math.min(Number(p.BatchSize ?? 100), 1000),
       reportsFailures: ((p.FunctionResponseTypes as string[] | undefined) ?? []).includes('ReportBatchItemFailures'),
-      hasFilters: p.FilterCriteria !== undefined,
+      filters: ((p.FilterCriteria as { Filters?: { Pattern?: string }[] } | undefined)?.Filters ?? []).map((f) => JSON.parse(f.Pattern ?? '{}') as unknown),
     });
   }
   return mappings;
@@ -116,10 +141,7 @@ export function startStreamConsumers(options: {
 }): StreamConsumers {
   const { functions, streams, log } = options;
   let stopped = false;
-  const mappings = options.mappings.filter((m) => {
-    if (m.hasFilters) log(`stream mapping ${m.logicalId} (${m.entry}) has filter criteria and is not drained locally`);
-    return !m.hasFilters;
-  });
+  const { mappings } = options;
   const idle = mappings.map(() => false);
 
   const loops = mappings.map(async (mapping, index) => {
@@ -137,8 +159,11 @@ export function startStreamConsumers(options: {
           }
           if (!iterator) continue;
           const page = await streams.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: mapping.batchSize }));
-          const records = (page.Records ?? []).map((r) => lambdaRecordOf(r, mapping.streamArn, options.region));
+          const read = (page.Records ?? []).map((r) => lambdaRecordOf(r, mapping.streamArn, options.region));
+          const records = mapping.filters.length ? read.filter((r) => mapping.filters.some((f) => matchesPattern(f, r))) : read;
           if (records.length === 0) {
+            // Records filtered out still move the checkpoint (and count as progress for drained()).
+            if (read.length > 0) delivered = true;
             iterators.set(shardId, page.NextShardIterator ?? iterator);
             continue;
           }

@@ -11,6 +11,9 @@ import type { CaretakerEvent, DetailType, EventDetail } from './catalog';
 
 export type Image = Readonly<Record<string, unknown>>;
 
+/** Partition-key prefixes of the items events are derived from (the event source mapping filters on them). */
+export const CHANGE_KEY_PREFIXES = ['DATASET#', 'RUN#', 'TRIGGER#', 'MODEL#'] as const;
+
 export interface ChangeRecord {
   readonly eventName: 'INSERT' | 'MODIFY' | 'REMOVE';
   readonly oldImage?: Image;
