@@ -118,6 +118,8 @@ async function main(): Promise<void> {
           retraining: { send: () => Promise.resolve() },
           deployments: { startRollback: (r) => Promise.resolve({ deploymentId: r.deploymentId }) },
           groundTruth: { put: () => Promise.resolve({ key: 'unused' }) },
+          metrics: { driftMetrics: () => Promise.reject(new Error('not benchmarked')), alarm: () => Promise.resolve(undefined) },
+          evaluations: { read: () => Promise.resolve(undefined) },
           clock: { now: () => new Date() },
           newId: () => `bench-${++ids}`,
         },

@@ -174,6 +174,7 @@ export class CaretakerStack extends Stack {
       pipeline: this.pipeline.stateMachine,
       // Rollback starts the pipeline with { kind: 'rollback', … }, which takes its deploy path only.
       deploymentStateMachine: this.pipeline.stateMachine,
+      driftAlarms: new Map([...this.drift.alarms].map(([model, alarms]) => [model, alarms.drift])),
       table: this.metadata.table,
       artifactsBucket: this.artifacts.bucket,
       datasetBucket: this.datasets.bucket,

@@ -3,14 +3,21 @@
  * queue, the deployment starter and the ground-truth store.
  */
 import { randomUUID } from 'node:crypto';
-import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { type CloudWatchClient, DescribeAlarmsCommand, GetMetricDataCommand, ListMetricsCommand, type MetricDataQuery } from '@aws-sdk/client-cloudwatch';
+import { GetObjectCommand, NoSuchKey, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { SendTaskFailureCommand, SendTaskSuccessCommand, type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { approvalOutput, rejectionFailure, type ApprovalOutput, type RejectionCause } from '../shared/approval';
 import { retrainingRequestSchema } from '../shared/contracts';
 import { Unavailable } from '../shared/errors';
 import { artifactPrefixes } from '../shared/layout';
+import { DRIFT_METRICS, METRIC_NAMESPACE } from '../drift/analyze';
 import {
+  type AlarmStatus,
+  type DriftMetrics,
+  type EvaluationReports,
+  type MetricSeries,
+  type MetricsReader,
   type ApprovalCallbacks,
   type DeploymentStarter,
   type GroundTruthStore,
@@ -111,5 +118,131 @@ export class S3GroundTruthStore implements GroundTruthStore {
       new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentType: 'application/x-ndjson', IfNoneMatch: '*' }),
     );
     return { key };
+  }
+}
+
+/** Features one drift view shows at most (GetMetricData takes 500 queries; 3 per feature). */
+export const MAX_DRIFT_FEATURES = 150;
+
+const EMPTY_SERIES: MetricSeries = { timestamps: [], values: [] };
+
+/**
+ * The drift analyzer's metrics from CloudWatch: ListMetrics finds the model's features (the
+ * `Feature` dimension of `PSI`), one GetMetricData call (paged by NextToken) reads every series
+ * at the requested period, and DescribeAlarms reads the drift alarm. GetMetricData returns
+ * newest first by default (ScanBy TimestampDescending); series are returned oldest first.
+ */
+export class CloudWatchMetricsReader implements MetricsReader {
+  constructor(private readonly client: CloudWatchClient) {}
+
+  async driftMetrics(model: string, range: { from: Date; to: Date; periodSeconds: number }): Promise<DriftMetrics> {
+    const features = await this.features(model);
+    const queries: { id: string; metric: string; feature?: string }[] = [
+      { id: 'm0', metric: DRIFT_METRICS.driftScore },
+      { id: 'm1', metric: DRIFT_METRICS.modelQuality },
+      { id: 'm2', metric: DRIFT_METRICS.capturedRecords },
+    ];
+    for (const feature of features) {
+      for (const metric of [DRIFT_METRICS.psi, DRIFT_METRICS.jsDistance, DRIFT_METRICS.ksStatistic]) {
+        queries.push({ id: `m${queries.length}`, metric, feature });
+      }
+    }
+    const series = new Map<string, { timestamps: string[]; values: number[] }>();
+    let nextToken: string | undefined;
+    do {
+      const page = await this.client.send(
+        new GetMetricDataCommand({
+          StartTime: range.from,
+          EndTime: range.to,
+          ScanBy: 'TimestampAscending',
+          NextToken: nextToken,
+          MetricDataQueries: queries.map(
+            (q): MetricDataQuery => ({
+              Id: q.id,
+              ReturnData: true,
+              MetricStat: {
+                Metric: {
+                  Namespace: METRIC_NAMESPACE,
+                  MetricName: q.metric,
+                  Dimensions: [{ Name: 'Model', Value: model }, ...(q.feature !== undefined ? [{ Name: 'Feature', Value: q.feature }] : [])],
+                },
+                Period: range.periodSeconds,
+                Stat: q.metric === DRIFT_METRICS.capturedRecords ? 'Sum' : 'Maximum',
+              },
+            }),
+          ),
+        }),
+      );
+      for (const result of page.MetricDataResults ?? []) {
+        if (result.Id === undefined) continue;
+        const found = series.get(result.Id) ?? { timestamps: [], values: [] };
+        (result.Timestamps ?? []).forEach((at, index) => {
+          const value = result.Values?.[index];
+          if (value === undefined) return;
+          found.timestamps.push(at.toISOString());
+          found.values.push(value);
+        });
+        series.set(result.Id, found);
+      }
+      nextToken = page.NextToken;
+    } while (nextToken);
+    const of = (id: string): MetricSeries => sortSeries(series.get(id) ?? EMPTY_SERIES);
+    return {
+      driftScore: of('m0'),
+      modelQuality: of('m1'),
+      capturedRecords: of('m2'),
+      features: features.map((feature, index) => ({
+        feature,
+        psi: of(`m${3 + index * 3}`),
+        jsDistance: of(`m${4 + index * 3}`),
+        ksStatistic: of(`m${5 + index * 3}`),
+      })),
+    };
+  }
+
+  private async features(model: string): Promise<string[]> {
+    const found = new Set<string>();
+    let nextToken: string | undefined;
+    do {
+      const page = await this.client.send(
+        new ListMetricsCommand({ Namespace: METRIC_NAMESPACE, MetricName: DRIFT_METRICS.psi, Dimensions: [{ Name: 'Model', Value: model }], NextToken: nextToken }),
+      );
+      for (const metric of page.Metrics ?? []) {
+        const feature = metric.Dimensions?.find((d) => d.Name === 'Feature')?.Value;
+        if (feature !== undefined) found.add(feature);
+      }
+      nextToken = page.NextToken;
+    } while (nextToken && found.size < MAX_DRIFT_FEATURES);
+    return [...found].sort().slice(0, MAX_DRIFT_FEATURES);
+  }
+
+  async alarm(name: string): Promise<AlarmStatus | undefined> {
+    const { MetricAlarms } = await this.client.send(new DescribeAlarmsCommand({ AlarmNames: [name], AlarmTypes: ['MetricAlarm'] }));
+    const alarm = MetricAlarms?.[0];
+    if (!alarm?.StateValue) return undefined;
+    return { name, state: alarm.StateValue, reason: alarm.StateReason, updatedAt: alarm.StateUpdatedTimestamp?.toISOString() };
+  }
+}
+
+function sortSeries(series: MetricSeries): MetricSeries {
+  const order = series.timestamps.map((_, index) => index).sort((a, b) => (series.timestamps[a] ?? '').localeCompare(series.timestamps[b] ?? ''));
+  return { timestamps: order.map((i) => series.timestamps[i] ?? ''), values: order.map((i) => series.values[i] ?? 0) };
+}
+
+/** Evaluation reports by `s3://bucket/key` URI; a missing object is `undefined`, not an error. */
+export class S3EvaluationReports implements EvaluationReports {
+  constructor(private readonly client: S3Client) {}
+
+  async read(s3Uri: string): Promise<unknown> {
+    const match = /^s3:\/\/([^/]+)\/(.+)$/.exec(s3Uri);
+    if (!match?.[1] || !match[2]) return undefined;
+    try {
+      const object = await this.client.send(new GetObjectCommand({ Bucket: match[1], Key: match[2] }));
+      const text = await object.Body?.transformToString();
+      return text === undefined ? undefined : (JSON.parse(text) as unknown);
+    } catch (error) {
+      if (error instanceof NoSuchKey) return undefined;
+      throw error;
+    }
   }
 }

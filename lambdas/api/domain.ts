@@ -15,6 +15,7 @@ import {
 } from '../shared/contracts';
 import { Conflict, Forbidden, Invalid, NotFound, Unavailable } from '../shared/errors';
 import { logger } from '../shared/powertools';
+import { evaluationReportSchema } from '../pipeline/settings';
 import { auditCaller, matchesApprover, parsePrincipal, type Principal, sameRole, samePerson } from './principal';
 import { type DatasetsPort, type DecisionWrite, type DeploymentRecord, type ModelSummary, type Page, type PageRequest, type Ports, TaskTokenGone } from './ports';
 
@@ -103,6 +104,60 @@ export async function listAudit(
   return ctx.ports.audit.list(query, page);
 }
 
+/** The widest window the drift view reads, and the number of points a series may have. */
+export const MAX_METRICS_RANGE_DAYS = 15;
+const MAX_POINTS = 1440;
+
+/**
+ * The model's drift over a window: DriftScore, model quality and per-feature PSI / JS / KS from
+ * CloudWatch, with the drift alarm's state. The period is the smallest multiple of 60 s that
+ * keeps every series within `MAX_POINTS` points.
+ */
+export async function modelMetrics(ctx: ApiContext, name: string, query: { from?: string; to?: string }) {
+  const model = modelOf(ctx, name);
+  const to = query.to !== undefined ? new Date(query.to) : ctx.ports.clock.now();
+  const from = query.from !== undefined ? new Date(query.from) : new Date(to.getTime() - 7 * 86_400_000);
+  const span = to.getTime() - from.getTime();
+  if (span <= 0) throw new Invalid('query.from must be before query.to', [{ field: 'query.from', message: 'must be before query.to' }]);
+  if (span > MAX_METRICS_RANGE_DAYS * 86_400_000) {
+    throw new Invalid(`the window may span at most ${MAX_METRICS_RANGE_DAYS} days`, [{ field: 'query.from', message: `at most ${MAX_METRICS_RANGE_DAYS} days before query.to` }]);
+  }
+  const periodSeconds = Math.max(60, Math.ceil(span / 1000 / MAX_POINTS / 60) * 60);
+  const [metrics, alarm] = await Promise.all([
+    ctx.ports.metrics.driftMetrics(name, { from, to, periodSeconds }),
+    model.driftAlarmName !== undefined ? ctx.ports.metrics.alarm(model.driftAlarmName) : Promise.resolve(undefined),
+  ]);
+  return { model: name, from: from.toISOString(), to: to.toISOString(), periodSeconds, ...metrics, alarm: alarm ?? null };
+}
+
+export interface EvaluationView {
+  readonly model: string;
+  readonly version: number;
+  readonly objective: ModelSummary['objective'];
+  /** The report the Evaluate step wrote: candidate and champion scored on the same holdout. */
+  readonly report: { readonly candidate: { readonly metrics: Readonly<Record<string, number>> }; readonly champion?: { readonly metrics: Readonly<Record<string, number>> } | null; readonly holdout?: { readonly rows?: number } } | null;
+  readonly comparison: ModelVersionRecord['comparison'];
+  readonly gate: ModelSummary['gate'] | null;
+  readonly evaluationReportUri: string;
+}
+
+/** A version's evaluation next to the gate it passed; `report: null` when the report object is gone. */
+export async function getEvaluation(ctx: ApiContext, name: string, version: number): Promise<EvaluationView> {
+  const model = modelOf(ctx, name);
+  const record = await ctx.ports.registry.getVersion(name, version);
+  if (!record) throw new NotFound(`${name} has no version ${version}`, [{ field: 'path.version', message: 'unknown version' }]);
+  const parsed = evaluationReportSchema.safeParse(await ctx.ports.evaluations.read(record.evaluationReportUri));
+  return {
+    model: name,
+    version,
+    objective: model.objective,
+    report: parsed.success ? parsed.data : null,
+    comparison: record.comparison,
+    gate: model.gate ?? null,
+    evaluationReportUri: record.evaluationReportUri,
+  };
+}
+
 // ---------------------------------------------------------------------------------------------
 // Decisions
 
@@ -118,16 +173,59 @@ export interface DecisionInput {
  * Separation of duties, on canonical principals: the requester may not decide (same person,
  * whatever session, permission set or console sign-in), and with `requireDistinctRole` nobody
  * acting through the requester's role may either. Automatic requesters (`caretaker:<trigger>`)
- * are nobody's person. Refusals are 403 and write nothing.
+ * are nobody's person. Returns why the caller may not decide, or undefined.
  */
-function checkSeparationOfDuties(model: ModelSummary, requestedBy: string, caller: Principal): void {
+function separationOfDutiesRefusal(model: ModelSummary, requestedBy: string, caller: Principal): string | undefined {
   const requester = parsePrincipal(requestedBy);
   if (requestedBy === caller.id || (requester && samePerson(requester, caller))) {
-    throw new Forbidden('the principal who requested the run may not decide on its version');
+    return 'the principal who requested the run may not decide on its version';
   }
   if (model.requireDistinctRole && requester && sameRole(requester, caller)) {
-    throw new Forbidden(`approval.requireDistinctRole: the approver may not act through the requester's role (${requester.roleArn ?? requester.id})`);
+    return `approval.requireDistinctRole: the approver may not act through the requester's role (${requester.roleArn ?? requester.id})`;
   }
+  return undefined;
+}
+
+/** `approval.approvers`: why the caller is not one, or undefined. */
+function approverRefusal(model: ModelSummary, caller: Principal): string | undefined {
+  if (model.approvers && !model.approvers.some((entry) => matchesApprover(entry, caller))) {
+    return `${caller.id} is not an approver of ${model.name}`;
+  }
+  return undefined;
+}
+
+/** What the API knows about the caller (the console shows it, and the person the audit will record). */
+export function whoAmI(caller: Principal): { id: string; kind: Principal['kind']; person: string; roleArn?: string; sessionName?: string } {
+  return { id: caller.id, kind: caller.kind, person: caller.person, roleArn: caller.roleArn, sessionName: caller.sessionName };
+}
+
+export interface DecisionCheck {
+  readonly model: string;
+  readonly version: number;
+  readonly status: VersionStatus;
+  readonly caller: string;
+  /** Whether approve/reject would pass the API's rules now (IAM decides before the API is reached). */
+  readonly allowed: boolean;
+  /** Why not, in the words the decision would be refused with. */
+  readonly reason?: string;
+  /** When a pending version's approval wait times out (requested time + the model's approval timeout). */
+  readonly expiresAt?: string;
+}
+
+/**
+ * The decision rules of `decide`, asked without deciding: the console disables its buttons with
+ * this reason. The same functions refuse the decision itself, so the two cannot disagree.
+ */
+export async function checkDecision(ctx: ApiContext, input: { model: string; version: number; caller: Principal }): Promise<DecisionCheck> {
+  const model = modelOf(ctx, input.model);
+  const record = await ctx.ports.registry.getVersion(input.model, input.version);
+  if (!record) throw new NotFound(`${input.model} has no version ${input.version}`, [{ field: 'path.version', message: 'unknown version' }]);
+  const pending = record.status === 'PENDING_APPROVAL';
+  const reason =
+    approverRefusal(model, input.caller) ??
+    (pending ? separationOfDutiesRefusal(model, record.requestedBy, input.caller) : `version ${input.version} of ${input.model} is ${record.status}, not PENDING_APPROVAL`);
+  const expiresAt = pending ? new Date(Date.parse(record.createdAt) + model.approvalTimeoutSeconds * 1000).toISOString() : undefined;
+  return { model: input.model, version: input.version, status: record.status, caller: input.caller.id, allowed: reason === undefined, ...(reason ? { reason } : {}), ...(expiresAt ? { expiresAt } : {}) };
 }
 
 /**
@@ -141,15 +239,15 @@ export async function decide(ctx: ApiContext, input: DecisionInput): Promise<{ m
   const model = modelOf(ctx, input.model);
   const { registry, callbacks, clock } = ctx.ports;
   const caller = input.caller;
-  if (model.approvers && !model.approvers.some((entry) => matchesApprover(entry, caller))) {
-    throw new Forbidden(`${caller.id} is not an approver of ${input.model}`);
-  }
+  const notApprover = approverRefusal(model, caller);
+  if (notApprover) throw new Forbidden(notApprover);
   const current = await registry.getVersion(input.model, input.version);
   if (!current) throw new NotFound(`${input.model} has no version ${input.version}`, [{ field: 'path.version', message: 'unknown version' }]);
   if (current.status !== 'PENDING_APPROVAL') {
     throw new Conflict(`version ${input.version} of ${input.model} is ${current.status}, not PENDING_APPROVAL`);
   }
-  checkSeparationOfDuties(model, current.requestedBy, caller);
+  const separation = separationOfDutiesRefusal(model, current.requestedBy, caller);
+  if (separation) throw new Forbidden(separation);
   const decision: DecisionRecord = { decision: input.decision, by: caller.id, reason: input.reason, at: clock.now().toISOString() };
   const write: DecisionWrite = { model: input.model, version: input.version, decision, requestedBy: current.requestedBy };
   const outcome = await registry.decide(write);

@@ -42,6 +42,10 @@ export interface ModelSummary {
   /** The approver's role must differ from the requester's (sessions of a directly assumed role are named by the caller). */
   readonly requireDistinctRole?: boolean;
   readonly approvalTimeoutSeconds: number;
+  /** The gate's settings, shown next to the evaluation (`lambdas/pipeline/settings.ts`). @default - not shown */
+  readonly gate?: { readonly minImprovement: number; readonly thresholds: Readonly<Record<string, { readonly min?: number; readonly max?: number }>> };
+  /** Name of the model's drift alarm (`<alarmNamePrefix><model>-drift`). @default - no alarm state shown */
+  readonly driftAlarmName?: string;
 }
 
 export interface DeploymentRecord {
@@ -144,6 +148,45 @@ export interface DatasetsPort {
   registerVersion(input: RegisterDatasetVersionInput): Promise<RegisterResult>;
 }
 
+/** One metric over time, oldest first (CloudWatch GetMetricData's values, reordered). */
+export interface MetricSeries {
+  readonly timestamps: readonly string[];
+  readonly values: readonly number[];
+}
+
+export interface AlarmStatus {
+  readonly name: string;
+  readonly state: 'OK' | 'ALARM' | 'INSUFFICIENT_DATA';
+  readonly reason?: string;
+  readonly updatedAt?: string;
+}
+
+/** A model's drift metrics as the drift analyzer published them (namespace and names: `lambdas/drift/analyze.ts`). */
+export interface DriftMetrics {
+  readonly driftScore: MetricSeries;
+  readonly modelQuality: MetricSeries;
+  readonly capturedRecords: MetricSeries;
+  readonly features: readonly {
+    readonly feature: string;
+    readonly psi: MetricSeries;
+    readonly jsDistance: MetricSeries;
+    readonly ksStatistic: MetricSeries;
+  }[];
+}
+
+/** CloudWatch, read-only: the drift analyzer's metrics and the drift alarm's state. */
+export interface MetricsReader {
+  driftMetrics(model: string, range: { readonly from: Date; readonly to: Date; readonly periodSeconds: number }): Promise<DriftMetrics>;
+  /** `undefined` when no alarm has that name. */
+  alarm(name: string): Promise<AlarmStatus | undefined>;
+}
+
+/** The evaluation reports the pipeline's Evaluate step wrote (candidate and champion on one holdout). */
+export interface EvaluationReports {
+  /** The report's JSON, or `undefined` when the object does not exist. */
+  read(s3Uri: string): Promise<unknown>;
+}
+
 export interface Clock {
   now(): Date;
 }
@@ -156,6 +199,8 @@ export interface Ports {
   readonly deployments: DeploymentStarter;
   readonly groundTruth: GroundTruthStore;
   readonly datasets: DatasetsPort;
+  readonly metrics: MetricsReader;
+  readonly evaluations: EvaluationReports;
   readonly clock: Clock;
   readonly newId: () => string;
 }

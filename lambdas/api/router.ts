@@ -246,6 +246,25 @@ async function dispatch(
       const q = parse(queries.audit, rawQuery, 'query');
       return domain.listAudit(ctx, { model: q.model, from: q.from, to: q.to }, pageOf(q));
     }
+    case 'whoAmI':
+      parse(params.none, rawParams, 'path');
+      parse(queries.none, rawQuery, 'query');
+      return domain.whoAmI(caller);
+    case 'checkDecision': {
+      const p = parse(params.version, rawParams, 'path');
+      parse(queries.none, rawQuery, 'query');
+      return domain.checkDecision(ctx, { model: p.model, version: Number(p.version), caller });
+    }
+    case 'getEvaluation': {
+      const p = parse(params.version, rawParams, 'path');
+      parse(queries.none, rawQuery, 'query');
+      return domain.getEvaluation(ctx, p.model, Number(p.version));
+    }
+    case 'modelMetrics': {
+      const p = parse(params.model, rawParams, 'path');
+      const q = parse(queries.metrics, rawQuery, 'query');
+      return domain.modelMetrics(ctx, p.model, q);
+    }
     case 'openapi':
       return openApiDocument();
   }

@@ -48,6 +48,7 @@ export const queries = {
   page: z.strictObject({ limit, nextToken }),
   versions: z.strictObject({ limit, nextToken, status: z.enum(VERSION_STATUSES).optional() }),
   audit: z.strictObject({ model: name.optional(), from: isoTime.optional(), to: isoTime.optional(), limit, nextToken }),
+  metrics: z.strictObject({ from: isoTime.optional(), to: isoTime.optional() }),
 } as const;
 
 export const bodies = {
@@ -85,6 +86,10 @@ export type RouteId =
   | 'getDatasetVersion'
   | 'registerDatasetVersion'
   | 'listAudit'
+  | 'whoAmI'
+  | 'checkDecision'
+  | 'getEvaluation'
+  | 'modelMetrics'
   | 'openapi';
 
 export interface RouteSpec {
@@ -118,6 +123,10 @@ export const ROUTES: readonly RouteSpec[] = [
   { id: 'getDatasetVersion', method: 'GET', path: '/datasets/{dataset}/versions/{version}', summary: 'One dataset version with its objects and validation', params: params.datasetVersion, query: queries.none, intent: 'read' },
   { id: 'registerDatasetVersion', method: 'POST', path: '/datasets/{dataset}/versions', summary: 'Register the next dataset version from objects under datasets/<dataset>/ (exact S3 versions, checksums, validation)', params: params.dataset, query: queries.none, body: bodies.registerDataset, successStatus: 201, intent: 'submit' },
   { id: 'listAudit', method: 'GET', path: '/audit', summary: 'The decision and deployment trail', params: params.none, query: queries.audit, intent: 'read' },
+  { id: 'whoAmI', method: 'GET', path: '/caller', summary: 'Who the API takes the caller to be (the canonical principal the audit records)', params: params.none, query: queries.none, intent: 'read' },
+  { id: 'checkDecision', method: 'GET', path: '/models/{model}/versions/{version}/decision-check', summary: 'Whether the caller may approve or reject the version now, and why not (granted with approve, so IAM refuses non-approvers first)', params: params.version, query: queries.none, intent: 'approve' },
+  { id: 'getEvaluation', method: 'GET', path: '/models/{model}/versions/{version}/evaluation', summary: 'The version\'s evaluation report (candidate and champion on the same holdout) with the gate\'s thresholds', params: params.version, query: queries.none, intent: 'read' },
+  { id: 'modelMetrics', method: 'GET', path: '/models/{model}/metrics', summary: 'Drift over a window (at most 15 days): DriftScore, model quality, per-feature PSI/JS/KS, and the drift alarm\'s state', params: params.model, query: queries.metrics, intent: 'read' },
   { id: 'openapi', method: 'GET', path: '/openapi.json', summary: 'This API as an OpenAPI 3 document', params: params.none, query: queries.none, intent: 'read' },
 ];
 

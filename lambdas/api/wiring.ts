@@ -4,13 +4,14 @@
  * caller is identified (`fromIamContext` in AWS, `fromLocalHeader` in local mode).
  */
 import type { DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import * as z from 'zod';
 import { DATASETS_ENV, parseCatalog } from '../datasets/catalog';
 import { createDocumentClient } from '../shared/dynamo';
-import { S3GroundTruthStore, SfnApprovalCallbacks, SfnDeploymentStarter, SqsRetrainingQueue } from './aws-ports';
+import { CloudWatchMetricsReader, S3EvaluationReports, S3GroundTruthStore, SfnApprovalCallbacks, SfnDeploymentStarter, SqsRetrainingQueue } from './aws-ports';
 import { newId } from './domain';
 import { datasetsDomain } from './datasets';
 import { DynamoAuditLog, DynamoRegistry } from './dynamo-registry';
@@ -26,6 +27,8 @@ const modelSummarySchema = z.array(
     approvers: z.array(approverEntrySchema).optional(),
     requireDistinctRole: z.boolean().optional(),
     approvalTimeoutSeconds: z.number(),
+    gate: z.object({ minImprovement: z.number(), thresholds: z.record(z.string(), z.object({ min: z.number().optional(), max: z.number().optional() })) }).optional(),
+    driftAlarmName: z.string().optional(),
   }),
 );
 
@@ -61,6 +64,8 @@ export function createApiHandlerFromEnv(
       retraining: new SqsRetrainingQueue(new SQSClient({}), env.RETRAINING_QUEUE_URL),
       deployments: new SfnDeploymentStarter(sfn, env.DEPLOY_STATE_MACHINE_ARN),
       groundTruth: new S3GroundTruthStore(s3, env.ARTIFACTS_BUCKET),
+      metrics: new CloudWatchMetricsReader(new CloudWatchClient({})),
+      evaluations: new S3EvaluationReports(s3),
       clock: { now: () => new Date() },
       newId,
     },

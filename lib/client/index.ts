@@ -7,9 +7,9 @@ import { Sha256 } from '@aws-crypto/sha256-js';
 import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
-import type { ModelListItem } from '../../lambdas/api/domain';
+import type { DecisionCheck, EvaluationView, ModelListItem } from '../../lambdas/api/domain';
 import type { DatasetSummary, DatasetVersionListItem, DatasetVersionRecord, RegisterDatasetVersionInput, RegisterResult } from '../../lambdas/datasets';
-import type { DeploymentRecord, ModelSummary, Page } from '../../lambdas/api/ports';
+import type { AlarmStatus, DeploymentRecord, DriftMetrics, ModelSummary, Page } from '../../lambdas/api/ports';
 import type {
   AuditEvent,
   DatasetVersionRecordCore,
@@ -22,8 +22,22 @@ import type {
 /** Credentials or a provider of them, as SignatureV4 takes them. */
 export type CredentialsOption = ConstructorParameters<typeof SignatureV4>[0]['credentials'];
 
+/** `GET /models/{model}/metrics`. */
+export interface ModelMetrics extends DriftMetrics {
+  readonly model: string;
+  readonly from: string;
+  readonly to: string;
+  readonly periodSeconds: number;
+  readonly alarm: AlarmStatus | null;
+}
+
 export type {
+  AlarmStatus,
   AuditEvent,
+  DecisionCheck,
+  DeploymentRecord,
+  EvaluationView,
+  ModelSummary,
   DatasetSummary,
   DatasetVersionListItem,
   DatasetVersionRecord,
@@ -159,6 +173,26 @@ export class CaretakerClient {
   /** Registers objects under `datasets/<dataset>/` (exact S3 versions) as the dataset's next version; `created: false` when the same bytes already are one. */
   registerDatasetVersion(dataset: string, registration: DatasetRegistration): Promise<RegisterResult> {
     return this.request('POST', ['datasets', dataset, 'versions'], { body: registration });
+  }
+
+  /** Who the API takes the caller to be: the canonical principal its audit records. */
+  whoAmI(): Promise<{ id: string; kind: string; person: string; roleArn?: string; sessionName?: string }> {
+    return this.request('GET', ['caller']);
+  }
+
+  /** Whether the caller may approve or reject the version now, and why not; `expiresAt` while it is pending. */
+  checkDecision(model: string, version: number): Promise<DecisionCheck> {
+    return this.request('GET', ['models', model, 'versions', String(version), 'decision-check']);
+  }
+
+  /** The version's evaluation report (candidate and champion on one holdout) with the gate's thresholds. */
+  getEvaluation(model: string, version: number): Promise<EvaluationView> {
+    return this.request('GET', ['models', model, 'versions', String(version), 'evaluation']);
+  }
+
+  /** Drift over a window (default the last 7 days, at most 15): DriftScore, quality, per-feature PSI/JS/KS, the alarm. */
+  modelMetrics(model: string, range: { from?: string; to?: string } = {}): Promise<ModelMetrics> {
+    return this.request('GET', ['models', model, 'metrics'], { query: { ...range } });
   }
 
   listAudit(query: PageOptions & { model?: string; from?: string; to?: string } = {}): Promise<Page<AuditEvent>> {

@@ -1,5 +1,6 @@
 import { CfnElement, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
@@ -52,6 +53,11 @@ export interface RegistryApiProps {
    * @default - rollback returns 503 "not wired"
    */
   readonly deploymentStateMachine?: sfn.IStateMachine;
+  /**
+   * Each model's drift alarm, by model name: `GET /models/{model}/metrics` shows its state.
+   * @default - no alarm state is shown
+   */
+  readonly driftAlarms?: ReadonlyMap<string, cloudwatch.IAlarm>;
   /** Stage throttling. @default - 20 requests/s, bursts of 40 */
   readonly throttle?: { readonly rateLimit: number; readonly burstLimit: number };
   /** Put an AWS WAF web ACL (AWS managed common rules, known bad inputs, a per-IP rate limit) in front. @default false */
@@ -64,6 +70,8 @@ export interface RegistryApiProps {
 
 /** Where the API writes in the artifacts bucket (see lambdas/shared/layout.ts). */
 const GROUND_TRUTH_AREA: (typeof artifactAreas)[number] = 'ground-truth';
+/** Where the API reads evaluation reports (the console's candidate-vs-champion view). */
+const EVALUATIONS_AREA: (typeof artifactAreas)[number] = 'evaluations';
 /** `datasets` (from `datasets/<dataset>/`): where dataset versions are registered from. */
 const DATASETS_AREA = datasetPrefix('').split('/')[0] ?? 'datasets';
 
@@ -87,7 +95,7 @@ export function apiGatewaySchema(schema: z.ZodType): apigw.JsonSchema {
   return json as unknown as apigw.JsonSchema;
 }
 
-export function modelSummaries(models: CaretakerConfig['models']): ModelSummary[] {
+export function modelSummaries(models: CaretakerConfig['models'], driftAlarms?: ReadonlyMap<string, cloudwatch.IAlarm>): ModelSummary[] {
   return models.map((m) => ({
     name: m.name,
     ...(m.description !== undefined ? { description: m.description } : {}),
@@ -96,6 +104,8 @@ export function modelSummaries(models: CaretakerConfig['models']): ModelSummary[
     ...(m.approval.approvers ? { approvers: m.approval.approvers } : {}),
     ...(m.approval.requireDistinctRole ? { requireDistinctRole: true } : {}),
     approvalTimeoutSeconds: m.approval.timeoutSeconds,
+    gate: { minImprovement: m.gate.minImprovement, thresholds: m.gate.thresholds },
+    ...(driftAlarms?.get(m.name) ? { driftAlarmName: driftAlarms.get(m.name)?.alarmName } : {}),
   }));
 }
 
@@ -131,7 +141,7 @@ export class RegistryApi extends Construct {
       environment: {
         TABLE_NAME: props.table.tableName,
         ARTIFACTS_BUCKET: props.artifactsBucket.bucketName,
-        MODELS: JSON.stringify(modelSummaries(props.models)),
+        MODELS: JSON.stringify(modelSummaries(props.models, props.driftAlarms)),
         [DATASETS_ENV.bucket]: props.datasetBucket.bucketName,
         [DATASETS_ENV.catalog]: JSON.stringify(datasetCatalogFromConfig({ models: props.models })),
         ...(props.retrainingQueue ? { RETRAINING_QUEUE_URL: props.retrainingQueue.queueUrl } : {}),
@@ -146,6 +156,14 @@ export class RegistryApi extends Construct {
     );
     if (props.datasetBucket.encryptionKey && props.datasetBucket.encryptionKey !== props.encryptionKey) {
       this.handler.role.addToPolicy(new iam.PolicyStatement({ actions: ['kms:Decrypt'], resources: [props.datasetBucket.encryptionKey.keyArn] }));
+    }
+    props.artifactsBucket.grantRead(this.handler.role, `${EVALUATIONS_AREA}/*`);
+    // The drift view: CloudWatch's metric reads have no resource-level permissions (Service
+    // Authorization Reference, Amazon CloudWatch); DescribeAlarms is scoped to the drift alarms.
+    this.handler.role.addToPolicy(new iam.PolicyStatement({ actions: ['cloudwatch:GetMetricData', 'cloudwatch:ListMetrics'], resources: ['*'] }));
+    const alarms = [...(props.driftAlarms?.values() ?? [])];
+    if (alarms.length > 0) {
+      this.handler.role.addToPolicy(new iam.PolicyStatement({ actions: ['cloudwatch:DescribeAlarms'], resources: alarms.map((a) => a.alarmArn) }));
     }
     props.retrainingQueue?.grantSendMessages(this.handler.role);
     props.pipeline?.grantTaskResponse(this.handler.role);
@@ -397,6 +415,13 @@ export class RegistryApi extends Construct {
       ...(datasetsId
         ? [{ id: `AwsSolutions-IAM5[Resource::<${datasetsId}.Arn>/${DATASETS_AREA}/*]`, reason: 'Reads the objects a dataset version is registered from, under datasets/ only (read-only).' }]
         : []),
+      ...(bucketId
+        ? [{ id: `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/${EVALUATIONS_AREA}/*]`, reason: 'Reads evaluation reports (per run) under evaluations/ only, for the console\'s candidate-vs-champion view.' }]
+        : []),
+      { id: 'AwsSolutions-IAM5[Resource::*]', reason: 'cloudwatch:GetMetricData and ListMetrics support no resource-level permissions; read-only, for the drift view.' },
+      { id: 'AwsSolutions-IAM5[Action::s3:GetObject*]', reason: 'CDK\'s read grant (GetObject*, GetBucket*, List*) on evaluations/ only.' },
+      { id: 'AwsSolutions-IAM5[Action::s3:GetBucket*]', reason: 'CDK\'s read grant on the artifacts bucket, objects limited to evaluations/.' },
+      { id: 'AwsSolutions-IAM5[Action::s3:List*]', reason: 'CDK\'s read grant on the artifacts bucket, objects limited to evaluations/.' },
       { id: 'AwsSolutions-IAM5[Action::s3:Abort*]', reason: 'CDK\'s put grant lets multipart uploads under ground-truth/ be aborted; no other prefix.' },
       { id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]', reason: 'Encrypting with the stack key (table, bucket) needs GenerateDataKey and its variants.' },
       { id: 'AwsSolutions-IAM5[Action::kms:ReEncrypt*]', reason: 'CDK\'s table grant includes ReEncrypt* for the stack key; scoped to that one key.' },

@@ -2,11 +2,12 @@
  * Builds the registry API handler against the moto server (DynamoDB, S3) with the Step
  * Functions, SQS and deployment ports faked at the client boundary, and event factories.
  */
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { CreateBucketCommand, ListObjectsV2Command, PutBucketVersioningCommand, S3Client } from '@aws-sdk/client-s3';
 import { PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import type { DatasetCatalog } from '../../../lambdas/datasets';
-import { S3GroundTruthStore } from '../../../lambdas/api/aws-ports';
+import { CloudWatchMetricsReader, S3EvaluationReports, S3GroundTruthStore } from '../../../lambdas/api/aws-ports';
 import { datasetsDomain } from '../../../lambdas/api/datasets';
 import { DynamoAuditLog, DynamoRegistry } from '../../../lambdas/api/dynamo-registry';
 import type { ApprovalCallbacks, ModelSummary, Ports, RetrainingQueue, RollbackRequest } from '../../../lambdas/api/ports';
@@ -124,6 +125,8 @@ export async function createHarness(): Promise<Harness> {
       },
     },
     groundTruth: new S3GroundTruthStore(s3, bucket),
+    metrics: new CloudWatchMetricsReader(new CloudWatchClient(motoClientConfig())),
+    evaluations: new S3EvaluationReports(s3),
     clock: { now: () => new Date() },
     newId: () => `id-${String(++ids).padStart(6, '0')}-${Math.random().toString(36).slice(2, 8)}`,
   };
