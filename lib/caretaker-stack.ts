@@ -9,6 +9,7 @@ import { Notifications } from './constructs/notifications';
 import { RetrainingTrigger, retrainingModelFromConfig } from './constructs/retraining-trigger';
 import { RegistryApi } from './constructs/registry-api';
 import { RegistryEvents } from './constructs/registry-events';
+import { Webhooks } from './constructs/webhooks';
 import * as events from 'aws-cdk-lib/aws-events';
 import { warnOnDestroy } from './constructs/removal';
 import { AccessLogsBucket, SecureBucket } from './constructs/secure-bucket';
@@ -52,6 +53,8 @@ export class CaretakerStack extends Stack {
   public readonly drift: DriftMonitor;
   /** Registry events on EventBridge (source `caretaker`), from the table stream, with their schemas. */
   public readonly events: RegistryEvents;
+  /** `notifications.webhooks`: rules → API destinations with connections, retries and a DLQ each. */
+  public readonly webhooks: Webhooks;
 
   constructor(scope: Construct, id: string, props: CaretakerStackProps) {
     super(scope, id, props);
@@ -158,6 +161,7 @@ export class CaretakerStack extends Stack {
       ...(config.events.consoleUrl ? { consoleUrl: config.events.consoleUrl } : {}),
       removalPolicy,
     });
+    this.webhooks = new Webhooks(this, 'Webhooks', { events: this.events, webhooks: config.notifications.webhooks, encryptionKey: this.key, removalPolicy });
     new CfnOutput(this, 'EventBusName', { value: this.events.eventBus.eventBusName, description: 'Bus of the registry events (source caretaker)' });
 
     new CfnOutput(this, 'ArtifactsBucketName', { value: this.artifacts.bucket.bucketName });

@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import * as z from 'zod';
 import { approverEntrySchema } from '../lambdas/api/principal';
+import { DETAIL_TYPES } from '../lambdas/events/catalog';
 
 /** Model names become part of SageMaker job names (≤ 63 chars) and execution names (≤ 80). */
 export const MODEL_NAME_MAX_LENGTH = 24;
@@ -246,6 +247,52 @@ const modelSchema = z
     }
   });
 
+/** A Secrets Manager secret (name or ARN), optionally one JSON field of it; resolved at deploy time, never stored in the template. */
+const secretReference = z.strictObject({
+  secretId: z.string().min(1).max(2048).describe('Name or ARN of the Secrets Manager secret.'),
+  jsonField: z.string().min(1).optional().describe('The field of a JSON secret to use. Default: the whole secret string.'),
+});
+
+const httpsUrl = z.url({ protocol: /^https$/, hostname: z.regexes.domain, error: 'must be an https:// URL with a host name' });
+
+const webhookAuthSchema = z.discriminatedUnion('type', [
+  z.strictObject({
+    type: z.literal('apiKey'),
+    header: z.string().regex(/^[A-Za-z0-9-]{1,512}$/, 'must be an HTTP header name').describe('Header that carries the key, e.g. x-api-key.'),
+    value: secretReference,
+  }),
+  z.strictObject({ type: z.literal('basic'), username: z.string().min(1).max(512), password: secretReference }),
+  z.strictObject({
+    type: z.literal('oauthClientCredentials'),
+    tokenUrl: httpsUrl.describe('The authorization server\'s token endpoint.'),
+    clientId: z.string().min(1).max(512),
+    clientSecret: secretReference,
+    scope: z.string().min(1).max(1024).optional(),
+  }),
+]);
+
+const webhookSchema = z.strictObject({
+  name: z
+    .string()
+    .regex(/^[a-z][a-z0-9]*(-[a-z0-9]+)*$/, 'must be lower-case letters, digits and single hyphens')
+    .max(40)
+    .describe('Names the webhook\'s rule, destination and dead-letter queue.'),
+  url: httpsUrl.describe('Endpoint the events are POSTed to (an EventBridge API destination).'),
+  events: z.array(z.enum(DETAIL_TYPES)).min(1).describe('Caretaker event detail types to send, e.g. ["ApprovalRequested"].'),
+  models: z.array(z.string().min(1)).min(1).optional().describe('Only events of these models. Default: every model.'),
+  format: z
+    .enum(['event', 'slack'])
+    .default('event')
+    .describe('"event": the EventBridge event as JSON. "slack": a Slack incoming-webhook message (ApprovalRequested carries the console link and the approve command).'),
+  auth: webhookAuthSchema
+    .optional()
+    .describe('How EventBridge authenticates (credentials kept by EventBridge in Secrets Manager). Default: none (e.g. a Slack webhook URL is its own secret; then pass it as url).'),
+  rateLimitPerSecond: z.number().int().min(1).max(300).default(10),
+  retryAttempts: z.number().int().min(0).max(185).default(24).describe('EventBridge retries before the event goes to the webhook\'s dead-letter queue.'),
+  maxEventAgeHours: z.number().int().min(1).max(24).default(24),
+});
+export type WebhookConfig = z.output<typeof webhookSchema>;
+
 export const configSchema = z
   .strictObject({
     $schema: z.string().optional(),
@@ -254,6 +301,11 @@ export const configSchema = z
       .strictObject({
         approvalEmails: z.array(z.email()).default([]).describe('Subscribed to approval requests.'),
         alertEmails: z.array(z.email()).default([]).describe('Subscribed to failures and alarms.'),
+        webhooks: z
+          .array(webhookSchema)
+          .max(50)
+          .default([])
+          .describe('Registry events sent to HTTP endpoints (chat, CI) through EventBridge API destinations.'),
       })
       .prefault({}),
     events: z
@@ -286,6 +338,20 @@ export const configSchema = z
           message: `models[${first.index}] declares this dataset with other columns/minRows/maxRows/maxPsi; models sharing a dataset must declare the same rules`,
         });
       }
+    });
+    const hooks = new Map<string, number>();
+    config.notifications.webhooks.forEach((hook, index) => {
+      const first = hooks.get(hook.name);
+      if (first !== undefined) {
+        ctx.addIssue({ code: 'custom', path: ['notifications', 'webhooks', index, 'name'], input: hook.name, message: `duplicates notifications.webhooks[${first}].name` });
+      }
+      hooks.set(hook.name, index);
+      const models = new Set(config.models.map((m) => m.name));
+      hook.models?.forEach((model, m) => {
+        if (!models.has(model)) {
+          ctx.addIssue({ code: 'custom', path: ['notifications', 'webhooks', index, 'models', m], input: model, message: 'is not a configured model' });
+        }
+      });
     });
     const seen = new Map<string, number>();
     config.models.forEach((model, index) => {

@@ -185,6 +185,10 @@ export async function provisionFromTemplate(template: CfnTemplate, options: Prov
       );
       const targets: Target[] = [];
       for (const raw of (p.Targets as Record<string, unknown>[] | undefined) ?? []) {
+        // API destination targets (webhooks) are not called from local mode: their resources are not created.
+        const arn = raw.Arn as { 'Fn::GetAtt'?: [string, string] } | undefined;
+        const targetType = arn?.['Fn::GetAtt'] ? template.Resources[arn['Fn::GetAtt'][0]]?.Type : undefined;
+        if (targetType === 'AWS::Events::ApiDestination') continue;
         const target = resolve(raw) as Target;
         if (target.Arn?.startsWith('arn:aws:sqs:')) {
           targets.push(target);

@@ -93,8 +93,10 @@ export const EVENT_DETAILS = {
     /** The command an approver runs (`npx caretaker approve …`). */
     approveCommand: z.string(),
     rejectCommand: z.string(),
-    /** The version in the Caretaker console, when the stack has one. */
-    consoleUrl: z.string().optional(),
+    /** The objective score against the champion's, in words (for chat messages). */
+    scoreSummary: z.string(),
+    /** The version in the Caretaker console; empty when the stack has no console URL configured. */
+    consoleUrl: z.string(),
   }),
   VersionApproved: z.object({ ...modelBase, version: z.number().int().positive(), runId: z.string(), decision }),
   VersionRejected: z.object({ ...modelBase, version: z.number().int().positive(), runId: z.string(), decision }),

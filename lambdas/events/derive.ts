@@ -35,6 +35,12 @@ const num = (value: unknown): number | undefined => (typeof value === 'number' ?
 const obj = (value: unknown): Record<string, unknown> | undefined =>
   value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
 
+function scoreSummary(comparison: EventDetail<'VersionRegistered'>['comparison'] | undefined): string {
+  if (!comparison) return '';
+  const champion = comparison.champion === undefined ? 'no champion' : `champion ${comparison.champion}`;
+  return `${comparison.metricName} ${comparison.candidate} (${champion})`;
+}
+
 function shellQuote(text: string): string {
   return /^[A-Za-z0-9_./:@-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`;
 }
@@ -182,9 +188,8 @@ function versionEvents(image: Image, before: Image | undefined, emit: Emit, opti
       expiresAt: str(image.approvalExpiresAt) ?? '',
       approveCommand: `npx caretaker approve ${shellQuote(model)} ${version} --reason "…"`,
       rejectCommand: `npx caretaker reject ${shellQuote(model)} ${version} --reason "…"`,
-      ...(options.consoleUrl
-        ? { consoleUrl: `${options.consoleUrl.replace(/\/+$/, '')}/#/models/${encodeURIComponent(model)}/versions/${version}` }
-        : {}),
+      scoreSummary: scoreSummary(comparison),
+      consoleUrl: options.consoleUrl ? `${options.consoleUrl.replace(/\/+$/, '')}/#/models/${encodeURIComponent(model)}/versions/${version}` : '',
     });
   }
   if (!before || status === previous) return;

@@ -6,7 +6,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { provisionFromTemplate } from '../../local/provision';
 import { resolveIntrinsics, synthesizeTemplate, type CfnTemplate } from '../../local/template';
 import { motoClientConfig, uniqueName } from '../support/aws';
-import { exampleConfig } from '../support/stack';
+import { parseConfig } from '../../lib/config';
+import { exampleConfig, exampleConfigInput } from '../support/stack';
 
 describe('provisionFromTemplate', () => {
   const config = motoClientConfig();
@@ -31,6 +32,18 @@ describe('provisionFromTemplate', () => {
     const versioning = await s3.send(new GetBucketVersioningCommand({ Bucket: artifacts.ref }));
     expect(versioning.Status).toBe('Enabled');
     expect(skipped.map((s) => s.type)).toContain('AWS::KMS::Key');
+  });
+
+  it('provisions a stack with webhooks, leaving their API destinations (not called locally) out', async () => {
+    const withWebhooks = parseConfig({
+      ...exampleConfigInput(),
+      notifications: { webhooks: [{ name: 'ci', url: 'https://ci.example.com/hook', events: ['VersionApproved'], auth: { type: 'apiKey', header: 'x-api-key', value: { secretId: 'ci' } } }] },
+    });
+    const template = synthesizeTemplate(withWebhooks);
+    const { resources, skipped } = await provisionFromTemplate(template, { endpoint: config.endpoint, prefix: uniqueName('w') });
+    const webhookRule = Object.entries(template.Resources).find(([, r]) => r.Type === 'AWS::Events::Rule' && JSON.stringify(r.Properties?.EventPattern).includes('VersionApproved'))![0];
+    expect(resources.has(webhookRule)).toBe(true);
+    expect(skipped.map((s) => s.type)).toEqual(expect.arrayContaining(['AWS::Events::ApiDestination', 'AWS::Events::Connection']));
   });
 
   it('routes a matching event through a synthesized rule to its FIFO queue, and drops a non-matching one', async () => {
