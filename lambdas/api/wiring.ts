@@ -28,7 +28,6 @@ const modelSummarySchema = z.array(
     requireDistinctRole: z.boolean().optional(),
     approvalTimeoutSeconds: z.number(),
     gate: z.object({ minImprovement: z.number(), thresholds: z.record(z.string(), z.object({ min: z.number().optional(), max: z.number().optional() })) }).optional(),
-    driftAlarmName: z.string().optional(),
   }),
 );
 
@@ -38,6 +37,8 @@ export const apiEnvironmentSchema = z.object({
   ARTIFACTS_BUCKET: z.string().min(1),
   MODELS: z.string().transform((text) => modelSummarySchema.parse(JSON.parse(text))),
   RETRAINING_QUEUE_URL: z.string().optional(),
+  /** `{ "<model>": "<drift alarm name>" }` */
+  DRIFT_ALARMS: z.string().optional().transform((text) => (text === undefined ? {} : z.record(z.string(), z.string()).parse(JSON.parse(text)))),
   DEPLOY_STATE_MACHINE_ARN: z.string().optional(),
   [DATASETS_ENV.bucket]: z.string().min(1),
   [DATASETS_ENV.catalog]: z.string().transform((text) => parseCatalog(text)),
@@ -55,7 +56,7 @@ export function createApiHandlerFromEnv(
   const sfn = new SFNClient({});
   const handler = createHandler({
     principal,
-    models: env.MODELS,
+    models: env.MODELS.map((model) => ({ ...model, ...(env.DRIFT_ALARMS[model.name] !== undefined ? { driftAlarmName: env.DRIFT_ALARMS[model.name] } : {}) })),
     ports: {
       registry: new DynamoRegistry(dynamo, env.TABLE_NAME),
       audit: new DynamoAuditLog(dynamo, env.TABLE_NAME),

@@ -95,7 +95,7 @@ export function apiGatewaySchema(schema: z.ZodType): apigw.JsonSchema {
   return json as unknown as apigw.JsonSchema;
 }
 
-export function modelSummaries(models: CaretakerConfig['models'], driftAlarms?: ReadonlyMap<string, cloudwatch.IAlarm>): ModelSummary[] {
+export function modelSummaries(models: CaretakerConfig['models']): ModelSummary[] {
   return models.map((m) => ({
     name: m.name,
     ...(m.description !== undefined ? { description: m.description } : {}),
@@ -105,7 +105,6 @@ export function modelSummaries(models: CaretakerConfig['models'], driftAlarms?: 
     ...(m.approval.requireDistinctRole ? { requireDistinctRole: true } : {}),
     approvalTimeoutSeconds: m.approval.timeoutSeconds,
     gate: { minImprovement: m.gate.minImprovement, thresholds: m.gate.thresholds },
-    ...(driftAlarms?.get(m.name) ? { driftAlarmName: driftAlarms.get(m.name)?.alarmName } : {}),
   }));
 }
 
@@ -141,7 +140,9 @@ export class RegistryApi extends Construct {
       environment: {
         TABLE_NAME: props.table.tableName,
         ARTIFACTS_BUCKET: props.artifactsBucket.bucketName,
-        MODELS: JSON.stringify(modelSummaries(props.models, props.driftAlarms)),
+        MODELS: JSON.stringify(modelSummaries(props.models)),
+        // Alarm names are tokens until deploy: a map of their own, so MODELS stays a literal.
+        ...(props.driftAlarms ? { DRIFT_ALARMS: Stack.of(scope).toJsonString(Object.fromEntries([...props.driftAlarms].map(([model, alarm]) => [model, alarm.alarmName]))) } : {}),
         [DATASETS_ENV.bucket]: props.datasetBucket.bucketName,
         [DATASETS_ENV.catalog]: JSON.stringify(datasetCatalogFromConfig({ models: props.models })),
         ...(props.retrainingQueue ? { RETRAINING_QUEUE_URL: props.retrainingQueue.queueUrl } : {}),

@@ -83,7 +83,7 @@ describe('RegistryApi', () => {
     });
   });
 
-  it('grants read as GET-only execute-api ARNs and approve as the decision and rollback paths', () => {
+  it('grants read as GET-only execute-api ARNs and approve as the decision, decision-check and rollback paths', () => {
     const policies = template.findResources('AWS::IAM::Policy', {
       Properties: { Roles: [{ Ref: stack.getLogicalId(reader!.node.defaultChild as never) }] },
     });
@@ -98,7 +98,9 @@ describe('RegistryApi', () => {
       expect(approve).toContain(path);
     }
     expect(approve).not.toContain('/retrain');
-    expect(approve).not.toContain('/GET/');
+    // The one GET an approver gets beyond read: "may I decide?" (a reader is refused it by IAM, as the decision itself).
+    expect(approve.match(/\/GET\/[^"]*/g)).toEqual(['/GET/models/*/versions/*/decision-check']);
+    expect(readText).not.toContain('decision-check');
   });
 
   it('passes the model summaries and table to the function, and nothing to retrain until wired', () => {
