@@ -51,6 +51,15 @@ def test_shows_a_version_with_its_run_and_its_dataset(local: LocalMode, trained:
     assert detail.model.name == MODEL and detail.live is None
 
 
+def test_reads_the_evaluation_next_to_the_gate_and_the_drift_metrics(local: LocalMode, trained: Trained) -> None:
+    bob = local.client(APPROVER)
+    evaluation = bob.get_evaluation(MODEL, trained.version)
+    assert evaluation.report is not None and evaluation.report.candidate.metrics["validation:auc"] == bob.get_version(MODEL, trained.version).metrics["validation:auc"]
+    assert evaluation.gate is not None and evaluation.gate.thresholds["validation:auc"].min == 0.7
+    metrics = bob.model_metrics(MODEL)
+    assert metrics.model == MODEL and metrics.period_seconds >= 60 and metrics.from_ < metrics.to
+
+
 def test_pages_are_iterators_that_follow_next_token(local: LocalMode, trained: Trained, churn_csv: "tuple[bytes, bytes]") -> None:
     alice = local.client(REQUESTER)
     key = "datasets/churn/pytest/validation.csv"
@@ -85,6 +94,10 @@ def test_retrain_with_the_same_idempotency_key_returns_the_same_run_and_starts_n
 
 def test_refuses_approval_by_the_requester_and_accepts_another_person(local: LocalMode, trained: Trained) -> None:
     alice, bob = local.client(REQUESTER), local.client(APPROVER)
+    assert alice.who_am_i().id != bob.who_am_i().id
+    own = alice.check_decision(MODEL, trained.version)
+    assert (own.allowed, own.status) == (False, "PENDING_APPROVAL") and own.reason
+    assert bob.check_decision(MODEL, trained.version).allowed is True
     with pytest.raises(CaretakerApiError) as refused:
         alice.approve(MODEL, trained.version, "I trained it, ship it")
     assert (refused.value.status, refused.value.code) == (403, "Forbidden")

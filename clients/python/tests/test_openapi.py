@@ -34,6 +34,10 @@ OPERATIONS: Dict[str, Any] = {
     "registerDatasetVersion": ("register_dataset_version", m.RegisterResult),
     "getDatasetVersion": ("get_dataset_version", m.DatasetVersion),
     "listAudit": ("list_audit", m.AuditEvent),
+    "whoAmI": ("who_am_i", m.Caller),
+    "checkDecision": ("check_decision", m.DecisionCheck),
+    "getEvaluation": ("get_evaluation", m.Evaluation),
+    "modelMetrics": ("model_metrics", m.ModelMetrics),
 }
 NOT_CLIENT_CALLS = {"openapi"}
 # Parameter spellings that Python cannot use as they are.

@@ -1,6 +1,10 @@
 """Python client of the Caretaker registry and approval API (see ``CaretakerClient``)."""
 from .client import LOCAL_PRINCIPAL_HEADER, CaretakerApiError, CaretakerClient, ErrorDetail
 from .models import (
+    Caller,
+    DecisionCheck,
+    Evaluation,
+    ModelMetrics,
     AuditEvent,
     DatasetList,
     DatasetSummary,
@@ -28,6 +32,10 @@ from .models import (
 )
 
 __all__ = [
+    "Caller",
+    "DecisionCheck",
+    "Evaluation",
+    "ModelMetrics",
     "LOCAL_PRINCIPAL_HEADER",
     "AuditEvent",
     "CaretakerApiError",

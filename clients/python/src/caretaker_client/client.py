@@ -167,6 +167,22 @@ class CaretakerClient:
     def get_run(self, run_id: str) -> m.Run:
         return self._call(m.Run, "GET", ["runs", run_id])
 
+    def who_am_i(self) -> m.Caller:
+        """Who the API takes the caller to be: the canonical principal its audit records."""
+        return self._call(m.Caller, "GET", ["caller"])
+
+    def check_decision(self, model: str, version: int) -> m.DecisionCheck:
+        """Whether the caller may approve or reject the version now, and why not."""
+        return self._call(m.DecisionCheck, "GET", ["models", model, "versions", str(version), "decision-check"])
+
+    def get_evaluation(self, model: str, version: int) -> m.Evaluation:
+        """The version's evaluation report (candidate and champion on one holdout) with the gate's thresholds."""
+        return self._call(m.Evaluation, "GET", ["models", model, "versions", str(version), "evaluation"])
+
+    def model_metrics(self, model: str, *, from_: Optional[str] = None, to: Optional[str] = None) -> m.ModelMetrics:
+        """Drift over a window (default the last 7 days): DriftScore, quality, per-feature PSI/JS/KS, the drift alarm."""
+        return self._call(m.ModelMetrics, "GET", ["models", model, "metrics"], query={"from": from_, "to": to})
+
     # ---- datasets ------------------------------------------------------------------------
 
     def list_datasets(self) -> m.DatasetList:
@@ -212,8 +228,8 @@ class CaretakerClient:
     def _page(self, item_type: type, segments: Sequence[str], query: Mapping[str, Any]) -> m.Page[Any]:
         return m.page_of(item_type, self._request("GET", segments, query=query), self.strict)
 
-    def _call(self, result: Type[T], method: str, segments: Sequence[str], *, body: Any = None, headers: Optional[Mapping[str, str]] = None) -> T:
-        return m.from_json(result, self._request(method, segments, body=body, headers=headers), strict=self.strict)
+    def _call(self, result: Type[T], method: str, segments: Sequence[str], *, body: Any = None, headers: Optional[Mapping[str, str]] = None, query: Optional[Mapping[str, Any]] = None) -> T:
+        return m.from_json(result, self._request(method, segments, body=body, headers=headers, query=query), strict=self.strict)
 
     def _request(self, method: str, segments: Sequence[str], *, query: Optional[Mapping[str, Any]] = None, body: Any = None, headers: Optional[Mapping[str, str]] = None) -> Any:
         path = "/".join(urllib.parse.quote(str(s), safe="") for s in segments)

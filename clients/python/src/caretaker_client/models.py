@@ -21,12 +21,17 @@ T = TypeVar("T")
 _CAMEL = re.compile(r"(?<=[a-z0-9])([A-Z])")
 
 
+_KEYWORDS = {"from"}
+
+
 def snake(name: str) -> str:
-    """``datasetVersion`` -> ``dataset_version`` (the mapping every field follows)."""
-    return _CAMEL.sub(r"_\1", name).lower()
+    """``datasetVersion`` -> ``dataset_version`` (the mapping every field follows; ``from`` -> ``from_``)."""
+    return name + "_" if name in _KEYWORDS else _CAMEL.sub(r"_\1", name).lower()
 
 
 def camel(name: str) -> str:
+    if name.endswith("_"):
+        return name[:-1]
     head, *rest = name.split("_")
     return head + "".join(part[:1].upper() + part[1:] for part in rest)
 
@@ -149,6 +154,19 @@ class LatestVersion:
 
 
 @dataclass(frozen=True)
+class Bounds:
+    min: Optional[float] = None
+    max: Optional[float] = None
+
+
+@dataclass(frozen=True)
+class Gate:
+    min_improvement: float
+    #: Absolute bounds per metric name.
+    thresholds: Dict[str, Bounds]
+
+
+@dataclass(frozen=True)
 class ModelSummary:
     name: str
     dataset_name: str
@@ -156,6 +174,9 @@ class ModelSummary:
     approval_timeout_seconds: int
     description: Optional[str] = None
     approvers: Optional[List[str]] = None
+    require_distinct_role: Optional[bool] = None
+    gate: Optional[Gate] = None
+    drift_alarm_name: Optional[str] = None
     extra: Dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
 
@@ -293,6 +314,93 @@ class RollbackResult:
 class GroundTruthResult:
     key: str
     records: int
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who the API takes the caller to be: the canonical principal the audit records."""
+
+    id: str
+    kind: str
+    person: str
+    role_arn: Optional[str] = None
+    session_name: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class DecisionCheck:
+    model: str
+    version: int
+    status: str
+    caller: str
+    #: Whether approve/reject would pass the API's rules now.
+    allowed: bool
+    reason: Optional[str] = None
+    expires_at: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class Scores:
+    metrics: Dict[str, float]
+
+
+@dataclass(frozen=True)
+class Holdout:
+    rows: Optional[int] = None
+
+
+@dataclass(frozen=True)
+class EvaluationReport:
+    candidate: Scores
+    champion: Optional[Scores] = None
+    holdout: Optional[Holdout] = None
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    model: str
+    version: int
+    objective: Objective
+    #: None when the report object is gone.
+    report: Optional[EvaluationReport]
+    comparison: MetricComparison
+    gate: Optional[Gate]
+    evaluation_report_uri: str
+
+
+@dataclass(frozen=True)
+class MetricSeries:
+    timestamps: List[str]
+    values: List[float]
+
+
+@dataclass(frozen=True)
+class FeatureMetrics:
+    feature: str
+    psi: MetricSeries
+    js_distance: MetricSeries
+    ks_statistic: MetricSeries
+
+
+@dataclass(frozen=True)
+class AlarmStatus:
+    name: str
+    state: str  # "OK" | "ALARM" | "INSUFFICIENT_DATA"
+    reason: Optional[str] = None
+    updated_at: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class ModelMetrics:
+    model: str
+    from_: str
+    to: str
+    period_seconds: int
+    drift_score: MetricSeries
+    model_quality: MetricSeries
+    captured_records: MetricSeries
+    features: List[FeatureMetrics]
+    alarm: Optional[AlarmStatus]
 
 
 # --------------------------------------------------------------------------------------------
