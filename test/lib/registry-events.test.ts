@@ -61,6 +61,14 @@ describe('RegistryEvents', () => {
     });
   });
 
+  it('gives subscribers a rule on the Caretaker bus for chosen detail types and models (the README\'s example)', () => {
+    const extended = synthCaretaker({ extend: (s) => void s.events.rule('DeployFailures', { detailTypes: ['DeploymentFailed', 'RolledBack'], models: ['churn'] }) });
+    extended.template.hasResourceProperties('AWS::Events::Rule', {
+      EventBusName: 'default',
+      EventPattern: { source: ['caretaker'], 'detail-type': ['DeploymentFailed', 'RolledBack'], detail: { model: ['churn'] } },
+    });
+  });
+
   it('refuses a console URL that is not https, naming the field', () => {
     expect(() => parseConfig({ ...exampleConfigInput(), events: { consoleUrl: 'ftp://x' } })).toThrow(/events\.consoleUrl/);
   });

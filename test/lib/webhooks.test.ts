@@ -109,6 +109,18 @@ describe('webhooks (notifications.webhooks)', () => {
     expect(result.trim()).toBe('');
   });
 
+  it('accepts the README\'s webhook example as it is written', () => {
+    const readme = readFileSync(join(import.meta.dirname, '..', '..', 'README.md'), 'utf8');
+    const block = readme.split('```json').find((b) => b.trimStart().startsWith('"notifications"'))?.split('```')[0];
+    expect(block).toBeDefined();
+    const config = parseConfig({ ...exampleConfigInput(), ...(JSON.parse(`{${block!}}`) as object) });
+    expect(config.notifications.webhooks.map((w) => [w.name, w.format, w.auth?.type])).toEqual([
+      ['ml-approvals', 'slack', undefined],
+      ['ci', 'event', 'oauthClientCredentials'],
+      ['pager', 'event', 'apiKey'],
+    ]);
+  });
+
   it('fails config check naming the field for a bad URL, an unknown event name, an unknown model and a repeated name', () => {
     const problems = (webhooks: unknown[]) => {
       try {
