@@ -18,7 +18,7 @@ import { createWriteStream, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
-import { driftBetweenFiles, readTable } from '../lib/cli/drift';
+import { driftBetweenFiles, readTable } from '../cli/drift';
 import { Random } from '../lambdas/drift/sample';
 import { writeResults } from './support';
 

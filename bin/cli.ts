@@ -2,10 +2,10 @@
  * `caretaker` CLI. Each subcommand lives with its domain; this file only wires them up.
  */
 import { Command, CommanderError } from 'commander';
-import { registerDatasetsCommands } from '../lib/cli/datasets';
-import { registerApiCommands } from '../lib/cli/api';
-import { registerDriftCommands } from '../lib/cli/drift';
-import { registerLocalCommands } from '../lib/cli/local';
+import { registerDatasetsCommands } from '../cli/datasets';
+import { registerApiCommands } from '../cli/api';
+import { registerDriftCommands } from '../cli/drift';
+import { registerLocalCommands } from '../cli/local';
 import { ConfigError, loadConfig } from '../lib/config';
 
 export function buildProgram(): Command {

@@ -4,9 +4,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { type Command, InvalidArgumentError } from 'commander';
-import { compareTables } from '../../lambdas/drift/compare-tables';
-import { DEFAULT_PSI_THRESHOLD, type DriftReport } from '../../lambdas/drift/compare';
-import { DataFileError, formatOf, parseTable, type Table } from '../../lambdas/drift/table';
+import { compareTables } from '../lambdas/drift/compare-tables';
+import { DEFAULT_PSI_THRESHOLD, type DriftReport } from '../lambdas/drift/compare';
+import { DataFileError, formatOf, parseTable, type Table } from '../lambdas/drift/table';
 
 export function registerDriftCommands(program: Command): void {
   program

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../../bin/cli';
-import { formatTable, resolveApiUrl } from '../../lib/cli/api';
+import { formatTable, resolveApiUrl } from '../../cli/api';
 import { keys } from '../../lambdas/shared/contracts';
 import { APPROVER, createHarness, type Harness } from '../lambdas/api/harness';
 import { serveApi } from '../../local/stack';

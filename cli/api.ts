@@ -7,8 +7,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { VERSION_STATUSES, type VersionStatus } from '../../lambdas/shared/contracts';
-import { CaretakerApiError, CaretakerClient, type DatasetRegistration } from '../client';
+import { VERSION_STATUSES, type VersionStatus } from '../lambdas/shared/contracts';
+import { CaretakerApiError, CaretakerClient, type DatasetRegistration } from '../lib/client';
 import { commandGroup } from './group';
 
 export const DEFAULT_OUTPUTS_FILE = 'cdk.out/outputs.json';

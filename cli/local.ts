@@ -4,7 +4,7 @@
  * Local mode is loaded on demand, so the rest of the CLI starts without it.
  */
 import type { Command } from 'commander';
-import { loadConfig } from '../config';
+import { loadConfig } from '../lib/config';
 
 /** Handler logs and EMF metric lines go to CloudWatch in AWS; locally they drown the progress. */
 function quietHandlers(verbose: boolean): void {
@@ -20,10 +20,10 @@ function quietHandlers(verbose: boolean): void {
 /** Runs `work` with the stack up; stops everything on return, failure, Ctrl-C or SIGTERM. */
 async function withLocalStack<T>(
   options: { config: string; port?: number; verbose: boolean },
-  work: (stack: import('../../local/stack').LocalStack, config: import('../config').CaretakerConfig) => Promise<T>,
+  work: (stack: import('../local/stack').LocalStack, config: import('../lib/config').CaretakerConfig) => Promise<T>,
 ): Promise<T> {
   quietHandlers(options.verbose);
-  const [{ startLocalStack }, { localConfig }] = await Promise.all([import('../../local/stack'), import('../../local/demo')]);
+  const [{ startLocalStack }, { localConfig }] = await Promise.all([import('../local/stack'), import('../local/demo')]);
   const config = localConfig(loadConfig(options.config));
   const log = options.verbose ? (line: string) => console.error(`  ${line}`) : undefined;
   console.log('Starting local mode: synthesizing the stack and creating its resources on moto …');
@@ -83,7 +83,7 @@ Press Ctrl-C to stop.`);
     .option('--config <file>', 'config file', 'caretaker.config.json')
     .option('--verbose', 'show the services\' and handlers\' logs')
     .action(async (options: { config: string; verbose?: boolean }) => {
-      const { runDemo, summaryTable } = await import('../../local/demo');
+      const { runDemo, summaryTable } = await import('../local/demo');
       await withLocalStack({ config: options.config, verbose: options.verbose ?? false }, async (stack, config) => {
         console.log(`Registry API at ${stack.apiUrl}\n`);
         const result = await runDemo({ stack, config, print: (line) => console.log(line) });

@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { main } from '../../../bin/cli';
+import { main } from '../../bin/cli';
 
-const ROOT = join(import.meta.dirname, '..', '..', '..');
+const ROOT = join(import.meta.dirname, '..', '..');
 const FIXTURES = join(ROOT, 'test/fixtures/drift');
 const dir = mkdtempSync(join(tmpdir(), 'caretaker-drift-cli-'));
 

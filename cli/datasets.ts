@@ -10,12 +10,12 @@
 import { createReadStream } from 'node:fs';
 import { basename } from 'node:path';
 import { CommanderError, type Command } from 'commander';
-import { datasetCatalogFromConfig } from '../../lambdas/datasets/catalog';
-import { checkProfile, DatasetProfiler } from '../../lambdas/datasets/profile';
-import { contentAddress } from '../../lambdas/datasets/records';
-import { scanCsvStream } from '../../lambdas/datasets/register';
-import { datasetPrefix } from '../../lambdas/shared/layout';
-import { loadConfig } from '../config';
+import { datasetCatalogFromConfig } from '../lambdas/datasets/catalog';
+import { checkProfile, DatasetProfiler } from '../lambdas/datasets/profile';
+import { contentAddress } from '../lambdas/datasets/records';
+import { scanCsvStream } from '../lambdas/datasets/register';
+import { datasetPrefix } from '../lambdas/shared/layout';
+import { loadConfig } from '../lib/config';
 import { commandGroup } from './group';
 
 export function registerDatasetsCommands(program: Command): void {
