@@ -48,6 +48,12 @@ export function formatTable(rows: readonly object[], columns: readonly string[])
   return [line(columns.map((c) => c.toUpperCase())), ...cells.map(line)].join('\n');
 }
 
+/** Local mode serves on loopback; the deployed API never does. */
+export function isLoopback(url: string): boolean {
+  const host = new URL(url).hostname;
+  return host === 'localhost' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
 function positiveInt(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('must be a positive whole number');
@@ -68,8 +74,15 @@ export function registerApiCommands(program: Command): void {
   const globals = (cmd: Command) => cmd.opts<GlobalOptions>();
   const clientFor = (cmd: Command) => {
     const options = globals(cmd);
+    const baseUrl = resolveApiUrl(options);
+    if (!options.principal && isLoopback(baseUrl)) {
+      throw new Error(
+        `${baseUrl} is local mode, which takes the caller from a header instead of AWS credentials: ` +
+          'local mode needs --principal or CARETAKER_PRINCIPAL (caretaker local up prints sample principals to export)',
+      );
+    }
     return new CaretakerClient({
-      baseUrl: resolveApiUrl(options),
+      baseUrl,
       region: options.region,
       local: options.principal ? { principal: options.principal } : undefined,
     });
@@ -189,7 +202,8 @@ export function registerApiCommands(program: Command): void {
     .action(
       run(async (cmd, model: string) => {
         const o = cmd.opts<{ reason: string; datasetVersion?: string; idempotencyKey?: string }>();
-        const result = await clientFor(cmd).retrain(model, o);
+        // The request carries this command's own arguments only; connection options never leave the CLI.
+        const result = await clientFor(cmd).retrain(model, { reason: o.reason, datasetVersion: o.datasetVersion, idempotencyKey: o.idempotencyKey });
         print(cmd, result, () => `requested run ${result.runId} (follow it: caretaker runs show ${result.runId} --watch)`);
       }),
     );
@@ -254,7 +268,7 @@ export function registerApiCommands(program: Command): void {
     .action(
       run(async (cmd, dataset: string) => {
         const o = cmd.opts<{ limit?: number; nextToken?: string }>();
-        const page = await clientFor(cmd).listDatasetVersions(dataset, o);
+        const page = await clientFor(cmd).listDatasetVersions(dataset, { limit: o.limit, nextToken: o.nextToken });
         print(cmd, page, () => formatTable(page.items.map((v) => ({ ...v, validation: v.validation.status })), ['datasetVersion', 'validation', 'objects', 'rowCount', 'createdAt']) + more(page.nextToken));
       }),
     );
@@ -292,7 +306,7 @@ export function registerApiCommands(program: Command): void {
     .action(
       run(async (cmd) => {
         const o = cmd.opts<{ model?: string; from?: string; to?: string; limit?: number; nextToken?: string }>();
-        const page = await clientFor(cmd).listAudit(o);
+        const page = await clientFor(cmd).listAudit({ model: o.model, from: o.from, to: o.to, limit: o.limit, nextToken: o.nextToken });
         print(cmd, page, () => formatTable(page.items, ['at', 'model', 'type', 'version', 'actor', 'reason']) + more(page.nextToken));
       }),
     );

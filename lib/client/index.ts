@@ -122,7 +122,7 @@ export class CaretakerClient {
   }
 
   listVersions(model: string, options: PageOptions & { status?: VersionStatus } = {}): Promise<Page<ModelVersionRecord>> {
-    return this.request('GET', ['models', model, 'versions'], { query: { ...options } });
+    return this.request('GET', ['models', model, 'versions'], { query: { status: options.status, limit: options.limit, nextToken: options.nextToken } });
   }
 
   getVersion(model: string, version: number): Promise<ModelVersionRecord & { run?: RunRecord }> {
@@ -139,9 +139,10 @@ export class CaretakerClient {
 
   /** The same `idempotencyKey` always yields the same run id and starts nothing new. */
   retrain(model: string, options: { reason: string; datasetVersion?: string; idempotencyKey?: string }): Promise<{ runId: string }> {
-    const { idempotencyKey, ...body } = options;
+    // Request fields are picked by name: whatever else a caller's object carries never reaches the API.
+    const { idempotencyKey, reason, datasetVersion } = options;
     return this.request('POST', ['models', model, 'retrain'], {
-      body,
+      body: { reason, datasetVersion },
       headers: idempotencyKey !== undefined ? { 'idempotency-key': idempotencyKey } : {},
     });
   }
@@ -163,7 +164,7 @@ export class CaretakerClient {
   }
 
   listDatasetVersions(dataset: string, options: PageOptions = {}): Promise<Page<DatasetVersionListItem>> {
-    return this.request('GET', ['datasets', dataset, 'versions'], { query: { ...options } });
+    return this.request('GET', ['datasets', dataset, 'versions'], { query: { limit: options.limit, nextToken: options.nextToken } });
   }
 
   getDatasetVersion(dataset: string, version: string): Promise<DatasetVersionRecord> {
@@ -192,11 +193,13 @@ export class CaretakerClient {
 
   /** Drift over a window (default the last 7 days, at most 15): DriftScore, quality, per-feature PSI/JS/KS, the alarm. */
   modelMetrics(model: string, range: { from?: string; to?: string } = {}): Promise<ModelMetrics> {
-    return this.request('GET', ['models', model, 'metrics'], { query: { ...range } });
+    return this.request('GET', ['models', model, 'metrics'], { query: { from: range.from, to: range.to } });
   }
 
   listAudit(query: PageOptions & { model?: string; from?: string; to?: string } = {}): Promise<Page<AuditEvent>> {
-    return this.request('GET', ['audit'], { query: { ...query } });
+    return this.request('GET', ['audit'], {
+      query: { model: query.model, from: query.from, to: query.to, limit: query.limit, nextToken: query.nextToken },
+    });
   }
 
   private async request<T>(

@@ -78,6 +78,49 @@ describe('caretaker CLI against the API', () => {
     expect(err).toContain('ended REJECTED');
   });
 
+  // The connection options (--outputs has a default, --principal, --json) once leaked into request
+  // bodies and queries, so these three commands always failed with 400 `unknown field`.
+  it('retrain sends only its own arguments: the README example works and repeats safely', async () => {
+    const first = await cli('retrain', 'churn', '--reason', 'new labels', '--idempotency-key', 'cli-test-1', '--json');
+    expect(first.err).toBe('');
+    expect(first.code).toBe(0);
+    const { runId } = JSON.parse(first.out) as { runId: string };
+    expect(runId).toMatch(/^churn-api-/);
+    const again = await cli('retrain', 'churn', '--reason', 'new labels', '--idempotency-key', 'cli-test-1', '--json');
+    expect((JSON.parse(again.out) as { runId: string }).runId).toBe(runId);
+  });
+
+  it('audit --model --json lists the trail without sending connection options as query fields', async () => {
+    const { code, out, err } = await cli('audit', '--model', 'churn', '--json');
+    expect(err).toBe('');
+    expect(code).toBe(0);
+    const page = JSON.parse(out) as { items: { model: string; type: string }[] };
+    expect(page.items.length).toBeGreaterThan(0);
+    expect(page.items.every((e) => e.model === 'churn')).toBe(true);
+  });
+
+  it('datasets versions --limit --json sends only the page options', async () => {
+    const { code, out, err } = await cli('datasets', 'versions', 'churn', '--limit', '5', '--json');
+    expect(err).toBe('');
+    expect(code).toBe(0);
+    expect(JSON.parse(out)).toHaveProperty('items');
+  });
+
+  it('tells a local-mode user to name a principal instead of failing on AWS credentials', async () => {
+    const err: string[] = [];
+    const error = vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void err.push(a.join(' ')));
+    const saved = process.env.CARETAKER_PRINCIPAL;
+    delete process.env.CARETAKER_PRINCIPAL;
+    try {
+      const code = await main(['node', 'caretaker', 'models', 'list', '--api-url', server.url]);
+      expect(code).toBe(1);
+      expect(err.join('\n')).toContain('local mode needs --principal or CARETAKER_PRINCIPAL');
+    } finally {
+      error.mockRestore();
+      if (saved !== undefined) process.env.CARETAKER_PRINCIPAL = saved;
+    }
+  });
+
   it('exits non-zero for an unknown model', async () => {
     const { code, err } = await cli('versions', 'show', 'nope', '1');
     expect(code).toBe(1);
