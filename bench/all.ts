@@ -26,6 +26,7 @@ interface Benchmark {
 const BENCHMARKS: readonly Benchmark[] = [
   { name: 'lambda-startup', script: 'lambda-startup.ts', env: { BENCH_RUNS: '7' } },
   { name: 'pipeline-transitions', script: 'pipeline-transitions.ts' },
+  { name: 'events', script: 'events.ts' },
   { name: 'registry-api', script: 'registry-api.ts', env: { BENCH_API_ITERATIONS: '20' } },
   { name: 'localrunner', script: 'localrunner.ts', args: ['--rows', '5000', '--requests', '500'] },
   { name: 'local-demo', script: 'local-demo.ts' },
