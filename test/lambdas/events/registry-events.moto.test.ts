@@ -155,6 +155,21 @@ describe('registry events from the table stream, on an EventBridge bus (moto)', 
     expect(seen[3]!.detail).toMatchObject({ version: 1, rollback: true, deploymentRunId: runId });
   });
 
+  it('failed rollback: the deployment is reported failed, as a rollback, with the target\'s status after it', async () => {
+    const first = await world.execute({ evaluation: { candidate: GOOD } });
+    const continues = { model: first.model, dataset: first.dataset };
+    await world.execute({ continues, evaluation: { candidate: BETTER, champion: GOOD } });
+    const liveConfig = (await world.version(continues.model, 2))?.endpointConfigName;
+    await drainStream();
+    const before = of({ model: continues.model }).length;
+    const { runId } = await world.rollback({ ...continues, version: 1, reason: 'try', liveConfig, endpoint: { kind: 'fails', reason: 'ping health check failed' } });
+    await drainStream();
+    const seen = of({ model: continues.model }).slice(before);
+    const status = (await world.version(continues.model, 1))?.status;
+    expect(types(seen)).toEqual(['DeploymentStarted', 'RunStarted', 'DeploymentFailed']);
+    expect(seen[2]!.detail).toMatchObject({ version: 1, rollback: true, deploymentRunId: runId, status });
+  });
+
   it('drift → retraining, then a second drift alarm while that run is in flight is suppressed', async () => {
     const model = uniqueName('churn');
     const starter = createStarter(table.tableName, { [model]: defaultPolicy({ dataset: `${model}-data` }) });
