@@ -1,6 +1,7 @@
 /**
  * `caretaker` CLI. Each subcommand lives with its domain; this file only wires them up.
  */
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { registerDatasetsCommands } from '../cli/datasets';
 import { registerApiCommands } from '../cli/api';
@@ -8,9 +9,15 @@ import { registerDriftCommands } from '../cli/drift';
 import { registerLocalCommands } from '../cli/local';
 import { ConfigError, loadConfig } from '../lib/config';
 
+/** The version `npm` installed, from this package's package.json. */
+function packageVersion(): string {
+  return (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+}
+
 export function buildProgram(): Command {
   const program = new Command('caretaker')
     .description('Caretaker: datasets, training, approvals, rollout and drift for ML models on AWS')
+    .version(packageVersion(), '-V, --version', 'print the caretaker version')
     .exitOverride()
     .showHelpAfterError();
 

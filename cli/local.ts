@@ -4,6 +4,7 @@
  * Local mode is loaded on demand, so the rest of the CLI starts without it.
  */
 import type { Command } from 'commander';
+import { createServer } from 'node:net';
 import { loadConfig } from '../lib/config';
 
 /** Handler logs and EMF metric lines go to CloudWatch in AWS; locally they drown the progress. */
@@ -17,12 +18,24 @@ function quietHandlers(verbose: boolean): void {
   });
 }
 
+/** Fails before anything is synthesized or started when the API's port is taken. */
+async function assertPortFree(port: number): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', (error: NodeJS.ErrnoException) =>
+      reject(error.code === 'EADDRINUSE' ? new Error(`port ${port} is already in use: pass --port <another port> (or --port 0 for any free one)`) : error),
+    );
+    probe.listen(port, '127.0.0.1', () => probe.close(() => resolve()));
+  });
+}
+
 /** Runs `work` with the stack up; stops everything on return, failure, Ctrl-C or SIGTERM. */
 async function withLocalStack<T>(
   options: { config: string; port?: number; verbose: boolean },
   work: (stack: import('../local/stack').LocalStack, config: import('../lib/config').CaretakerConfig) => Promise<T>,
 ): Promise<T> {
   quietHandlers(options.verbose);
+  if (options.port) await assertPortFree(options.port);
   const [{ startLocalStack }, { localConfig }] = await Promise.all([import('../local/stack'), import('../local/demo')]);
   const config = localConfig(loadConfig(options.config));
   const log = options.verbose ? (line: string) => console.error(`  ${line}`) : undefined;
@@ -61,6 +74,7 @@ export function registerLocalCommands(program: Command): void {
     .option('--verbose', 'show the services\' and handlers\' logs')
     .action(async (options: { port: number; config: string; verbose?: boolean }) => {
       await withLocalStack({ config: options.config, port: options.port, verbose: options.verbose ?? false }, async (stack) => {
+        const { APPROVER, REQUESTER } = await import('../local/demo');
         console.log(`
 Caretaker is running locally.
   API         ${stack.apiUrl}   (name the caller in the X-Caretaker-Principal header)
@@ -69,6 +83,8 @@ Caretaker is running locally.
   Steps       ${stack.endpoints.stepFunctions}
 
   export CARETAKER_API_URL=${stack.apiUrl}
+  export CARETAKER_PRINCIPAL=${REQUESTER}   # a data scientist (requester)
+  # approve as another person:  --principal ${APPROVER}
   export AWS_ENDPOINT_URL=${stack.endpoints.moto} AWS_ENDPOINT_URL_SFN=${stack.endpoints.stepFunctions} AWS_ENDPOINT_URL_SAGEMAKER=${stack.endpoints.sagemaker}
 
   Metadata table ${stack.names.table}, datasets bucket ${stack.names.datasetsBucket}
