@@ -22,7 +22,7 @@ import { writeResults, median, table } from './support';
 
 const ROOT = join(import.meta.dirname, '..');
 const RUNS = Number(process.env.BENCH_RUNS ?? 7);
-const BUNDLE_LIMIT_BYTES = 500 * 1024;
+const BUNDLE_LIMIT_BYTES = 200 * 1024;
 
 interface LambdaResource {
   Type: string;
@@ -139,7 +139,7 @@ function main() {
       ]),
     );
     const over = rows.filter((r) => !r.underLimit);
-    if (over.length > 0) console.log(`\nover 500 KB: ${over.map((r) => r.function).join(', ')}`);
+    if (over.length > 0) console.log(`\nover 200 KB: ${over.map((r) => r.function).join(', ')}`);
     writeResults('lambda-startup', { runs: RUNS, node: process.version, functions: rows });
   } finally {
     rmSync(outdir, { recursive: true, force: true });

@@ -59,4 +59,20 @@ describe('CaretakerFunction', () => {
     expect(bundle).toMatch(/export\s*\{/);
     expect(bundle).toContain('createRequire');
   });
+
+  it('keeps every Lambda bundle of the stack under 200 KB minified, with no X-Ray SDK inside', () => {
+    const bundles = Object.entries(
+      template.findResources('AWS::Lambda::Function') as Record<string, { Metadata?: Record<string, string> }>,
+    )
+      .filter(([id, fn]) => fn.Metadata?.['aws:asset:path'] && !id.startsWith('CustomS3AutoDeleteObjects') && !id.startsWith('Echo'))
+      .map(([id, fn]) => {
+        const code = readFileSync(join(outdir, fn.Metadata!['aws:asset:path']!, 'index.mjs'), 'utf8');
+        return { id, kb: Buffer.byteLength(code) / 1024, xray: code.includes('aws-xray-sdk') || code.includes('AWSXRay') };
+      });
+    // Reported so a change in size is visible in the test log; figures in BENCHMARKS.md.
+    console.log(bundles.map((b) => `${b.id}: ${b.kb.toFixed(1)} KB`).join('\n'));
+    expect(bundles.length).toBeGreaterThanOrEqual(9);
+    expect(bundles.filter((b) => b.kb >= 200), 'bundles of 200 KB or more').toEqual([]);
+    expect(bundles.filter((b) => b.xray).map((b) => b.id), 'bundles carrying the X-Ray SDK').toEqual([]);
+  });
 });
