@@ -4,7 +4,8 @@
  * first record whose events could not all be put.
  */
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { DynamoDBStreamSchema } from '@aws-lambda-powertools/parser/schemas/dynamodb';
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBBatchResponse } from 'aws-lambda';
 import * as z from 'zod';
 import { logger } from '../shared/powertools';
@@ -18,14 +19,30 @@ export const EVENTS_ENVIRONMENT = z.object({
   CONSOLE_URL: z.string().optional(),
 });
 
+/**
+ * The DynamoDB stream event Lambda delivers, as far as the publisher reads it: Powertools'
+ * `DynamoDBStreamSchema` describes the same fields, but it imports zod as `{ z }` — the whole
+ * library (≈ 450 KB, every locale), which esbuild cannot tree-shake — and would put this bundle
+ * over the 500 KB target (BENCHMARKS.md, Lambda start-up). Images are unmarshalled with the AWS SDK.
+ */
+const image = z.record(z.string(), z.custom<AttributeValue>((value) => value !== null && typeof value === 'object'));
+const streamEventSchema = z.object({
+  Records: z.array(
+    z.object({
+      eventName: z.enum(['INSERT', 'MODIFY', 'REMOVE']),
+      dynamodb: z.object({ SequenceNumber: z.string().min(1), NewImage: image.optional(), OldImage: image.optional() }),
+    }),
+  ),
+});
+
 export function createHandler(ports: PublishPorts) {
   return async (event: unknown): Promise<DynamoDBBatchResponse> => {
-    const { Records } = DynamoDBStreamSchema.parse(event);
+    const { Records } = streamEventSchema.parse(event);
     const changes: SequencedChange[] = Records.map((record) => ({
       eventName: record.eventName,
-      sequenceNumber: 'SequenceNumber' in record.dynamodb ? record.dynamodb.SequenceNumber : '',
-      oldImage: record.dynamodb.OldImage as Image | undefined,
-      newImage: record.dynamodb.NewImage as Image | undefined,
+      sequenceNumber: record.dynamodb.SequenceNumber,
+      ...(record.dynamodb.OldImage ? { oldImage: unmarshall(record.dynamodb.OldImage) as Image } : {}),
+      ...(record.dynamodb.NewImage ? { newImage: unmarshall(record.dynamodb.NewImage) as Image } : {}),
     }));
     const result = await publishChanges(changes, ports);
     logger.info('published registry events', { records: changes.length, events: result.published.length });

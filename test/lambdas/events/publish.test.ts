@@ -81,3 +81,16 @@ describe('deriveEvents', () => {
     }
   });
 });
+
+describe('events handler', () => {
+  it('unmarshalls the stream images Lambda delivers and refuses a record without a sequence number', async () => {
+    const { createHandler } = await import('../../../lambdas/events/handler');
+    const { marshall } = await import('@aws-sdk/util-dynamodb');
+    const sent: PutEventsCommandInput[] = [];
+    const handler = createHandler({ putEvents: (input) => (sent.push(input), Promise.resolve({ FailedEntryCount: 0, Entries: [{}] })) });
+    const record = { eventName: 'INSERT', eventSource: 'aws:dynamodb', dynamodb: { SequenceNumber: '7', Keys: {}, NewImage: marshall(version(3, 'PENDING_APPROVAL')), SizeBytes: 1, StreamViewType: 'NEW_AND_OLD_IMAGES' } };
+    expect(await handler({ Records: [record] })).toEqual({ batchItemFailures: [] });
+    expect(JSON.parse(sent[0]!.Entries![0]!.Detail!)).toMatchObject({ model: 'churn', version: 3, metrics: { 'validation:auc': 0.9 } });
+    await expect(handler({ Records: [{ ...record, dynamodb: { NewImage: record.dynamodb.NewImage } }] })).rejects.toThrow(/SequenceNumber/);
+  });
+});
