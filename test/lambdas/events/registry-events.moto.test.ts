@@ -25,7 +25,7 @@ import { ALARM_PREFIX, createStarter, defaultPolicy } from '../retraining/harnes
 const GOOD = { 'validation:auc': 0.91, 'validation:logloss': 0.31 };
 const BETTER = { 'validation:auc': 0.95, 'validation:logloss': 0.2 };
 
-describe('registry events from the table stream, on an EventBridge bus (moto)', () => {
+describe('registry events from the table stream, on an EventBridge bus (moto)', { timeout: 120_000 }, () => {
   let table: Awaited<ReturnType<typeof createMetadataTable>>;
   let world: PipelineWorld;
   const events = new EventBridgeClient(motoClientConfig());
@@ -210,7 +210,8 @@ describe('registry events from the table stream, on an EventBridge bus (moto)', 
     expect(replayed).toEqual(ids);
     // EventBridge's envelope id is per delivery: it is not the id to deduplicate on.
     expect(delivered[countBefore]!.id).not.toBe(delivered[0]!.id);
-  });
+    // Re-publishing every event of the file through moto takes ~20 s alone, minutes under full-suite load.
+  }, 300_000);
 
   it('every delivered event validates against its registered JSON Schema (python jsonschema, Draft 4)', () => {
     expect(new Set(delivered.map((e) => e['detail-type']))).toEqual(new Set(DETAIL_TYPES));
