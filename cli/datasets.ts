@@ -10,7 +10,7 @@
 import { createReadStream } from 'node:fs';
 import { basename } from 'node:path';
 import { CommanderError, type Command } from 'commander';
-import { datasetCatalogFromConfig } from '../lambdas/datasets/catalog';
+import { datasetCatalogFromConfig } from '../lib/dataset-catalog';
 import { checkProfile, DatasetProfiler } from '../lambdas/datasets/profile';
 import { contentAddress } from '../lambdas/datasets/records';
 import { scanCsvStream } from '../lambdas/datasets/register';

@@ -13,7 +13,7 @@ import { Webhooks } from './constructs/webhooks';
 import * as events from 'aws-cdk-lib/aws-events';
 import { warnOnDestroy } from './constructs/removal';
 import { AccessLogsBucket, SecureBucket } from './constructs/secure-bucket';
-import { datasetCatalogFromConfig } from '../lambdas/datasets/catalog';
+import { datasetCatalogFromConfig } from './dataset-catalog';
 import { DatasetRegistry } from './constructs/dataset-registry';
 import { DatasetStore } from './constructs/dataset-store';
 import { TrainingPipeline } from './constructs/training-pipeline';

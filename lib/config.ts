@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import * as z from 'zod';
 import { approverEntrySchema } from '../lambdas/api/principal';
+import { columnRuleSchema } from '../lambdas/datasets/catalog';
 import { DETAIL_TYPES } from '../lambdas/events/catalog';
 
 /** Model names become part of SageMaker job names (≤ 63 chars) and execution names (≤ 80). */
@@ -21,15 +22,16 @@ const METRIC_NAME = /^[A-Za-z0-9_:./-]{1,128}$/;
 export const DEFAULT_TRAINING_INSTANCE_TYPE = 'ml.g5.xlarge';
 
 const positiveInt = z.number().int().positive();
-const fraction = z.number().min(0).max(1);
 
-const columnSchema = z.strictObject({
-  name: z.string().min(1).max(128).describe('Column name as it appears in the header row.'),
-  type: z.enum(['number', 'integer', 'string', 'boolean']).describe('Value type of the column.'),
-  nullable: z.boolean().default(false).describe('Whether empty values are allowed.'),
-  maxNullRate: fraction.optional().describe('Largest accepted share of empty values (0–1).'),
-  min: z.number().optional().describe('Smallest accepted value (numeric columns).'),
-  max: z.number().optional().describe('Largest accepted value (numeric columns).'),
+/** The runtime's column rule (`lambdas/datasets/catalog.ts`, one definition), documented for the config schema. */
+const columnShape = columnRuleSchema.shape;
+const columnSchema = columnRuleSchema.extend({
+  name: columnShape.name.describe('Column name as it appears in the header row.'),
+  type: columnShape.type.describe('Value type of the column.'),
+  nullable: columnShape.nullable.describe('Whether empty values are allowed.'),
+  maxNullRate: columnShape.maxNullRate.describe('Largest accepted share of empty values (0–1).'),
+  min: columnShape.min.describe('Smallest accepted value (numeric columns).'),
+  max: columnShape.max.describe('Largest accepted value (numeric columns).'),
 });
 
 const trainingSchema = z

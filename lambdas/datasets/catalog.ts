@@ -2,10 +2,10 @@
  * The datasets Caretaker knows: one entry per dataset name declared by a model in
  * `caretaker.config.json`, with the rules its versions are validated against and the models
  * that train on it. The stack passes it to the dataset functions as JSON in
- * `CARETAKER_DATASETS`; domain code receives it as a port.
+ * `CARETAKER_DATASETS` (rendered at synth time by `lib/dataset-catalog.ts`); domain code
+ * receives it as a port.
  */
 import * as z from 'zod';
-import type { CaretakerConfig } from '../../lib/config';
 
 /** Environment variables the dataset handlers read (set by the `DatasetRegistry` construct). */
 export const DATASETS_ENV = {
@@ -41,17 +41,6 @@ export type DatasetRules = z.infer<typeof datasetRulesSchema>;
 
 export const catalogSchema = z.record(z.string().min(1), datasetRulesSchema);
 export type DatasetCatalog = z.infer<typeof catalogSchema>;
-
-/** The catalog of a parsed config (models sharing a dataset share its rules; the config checks that). */
-export function datasetCatalogFromConfig(config: Pick<CaretakerConfig, 'models'>): DatasetCatalog {
-  const catalog: DatasetCatalog = {};
-  for (const model of config.models) {
-    const { name, columns, minRows, maxRows, maxPsi } = model.dataset;
-    const entry = (catalog[name] ??= { columns, minRows, maxRows, maxPsi, models: [] });
-    entry.models.push({ name: model.name, newObjectsThreshold: model.retraining.newObjectsThreshold });
-  }
-  return catalog;
-}
 
 /** The dataset a model trains on, or undefined for an unknown model. */
 export function datasetOfModel(catalog: DatasetCatalog, model: string): string | undefined {

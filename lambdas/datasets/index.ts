@@ -4,7 +4,7 @@
  * catalog) and throws only the errors in `lambdas/shared/errors.ts` (plus
  * `DatasetNotTrainable`, a `Conflict`).
  */
-export { DATASETS_ENV, datasetCatalogFromConfig, datasetOfModel, parseCatalog, type DatasetCatalog, type DatasetRules } from './catalog';
+export { DATASETS_ENV, datasetOfModel, parseCatalog, type DatasetCatalog, type DatasetRules } from './catalog';
 export { countNewObject, type NewDataPorts } from './new-data';
 export {
   assertTrainable,

@@ -11,7 +11,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import { fileURLToPath } from 'node:url';
-import { datasetCatalogFromConfig } from '../../lambdas/datasets/catalog';
+import { datasetCatalogFromConfig } from '../dataset-catalog';
 import { datasetPrefix } from '../../lambdas/shared/layout';
 
 /** `datasets` (from `datasets/<dataset>/`): the dataset bucket area jobs may read. */

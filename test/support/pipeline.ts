@@ -5,7 +5,8 @@
  */
 import { CreateBucketCommand, PutBucketVersioningCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { datasetCatalogFromConfig, registerDatasetVersion, type DatasetCatalog, type DatasetObject, type DatasetPorts } from '../../lambdas/datasets';
+import { datasetCatalogFromConfig } from '../../lib/dataset-catalog';
+import { registerDatasetVersion, type DatasetCatalog, type DatasetObject, type DatasetPorts } from '../../lambdas/datasets';
 import type { RollbackRequest } from '../../lambdas/api/ports';
 import { approvalOutput, rejectionFailure } from '../../lambdas/shared/approval';
 import { createHandler, createPorts } from '../../lambdas/pipeline/handler';

@@ -6,7 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../lib/config';
 import { DatasetRegistry } from '../../../lib/constructs/dataset-registry';
 import { DatasetStore } from '../../../lib/constructs/dataset-store';
-import { datasetCatalogFromConfig, datasetOfModel, type DatasetCatalog } from '../../../lambdas/datasets/catalog';
+import { datasetOfModel, type DatasetCatalog } from '../../../lambdas/datasets/catalog';
+import { datasetCatalogFromConfig } from '../../../lib/dataset-catalog';
 import { exampleConfigInput } from '../../support/stack';
 
 describe('the dataset catalog', () => {
