@@ -13,7 +13,7 @@ import { commandGroup } from './group';
 
 export const DEFAULT_OUTPUTS_FILE = 'cdk.out/outputs.json';
 
-interface GlobalOptions {
+export interface GlobalOptions {
   apiUrl?: string;
   json?: boolean;
   principal?: string;
@@ -60,33 +60,46 @@ function positiveInt(value: string): number {
   return n;
 }
 
-export function registerApiCommands(program: Command): void {
-  /** Every API command takes the connection options itself, so other commands' flags stay theirs. */
-  const api = (parent: Command, name: string) =>
-    parent
-      .command(name)
-      .option('--api-url <url>', 'API base URL (default: $CARETAKER_API_URL or the ApiUrl stack output)')
-      .option('--outputs <file>', 'stack outputs file written by cdk deploy --outputs-file', DEFAULT_OUTPUTS_FILE)
-      .option('--region <region>', 'region to sign requests for (default: from the URL or $AWS_REGION)')
-      .option('--principal <arn>', 'local mode only: act as this principal (X-Caretaker-Principal) instead of signing', process.env.CARETAKER_PRINCIPAL)
-      .option('--json', 'print JSON instead of tables');
+/** Every API command takes the connection options itself, so other commands' flags stay theirs. */
+export function withConnectionOptions(command: Command): Command {
+  return command
+    .option('--api-url <url>', 'API base URL (default: $CARETAKER_API_URL or the ApiUrl stack output)')
+    .option('--outputs <file>', 'stack outputs file written by cdk deploy --outputs-file', DEFAULT_OUTPUTS_FILE)
+    .option('--region <region>', 'region to sign requests for (default: from the URL or $AWS_REGION)')
+    .option('--principal <arn>', 'local mode only: act as this principal (X-Caretaker-Principal) instead of signing', process.env.CARETAKER_PRINCIPAL)
+    .option('--json', 'print JSON instead of tables');
+}
 
+/** The API client for a command's connection options (local mode: the named principal, no signing). */
+export function clientFromOptions(options: GlobalOptions): CaretakerClient {
+  const baseUrl = resolveApiUrl(options);
+  if (!options.principal && isLoopback(baseUrl)) {
+    throw new Error(
+      `${baseUrl} is local mode, which takes the caller from a header instead of AWS credentials: ` +
+        'local mode needs --principal or CARETAKER_PRINCIPAL (caretaker local up prints sample principals to export)',
+    );
+  }
+  return new CaretakerClient({
+    baseUrl,
+    region: options.region,
+    local: options.principal ? { principal: options.principal } : undefined,
+  });
+}
+
+/** A stack output by name from the outputs file `cdk deploy --outputs-file` wrote, if there is one. */
+export function stackOutput(name: string, file: string = DEFAULT_OUTPUTS_FILE): string | undefined {
+  if (!existsSync(file)) return undefined;
+  const outputs = JSON.parse(readFileSync(file, 'utf8')) as Record<string, Record<string, unknown>>;
+  for (const stack of Object.values(outputs)) {
+    if (typeof stack[name] === 'string') return stack[name];
+  }
+  return undefined;
+}
+
+export function registerApiCommands(program: Command): void {
+  const api = (parent: Command, name: string) => withConnectionOptions(parent.command(name));
   const globals = (cmd: Command) => cmd.opts<GlobalOptions>();
-  const clientFor = (cmd: Command) => {
-    const options = globals(cmd);
-    const baseUrl = resolveApiUrl(options);
-    if (!options.principal && isLoopback(baseUrl)) {
-      throw new Error(
-        `${baseUrl} is local mode, which takes the caller from a header instead of AWS credentials: ` +
-          'local mode needs --principal or CARETAKER_PRINCIPAL (caretaker local up prints sample principals to export)',
-      );
-    }
-    return new CaretakerClient({
-      baseUrl,
-      region: options.region,
-      local: options.principal ? { principal: options.principal } : undefined,
-    });
-  };
+  const clientFor = (cmd: Command) => clientFromOptions(globals(cmd));
   /** Runs a command; API errors become one readable line (plus field details) and exit code 1. */
   const run =
     (fn: (cmd: Command, ...positional: never[]) => Promise<void>) =>

@@ -85,6 +85,7 @@ Caretaker is running locally.
   export CARETAKER_API_URL=${stack.apiUrl}
   export CARETAKER_PRINCIPAL=${REQUESTER}   # a data scientist (requester)
   # approve as another person:  --principal ${APPROVER}
+  export CARETAKER_DATASETS_BUCKET=${stack.names.datasetsBucket}   # caretaker datasets push
   export AWS_ENDPOINT_URL=${stack.endpoints.moto} AWS_ENDPOINT_URL_SFN=${stack.endpoints.stepFunctions} AWS_ENDPOINT_URL_SAGEMAKER=${stack.endpoints.sagemaker}
 
   Metadata table ${stack.names.table}, datasets bucket ${stack.names.datasetsBucket}
