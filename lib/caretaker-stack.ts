@@ -184,6 +184,7 @@ export class CaretakerStack extends Stack {
       datasetBucket: this.datasets.bucket,
       accessLogsBucket: this.accessLogs.bucket,
       encryptionKey: this.key,
+      alertsTopic: this.notifications.alerts,
       removalPolicy,
     });
     new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'Caretaker API base URL (CARETAKER_API_URL)' });

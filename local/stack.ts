@@ -38,10 +38,10 @@ import { resolveIntrinsics, synthesizeTemplate, type CfnTemplate } from './templ
 export const REGION = 'us-east-1';
 export const ACCOUNT_ID = '123456789012';
 /**
- * Stream consumers local mode runs (handler modules under lambdas/). The audit copier is not one
- * yet: its write-once bucket is not modelled locally.
+ * Stream consumers local mode runs (handler modules under lambdas/): the events publisher, and the
+ * audit copier into the write-once bucket (moto models Object Lock and If-None-Match).
  */
-export const LOCAL_STREAM_CONSUMERS: readonly string[] = ['events/handler.ts'];
+export const LOCAL_STREAM_CONSUMERS: readonly string[] = ['events/handler.ts', 'audit/handler.ts'];
 
 export interface LocalStackOptions {
   readonly config: CaretakerConfig;
@@ -64,7 +64,7 @@ export interface LocalStack {
   readonly stepFunctions: RunningStepFunctions;
   readonly alarms: LocalAlarms;
   readonly consumers: QueueConsumers;
-  /** Table stream → the consumers in `LOCAL_STREAM_CONSUMERS` (the registry events publisher). */
+  /** Table stream → the consumers in `LOCAL_STREAM_CONSUMERS` (the registry events publisher, the audit copier). */
   readonly streams: StreamConsumers;
   /** Physical names of the resources the demo and tests use. */
   readonly names: { readonly table: string; readonly datasetsBucket: string; readonly artifactsBucket: string; readonly stateMachineArn: string };
@@ -219,7 +219,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
     const consumers: QueueConsumers = startQueueConsumers({ template, resolve, provisioned, functions, sqs: new SQSClient(clientConfig), accountId: ACCOUNT_ID, log });
     cleanups.push(() => consumers.stop());
-    // The table stream's consumers that run locally (the registry events publisher), as Lambda polls them.
+    // The table stream's consumers that run locally (events publisher, audit copier), as Lambda polls them.
     const streams = startStreamConsumers({
       mappings: streamMappings(template, resolve, functions).filter((m) => LOCAL_STREAM_CONSUMERS.some((entry) => m.entry.endsWith(entry))),
       functions,

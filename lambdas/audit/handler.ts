@@ -1,32 +1,27 @@
 /**
  * DynamoDB stream → write-once (Object Lock, governance) audit bucket. The event source only
- * delivers INSERTs of `AUDIT#` items; a failed batch is retried, bisected, then sent to a DLQ.
+ * delivers INSERTs of `AUDIT#` items. A record that cannot be copied is reported as the batch's
+ * first failure (ReportBatchItemFailures), so the event source retries from it, in order; after
+ * its retries the batch's metadata goes to the failure queue (an alarm watches it) and the
+ * scheduled reconciler (`reconcile.handler.ts`) copies the events from the table.
  */
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import type { DynamoDBStreamEvent } from 'aws-lambda';
+import { S3Client } from '@aws-sdk/client-s3';
+import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
+import * as z from 'zod';
+import { ENV, envValue, parseEnvironment } from '../shared/env';
 import { logger } from '../shared/powertools';
-import { type AuditObjectStore, copyAuditRecords } from './copy';
+import { copyAuditRecords } from './copy';
+import { s3AuditStore } from './store';
 
-const bucket = process.env.AUDIT_BUCKET ?? '';
-const s3 = new S3Client({});
+export const auditCopierEnvironmentSchema = z.object({ [ENV.auditBucket]: envValue.name });
 
-export function s3AuditStore(client: S3Client, bucketName: string): AuditObjectStore {
-  return {
-    async putOnce(key, body) {
-      try {
-        await client.send(
-          new PutObjectCommand({ Bucket: bucketName, Key: key, Body: body, ContentType: 'application/json', IfNoneMatch: '*' }),
-        );
-      } catch (error) {
-        // Already copied by an earlier delivery of the same record: the bucket is write-once anyway.
-        if (error instanceof Error && error.name === 'PreconditionFailed') return;
-        throw error;
-      }
-    },
-  };
-}
+const env = parseEnvironment(auditCopierEnvironmentSchema);
+const store = s3AuditStore(new S3Client({}), env[ENV.auditBucket]);
 
-export const handler = async (event: DynamoDBStreamEvent): Promise<void> => {
-  const written = await copyAuditRecords(event.Records, s3AuditStore(s3, bucket));
-  logger.info('copied audit events', { count: written.length });
+export const handler = async (event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> => {
+  const result = await copyAuditRecords(event.Records, store);
+  logger.info('copied audit events', { count: result.written.length });
+  if (result.failedAt === undefined) return { batchItemFailures: [] };
+  logger.error('could not copy an audit event; the stream retries from it', { error: result.error as Error, sequenceNumber: result.failedAt });
+  return { batchItemFailures: [{ itemIdentifier: result.failedAt }] };
 };

@@ -27,6 +27,8 @@ export const ENV = {
   approvalsTopicArn: 'APPROVALS_TOPIC_ARN',
   /** The write-once audit bucket the audit copier writes to. */
   auditBucket: 'AUDIT_BUCKET',
+  /** How many days back the audit reconciler proves the write-once copy complete. */
+  auditReconcileDays: 'AUDIT_RECONCILE_DAYS',
   /** The API's model summaries as JSON. */
   models: 'MODELS',
   /** The retraining intake's model names, comma-separated. */

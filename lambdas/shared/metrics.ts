@@ -16,3 +16,9 @@ export const RETRAINING_METRICS = {
 
 /** Dimension names of the retraining metrics. */
 export const RETRAINING_DIMENSIONS = { model: 'Model', reason: 'Reason' } as const;
+
+/** The audit reconciler's result, one data point per run (no dimensions). */
+export const AUDIT_METRICS = {
+  /** Audit events older than the grace period that the reconciler found missing from the write-once bucket and copied. */
+  late: 'AuditCopyLate',
+} as const;

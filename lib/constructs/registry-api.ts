@@ -1,6 +1,9 @@
 import { CfnElement, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
-import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as eventTargets from 'aws-cdk-lib/aws-events-targets';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
@@ -8,6 +11,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
@@ -17,8 +21,10 @@ import type { ModelSummary } from '../../lambdas/api/ports';
 import { ROUTES, type RouteSpec } from '../../lambdas/api/schemas';
 import { DATASETS_ENV } from '../../lambdas/datasets/catalog';
 import { datasetCatalogFromConfig } from '../dataset-catalog';
+import { ENV } from '../../lambdas/shared/env';
 import { datasetPrefix, type artifactAreas } from '../../lambdas/shared/layout';
 import { KEY_PREFIX } from '../../lambdas/shared/contracts';
+import { AUDIT_METRICS, METRICS_NAMESPACE } from '../../lambdas/shared/metrics';
 import type { CaretakerConfig } from '../config';
 import { CaretakerFunction } from './caretaker-function';
 import { SecureBucket } from './secure-bucket';
@@ -65,6 +71,13 @@ export interface RegistryApiProps {
   readonly waf?: boolean;
   /** How long audit objects are locked (Object Lock, governance mode). @default Duration.days(365) */
   readonly auditRetention?: Duration;
+  /**
+   * How far back the audit reconciler proves the write-once copy complete, and how often it runs.
+   * @default - the last 7 days, every hour
+   */
+  readonly auditReconcile?: { readonly windowDays: number; readonly every: Duration };
+  /** Where the audit copy's alarms (copy late, copier failures, reconciler errors) notify. @default - alarms without actions */
+  readonly alertsTopic?: sns.ITopic;
   /** @default RemovalPolicy.RETAIN */
   readonly removalPolicy?: RemovalPolicy;
 }
@@ -122,6 +135,10 @@ export class RegistryApi extends Construct {
   /** Write-once copy of the audit trail (Object Lock, governance). */
   public readonly auditBucket: SecureBucket;
   public readonly auditCopier: CaretakerFunction;
+  /** Copies audit events missing from the bucket, from the table, on a schedule. */
+  public readonly auditReconciler: CaretakerFunction;
+  /** The audit copy's alarms: events copied late by the reconciler, copier batches given up, reconciler errors. */
+  public readonly auditAlarms: readonly cloudwatch.Alarm[];
   public readonly webAcl?: wafv2.CfnWebACL;
 
   constructor(scope: Construct, id: string, props: RegistryApiProps) {
@@ -256,7 +273,7 @@ export class RegistryApi extends Construct {
       description: 'Caretaker: copies audit events to the write-once audit bucket',
       encryptionKey: props.encryptionKey,
       removalPolicy,
-      environment: { AUDIT_BUCKET: this.auditBucket.bucket.bucketName },
+      environment: { [ENV.auditBucket]: this.auditBucket.bucket.bucketName },
     });
     this.auditBucket.bucket.grantPut(this.auditCopier.role, 'audit/*');
     const dlq = new sqs.Queue(this, 'AuditCopyFailures', {
@@ -273,7 +290,8 @@ export class RegistryApi extends Construct {
         batchSize: 100,
         retryAttempts: 10,
         bisectBatchOnError: true,
-        reportBatchItemFailures: false,
+        // The copier reports the first record it could not copy; the stream retries from it, in order.
+        reportBatchItemFailures: true,
         onFailure: new SqsDlq(dlq),
         filters: [
           // What FilterRule.isEqual / beginsWith produce, spelled out (those helpers are typed `any`).
@@ -282,8 +300,76 @@ export class RegistryApi extends Construct {
       }),
     );
 
+    const reconcile = props.auditReconcile ?? { windowDays: 7, every: Duration.hours(1) };
+    if (!Number.isInteger(reconcile.windowDays) || reconcile.windowDays < 2) {
+      // Shorter than the stream's 24 h plus a day's outage would leave a gap the reconciler never looks at.
+      throw new Error(`RegistryApi: auditReconcile.windowDays must be an integer ≥ 2, got ${reconcile.windowDays}`);
+    }
+    this.auditReconciler = new CaretakerFunction(this, 'AuditReconciler', {
+      entry: 'audit/reconcile.handler.ts',
+      description: 'Caretaker: proves every recent audit event is in the write-once bucket; copies the missing ones',
+      encryptionKey: props.encryptionKey,
+      removalPolicy,
+      timeout: Duration.minutes(5),
+      environment: {
+        [ENV.tableName]: props.table.tableName,
+        [ENV.auditBucket]: this.auditBucket.bucket.bucketName,
+        [ENV.auditReconcileDays]: String(reconcile.windowDays),
+      },
+    });
+    // Reads only the audit index partition: Query on gsi1, leading key AUDIT.
+    this.auditReconciler.role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['dynamodb:Query'],
+        resources: [`${props.table.tableArn}/index/gsi1`],
+        conditions: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': ['AUDIT'] } },
+      }),
+    );
+    props.table.encryptionKey?.grantDecrypt(this.auditReconciler.role);
+    this.auditReconciler.role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:ListBucket'],
+        resources: [this.auditBucket.bucket.bucketArn],
+        conditions: { StringLike: { 's3:prefix': ['audit/*'] } },
+      }),
+    );
+    this.auditBucket.bucket.grantPut(this.auditReconciler.role, 'audit/*');
+    new events.Rule(this, 'AuditReconcileSchedule', {
+      description: 'Caretaker: run the audit reconciler',
+      schedule: events.Schedule.rate(reconcile.every),
+      targets: [new eventTargets.LambdaFunction(this.auditReconciler.function, { retryAttempts: 2 })],
+    });
+
+    this.auditAlarms = [
+      new cloudwatch.Alarm(this, 'AuditCopyLateAlarm', {
+        alarmDescription: 'The audit reconciler had to copy events the stream copier should have copied: the write-once copy lagged.',
+        metric: new cloudwatch.Metric({ namespace: METRICS_NAMESPACE, metricName: AUDIT_METRICS.late, statistic: 'Sum', period: reconcile.every }),
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      }),
+      new cloudwatch.Alarm(this, 'AuditCopyFailuresAlarm', {
+        alarmDescription: 'The audit copier gave up on a stream batch (its metadata is on the failure queue); the reconciler copies the events from the table.',
+        metric: dlq.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }),
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      }),
+      new cloudwatch.Alarm(this, 'AuditReconcilerErrorsAlarm', {
+        alarmDescription: 'The audit reconciler failed: nothing proves the write-once copy complete until it runs again.',
+        metric: this.auditReconciler.function.metricErrors({ period: reconcile.every, statistic: 'Sum' }),
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      }),
+    ];
+    if (props.alertsTopic) for (const alarm of this.auditAlarms) alarm.addAlarmAction(new actions.SnsAction(props.alertsTopic));
+
     this.acknowledgeInherentFindings(props);
-    for (const fn of [this.handler, this.auditCopier]) dropRedundantRoleDependency(fn);
+    for (const fn of [this.handler, this.auditCopier, this.auditReconciler]) dropRedundantRoleDependency(fn);
   }
 
   /** The stage's invoke URL, e.g. `https://abc.execute-api.eu-west-1.amazonaws.com/v1/`. */
@@ -427,6 +513,13 @@ export class RegistryApi extends Construct {
       { id: 'AwsSolutions-IAM5[Action::s3:Abort*]', reason: 'CDK\'s put grant lets multipart uploads under ground-truth/ be aborted; no other prefix.' },
       { id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]', reason: 'Encrypting with the stack key (table, bucket) needs GenerateDataKey and its variants.' },
       { id: 'AwsSolutions-IAM5[Action::kms:ReEncrypt*]', reason: 'CDK\'s table grant includes ReEncrypt* for the stack key; scoped to that one key.' },
+    );
+    Validations.of(this.auditReconciler.role).acknowledge(
+      { id: `AwsSolutions-IAM5[Resource::<${auditId}.Arn>/audit/*]`, reason: 'Copies missing audit events, one object each, under audit/ only.' },
+      ...(tableId ? [{ id: `AwsSolutions-IAM5[Resource::<${tableId}.Arn>/index/gsi1]`, reason: 'Query on the audit index only, leading key AUDIT (dynamodb:LeadingKeys).' }] : []),
+      { id: 'AwsSolutions-IAM5[Action::s3:Abort*]', reason: 'CDK\'s put grant lets multipart uploads under audit/ be aborted; no other prefix.' },
+      { id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]', reason: 'Encrypting audit objects with the stack key.' },
+      { id: 'AwsSolutions-IAM5[Action::kms:ReEncrypt*]', reason: 'Part of CDK\'s encrypt grant on the stack key; scoped to that key.' },
     );
     Validations.of(this.auditCopier.role).acknowledge(
       { id: `AwsSolutions-IAM5[Resource::<${auditId}.Arn>/audit/*]`, reason: 'Writes one object per audit event under audit/ only.' },

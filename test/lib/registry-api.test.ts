@@ -207,4 +207,28 @@ describe('RegistryApi', () => {
   it('outputs the API URL', () => {
     template.hasOutput('ApiUrl', { Value: Match.anyValue() });
   });
+
+  it('row 22: reconciles the audit copy on a schedule, reading only the audit index, and alarms when the copy lags or fails', () => {
+    const reconciler = stack.getLogicalId(stack.api.auditReconciler.function.node.defaultChild as never);
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(1 hour)',
+      Targets: Match.arrayWith([Match.objectLike({ Arn: { 'Fn::GetAtt': [reconciler, 'Arn'] } })]),
+    });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ AUDIT_RECONCILE_DAYS: '7', AUDIT_BUCKET: Match.anyValue(), TABLE_NAME: Match.anyValue() }) },
+    });
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Action: 'dynamodb:Query', Condition: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': ['AUDIT'] } } }),
+          Match.objectLike({ Action: 's3:ListBucket', Condition: { StringLike: { 's3:prefix': ['audit/*'] } } }),
+        ]),
+      },
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'AuditCopyLate', Namespace: 'Caretaker', Threshold: 1, AlarmActions: Match.anyValue() });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'ApproximateNumberOfMessagesVisible', Threshold: 1, AlarmActions: Match.anyValue() });
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', { FunctionResponseTypes: ['ReportBatchItemFailures'], BisectBatchOnFunctionError: true });
+    const policies = JSON.stringify(template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: stack.getLogicalId(stack.api.auditReconciler.role.node.defaultChild as never) }] } }));
+    expect(policies).not.toMatch(/dynamodb:(Scan|DeleteItem|PutItem|UpdateItem|BatchWriteItem)/);
+  });
 });

@@ -87,6 +87,8 @@ export interface Harness {
   readonly queue: FakeQueue;
   readonly rollbacks: RollbackRequest[];
   readonly tableName: string;
+  /** With `createHarness({ stream: true })`: the table's stream (NEW_AND_OLD_IMAGES, as the stack's). */
+  readonly streamArn?: string;
   readonly bucket: string;
   /** Versioned, like the stack's datasets bucket. */
   readonly datasetsBucket: string;
@@ -98,8 +100,8 @@ export interface Harness {
   drop(): Promise<void>;
 }
 
-export async function createHarness(): Promise<Harness> {
-  const table = await createMetadataTable();
+export async function createHarness(options: { readonly stream?: boolean } = {}): Promise<Harness> {
+  const table = await createMetadataTable(motoClientConfig(), options);
   // Decisions race each other in these tests: one connection keeps moto's writes atomic.
   const client = createDocumentClient(serializedMotoConfig());
   const s3 = new S3Client(motoClientConfig());
@@ -138,6 +140,7 @@ export async function createHarness(): Promise<Harness> {
     queue,
     rollbacks,
     tableName: table.tableName,
+    ...(table.streamArn ? { streamArn: table.streamArn } : {}),
     bucket,
     datasetsBucket,
     s3,

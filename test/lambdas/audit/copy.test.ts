@@ -2,7 +2,7 @@ import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, S3Client }
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditObjectKey, copyAuditRecords } from '../../../lambdas/audit/copy';
-import { s3AuditStore } from '../../../lambdas/audit/handler';
+import { s3AuditStore } from '../../../lambdas/audit/store';
 import { type AuditEvent, keys } from '../../../lambdas/shared/contracts';
 import { motoClientConfig, uniqueName } from '../../support/aws';
 
