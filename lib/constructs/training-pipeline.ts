@@ -200,7 +200,9 @@ export class TrainingPipeline extends Construct {
       },
       role: this.role,
       tracingEnabled: true,
-      logs: { destination: this.logGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },
+      // Every event, without its data: states' inputs carry the approval task token
+      // ($$.Task.Token), which would let anyone who reads the logs answer the approval.
+      logs: { destination: this.logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },
       comment: 'Caretaker training pipeline: dataset version → training → gate → approval → blue/green deployment',
     });
 
@@ -219,7 +221,10 @@ export class TrainingPipeline extends Construct {
         principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
         actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
         resources: ['*'],
-        conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },
+        conditions: {
+          StringEquals: { 'aws:SourceAccount': stack.account },
+          ArnLike: { 'aws:SourceArn': `arn:${stack.partition}:cloudwatch:${stack.region}:${stack.account}:alarm:*` },
+        },
       }),
     );
 

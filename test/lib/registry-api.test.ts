@@ -231,4 +231,53 @@ describe('RegistryApi', () => {
     const policies = JSON.stringify(template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: stack.getLogicalId(stack.api.auditReconciler.role.node.defaultChild as never) }] } }));
     expect(policies).not.toMatch(/dynamodb:(Scan|DeleteItem|PutItem|UpdateItem|BatchWriteItem)/);
   });
+
+  describe('least privilege on the metadata table', () => {
+    const handlerRole = () => stack.getLogicalId(stack.api.handler.role.node.defaultChild as never);
+    const tableId = () => stack.getLogicalId(stack.metadata.table.node.defaultChild as never);
+    type Statement = { Effect: string; Action: string | string[]; Resource: unknown; Condition?: unknown };
+    const statementsOfApiRole = (): Statement[] =>
+      Object.values(template.findResources('AWS::IAM::Policy'))
+        .filter((p) => JSON.stringify((p as { Properties: { Roles: unknown } }).Properties.Roles).includes(handlerRole()))
+        .flatMap((p) => (p as { Properties: { PolicyDocument: { Statement: Statement[] } } }).Properties.PolicyDocument.Statement);
+    const actionsOf = (s: Statement) => (Array.isArray(s.Action) ? s.Action : [s.Action]);
+
+    it('the API role is allowed exactly the item-level actions the API sends: no DeleteItem, Scan or BatchWriteItem', () => {
+      const allowed = statementsOfApiRole()
+        .filter((s) => s.Effect === 'Allow')
+        .flatMap(actionsOf)
+        .filter((a) => a.startsWith('dynamodb:'));
+      expect([...new Set(allowed)].sort()).toEqual(
+        ['dynamodb:BatchGetItem', 'dynamodb:ConditionCheckItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'].sort(),
+      );
+      // grantReadWriteData would add these (and DescribeTable, GetRecords …): none may appear.
+      for (const forbidden of ['dynamodb:DeleteItem', 'dynamodb:Scan', 'dynamodb:BatchWriteItem', 'dynamodb:*']) expect(allowed).not.toContain(forbidden);
+      // Queries only the table and its two named indexes, no index wildcard.
+      const queryResources = JSON.stringify(statementsOfApiRole().filter((s) => s.Effect === 'Allow' && actionsOf(s).includes('dynamodb:Query')).map((s) => s.Resource));
+      expect(queryResources).toContain('/index/gsi1');
+      expect(queryResources).toContain('/index/gsi2');
+      expect(queryResources).not.toContain('/index/*');
+      expect(queryResources).toContain(tableId());
+    });
+
+    it('the API role may not update or delete an audit item (dynamodb:LeadingKeys AUDIT#*)', () => {
+      const deny = statementsOfApiRole().filter((s) => s.Effect === 'Deny');
+      expect(deny).toEqual([
+        expect.objectContaining({
+          Action: ['dynamodb:DeleteItem', 'dynamodb:UpdateItem'],
+          Condition: { 'ForAnyValue:StringLike': { 'dynamodb:LeadingKeys': ['AUDIT#*'] } },
+        }),
+      ]);
+    });
+  });
+
+  it('the key lets CloudWatch publish alarm notifications only for alarms of this account', () => {
+    const key = Object.values(template.findResources('AWS::KMS::Key'))[0] as { Properties: { KeyPolicy: { Statement: { Principal?: { Service?: string }; Condition?: Record<string, Record<string, unknown>> }[] } } };
+    const forCloudWatch = key.Properties.KeyPolicy.Statement.filter((s) => s.Principal?.Service === 'cloudwatch.amazonaws.com');
+    expect(forCloudWatch.length).toBeGreaterThan(0);
+    for (const statement of forCloudWatch) {
+      expect(statement.Condition?.StringEquals?.['aws:SourceAccount']).toBeDefined();
+      expect(JSON.stringify(statement.Condition?.ArnLike?.['aws:SourceArn'])).toContain(':alarm:');
+    }
+  });
 });

@@ -42,13 +42,13 @@ describe('TrainingPipeline', () => {
     expect(Object.keys(machine().Properties.DefinitionSubstitutions).sort()).toEqual([...used].sort());
   });
 
-  it('logs every execution event with data to a KMS-encrypted log group with retention, and traces with X-Ray', () => {
+  it('logs every execution event without its data (task tokens stay out of the logs) to a KMS-encrypted log group with retention, and traces with X-Ray', () => {
     template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
       StateMachineType: 'STANDARD',
       TracingConfiguration: { Enabled: true },
       LoggingConfiguration: {
         Level: 'ALL',
-        IncludeExecutionData: true,
+        IncludeExecutionData: false,
         Destinations: [{ CloudWatchLogsLogGroup: { LogGroupArn: { 'Fn::GetAtt': [logicalId(pipeline.logGroup), 'Arn'] } } }],
       },
     });
