@@ -3,6 +3,7 @@ strict: a response field the dataclasses do not declare, or a declared required 
 fails the test — so the result classes are checked against what the API really answers."""
 from __future__ import annotations
 
+import os
 import time
 
 import pytest
@@ -92,6 +93,50 @@ def test_retrain_with_the_same_idempotency_key_returns_the_same_run_and_starts_n
     assert alice.get_run(trained.run_id).version == trained.version
 
 
+def test_rollback_refuses_a_version_that_was_never_approved_and_an_unknown_one(local: LocalMode, trained: Trained) -> None:
+    # Runs before the approval test: the trained version is still PENDING_APPROVAL here.
+    bob = local.client(APPROVER)
+    with pytest.raises(CaretakerApiError) as pending:
+        bob.rollback(MODEL, trained.version, "back to the candidate")
+    assert (pending.value.status, pending.value.code) == (409, "Conflict")
+    assert "PENDING_APPROVAL" in pending.value.message
+    with pytest.raises(CaretakerApiError) as unknown:
+        bob.rollback(MODEL, 4242, "no such version")
+    assert (unknown.value.status, [d.field for d in unknown.value.details]) == (404, ["body.toVersion"])
+    assert not any(e.type == "ROLLBACK_REQUESTED" for e in bob.iter_audit(model=MODEL))
+    assert bob.get_version(MODEL, trained.version).status == "PENDING_APPROVAL"
+
+
+def test_ground_truth_lands_in_the_artifacts_bucket_as_json_lines_and_in_the_audit(local: LocalMode, trained: Trained) -> None:
+    import json
+
+    import botocore.session
+
+    bob = local.client(APPROVER)
+    labels = [{"inferenceId": "inf-1", "label": 1}, {"inferenceId": "inf-2", "label": 0}]
+    result = bob.upload_ground_truth(MODEL, labels)
+    assert result.records == 2 and result.key.startswith(f"ground-truth/{MODEL}/") and result.key.endswith(".jsonl")
+    s3 = botocore.session.get_session().create_client(
+        "s3", endpoint_url=local.moto_url, region_name="us-east-1", aws_access_key_id="local", aws_secret_access_key="local"
+    )
+    holders = []
+    for bucket in s3.list_buckets()["Buckets"]:
+        try:
+            body = s3.get_object(Bucket=bucket["Name"], Key=result.key)["Body"].read().decode("utf-8")
+        except s3.exceptions.NoSuchKey:
+            continue
+        holders.append(bucket["Name"])
+        assert [json.loads(line)["inferenceId"] for line in body.splitlines() if line] == ["inf-1", "inf-2"]
+    assert len(holders) == 1 and holders[0] != local.datasets_bucket
+    uploads = [e for e in bob.iter_audit(model=MODEL) if e.type == "GROUND_TRUTH_UPLOADED"]
+    assert [(e.actor, (e.details or {}).get("key")) for e in uploads] == [(APPROVER, result.key)]
+
+    with pytest.raises(CaretakerApiError) as bad:
+        bob.upload_ground_truth(MODEL, [{"inferenceId": "inf-3"}])  # no label
+    assert bad.value.status == 400 and any(d.field.startswith("body.records") for d in bad.value.details)
+    assert len([e for e in bob.iter_audit(model=MODEL) if e.type == "GROUND_TRUTH_UPLOADED"]) == 1
+
+
 def test_refuses_approval_by_the_requester_and_accepts_another_person(local: LocalMode, trained: Trained) -> None:
     alice, bob = local.client(REQUESTER), local.client(APPROVER)
     assert alice.who_am_i().id != bob.who_am_i().id
@@ -149,6 +194,8 @@ def test_to_dataframe_gives_one_row_per_result_or_says_what_to_install(local: Lo
     try:
         import pandas  # noqa: F401
     except ImportError:
+        # test.sh's installed-package run is on Debian's python3 with its pandas: there the frame path must run.
+        assert os.environ.get("CARETAKER_CLIENT_INSTALLED") != "1", "the installed-package run needs pandas"
         with pytest.raises(ImportError, match="pip install"):
             page.to_dataframe()
         return
