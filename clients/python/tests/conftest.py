@@ -22,7 +22,10 @@ from typing import Iterator, List
 import pytest
 
 ROOT = Path(__file__).resolve().parents[3]
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+# The suite runs against the source tree, or, with CARETAKER_CLIENT_INSTALLED=1 (test.sh's second run),
+# against the package as pip installed it, so the packaging (pyproject, package discovery) is tested too.
+if os.environ.get("CARETAKER_CLIENT_INSTALLED") != "1":
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from caretaker_client import CaretakerClient  # noqa: E402
 
