@@ -5,11 +5,11 @@
  * `ApiUrl` output that `cdk deploy --outputs-file cdk.out/outputs.json` wrote.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { type Command, InvalidArgumentError, Option } from 'commander';
+import { type Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { VERSION_STATUSES, type VersionStatus } from '../lambdas/shared/contracts';
 import { CaretakerApiError, CaretakerClient, type DatasetRegistration } from '../lib/client';
 import { commandGroup } from './group';
+import { awaitDecision, describeRun, followRun } from './runs';
 
 export const DEFAULT_OUTPUTS_FILE = 'cdk.out/outputs.json';
 
@@ -52,6 +52,12 @@ export function formatTable(rows: readonly object[], columns: readonly string[])
 export function isLoopback(url: string): boolean {
   const host = new URL(url).hostname;
   return host === 'localhost' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+function nonNegativeInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('must be a whole number of 0 or more');
+  return n;
 }
 
 function positiveInt(value: string): number {
@@ -207,17 +213,25 @@ export function registerApiCommands(program: Command): void {
   }
 
   api(program, 'retrain')
-    .description('request a retraining run')
+    .description('request a retraining run, and say whether it started or was suppressed')
     .argument('<model>')
     .requiredOption('--reason <text>', 'why')
     .option('--dataset-version <version>', 'train on this dataset version')
     .option('--idempotency-key <key>', 'repeat-safe key: the same key returns the same run')
+    .option('--wait <seconds>', 'seconds to wait for the retraining starter\'s decision (0: do not wait)', nonNegativeInt, 30)
     .action(
       run(async (cmd, model: string) => {
-        const o = cmd.opts<{ reason: string; datasetVersion?: string; idempotencyKey?: string }>();
+        const o = cmd.opts<{ reason: string; datasetVersion?: string; idempotencyKey?: string; wait: number }>();
+        const client = clientFor(cmd);
         // The request carries this command's own arguments only; connection options never leave the CLI.
-        const result = await clientFor(cmd).retrain(model, { reason: o.reason, datasetVersion: o.datasetVersion, idempotencyKey: o.idempotencyKey });
-        print(cmd, result, () => `requested run ${result.runId} (follow it: caretaker runs show ${result.runId} --watch)`);
+        const { runId } = await client.retrain(model, { reason: o.reason, datasetVersion: o.datasetVersion, idempotencyKey: o.idempotencyKey });
+        const outcome = o.wait > 0 ? await awaitDecision(client, runId, o.wait) : undefined;
+        print(cmd, { runId, ...(outcome ? { status: outcome.status, run: outcome } : {}) }, () => {
+          if (!outcome) return `requested run ${runId} (follow it: caretaker runs show ${runId} --watch)`;
+          const follow = outcome.status === 'SUPPRESSED' ? '' : `\nfollow it: caretaker runs show ${runId} --watch`;
+          return `requested run ${describeRun(outcome, new Date())}${follow}`;
+        });
+        if (outcome?.status === 'SUPPRESSED') throw new CommanderError(1, 'caretaker.retrain.suppressed', `run ${runId} was suppressed`);
       }),
     );
 
@@ -235,27 +249,19 @@ export function registerApiCommands(program: Command): void {
 
   const runs = program.command('runs').description('pipeline runs');
   api(runs, 'show')
-    .description('a run: status, current or failed state, timings')
+    .description('a run: status, current or failed state, timings; a retraining request that started none: QUEUED or SUPPRESSED and why')
     .argument('<runId>')
-    .option('--watch', 'follow the run until it ends')
+    .option('--watch', 'follow the run until it ends: each state as it changes, and who may approve when it waits for approval')
     .option('--interval <seconds>', 'seconds between polls with --watch', positiveInt, 10)
     .action(
       run(async (cmd, runId: string) => {
         const o = cmd.opts<{ watch?: boolean; interval: number }>();
-        const client = clientFor(cmd);
-        const describe = (r: Awaited<ReturnType<typeof client.getRun>>) =>
-          `${r.runId}: ${r.status}${r.currentState ? ` at ${r.currentState}` : ''}${r.failure ? ` — failed in ${r.failure.state}: ${r.failure.error} ${r.failure.cause}` : ''} (started ${r.startedAt}${r.endedAt ? `, ended ${r.endedAt}` : ''})`;
-        let current = await client.getRun(runId);
-        print(cmd, current, () => describe(current));
-        let last = describe(current);
-        while (o.watch && current.status === 'RUNNING') {
-          await sleep(o.interval * 1000);
-          current = await client.getRun(runId);
-          const line = describe(current);
-          if (line !== last) print(cmd, current, () => line);
-          last = line;
-        }
-        if (o.watch && current.status !== 'SUCCEEDED') throw new Error(`run ${runId} ended ${current.status}`);
+        const last = await followRun(clientFor(cmd), runId, {
+          watch: o.watch ?? false,
+          interval: o.interval,
+          print: (view, lines) => print(cmd, view, () => lines.join('\n')),
+        });
+        if (o.watch && last.status !== 'SUCCEEDED') throw new Error(`run ${runId} ended ${last.status}`);
       }),
     );
 

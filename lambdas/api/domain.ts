@@ -11,6 +11,7 @@ import {
   type RetrainingRequest,
   runIdFor,
   type RunRecord,
+  type RunRequestView,
   type VersionStatus,
 } from '../shared/contracts';
 import { Conflict, Forbidden, Invalid, NotFound, Unavailable } from '../shared/errors';
@@ -89,9 +90,13 @@ export async function getVersion(ctx: ApiContext, name: string, version: number)
   return { ...record, run };
 }
 
-export async function getRun(ctx: ApiContext, runId: string): Promise<RunRecord> {
-  const run = await ctx.ports.registry.getRun(runId);
-  if (!run) throw new NotFound(`no run ${runId}`, [{ field: 'path.runId', message: 'unknown run' }]);
+/**
+ * A run, or — for a retraining request that has not started one — the request: `QUEUED` until
+ * the starter decides, `SUPPRESSED` with the policy's reason when it will never run.
+ */
+export async function getRun(ctx: ApiContext, runId: string): Promise<RunRecord | RunRequestView> {
+  const run = (await ctx.ports.registry.getRun(runId)) ?? (await ctx.ports.registry.getRunRequest(runId));
+  if (!run) throw new NotFound(`no run ${runId}`, [{ field: 'path.runId', message: 'unknown run or retraining request' }]);
   return run;
 }
 

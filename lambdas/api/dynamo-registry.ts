@@ -19,6 +19,7 @@ import {
   type ModelVersionRecord,
   type RetrainingRequest,
   type RunRecord,
+  type RunRequestView,
   type VersionStatus,
 } from '../shared/contracts';
 import { auditPut, decodePageToken, encodePageToken, isConditionFailure, transactWithAudit, type PageQuery } from '../shared/dynamo';
@@ -126,6 +127,32 @@ export class DynamoRegistry implements RegistryRepository {
   async getRun(runId: string): Promise<RunRecord | undefined> {
     const result = await this.client.send(new GetCommand({ TableName: this.tableName, Key: keys.run(runId) }));
     return result.Item ? strip(result.Item) as unknown as RunRecord : undefined;
+  }
+
+  async getRunRequest(runId: string): Promise<RunRequestView | undefined> {
+    // The API's accepted request (api triggers only) and the starter's decision on any request.
+    const [accepted, decided] = await Promise.all([
+      this.client.send(new GetCommand({ TableName: this.tableName, Key: keys.retrainRequest(runId), ConsistentRead: true })),
+      this.client.send(new GetCommand({ TableName: this.tableName, Key: keys.retrainingRequest(runId), ConsistentRead: true })),
+    ]);
+    const request = accepted.Item as Partial<RetrainingRequest> | undefined;
+    const decision = decided.Item as { model?: string; status?: string; reason?: string; detail?: string; decidedAt?: string } | undefined;
+    const model = request?.model ?? decision?.model;
+    if (model === undefined) return undefined;
+    const base = {
+      runId,
+      model,
+      ...(request?.requestedBy === undefined ? {} : { requestedBy: request.requestedBy }),
+      ...(request?.requestedAt === undefined ? {} : { requestedAt: request.requestedAt }),
+      ...(request?.trigger === undefined ? {} : { trigger: request.trigger }),
+    };
+    if (decision?.status === 'SUPPRESSED') {
+      const reason = decision.reason ?? 'suppressed';
+      const detail = decision.detail ?? '';
+      return { ...base, status: 'SUPPRESSED', decidedAt: decision.decidedAt, reason: `${reason}: ${detail}`, suppression: { reason, detail } };
+    }
+    // Not decided yet, or STARTED with the run's record about to be read (the starter writes it first).
+    return { ...base, status: 'QUEUED' };
   }
 
   async decide(write: DecisionWrite): Promise<DecisionOutcome> {

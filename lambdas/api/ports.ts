@@ -16,6 +16,7 @@ import type {
   ModelVersionRecord,
   RetrainingRequest,
   RunRecord,
+  RunRequestView,
   VersionStatus,
 } from '../shared/contracts';
 import type { ApproverEntry } from './principal';
@@ -79,6 +80,8 @@ export interface RegistryRepository {
   liveVersion(model: string): Promise<ModelVersionRecord | undefined>;
   deployments(model: string, limit: number): Promise<readonly DeploymentRecord[]>;
   getRun(runId: string): Promise<RunRecord | undefined>;
+  /** A retraining request with this run id that has no run: queued, or suppressed by the starter (and why). */
+  getRunRequest(runId: string): Promise<RunRequestView | undefined>;
   /** PENDING_APPROVAL → APPROVED/REJECTED in one conditional write, with the requester check in the same condition. */
   decide(write: DecisionWrite): Promise<DecisionOutcome>;
   /** Undoes a decision that could not be delivered, only if it is still exactly that decision. */

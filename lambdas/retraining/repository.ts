@@ -7,6 +7,8 @@ import {
   GetCommand,
   PutCommand,
   QueryCommand,
+  TransactWriteCommand,
+  type TransactWriteCommandInput,
   UpdateCommand,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
@@ -16,6 +18,8 @@ import { keys, type AuditEvent, type DatasetVersionRecordCore, type RunRecord } 
 import { isConditionFailure, transactWithAudit } from '../shared/dynamo';
 import type { LeaseState } from './policy';
 import type { ClaimResult, DatasetVersions, Outcome, RetrainingStore } from './start';
+
+type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 
 const leaseItemSchema = z.object({
   model: z.string(),
@@ -210,11 +214,7 @@ export class DynamoRetrainingStore implements RetrainingStore {
       reason: started ? request.trigger.reason : `${reason ?? ''}: ${detail ?? ''}`,
       details: { trigger: request.trigger, ...(started ? { datasetVersion: outcome.datasetVersion } : { suppression: reason }) },
     };
-    // The decision, its trigger record and its audit event: all or nothing; a lost claim writes none.
-    const result = await transactWithAudit(this.client, {
-      tableName: this.tableName,
-      audit,
-      items: [
+    const items: TransactItem[] = [
         {
           Update: {
             TableName: this.tableName,
@@ -244,9 +244,20 @@ export class DynamoRetrainingStore implements RetrainingStore {
               },
             ]
           : []),
-      ],
-    });
-    return result.written;
+    ];
+    // An API request was audited as RUN_REQUESTED when the API accepted it (with the caller), so
+    // its start adds no second one; a suppression is news, and other triggers are audited here.
+    if (started && request.trigger.kind === 'api') {
+      try {
+        await this.client.send(new TransactWriteCommand({ TransactItems: items }));
+        return true;
+      } catch (error) {
+        if (isConditionFailure(error)) return false;
+        throw error;
+      }
+    }
+    // The decision, its trigger record and its audit event: all or nothing; a lost claim writes none.
+    return (await transactWithAudit(this.client, { tableName: this.tableName, audit, items })).written;
   }
 }
 

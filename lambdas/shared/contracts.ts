@@ -183,6 +183,25 @@ export interface RunRecord {
   readonly rejection?: RejectionCause;
 }
 
+/**
+ * `GET /runs/{runId}` for a run id that has no run yet: a retraining request the starter has not
+ * decided (`QUEUED`), or one it suppressed (`SUPPRESSED`, with the policy's reason and detail).
+ * A started request has a `RunRecord` instead.
+ */
+export interface RunRequestView {
+  readonly runId: string;
+  readonly model: string;
+  readonly status: 'QUEUED' | 'SUPPRESSED';
+  readonly requestedBy?: string;
+  readonly requestedAt?: string;
+  readonly trigger?: PipelineInput['trigger'];
+  /** When the starter decided (SUPPRESSED only). */
+  readonly decidedAt?: string;
+  /** `<reason>: <detail>`, e.g. `in-progress: run churn-api-… is in flight (lease until …)` (SUPPRESSED only). */
+  readonly reason?: string;
+  readonly suppression?: { readonly reason: string; readonly detail: string };
+}
+
 /** `pk = DATASET#<dataset>`, `sk = VERSION#<datasetVersion>` — owned by the datasets part. */
 export interface DatasetVersionRecordCore {
   readonly dataset: string;

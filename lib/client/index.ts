@@ -16,6 +16,7 @@ import type {
   DecisionRecord,
   ModelVersionRecord,
   RunRecord,
+  RunRequestView,
   VersionStatus,
 } from '../../lambdas/shared/contracts';
 
@@ -47,6 +48,7 @@ export type {
   Page,
   RegisterResult,
   RunRecord,
+  RunRequestView,
   VersionStatus,
 };
 
@@ -155,7 +157,8 @@ export class CaretakerClient {
     return this.request('POST', ['models', model, 'ground-truth'], { body: { records } });
   }
 
-  getRun(runId: string): Promise<RunRecord> {
+  /** A run; for a retraining request that started none, the request: `QUEUED`, or `SUPPRESSED` with its reason. */
+  getRun(runId: string): Promise<RunRecord | RunRequestView> {
     return this.request('GET', ['runs', runId]);
   }
 

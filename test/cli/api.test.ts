@@ -81,12 +81,12 @@ describe('caretaker CLI against the API', () => {
   // The connection options (--outputs has a default, --principal, --json) once leaked into request
   // bodies and queries, so these three commands always failed with 400 `unknown field`.
   it('retrain sends only its own arguments: the README example works and repeats safely', async () => {
-    const first = await cli('retrain', 'churn', '--reason', 'new labels', '--idempotency-key', 'cli-test-1', '--json');
+    const first = await cli('retrain', 'churn', '--reason', 'new labels', '--idempotency-key', 'cli-test-1', '--wait', '0', '--json');
     expect(first.err).toBe('');
     expect(first.code).toBe(0);
     const { runId } = JSON.parse(first.out) as { runId: string };
     expect(runId).toMatch(/^churn-api-/);
-    const again = await cli('retrain', 'churn', '--reason', 'new labels', '--idempotency-key', 'cli-test-1', '--json');
+    const again = await cli('retrain', 'churn', '--reason', 'new labels', '--idempotency-key', 'cli-test-1', '--wait', '0', '--json');
     expect((JSON.parse(again.out) as { runId: string }).runId).toBe(runId);
   });
 

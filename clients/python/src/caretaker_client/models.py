@@ -218,14 +218,25 @@ class Failure:
 
 
 @dataclass(frozen=True)
+class Suppression:
+    reason: str  # "in-progress" | "cooldown" | "daily-cap" | "duplicate" | "no-dataset" | ...
+    detail: str
+
+
+@dataclass(frozen=True)
 class Run:
+    """A pipeline run; for a retraining request that started none, status is "QUEUED" or "SUPPRESSED" (with ``suppression``) and the run-only fields are None."""
+
     run_id: str
     model: str
     status: str
-    requested_by: str
-    trigger: Trigger
-    dataset_version: str
-    started_at: str
+    requested_by: Optional[str] = None
+    trigger: Optional[Trigger] = None
+    dataset_version: Optional[str] = None
+    started_at: Optional[str] = None
+    requested_at: Optional[str] = None
+    decided_at: Optional[str] = None
+    suppression: Optional[Suppression] = None
     execution_arn: Optional[str] = None
     version: Optional[int] = None
     current_state: Optional[str] = None
