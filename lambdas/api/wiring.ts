@@ -17,6 +17,7 @@ import { datasetsDomain } from './datasets';
 import { DynamoAuditLog, DynamoRegistry } from './dynamo-registry';
 import { approverEntrySchema } from './principal';
 import { createHandler, type ApiHandler } from './router';
+import { sdkClientConfig } from '../shared/sdk';
 
 const modelSummarySchema = z.array(
   z.object({
@@ -51,9 +52,10 @@ export function createApiHandlerFromEnv(
   dynamoConfig: DynamoDBClientConfig = {},
 ): { handler: ApiHandler; modelCount: number } {
   const env = apiEnvironmentSchema.parse(environment);
-  const dynamo = createDocumentClient(dynamoConfig);
-  const s3 = new S3Client({});
-  const sfn = new SFNClient({});
+  const api = sdkClientConfig('api');
+  const dynamo = createDocumentClient({ ...api, ...dynamoConfig });
+  const s3 = new S3Client(api);
+  const sfn = new SFNClient(api);
   const handler = createHandler({
     principal,
     models: env.MODELS.map((model) => ({ ...model, ...(env.DRIFT_ALARMS[model.name] !== undefined ? { driftAlarmName: env.DRIFT_ALARMS[model.name] } : {}) })),
@@ -62,10 +64,10 @@ export function createApiHandlerFromEnv(
       audit: new DynamoAuditLog(dynamo, env.TABLE_NAME),
       datasets: datasetsDomain({ s3, db: dynamo, tableName: env.TABLE_NAME, bucket: env[DATASETS_ENV.bucket], catalog: env[DATASETS_ENV.catalog] }),
       callbacks: new SfnApprovalCallbacks(sfn),
-      retraining: new SqsRetrainingQueue(new SQSClient({}), env.RETRAINING_QUEUE_URL),
+      retraining: new SqsRetrainingQueue(new SQSClient(api), env.RETRAINING_QUEUE_URL),
       deployments: new SfnDeploymentStarter(sfn, env.DEPLOY_STATE_MACHINE_ARN),
       groundTruth: new S3GroundTruthStore(s3, env.ARTIFACTS_BUCKET),
-      metrics: new CloudWatchMetricsReader(new CloudWatchClient({})),
+      metrics: new CloudWatchMetricsReader(new CloudWatchClient(api)),
       evaluations: new S3EvaluationReports(s3),
       clock: { now: () => new Date() },
       newId,

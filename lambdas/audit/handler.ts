@@ -12,11 +12,12 @@ import { ENV, envValue, parseEnvironment } from '../shared/env';
 import { logger } from '../shared/powertools';
 import { copyAuditRecords } from './copy';
 import { s3AuditStore } from './store';
+import { sdkClientConfig } from '../shared/sdk';
 
 export const auditCopierEnvironmentSchema = z.object({ [ENV.auditBucket]: envValue.name });
 
 const env = parseEnvironment(auditCopierEnvironmentSchema);
-const store = s3AuditStore(new S3Client({}), env[ENV.auditBucket]);
+const store = s3AuditStore(new S3Client(sdkClientConfig()), env[ENV.auditBucket]);
 
 export const handler = async (event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> => {
   const result = await copyAuditRecords(event.Records, store);

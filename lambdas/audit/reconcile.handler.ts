@@ -13,6 +13,7 @@ import { logger, metrics } from '../shared/powertools';
 import { reconcileAuditCopy } from './reconcile';
 import { s3AuditStore } from './store';
 import { tableAuditSource } from './table-source';
+import { sdkClientConfig } from '../shared/sdk';
 
 export const auditReconcilerEnvironmentSchema = z.object({
   [ENV.tableName]: envValue.name,
@@ -22,7 +23,7 @@ export const auditReconcilerEnvironmentSchema = z.object({
 
 const env = parseEnvironment(auditReconcilerEnvironmentSchema);
 const db = createDocumentClient();
-const store = s3AuditStore(new S3Client({}), env[ENV.auditBucket]);
+const store = s3AuditStore(new S3Client(sdkClientConfig()), env[ENV.auditBucket]);
 
 export const handler = async (): Promise<{ checked: number; copied: number; late: number }> => {
   const result = await reconcileAuditCopy({ source: tableAuditSource(db, env[ENV.tableName]), store, now: new Date(), windowDays: env[ENV.auditReconcileDays] });

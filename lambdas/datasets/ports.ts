@@ -9,6 +9,7 @@ import { createDocumentClient } from '../shared/dynamo';
 import { DATASETS_ENV, parseCatalog } from './catalog';
 import type { NewDataPorts } from './new-data';
 import type { DatasetPorts } from './records';
+import { sdkClientConfig } from '../shared/sdk';
 
 
 function required(env: NodeJS.ProcessEnv, name: string): string {
@@ -19,7 +20,7 @@ function required(env: NodeJS.ProcessEnv, name: string): string {
 
 export function datasetPortsFromEnv(env: NodeJS.ProcessEnv = process.env): DatasetPorts {
   return {
-    s3: new S3Client({}),
+    s3: new S3Client(sdkClientConfig()),
     db: createDocumentClient(),
     tableName: required(env, DATASETS_ENV.table),
     bucket: required(env, DATASETS_ENV.bucket),
@@ -30,7 +31,7 @@ export function datasetPortsFromEnv(env: NodeJS.ProcessEnv = process.env): Datas
 export function newDataPortsFromEnv(env: NodeJS.ProcessEnv = process.env): NewDataPorts {
   return {
     db: createDocumentClient(),
-    sqs: new SQSClient({}),
+    sqs: new SQSClient(sdkClientConfig()),
     tableName: required(env, DATASETS_ENV.table),
     queueUrl: required(env, DATASETS_ENV.queueUrl),
     catalog: parseCatalog(env[DATASETS_ENV.catalog]),

@@ -9,6 +9,7 @@ import { Invalid } from '../shared/errors';
 import { logger } from '../shared/powertools';
 import { analyzeWindow, type AnalyzeResult, type DriftPorts } from './analyze';
 import { awsDriftPorts } from './store';
+import { sdkClientConfig } from '../shared/sdk';
 
 export const analyzerEventSchema = z.strictObject({
   model: z.string().min(1).max(64),
@@ -66,7 +67,7 @@ let defaultHandler: ReturnType<typeof createHandler> | undefined;
 export const handler = (event: unknown): Promise<AnalyzeResult> => {
   defaultHandler ??= createHandler({
     ports: awsDriftPorts({
-      s3: new S3Client({}),
+      s3: new S3Client(sdkClientConfig()),
       documents: createDocumentClient(),
       bucket: required('ARTIFACTS_BUCKET'),
       tableName: required('TABLE_NAME'),

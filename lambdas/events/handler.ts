@@ -11,6 +11,7 @@ import * as z from 'zod';
 import { logger } from '../shared/powertools';
 import type { Image } from './derive';
 import { publishChanges, type PublishPorts, type SequencedChange } from './publish';
+import { sdkClientConfig } from '../shared/sdk';
 
 export const EVENTS_ENVIRONMENT = z.object({
   /** Name of the bus events go to; empty or absent: the account's default bus. */
@@ -54,7 +55,7 @@ export function createHandler(ports: PublishPorts) {
 }
 
 const env = EVENTS_ENVIRONMENT.parse(process.env);
-const events = new EventBridgeClient({});
+const events = new EventBridgeClient(sdkClientConfig());
 
 export const handler = createHandler({
   putEvents: (input) => events.send(new PutEventsCommand(input)),

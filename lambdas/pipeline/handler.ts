@@ -35,6 +35,7 @@ import {
   type StepPorts,
 } from './steps';
 import { PipelineStore, type LineagePort } from './store';
+import { sdkClientConfig } from '../shared/sdk';
 
 export const stepInput = z.discriminatedUnion('step', [
   startRunInput,
@@ -114,8 +115,8 @@ export interface PortOptions {
 export function createPorts(options: PortOptions): StepPorts {
   const dynamo = options.dynamo ?? createDocumentClient();
   const store = new PipelineStore(dynamo, options.tableName);
-  const s3 = options.s3 ?? new S3Client({});
-  const sns = options.sns ?? new SNSClient({});
+  const s3 = options.s3 ?? new S3Client(sdkClientConfig());
+  const sns = options.sns ?? new SNSClient(sdkClientConfig());
   const datasets: DatasetPorts = { s3, db: dynamo, tableName: options.tableName, bucket: options.datasetsBucket, catalog: options.catalog };
   // The datasets part's lineage: idempotent, and only ever pointing at a version that passed validation.
   const lineage: LineagePort = {

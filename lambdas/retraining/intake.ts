@@ -9,6 +9,7 @@ import * as z from 'zod';
 import type { RetrainingRequest } from '../shared/contracts';
 import { logger } from '../shared/powertools';
 import { intakeEventSchema, normalize, type AlarmNaming } from './messages';
+import { sdkClientConfig } from '../shared/sdk';
 
 export interface RequestQueue {
   send(request: RetrainingRequest): Promise<void>;
@@ -71,7 +72,7 @@ export const handler = (event: unknown): Promise<IntakeResult> => {
   run ??= (() => {
     const settings = settingsSchema.parse(process.env);
     return createIntakeHandler({
-      queue: new SqsRequestQueue(new SQSClient({}), settings.QUEUE_URL),
+      queue: new SqsRequestQueue(new SQSClient(sdkClientConfig()), settings.QUEUE_URL),
       naming: { alarmNamePrefix: settings.ALARM_NAME_PREFIX, models: settings.MODELS },
       log: logger,
     });

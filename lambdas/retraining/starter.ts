@@ -14,6 +14,7 @@ import type { RetrainingPolicy } from './policy';
 import { DynamoDatasetVersions, DynamoRetrainingStore } from './repository';
 import { starterSettingsSchema } from './settings';
 import { startRetraining, type StarterPorts } from './start';
+import { sdkClientConfig } from '../shared/sdk';
 
 export interface StarterDeps extends StarterPorts {
   readonly policies: Readonly<Record<string, RetrainingPolicy>>;
@@ -77,7 +78,7 @@ function fromEnvironment(): (event: SQSEvent) => Promise<SQSBatchResponse> {
   return createHandler({
     store: new DynamoRetrainingStore(documents, settings.TABLE_NAME),
     datasets: new DynamoDatasetVersions(documents, settings.TABLE_NAME),
-    pipeline: new StepFunctionsPipeline(new SFNClient({}), settings.STATE_MACHINE_ARN),
+    pipeline: new StepFunctionsPipeline(new SFNClient(sdkClientConfig()), settings.STATE_MACHINE_ARN),
     metrics: new EmfRetrainingMetrics(metrics),
     now: () => new Date(),
     claimSeconds: settings.CLAIM_SECONDS,

@@ -15,9 +15,10 @@ import * as z from 'zod';
 import { keys, type AuditEvent } from './contracts';
 import { Invalid } from './errors';
 import { TABLE_SCHEMA, type IndexName } from './table-schema';
+import { sdkClientConfig } from './sdk';
 
 export function createDocumentClient(config: DynamoDBClientConfig = {}): DynamoDBDocumentClient {
-  return DynamoDBDocumentClient.from(new DynamoDBClient(config), {
+  return DynamoDBDocumentClient.from(new DynamoDBClient({ ...sdkClientConfig(), ...config }), {
     marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
     unmarshallOptions: { wrapNumbers: false },
   });

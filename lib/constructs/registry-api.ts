@@ -83,6 +83,9 @@ export interface RegistryApiProps {
   readonly removalPolicy?: RemovalPolicy;
 }
 
+/** The API function's timeout: under API Gateway's 29 s integration timeout, so no request outlives its caller. */
+export const API_FUNCTION_TIMEOUT = Duration.seconds(25);
+
 /** Where the API writes in the artifacts bucket (see lambdas/shared/layout.ts). */
 const GROUND_TRUTH_AREA: (typeof artifactAreas)[number] = 'ground-truth';
 /** Where the API reads evaluation reports (the console's candidate-vs-champion view). */
@@ -196,6 +199,8 @@ export class RegistryApi extends Construct {
       description: 'Caretaker registry and approval API',
       encryptionKey: props.encryptionKey,
       removalPolicy,
+      // API Gateway gives up on the integration at 29 s: the function stops before it does.
+      timeout: API_FUNCTION_TIMEOUT,
       environment: {
         TABLE_NAME: props.table.tableName,
         ARTIFACTS_BUCKET: props.artifactsBucket.bucketName,

@@ -280,4 +280,11 @@ describe('RegistryApi', () => {
       expect(JSON.stringify(statement.Condition?.ArnLike?.['aws:SourceArn'])).toContain(':alarm:');
     }
   });
+
+  it('the API function stops before API Gateway\'s 29 s integration timeout', () => {
+    const fn = Object.values(template.findResources('AWS::Lambda::Function')).find((f) =>
+      JSON.stringify(f).includes('Caretaker registry and approval API'),
+    ) as { Properties: { Timeout: number } } | undefined;
+    expect(fn?.Properties.Timeout).toBeLessThan(29);
+  });
 });
