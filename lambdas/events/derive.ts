@@ -186,8 +186,10 @@ function versionEvents(image: Image, before: Image | undefined, emit: Emit, opti
       metrics,
       comparison,
       expiresAt: str(image.approvalExpiresAt) ?? '',
-      approveCommand: `npx caretaker approve ${shellQuote(model)} ${version} --reason "…"`,
-      rejectCommand: `npx caretaker reject ${shellQuote(model)} ${version} --reason "…"`,
+      // Single quotes: this text goes into webhook input templates (the Slack message) inside a JSON
+      // string, where a double quote would need escaping; see test/lib/webhooks.test.ts.
+      approveCommand: `npx caretaker approve ${shellQuote(model)} ${version} --reason '…'`,
+      rejectCommand: `npx caretaker reject ${shellQuote(model)} ${version} --reason '…'`,
       scoreSummary: scoreSummary(comparison),
       consoleUrl: options.consoleUrl ? `${options.consoleUrl.replace(/\/+$/, '')}/#/models/${encodeURIComponent(model)}/versions/${version}` : '',
     });

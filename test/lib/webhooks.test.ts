@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
+import { deriveEvents } from '../../lambdas/events/derive';
 import { ConfigError, parseConfig, type ConfigInput } from '../../lib/config';
 import { exampleConfigInput, synthCaretaker } from '../support/stack';
 
@@ -83,13 +84,32 @@ describe('webhooks (notifications.webhooks)', () => {
     expect(Object.values(InputPathsMap).sort()).toEqual(
       ['$.detail.approveCommand', '$.detail.consoleUrl', '$.detail.expiresAt', '$.detail.model', '$.detail.requestedBy', '$.detail.scoreSummary', '$.detail.version'].sort(),
     );
-    const filled = InputTemplate.replace(/<([^>]+)>/g, (_, name: string) =>
-      ({ 'detail-model': 'churn', 'detail-version': '7', 'detail-approveCommand': 'npx caretaker approve churn 7 --reason \\"…\\"' })[name] ?? `[${name}]`,
-    );
+    // The event as the publisher derives it from a version awaiting approval.
+    const [requested] = deriveEvents(
+      {
+        eventName: 'MODIFY',
+        oldImage: { pk: 'MODEL#churn', sk: 'VERSION#0000000007', model: 'churn', version: 7, status: 'REGISTERED', runId: 'run-7' },
+        newImage: {
+          pk: 'MODEL#churn', sk: 'VERSION#0000000007', model: 'churn', version: 7, status: 'PENDING_APPROVAL', runId: 'run-7',
+          requestedBy: 'arn:aws:sts::111122223333:assumed-role/DataScientist/alice',
+          comparison: { metricName: 'validation:auc', direction: 'maximize', candidate: 0.775, champion: 0.512 },
+          approvalRequestedAt: '2026-12-01T00:00:00.000Z', approvalExpiresAt: '2026-12-08T00:00:00.000Z', updatedAt: '2026-12-01T00:00:00.000Z',
+        },
+      },
+      { consoleUrl: 'https://console.example.com/' },
+    ).filter((e) => e.detailType === 'ApprovalRequested');
+    expect(requested).toBeDefined();
+    const event = { detail: requested!.detail } as Record<string, unknown>;
+    const at = (path: string) => path.slice(2).split('.').reduce<unknown>((node, key) => (node as Record<string, unknown>)[key], event);
+    // Filled in raw, each value put in without escaping: the strictest reading of EventBridge's input
+    // transformer (moto's does exactly this). The message is valid JSON only if no value the template
+    // puts inside a JSON string carries a character JSON would need escaped.
+    const filled = InputTemplate.replace(/<([^>]+)>/g, (_, name: string) => String(at(InputPathsMap[name]!)));
     const message = JSON.parse(filled) as { text: string; blocks: { text: { text: string } }[] };
     expect(message.text).toBe('Caretaker: churn v7 awaits approval');
-    expect(message.blocks[1]!.text.text).toContain('Approve: `npx caretaker approve churn 7 --reason "…"`');
-    expect(message.blocks[1]!.text.text).toContain('Console: [detail-consoleUrl]');
+    expect(message.blocks[0]!.text.text).toContain('validation:auc 0.775 (champion 0.512)');
+    expect(message.blocks[0]!.text.text).toContain('Requested by arn:aws:sts::111122223333:assumed-role/DataScientist/alice; expires 2026-12-08T00:00:00.000Z');
+    expect(message.blocks[1]!.text.text).toBe("Approve: `npx caretaker approve churn 7 --reason '…'`\nConsole: https://console.example.com/#/models/churn/versions/7");
     // The webhook's other events get the one-line format, on a rule of their own.
     template.hasResourceProperties('AWS::Events::Rule', { EventPattern: { source: ['caretaker'], 'detail-type': ['DeploymentFailed'], detail: { model: ['churn'] } } });
   });

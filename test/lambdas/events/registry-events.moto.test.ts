@@ -84,7 +84,7 @@ describe('registry events from the table stream, on an EventBridge bus (moto)', 
     expect(approval!.detail).toMatchObject({
       model,
       version: 1,
-      approveCommand: `npx caretaker approve ${model} 1 --reason "…"`,
+      approveCommand: `npx caretaker approve ${model} 1 --reason '…'`,
       consoleUrl: `https://console.example.com/#/models/${model}/versions/1`,
       scoreSummary: 'validation:auc 0.91 (no champion)',
       expiresAt: expect.stringMatching(/^\d{4}-/) as unknown,
