@@ -18,6 +18,8 @@ import {
   finishRunInput,
   gate,
   gateInput,
+  reconcileEndpoint,
+  reconcileEndpointInput,
   recordDeployment,
   recordDeploymentInput,
   registerVersion,
@@ -44,6 +46,7 @@ export const stepInput = z.discriminatedUnion('step', [
   registerVersionInput,
   requestApprovalInput,
   startDeploymentInput,
+  reconcileEndpointInput,
   startRollbackInput,
   recordDeploymentInput,
   finishRunInput,
@@ -64,6 +67,8 @@ export async function runStep(input: StepInput, ports: StepPorts): Promise<unkno
       return requestApproval(input, ports);
     case 'startDeployment':
       return startDeployment(input, ports);
+    case 'reconcileEndpoint':
+      return reconcileEndpoint(input, ports);
     case 'startRollback':
       return startRollback(input, ports);
     case 'recordDeployment':

@@ -211,13 +211,30 @@ export class PipelineStore {
     readonly modelName: string;
     readonly baselineUri: string;
     readonly trainingDataUri: string;
+    /** Statuses the version may go LIVE from. @default ['DEPLOYING'] */
+    readonly from?: readonly VersionStatus[];
+    /** Why the version went LIVE other than by its own deployment's RecordDeployment (kept on the version). */
+    readonly note?: string;
+    /** Also mark the run SUCCEEDED. @default true */
+    readonly closesRun?: boolean;
+    /** Fields set on the version besides the deployment's own. */
+    readonly set?: Readonly<Record<string, unknown>>;
   }): Promise<void> {
     const { model, version, previousVersion, runId, at } = input;
     const items: TransactItem[] = [
       {
-        Update: this.transitionUpdate(model, version, ['DEPLOYING'], 'LIVE', {
+        Update: this.transitionUpdate(model, version, input.from ?? ['DEPLOYING'], 'LIVE', {
           at,
-          set: { deployedAt: at, endpointConfigName: input.endpointConfigName, endpointName: input.endpointName, baselineUri: input.baselineUri, trainingDataUri: input.trainingDataUri },
+          set: {
+            deployedAt: at,
+            endpointConfigName: input.endpointConfigName,
+            endpointName: input.endpointName,
+            baselineUri: input.baselineUri,
+            trainingDataUri: input.trainingDataUri,
+            ...(input.note === undefined ? {} : { liveNote: input.note }),
+            ...input.set,
+          },
+          remove: ['deployingRunId', 'statusBeforeDeploy'],
         }),
       },
       {
@@ -244,7 +261,9 @@ export class PipelineStore {
           ExpressionAttributeValues: { ':v': version, ':at': at, ':endpoint': input.endpointName },
         },
       },
-      {
+    ];
+    if (input.closesRun ?? true) {
+      items.push({
         Update: {
           TableName: this.tableName,
           Key: keys.run(runId),
@@ -252,15 +271,25 @@ export class PipelineStore {
           ExpressionAttributeNames: { '#status': 'status' },
           ExpressionAttributeValues: { ':status': 'SUCCEEDED', ':at': at, ':state': 'RecordDeployment' },
         },
-      },
-    ];
+      });
+    }
     if (previousVersion !== undefined && previousVersion !== version) {
       items.push({ Update: this.transitionUpdate(model, previousVersion, ['LIVE'], 'RETIRED', { at, set: { retiredAt: at } }) });
     }
     const outcome = await transactWithAudit(this.client, {
       tableName: this.tableName,
       items,
-      audit: { eventId: `${runId}#DEPLOYED`, model, at, type: 'DEPLOYED', actor: 'caretaker:pipeline', version, runId, details: { endpointConfigName: input.endpointConfigName, previousVersion } },
+      audit: {
+        eventId: input.note === undefined ? `${runId}#DEPLOYED` : `${runId}#DEPLOYED#v${version}`,
+        model,
+        at,
+        type: 'DEPLOYED',
+        actor: 'caretaker:pipeline',
+        version,
+        runId,
+        ...(input.note === undefined ? {} : { reason: input.note }),
+        details: { endpointConfigName: input.endpointConfigName, previousVersion },
+      },
     });
     // The version was not DEPLOYING (or the event exists): nothing was written; the step fails as before.
     if (!outcome.written) throw outcome.error;

@@ -256,6 +256,12 @@ export class Endpoints {
 
   // --- endpoints ----------------------------------------------------------------------------
 
+  /**
+   * SageMaker API reference, CreateEndpoint: the name must be unique in the account and Region;
+   * SageMaker refuses an existing name in any status with ValidationException
+   * `Cannot create already existing endpoint "<arn>".` (as quoted in aws/sagemaker-python-sdk#101
+   * and hashicorp/terraform-provider-aws#40080).
+   */
   createEndpoint(input: unknown): { EndpointArn: string } {
     const request = parse(createEndpointSchema, input);
     checkName('endpointName', request.EndpointName);
@@ -321,6 +327,12 @@ export class Endpoints {
     };
   }
 
+  /**
+   * SageMaker API reference, UpdateEndpoint/DescribeEndpoint: the endpoint goes Updating on the
+   * request and InService when done; one that is Creating, Updating, SystemUpdating ("cannot be
+   * updated"), RollingBack or Failed is refused with ValidationException; an unknown name is
+   * `Could not find endpoint "<arn>".` (botocore's EndpointDeleted waiter takes that ValidationException as "gone").
+   */
   updateEndpoint(input: unknown): { EndpointArn: string } {
     const request = parse(updateEndpointSchema, input);
     const endpoint = this.endpoint(request.EndpointName);

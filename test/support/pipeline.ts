@@ -21,7 +21,7 @@ import { createDocumentClient } from '../../lambdas/shared/dynamo';
 import { renderModelSettings } from '../../lib/pipeline-settings';
 import { sendTaskFailure, sendTaskSuccess, type LocalExecution } from '../../local/stepfunctions/runner';
 import { LOCAL_SUBSTITUTIONS, runTrainingPipeline } from '../../local/stepfunctions/training-pipeline';
-import { ScriptedSageMaker, type ScriptedSageMakerOptions } from '../fixtures/sagemaker';
+import { ScriptedSageMaker, type EndpointState, type ScriptedSageMakerOptions } from '../fixtures/sagemaker';
 import { motoClientConfig, uniqueName } from './aws';
 import { exampleConfig } from './stack';
 
@@ -50,7 +50,9 @@ export function churnCsv(rows: number, options: { readonly offset?: number; read
 /** Runs after the dataset version is registered, before the execution starts. */
 export type BeforeRun = (world: PipelineWorld, scenario: { readonly datasetObjects: readonly DatasetObject[] }) => Promise<void>;
 
-export interface ScenarioOptions extends Omit<ScriptedSageMakerOptions, 's3'> {
+export interface ScenarioOptions extends Omit<ScriptedSageMakerOptions, 's3' | 'endpoints'> {
+  /** Fails these steps of the steps Lambda once each, with a non-retried error, before they run. */
+  readonly failSteps?: readonly string[];
   readonly beforeRun?: BeforeRun;
   /** The run's `datasetVersion` as a person might type it (`1`, `v1`). @default - the registered id */
   readonly requestedDatasetVersion?: string;
@@ -69,6 +71,8 @@ export class PipelineWorld {
   readonly s3: S3Client;
   readonly artifactsBucket = uniqueName('artifacts');
   readonly datasetsBucket = uniqueName('datasets');
+  /** The account's SageMaker endpoints, by name: every execution of this world sees the same ones. */
+  readonly endpoints = new Map<string, EndpointState>();
 
   /** `clientConfig` defaults to the test run's moto server; benchmarks pass their own. */
   constructor(
@@ -157,6 +161,7 @@ export class PipelineWorld {
         deployedAt: at,
       });
       await this.put({ ...keys.model(model), model, versionCounter: 1, liveVersion: 1 });
+      this.endpoints.set(`caretaker-${model}`, { status: 'InService', config: liveConfig! });
     }
 
     const input: PipelineInput = {
@@ -224,7 +229,9 @@ export class PipelineWorld {
     input: Parameters<typeof runTrainingPipeline>[1],
   ) {
     const { model, settings, catalog, options, liveConfig } = scenario;
-    const sagemaker = new ScriptedSageMaker({ ...options, s3: this.s3, liveEndpointConfigName: liveConfig });
+    const endpointName = `caretaker-${model}`;
+    if (liveConfig && !this.endpoints.has(endpointName)) this.endpoints.set(endpointName, { status: 'InService', config: liveConfig });
+    const sagemaker = new ScriptedSageMaker({ ...options, s3: this.s3, endpoints: this.endpoints });
     const alerts: { Subject?: string; Message: unknown }[] = [];
     const approvals: { subject: string; body: string }[] = [];
     const ports = {
@@ -242,7 +249,13 @@ export class PipelineWorld {
         return Promise.resolve();
       },
     };
-    const steps = createHandler(ports);
+    const handler = createHandler(ports);
+    const failing = new Set(options.failSteps ?? []);
+    const steps = (payload: unknown) => {
+      const step = String((payload as { step?: unknown }).step);
+      if (failing.delete(step)) return Promise.reject(new Error(`${step}: injected failure`));
+      return handler(payload);
+    };
     const approver = options.approver ?? { kind: 'approves' };
     const pendingDecisions: Promise<void>[] = [];
 

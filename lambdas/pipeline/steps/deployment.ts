@@ -34,15 +34,111 @@ export async function startDeployment(input: z.infer<typeof startDeploymentInput
     if (current.status !== 'DEPLOYING') throw new Conflict(`version ${version} of ${model} is ${current.status}, not APPROVED`);
   }
   await ports.store.updateRun(runId, { currentState: 'Deploy' });
-  const previous = await ports.store.findLiveVersion(model);
   const name = sagemakerName(`${input.resourcePrefix}-${model}-v${version}-${shortHash(runId, 6)}`);
-  return {
-    endpointName: input.endpointName,
-    modelName: name,
-    endpointConfigName: name,
-    endpointExists: previous !== undefined,
-    previous: previous ? { version: previous.version, endpointConfigName: previous.endpointConfigName ?? null } : null,
-  };
+  return { endpointName: input.endpointName, modelName: name, endpointConfigName: name };
+}
+
+// ---------------------------------------------------------------------------------------------
+// ReconcileEndpoint: SageMaker, not the registry, says whether the endpoint exists and what it serves
+
+/** What DescribeEndpoint answered (DescribeLiveEndpoint); `{}` when SageMaker has no such endpoint. */
+export const describedEndpoint = z.looseObject({
+  EndpointStatus: z.string().optional(),
+  EndpointConfigName: z.string().optional(),
+  FailureReason: z.string().optional(),
+});
+
+export const reconcileEndpointInput = z.object({
+  step: z.literal('reconcileEndpoint'),
+  runId: z.string().min(1),
+  model: z.string().min(1),
+  version: z.number().int().positive(),
+  resourcePrefix: z.string().min(1),
+  endpointName: z.string().min(1),
+  endpoint: describedEndpoint,
+});
+
+/**
+ * Endpoint statuses in which SageMaker refuses UpdateEndpoint until they settle (SageMaker API
+ * reference, DescribeEndpoint `EndpointStatus`: Creating, Updating, SystemUpdating "cannot be
+ * updated", RollingBack, Deleting). Nothing was sent: a later run may deploy.
+ */
+const SETTLING = new Set(['Creating', 'Updating', 'SystemUpdating', 'RollingBack', 'Deleting']);
+
+/** The endpoint is being changed by something else (a deployment not holding the lease, SageMaker maintenance). */
+export class EndpointBusy extends Conflict {
+  constructor(message: string) {
+    super(message);
+    this.name = 'Caretaker.EndpointBusy';
+  }
+}
+
+/** The endpoint exists but SageMaker cannot update it (Failed, OutOfService, UpdateRollbackFailed). */
+export class EndpointUnusable extends Conflict {
+  constructor(message: string) {
+    super(message);
+    this.name = 'Caretaker.EndpointUnusable';
+  }
+}
+
+/** The version whose endpoint config this is, by the name StartDeployment gives configs. */
+export function versionOfEndpointConfig(resourcePrefix: string, model: string, endpointConfigName: string): number | undefined {
+  const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const match = new RegExp(`^${escape(resourcePrefix)}-${escape(model)}-v(\\d+)-[0-9a-f]{6}$`).exec(endpointConfigName);
+  return match ? Number(match[1]) : undefined;
+}
+
+/**
+ * Decides create or update from DescribeEndpoint, and brings the registry in line with what the
+ * endpoint serves: a version the endpoint serves but the registry does not have LIVE (its run
+ * failed after CreateEndpoint/UpdateEndpoint, or RecordDeployment never ran) is recorded LIVE with
+ * a note, and the version the registry had LIVE is RETIRED. An endpoint that exists is never
+ * created again (SageMaker refuses CreateEndpoint for an existing name).
+ */
+export async function reconcileEndpoint(input: z.infer<typeof reconcileEndpointInput>, ports: StepPorts) {
+  const { model, endpointName } = input;
+  const status = input.endpoint.EndpointStatus;
+  if (status === undefined) return { endpointExists: false, status: null, endpointConfigName: null, liveVersion: null, reconciled: false };
+  if (SETTLING.has(status)) {
+    throw new EndpointBusy(`endpoint ${endpointName} is ${status}: SageMaker refuses UpdateEndpoint until it is InService; nothing was sent`);
+  }
+  if (status !== 'InService') {
+    const reason = input.endpoint.FailureReason ? ` (${input.endpoint.FailureReason})` : '';
+    throw new EndpointUnusable(
+      `endpoint ${endpointName} is ${status}${reason} and cannot be updated; it serves no traffic: delete it ` +
+        `(aws sagemaker delete-endpoint --endpoint-name ${endpointName}) and deploy again`,
+    );
+  }
+  const config = input.endpoint.EndpointConfigName ?? '';
+  const served = versionOfEndpointConfig(input.resourcePrefix, model, config);
+  const record = served === undefined ? undefined : await ports.store.getVersion(model, served);
+  if (served === undefined || !record) {
+    logger.warn('endpoint serves a config the registry does not know', { model, endpointName, endpointConfigName: config });
+    return { endpointExists: true, status, endpointConfigName: config, liveVersion: null, reconciled: false };
+  }
+  if (record.status === 'LIVE' || served === input.version) {
+    return { endpointExists: true, status, endpointConfigName: config, liveVersion: served, reconciled: false };
+  }
+  const previous = await ports.store.findLiveVersion(model);
+  const at = ports.now().toISOString();
+  const note = `recorded LIVE by run ${input.runId}: DescribeEndpoint says ${endpointName} serves ${config} (the registry had it ${record.status})`;
+  await ports.store.recordDeployment({
+    model,
+    version: served,
+    previousVersion: previous?.version,
+    runId: input.runId,
+    at,
+    endpointName,
+    endpointConfigName: config,
+    modelName: config,
+    baselineUri: s3Uri(ports.artifactsBucket, artifactPrefixes.baselines(model, String(served))),
+    trainingDataUri: s3Uri(ports.artifactsBucket, artifactPrefixes.trainingInput(model, record.runId)),
+    from: ['DEPLOYING', 'DEPLOY_FAILED', 'APPROVED', 'RETIRED'],
+    note,
+    closesRun: false,
+  });
+  logger.warn('reconciled the registry with the endpoint', { model, version: served, note });
+  return { endpointExists: true, status, endpointConfigName: config, liveVersion: served, reconciled: true, note };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ import { stageTrainingData } from '../../datasets';
 import { artifactPrefixes } from '../../shared/layout';
 import { APPROVAL_REJECTED_ERROR, parseRejectionCause, type RejectionCause } from '../../shared/approval';
 import { EVALUATION_REPORT_FILE } from '../settings';
+import { describedEndpoint } from './deployment';
 import { s3Uri, sagemakerName, shortHash, trainableDataset, type StepPorts } from './ports';
 
 // ---------------------------------------------------------------------------------------------
@@ -108,6 +109,11 @@ export const finishRunInput = z.object({
     rejection: errorOutput.optional(),
     gate: z.object({ reasons: z.array(z.string()) }).optional(),
     registered: z.object({ version: z.number().int().positive() }).optional(),
+    /** What StartDeployment named (absent when the run failed before it). */
+    deployment: z.object({ endpointName: z.string(), endpointConfigName: z.string(), modelName: z.string() }).optional(),
+    /** DescribeEndpoint after the failure (DescribeEndpointAfterFailure): what the endpoint serves. */
+    endpointAfterFailure: describedEndpoint.optional(),
+    run: z.looseObject({ trainingDataUri: z.string().optional() }).optional(),
   }),
 });
 
@@ -163,6 +169,8 @@ export async function finishRun(input: z.infer<typeof finishRunInput>, ports: St
           : undefined;
 
   const version = run.registered?.version;
+  const served = version === undefined ? undefined : await recordServedVersion(input, version, failure, ports);
+  if (served) return served;
   if (version !== undefined) {
     for (const { from, to } of VERSION_CLEANUP[status] ?? []) {
       const moved = await ports.store.transitionVersion(run.model, version, from, to, { at, remove: ['taskToken'], set: { endedBy: status } });
@@ -191,4 +199,50 @@ export async function finishRun(input: z.infer<typeof finishRunInput>, ports: St
     Error: failure?.error ?? (status === 'REJECTED' ? APPROVAL_REJECTED_ERROR : `Caretaker.${status}`),
     Cause: failure?.cause ?? reason ?? status,
   };
+}
+
+/**
+ * A deploy path that failed after the endpoint took the new config (polling gave up, the registry
+ * write failed …): DescribeEndpoint, not the failure, says what is live. If the endpoint is
+ * InService with this run's endpoint config, the version serves traffic and is recorded LIVE,
+ * with a note naming the failure; the run is SUCCEEDED with the failure kept.
+ */
+async function recordServedVersion(
+  input: z.infer<typeof finishRunInput>,
+  version: number,
+  failure: RunRecord['failure'],
+  ports: StepPorts,
+): Promise<{ status: RunStatus; Error: string; Cause: string } | undefined> {
+  const { run } = input;
+  const endpoint = run.endpointAfterFailure;
+  if (input.status !== 'DEPLOY_FAILED' || !run.deployment || endpoint?.EndpointStatus !== 'InService') return undefined;
+  if (endpoint.EndpointConfigName !== run.deployment.endpointConfigName) return undefined;
+  const current = await ports.store.getVersion(run.model, version);
+  const at = ports.now().toISOString();
+  const note = `recorded LIVE after ${failure?.state ?? 'a failure'} failed: DescribeEndpoint says ${run.deployment.endpointName} serves ${endpoint.EndpointConfigName}`;
+  if (current?.status !== 'LIVE') {
+    const previous = await ports.store.findLiveVersion(run.model);
+    await ports.store.recordDeployment({
+      model: run.model,
+      version,
+      previousVersion: previous?.version,
+      runId: run.runId,
+      at,
+      endpointName: run.deployment.endpointName,
+      endpointConfigName: run.deployment.endpointConfigName,
+      modelName: run.deployment.modelName,
+      baselineUri: s3Uri(ports.artifactsBucket, artifactPrefixes.baselines(run.model, String(version))),
+      trainingDataUri: run.run?.trainingDataUri ?? s3Uri(ports.artifactsBucket, artifactPrefixes.trainingInput(run.model, run.runId)),
+      from: ['DEPLOYING', 'APPROVED', 'DEPLOY_FAILED'],
+      note,
+    });
+  }
+  await ports.store.updateRun(run.runId, {
+    status: 'SUCCEEDED',
+    endedAt: at,
+    executionArn: input.executionArn,
+    reason: note,
+    ...(failure ? { failure } : {}),
+  });
+  return { status: 'SUCCEEDED', Error: failure?.error ?? 'Caretaker.RecordedLive', Cause: note };
 }

@@ -1,0 +1,118 @@
+/**
+ * The deploy path of the training pipeline ASL, executed offline against scripted SageMaker
+ * endpoints that behave as SageMaker does across runs (test/fixtures/sagemaker.ts: CreateEndpoint
+ * refused for an existing name, UpdateEndpoint refused unless InService). SageMaker, not the
+ * registry, is the source of truth for what an endpoint serves (RELIABILITY rows 23 and 25).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { keys } from '../../lambdas/shared/contracts';
+import { uniqueName } from '../support/aws';
+import { PipelineWorld } from '../support/pipeline';
+import { createMetadataTable } from '../support/table';
+
+const GOOD = { 'validation:auc': 0.91, 'validation:logloss': 0.31 };
+const BETTER = { 'validation:auc': 0.95, 'validation:logloss': 0.2 };
+
+describe('deploy path: SageMaker is the source of truth', () => {
+  let table: Awaited<ReturnType<typeof createMetadataTable>>;
+  let world: PipelineWorld;
+  beforeAll(async () => {
+    table = await createMetadataTable();
+    world = new PipelineWorld(table.tableName);
+    await world.setUp();
+  });
+  afterAll(async () => {
+    await table.drop();
+  });
+
+  it('RELIABILITY 23: a first deployment that fails after CreateEndpoint → the next run updates the existing endpoint (never CreateEndpoint again) and goes LIVE', async () => {
+    // CreateEndpoint is accepted and the endpoint goes InService, but every DescribeEndpoint of
+    // the run is throttled: the run gives up and records DEPLOY_FAILED.
+    const first = await world.execute({ evaluation: { candidate: GOOD }, endpoint: { kind: 'deploys-unseen' } });
+    const { model, dataset } = first;
+    expect(first.execution.status).toBe('FAILED');
+    expect(first.sagemaker.callsTo('createEndpoint')).toHaveLength(1);
+    expect(await world.version(model, 1)).toMatchObject({ status: 'DEPLOY_FAILED' });
+    expect(world.endpoints.get(`caretaker-${model}`)).toMatchObject({ status: 'InService', config: expect.stringMatching(new RegExp(`^caretaker-${model}-v1-`)) as unknown });
+
+    const second = await world.execute({ continues: { model, dataset }, evaluation: { candidate: BETTER } });
+    expect(second.execution.status).toBe('SUCCEEDED');
+    expect(second.sagemaker.callsTo('createEndpoint')).toEqual([]);
+    const [update] = second.sagemaker.callsTo('updateEndpoint');
+    expect(update).toMatchObject({ EndpointName: `caretaker-${model}`, EndpointConfigName: expect.stringMatching(new RegExp(`^caretaker-${model}-v2-`)) as unknown });
+    expect(await world.version(model, 2)).toMatchObject({ status: 'LIVE' });
+    // v1 served traffic: it was reconciled LIVE (with a note saying why), then retired by v2.
+    const v1 = await world.version(model, 1);
+    expect(v1).toMatchObject({ status: 'RETIRED', liveNote: expect.stringContaining(`DescribeEndpoint says caretaker-${model} serves caretaker-${model}-v1-`) as unknown });
+    expect(v1?.liveNote).toContain('the registry had it DEPLOY_FAILED');
+    expect(await world.get(keys.model(model))).toMatchObject({ liveVersion: 2 });
+    const deployments = await world.itemsUnder(`MODEL#${model}`, 'DEPLOYMENT#');
+    expect(deployments.map((d) => [d.version, d.previousVersion])).toEqual([
+      [1, undefined],
+      [2, 1],
+    ]);
+    const audit = await world.itemsUnder(`AUDIT#${model}`, '20');
+    expect(audit).toContainEqual(expect.objectContaining({ type: 'DEPLOYED', version: 1, reason: expect.stringContaining('recorded LIVE by run') as unknown }));
+  });
+
+  it('RELIABILITY 23: an endpoint the registry does not know is updated, never created', async () => {
+    const model = uniqueName('churn');
+    world.endpoints.set(`caretaker-${model}`, { status: 'InService', config: 'made-by-hand-config' });
+    const { execution, sagemaker } = await world.execute({ continues: { model, dataset: uniqueName('churn') }, evaluation: { candidate: GOOD } });
+    expect(execution.status).toBe('SUCCEEDED');
+    expect(sagemaker.callsTo('createEndpoint')).toEqual([]);
+    expect(sagemaker.callsTo('updateEndpoint')).toHaveLength(1);
+    expect(await world.version(model, 1)).toMatchObject({ status: 'LIVE' });
+  });
+
+  it('RELIABILITY 23: an endpoint still Updating (a change not made by this run) is refused before anything is sent', async () => {
+    const model = uniqueName('churn');
+    world.endpoints.set(`caretaker-${model}`, { status: 'Updating', config: 'someone-elses-config' });
+    const { execution, runId, sagemaker } = await world.execute({ continues: { model, dataset: uniqueName('churn') }, evaluation: { candidate: GOOD } });
+    expect(execution.status).toBe('FAILED');
+    expect(await world.run(runId)).toMatchObject({
+      status: 'DEPLOY_FAILED',
+      failure: { state: 'ReconcileEndpoint', error: 'Caretaker.EndpointBusy', cause: expect.stringContaining(`endpoint caretaker-${model} is Updating`) as unknown },
+    });
+    expect(sagemaker.calls.filter((c) => /^(create|update)(Model|Endpoint|EndpointConfig)$/.test(c.api))).toEqual([]);
+  });
+
+  it('RELIABILITY 25: RecordDeployment failing after the endpoint serves the new config → the version is LIVE (DescribeEndpoint says so), never DEPLOY_FAILED', async () => {
+    const { execution, model, runId, alerts } = await world.execute({ evaluation: { candidate: GOOD }, failSteps: ['recordDeployment'] });
+    // The failure is still reported …
+    expect(execution.status).toBe('FAILED');
+    expect(alerts).toHaveLength(1);
+    // … but the version that serves traffic is LIVE, with the reason.
+    expect(await world.version(model, 1)).toMatchObject({ status: 'LIVE', liveNote: expect.stringContaining('recorded LIVE after RecordDeployment failed') as unknown });
+    expect(await world.get(keys.model(model))).toMatchObject({ liveVersion: 1 });
+    expect(await world.run(runId)).toMatchObject({ status: 'SUCCEEDED', failure: { state: 'RecordDeployment' } });
+  });
+
+  it('RELIABILITY 11: a failed update leaves the version DEPLOY_FAILED when DescribeEndpoint shows the old config', async () => {
+    const { execution, model } = await world.execute({
+      champion: { score: 0.85 },
+      evaluation: { candidate: GOOD, champion: { 'validation:auc': 0.85 } },
+      endpoint: { kind: 'rolls-back-silently' },
+    });
+    expect(execution.status).toBe('FAILED');
+    expect(await world.version(model, 2)).toMatchObject({ status: 'DEPLOY_FAILED' });
+    expect(await world.version(model, 1)).toMatchObject({ status: 'LIVE' });
+  });
+});
+
+describe('scripted SageMaker refuses what SageMaker refuses', () => {
+  it('CreateEndpoint for an existing name, UpdateEndpoint while Updating, and DescribeEndpoint of an unknown name', async () => {
+    const { ScriptedSageMaker } = await import('../fixtures/sagemaker');
+    const sagemaker = new ScriptedSageMaker({ s3: undefined as never, evaluation: { candidate: {} } });
+    await sagemaker.createEndpoint({ EndpointName: 'ep', EndpointConfigName: 'c1' });
+    await expect(sagemaker.createEndpoint({ EndpointName: 'ep', EndpointConfigName: 'c2' })).rejects.toMatchObject({
+      name: 'SageMaker.AmazonSageMakerException',
+      message: expect.stringMatching(/^Cannot create already existing endpoint "arn:aws:sagemaker:us-east-1:000000000000:endpoint\/ep"\. \(Service: AmazonSageMaker; Status Code: 400; Error Code: ValidationException;/) as unknown,
+    });
+    await expect(sagemaker.updateEndpoint({ EndpointName: 'ep', EndpointConfigName: 'c2' })).rejects.toMatchObject({
+      name: 'SageMaker.AmazonSageMakerException',
+      message: expect.stringContaining('Error Code: ValidationException') as unknown,
+    });
+    await expect(sagemaker.describeEndpoint({ EndpointName: 'nope' })).rejects.toMatchObject({ name: 'SageMaker.ValidationException', message: expect.stringContaining('Could not find endpoint') as unknown });
+  });
+});
