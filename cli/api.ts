@@ -7,7 +7,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { type Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { VERSION_STATUSES, type VersionStatus } from '../lambdas/shared/contracts';
-import { CaretakerApiError, CaretakerClient, type DatasetRegistration } from '../lib/client';
+import { CaretakerApiError, CaretakerClient, type DatasetRegistration, type DeploymentRecord } from '../lib/client';
 import { commandGroup } from './group';
 import { awaitDecision, describeRun, followRun } from './runs';
 
@@ -102,6 +102,20 @@ export function stackOutput(name: string, file: string = DEFAULT_OUTPUTS_FILE): 
   return undefined;
 }
 
+/**
+ * The deployment history with a status per row. A history item is written only when a
+ * deployment completed (RecordDeployment, with the version going LIVE), so the newest item of
+ * the live version is `LIVE` and every other one `REPLACED` (by the next row up).
+ */
+export function deploymentRows(deployments: readonly DeploymentRecord[], liveVersion: number | undefined): object[] {
+  const newestFirst = [...deployments].sort((a, b) => b.at.localeCompare(a.at));
+  return newestFirst.map((d, i) => ({
+    ...d,
+    previous: d.previousVersion,
+    status: d.status ?? (i === 0 && d.version === liveVersion ? 'LIVE' : `REPLACED${newestFirst[i - 1] ? ` by v${newestFirst[i - 1]?.version}` : ''}`),
+  }));
+}
+
 export function registerApiCommands(program: Command): void {
   const api = (parent: Command, name: string) => withConnectionOptions(parent.command(name));
   const globals = (cmd: Command) => cmd.opts<GlobalOptions>();
@@ -150,7 +164,7 @@ export function registerApiCommands(program: Command): void {
         print(cmd, result, () =>
           [
             `${result.model.name}: live version ${result.live?.version ?? '-'}`,
-            formatTable(result.deployments, ['at', 'version', 'status', 'endpointConfigName']),
+            formatTable(deploymentRows(result.deployments, result.live?.version), ['at', 'version', 'previous', 'status', 'endpointConfigName']),
           ].join('\n'),
         );
       }),

@@ -41,7 +41,11 @@ export interface DemoResult {
   readonly model: string;
   readonly steps: readonly DemoStep[];
   readonly datasetVersions: readonly string[];
-  readonly runs: readonly { runId: string; trigger: string; version?: number; status: string; metric?: number }[];
+  /**
+   * `metric` is the version's on its run's holdout; `champion` is the live version of that time
+   * scored on the same holdout (what the gate compared), so a row's two figures compare.
+   */
+  readonly runs: readonly { runId: string; trigger: string; version?: number; status: string; metric?: number; champion?: { version?: number; metric: number } }[];
   readonly driftScores: readonly { phase: string; score: number }[];
   readonly liveVersion: number;
 }
@@ -264,7 +268,9 @@ export async function runDemo({ stack, config, print = () => undefined, stepTime
     [firstRunId, alarmRunId].map(async (runId) => {
       const run = await get<RunRecord & Record<string, unknown>>(keys.run(runId));
       const v = run?.version === undefined ? undefined : await version(run.version);
-      return { runId, trigger: run?.trigger.kind ?? '?', version: run?.version, status: run?.status ?? '?', metric: v?.metrics[model.objective.metricName] };
+      const comparison = v?.comparison;
+      const champion = comparison?.champion === undefined ? undefined : { version: comparison.championVersion, metric: comparison.champion };
+      return { runId, trigger: run?.trigger.kind ?? '?', version: run?.version, status: run?.status ?? '?', metric: comparison?.candidate ?? v?.metrics[model.objective.metricName], ...(champion ? { champion } : {}) };
     }),
   );
   s3.destroy();
@@ -273,7 +279,15 @@ export async function runDemo({ stack, config, print = () => undefined, stepTime
 
 /** The summary table printed at the end of the demo. */
 export function summaryTable(result: DemoResult): string {
-  const lines = ['', `Summary (${result.model})`, '', 'run                                         trigger  version  status     metric', ...result.runs.map((r) => `${r.runId.padEnd(44)}${r.trigger.padEnd(9)}${String(r.version ?? '-').padEnd(9)}${r.status.padEnd(11)}${r.metric?.toFixed(4) ?? '-'}`)];
+  const champion = (r: DemoResult['runs'][number]) => (r.champion ? `${r.champion.version === undefined ? '' : `v${r.champion.version} `}${r.champion.metric.toFixed(4)}` : '- (none)');
+  const lines = [
+    '',
+    `Summary (${result.model})`,
+    '',
+    'run                                         trigger  version  status     metric  champion on the same holdout',
+    ...result.runs.map((r) => `${r.runId.padEnd(44)}${r.trigger.padEnd(9)}${String(r.version ?? '-').padEnd(9)}${r.status.padEnd(11)}${(r.metric?.toFixed(4) ?? '-').padEnd(8)}${champion(r)}`),
+    'Each row compares a version with the champion of its time on that run\'s holdout; rows use different holdouts.',
+  ];
   lines.push('', `datasets: ${result.datasetVersions.join(', ')}`, `drift scores: ${result.driftScores.map((d) => `${d.phase} ${d.score.toFixed(3)}`).join('; ')}`, `live version: ${result.liveVersion}`, '', 'step                                  seconds');
   for (const step of result.steps) lines.push(`${step.name.padEnd(38)}${(step.ms / 1000).toFixed(1)}`);
   lines.push(`${'total'.padEnd(38)}${(result.steps.reduce((sum, s) => sum + s.ms, 0) / 1000).toFixed(1)}`);

@@ -121,6 +121,25 @@ describe('caretaker CLI against the API', () => {
     }
   });
 
+  it('models show fills the deployment status: the live one LIVE, earlier ones REPLACED by the next', async () => {
+    await h.putVersion({ model: 'fraud', version: 1, status: 'RETIRED' });
+    await h.putVersion({ model: 'fraud', version: 2, status: 'LIVE' });
+    for (const [version, at, previousVersion] of [[1, '2026-11-10T10:00:00.000Z', undefined], [2, '2026-11-15T10:00:00.000Z', 1]] as const) {
+      await h.client.send(
+        new PutCommand({
+          TableName: h.tableName,
+          Item: { ...keys.deployment('fraud', at), model: 'fraud', version, at, previousVersion, runId: `run-fraud-${version}`, endpointConfigName: `fraud-config-${version}` },
+        }),
+      );
+    }
+    const { code, out } = await cli('models', 'show', 'fraud');
+    expect(code).toBe(0);
+    const rows = out.split('\n').slice(1);
+    expect(rows[0]).toMatch(/^AT\s+VERSION\s+PREVIOUS\s+STATUS\s+ENDPOINTCONFIGNAME$/);
+    expect(rows[1]).toMatch(/^2026-11-15T10:00:00.000Z\s+2\s+1\s+LIVE\s+fraud-config-2$/);
+    expect(rows[2]).toMatch(/^2026-11-10T10:00:00.000Z\s+1\s+-\s+REPLACED by v2\s+fraud-config-1$/);
+  });
+
   it('exits non-zero for an unknown model', async () => {
     const { code, err } = await cli('versions', 'show', 'nope', '1');
     expect(code).toBe(1);

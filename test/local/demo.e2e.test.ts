@@ -75,6 +75,9 @@ describe('caretaker demo, end to end on local mode', () => {
     expect(await get(keys.version(model(), 2))).toMatchObject({ status: 'LIVE', runId: alarmRun.runId, decision: { decision: 'APPROVED', by: APPROVER } });
     expect(await get(keys.model(model()))).toMatchObject({ liveVersion: 2, versionCounter: 2 });
     expect(result.liveVersion).toBe(2);
+    // The summary's v2 row carries v1 scored on v2's holdout, as the gate compared them.
+    const v2 = await get(keys.version(model(), 2));
+    expect(result.runs[1]?.champion).toEqual({ version: 1, metric: (v2 as { comparison: { champion: number } }).comparison.champion });
     const { Items: deployments = [] } = await documents.send(
       new QueryCommand({ TableName: stack.names.table, KeyConditionExpression: 'pk = :pk AND begins_with(sk, :sk)', ExpressionAttributeValues: { ':pk': `MODEL#${model()}`, ':sk': 'DEPLOYMENT#' } }),
     );
