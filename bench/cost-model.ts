@@ -40,7 +40,8 @@ export interface ModelFacts {
     readonly volumeSizeGb: number;
   };
   readonly evaluation: { readonly instanceType: string; readonly maxRuntimeSeconds: number };
-  readonly deployment: { readonly instanceType: string; readonly instanceCount: number; readonly overlapSeconds: number };
+  /** The blue/green overlap of an endpoint update; only a realtime fleet bills for it (serverless bills per request, batch has no endpoint). */
+  readonly deployment: { readonly mode: 'realtime' | 'serverless' | 'batch'; readonly instanceType?: string; readonly instanceCount: number; readonly overlapSeconds: number };
   readonly drift: {
     readonly scheduleMinutes: number;
     readonly numericFeatures: number;
@@ -156,11 +157,16 @@ export class CostModel {
       evaluation.maxRuntimeSeconds / 3600,
       `sagemaker.processing.${evaluation.instanceType}`,
     );
-    const overlap = this.line(
-      `blue/green: both fleets during traffic shifting and bake (${deployment.instanceType} × ${deployment.instanceCount})`,
-      (deployment.overlapSeconds / 3600) * deployment.instanceCount,
-      `sagemaker.hosting.${deployment.instanceType}`,
-    );
+    const overlap =
+      deployment.mode === 'realtime' && deployment.instanceType !== undefined
+        ? [
+            this.line(
+              `blue/green: both fleets during traffic shifting and bake (${deployment.instanceType} × ${deployment.instanceCount})`,
+              (deployment.overlapSeconds / 3600) * deployment.instanceCount,
+              `sagemaker.hosting.${deployment.instanceType}`,
+            ),
+          ]
+        : [];
     // The benchmark's successful run includes two endpoint polls; a real deployment polls for its whole overlap.
     const extraPolls = Math.max(0, CostModel.endpointPolls(deployment.overlapSeconds) - 2);
     const transitions = this.figure('pipelineTransitionsSucceeded') + extraPolls * this.figure('endpointPollTransitions');
@@ -179,13 +185,13 @@ export class CostModel {
       ...this.lambda('pipeline steps', this.figure('pipelineLambdaInvocationsSucceeded'), this.figure('pipelineLambdaSeconds'), stack.memoryMb.pipelineSteps),
       this.line('approval and outcome notifications', 2, 'sns.publish'),
       this.line('CloudWatch Logs ingested', this.figure('logBytesPerCycle') / GB, 'cloudwatch.logs.ingestion'),
-      overlap,
+      ...overlap,
     ];
     const alternative = [
       this.line(`training, ${training.instanceType} on-demand (same runtime)`, trainingHours, trainingKey),
       volume,
       evaluationLine,
-      overlap,
+      ...overlap,
     ];
     return { caretaker, alternative };
   }
@@ -234,6 +240,123 @@ export class CostModel {
     const hours = (this.figure('monitorJobsPerMonth') * this.billing('sagemaker.minimumBilledSeconds')) / 3600;
     return hours * this.price('sagemaker.processing.ml.m5.xlarge');
   }
+
+  /** Seconds in the month the hosting figures bill: `daysPerMonth` × 24 h. */
+  private monthSeconds(): number {
+    return this.figure('daysPerMonth') * 86_400;
+  }
+
+  /** A realtime endpoint: its instances bill every second of the month, busy or idle. */
+  realtimeMonth(hosting: RealtimeHosting): Line[] {
+    return [
+      this.line(
+        `endpoint instances, ${hosting.instanceType} × ${hosting.instanceCount}, all month`,
+        (this.monthSeconds() / 3600) * hosting.instanceCount,
+        `sagemaker.hosting.${hosting.instanceType}`,
+      ),
+    ];
+  }
+
+  /**
+   * A serverless endpoint for `traffic`: inference duration at the memory size's per-second
+   * price, data processed in and out, and provisioned concurrency for every second it is
+   * provisioned. Requests served by provisioned workers are priced at the on-demand duration
+   * rate here (SageMaker bills them at a lower provisioned-inference rate): an upper bound.
+   */
+  serverlessMonth(hosting: ServerlessHosting, traffic: Traffic): Line[] {
+    const requests = traffic.requestsPerDay * this.figure('daysPerMonth');
+    const mb = hosting.memorySizeInMB;
+    const lines = [
+      this.line(`inference duration, ${mb} MB, ${traffic.inferenceSeconds * 1000} ms × ${quantityText(requests)} requests`, requests * traffic.inferenceSeconds, `sagemaker.serverless.${mb}.second`),
+      this.line('data processed in and out', (requests * (traffic.requestKB + traffic.responseKB) * 1000) / GB, 'sagemaker.serverless.dataProcessed'),
+    ];
+    if (hosting.provisionedConcurrency > 0) {
+      lines.push(
+        this.line(
+          `provisioned concurrency, ${hosting.provisionedConcurrency} × ${mb} MB, all month`,
+          this.monthSeconds() * hosting.provisionedConcurrency,
+          `sagemaker.serverless.provisioned.${mb}.second`,
+        ),
+      );
+    }
+    return lines;
+  }
+
+  /** Batch Transform: each run bills its instances from start to end (start-up included), nothing between runs. */
+  batchMonth(hosting: BatchHosting, traffic: Traffic): Line[] {
+    const recordsPerRun = (traffic.requestsPerDay * this.figure('daysPerMonth')) / hosting.runsPerMonth;
+    const seconds = this.batchRunSeconds(hosting, recordsPerRun);
+    return [
+      this.line(
+        `transform jobs, ${hosting.instanceType} × ${hosting.instanceCount}, ${hosting.runsPerMonth.toFixed(0)} runs of ${quantityText(recordsPerRun)} records (${(seconds / 60).toFixed(1)} min billed each)`,
+        ((hosting.runsPerMonth * seconds) / 3600) * hosting.instanceCount,
+        `sagemaker.batch.${hosting.instanceType}`,
+      ),
+    ];
+  }
+
+  /** One transform run: start-up, then the records spread over the instances, at least the billing minimum. */
+  batchRunSeconds(hosting: BatchHosting, records: number): number {
+    const scoring = records / (this.figure('batchRecordsPerSecondPerInstance') * hosting.instanceCount);
+    return Math.max(this.billing('sagemaker.minimumBilledSeconds'), this.figure('batchStartupSeconds') + scoring);
+  }
+
+  /** What each mode bills in a month with no requests at all. */
+  idleMonth(hosting: Hosting): { readonly realtime: number; readonly serverless: number; readonly batch: number } {
+    const none: Traffic = { requestsPerDay: 0, requestKB: 0, responseKB: 0, inferenceSeconds: 0 };
+    return {
+      realtime: total(this.realtimeMonth(hosting.realtime)),
+      serverless: total(this.serverlessMonth(hosting.serverless, none)),
+      // A scheduled job with nothing to score still starts (and is billed); onNewData-only models do not run.
+      batch: hosting.batch.scheduled ? total(this.batchMonth(hosting.batch, none)) : 0,
+    };
+  }
+
+  /**
+   * Requests a day at which on-demand serverless costs what the realtime endpoint costs; above
+   * it, the instance is cheaper (if one instance can serve the load). Provisioned concurrency,
+   * a fixed monthly cost, moves the break-even down by its own share.
+   */
+  breakEvenRequestsPerDay(hosting: Hosting, traffic: Traffic): number {
+    const fixed = total(this.realtimeMonth(hosting.realtime)) - total(this.serverlessMonth(hosting.serverless, { ...traffic, requestsPerDay: 0 }));
+    const perRequest = total(this.serverlessMonth(hosting.serverless, { ...traffic, requestsPerDay: 1 })) - total(this.serverlessMonth(hosting.serverless, { ...traffic, requestsPerDay: 0 }));
+    return Math.max(0, fixed / perRequest);
+  }
+}
+
+/** Stated traffic for the hosting figures (bench/usage.json). */
+export interface Traffic {
+  readonly requestsPerDay: number;
+  readonly requestKB: number;
+  readonly responseKB: number;
+  /** Billed duration of one request (serverless bills by the millisecond). */
+  readonly inferenceSeconds: number;
+}
+
+export interface RealtimeHosting {
+  readonly instanceType: string;
+  readonly instanceCount: number;
+}
+export interface ServerlessHosting {
+  readonly memorySizeInMB: number;
+  readonly provisionedConcurrency: number;
+}
+export interface BatchHosting {
+  readonly instanceType: string;
+  readonly instanceCount: number;
+  readonly runsPerMonth: number;
+  /** Whether the job runs on a schedule (and so runs, and bills, with nothing new to score). */
+  readonly scheduled: boolean;
+}
+/** One model hosted each way: its configured mode as configured, the others at their defaults. */
+export interface Hosting {
+  readonly realtime: RealtimeHosting;
+  readonly serverless: ServerlessHosting;
+  readonly batch: BatchHosting;
+}
+
+function quantityText(value: number): string {
+  return Math.round(value).toLocaleString('en');
 }
 
 export function total(lines: readonly Line[]): number {

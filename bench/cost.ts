@@ -6,11 +6,11 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ModelConfig } from '../lib/config';
+import { deploymentSchema, rolloutSeconds, type ModelConfig } from '../lib/config';
 import { qualityMetricFor } from '../lambdas/drift/quality';
 import { qualityThreshold } from '../lib/constructs/drift-monitor';
 import { exampleConfig, synthCaretaker } from '../test/support/stack';
-import { CostModel, runsPerMonth, total, type Line, type ModelFacts, type PriceBook, type SideBySide, type StackFacts, type Usage } from './cost-model';
+import { CostModel, runsPerMonth, total, type Hosting, type Line, type ModelFacts, type PriceBook, type SideBySide, type StackFacts, type Traffic, type Usage } from './cost-model';
 
 const ROOT = join(import.meta.dirname, '..');
 const readJson = (file: string): unknown => JSON.parse(readFileSync(join(ROOT, file), 'utf8'));
@@ -41,10 +41,43 @@ function stackFacts(resources: Record<string, CfnResource>): StackFacts {
   };
 }
 
-function overlapSeconds(deployment: ModelConfig['deployment']): number {
-  const shifting = deployment.trafficShifting;
-  const shiftSeconds = shifting.type === 'CANARY' ? shifting.waitSeconds : shifting.type === 'LINEAR' ? Math.ceil(100 / shifting.stepPercent) * shifting.waitSeconds : 0;
-  return shiftSeconds + deployment.bakeSeconds;
+
+function deploymentFacts(model: ModelConfig): ModelFacts['deployment'] {
+  const { deployment } = model;
+  if (deployment.mode === 'realtime') {
+    return { mode: 'realtime', instanceType: deployment.instanceType, instanceCount: deployment.initialInstanceCount, overlapSeconds: rolloutSeconds(deployment) };
+  }
+  return { mode: deployment.mode, instanceCount: 0, overlapSeconds: rolloutSeconds(deployment) };
+}
+
+/** The model hosted each way: its own mode as configured, the other two at the config's defaults for that mode. */
+function hostingOf(model: ModelConfig, daysPerMonth: number): Hosting {
+  const configured = model.deployment;
+  const as = <M extends ModelConfig['deployment']['mode']>(mode: M) =>
+    (configured.mode === mode ? configured : deploymentSchema.parse({ mode, ...(mode === 'batch' ? { schedule: 'rate(1 day)' } : {}) })) as Extract<ModelConfig['deployment'], { mode: M }>;
+  const realtime = as('realtime');
+  const serverless = as('serverless');
+  const batch = as('batch');
+  return {
+    realtime: { instanceType: realtime.instanceType, instanceCount: realtime.initialInstanceCount },
+    serverless: { memorySizeInMB: serverless.memorySizeInMB, provisionedConcurrency: serverless.provisionedConcurrency ?? 0 },
+    batch: {
+      instanceType: batch.instanceType,
+      instanceCount: batch.instanceCount,
+      // A cron schedule or on-new-data runs are counted as one run a day.
+      runsPerMonth: runsPerMonth(batch.schedule, daysPerMonth) ?? daysPerMonth,
+      scheduled: batch.schedule !== undefined,
+    },
+  };
+}
+
+function describeHosting(model: ModelConfig, hosting: Hosting): Record<'realtime' | 'serverless' | 'batch', string> {
+  const mark = (mode: string) => (model.deployment.mode === mode ? ' (as configured)' : ' (defaults)');
+  return {
+    realtime: `${hosting.realtime.instanceType} × ${hosting.realtime.instanceCount}${mark('realtime')}`,
+    serverless: `${hosting.serverless.memorySizeInMB} MB, ${hosting.serverless.provisionedConcurrency > 0 ? `${hosting.serverless.provisionedConcurrency} provisioned` : 'no provisioned concurrency'}${mark('serverless')}`,
+    batch: `${hosting.batch.instanceType} × ${hosting.batch.instanceCount}, ${hosting.batch.runsPerMonth.toFixed(0)} runs a month${mark('batch')}`,
+  };
 }
 
 function modelFacts(model: ModelConfig): ModelFacts {
@@ -60,7 +93,7 @@ function modelFacts(model: ModelConfig): ModelFacts {
       volumeSizeGb: model.training.volumeSizeGb,
     },
     evaluation: { instanceType: model.evaluation.instanceType, maxRuntimeSeconds: model.evaluation.maxRuntimeSeconds },
-    deployment: { instanceType: model.deployment.instanceType, instanceCount: model.deployment.initialInstanceCount, overlapSeconds: overlapSeconds(model.deployment) },
+    deployment: deploymentFacts(model),
     drift: {
       scheduleMinutes: model.drift.scheduleMinutes,
       numericFeatures: numeric,
@@ -155,7 +188,7 @@ function main(): void {
       '',
       `Training: ${facts.training.instanceType} × ${facts.training.instanceCount}, ${facts.training.managedSpot ? 'managed spot' : 'on-demand'}, maximum runtime`,
       `${facts.training.maxRuntimeSeconds / 3600} h; evaluation ${facts.evaluation.instanceType}, maximum ${facts.evaluation.maxRuntimeSeconds / 60} min; deployment`,
-      `${facts.deployment.instanceType} × ${facts.deployment.instanceCount} with ${facts.deployment.overlapSeconds / 60} min of traffic shifting and bake; drift analysis every`,
+      `${facts.deployment.mode === 'realtime' ? `${facts.deployment.instanceType} × ${facts.deployment.instanceCount}` : facts.deployment.mode} with ${facts.deployment.overlapSeconds / 60} min of traffic shifting and bake; drift analysis every`,
       `${facts.drift.scheduleMinutes} min over ${facts.drift.numericFeatures} numeric and ${facts.drift.categoricalFeatures} categorical features.`,
       '',
       '### Per retraining cycle',
@@ -192,7 +225,7 @@ function main(): void {
         '',
         '### A month with the configured retraining schedule',
         '',
-        `\`${model.retraining.schedule ?? ''}\` is ${cycles.toFixed(1)} cycles a month. At rest + monitoring + cycles, endpoint hosting excluded:`,
+        `\`${model.retraining.schedule ?? ''}\` is ${cycles.toFixed(1)} cycles a month. At rest + monitoring + cycles, endpoint hosting excluded (see Hosting per serving mode):`,
         '',
         '| | Caretaker | alternative |',
         '|---|---:|---:|',
@@ -204,12 +237,60 @@ function main(): void {
     }
   }
 
+  const traffic: Traffic = {
+    requestsPerDay: cost.figure('requestsPerDay'),
+    requestKB: cost.figure('requestKB'),
+    responseKB: cost.figure('responseKB'),
+    inferenceSeconds: cost.figure('inferenceSeconds'),
+  };
+  out.push(
+    '',
+    '## Hosting per serving mode',
+    '',
+    `Stated traffic (bench/usage.json): **${traffic.requestsPerDay.toLocaleString('en')} requests a day**, ${traffic.requestKB} KB in and ${traffic.responseKB} KB out each,`,
+    `${traffic.inferenceSeconds * 1000} ms billed per request; a batch model scores the same records in its runs (${cost.figure('batchRecordsPerSecondPerInstance')} records/s per instance`,
+    `after ${cost.figure('batchStartupSeconds') / 60} min of start-up). Each model is priced in all three \`deployment.mode\`s: its own as configured, the other two`,
+    'at the config\'s defaults for that mode. Data capture storage, the drift analyzer and the pipeline are priced above and do not depend on the mode.',
+  );
+  for (const model of config.models) {
+    const hosting = hostingOf(model, days);
+    const described = describeHosting(model, hosting);
+    const months = {
+      realtime: cost.realtimeMonth(hosting.realtime),
+      serverless: cost.serverlessMonth(hosting.serverless, traffic),
+      batch: cost.batchMonth(hosting.batch, traffic),
+    };
+    const idle = cost.idleMonth(hosting);
+    const breakEven = cost.breakEvenRequestsPerDay(hosting, traffic);
+    const levels = [100, 1_000, 10_000, 100_000, 1_000_000];
+    out.push(
+      '',
+      `### \`${model.name}\``,
+      '',
+      '| mode | hosting | a month at the stated traffic | a month with no requests |',
+      '|---|---|---:|---:|',
+      ...(['realtime', 'serverless', 'batch'] as const).map((mode) => `| \`${mode}\` | ${described[mode]} | ${usd(total(months[mode]))} | ${usd(idle[mode])} |`),
+      '',
+      `**Break-even:** on-demand serverless (${hosting.serverless.memorySizeInMB} MB) costs what ${hosting.realtime.instanceType} × ${hosting.realtime.instanceCount} costs at`,
+      `**${Math.round(breakEven).toLocaleString('en')} requests a day** (${(breakEven / 86_400).toFixed(1)} a second on average) at ${traffic.inferenceSeconds * 1000} ms each; below it serverless is cheaper, above it the`,
+      'instance is (as long as one instance keeps up: size it by load test, not by this table). Both at other volumes:',
+      '',
+      '| requests a day | realtime | serverless |',
+      '|---:|---:|---:|',
+      ...levels.map((requestsPerDay) => `| ${requestsPerDay.toLocaleString('en')} | ${usd(total(cost.realtimeMonth(hosting.realtime)))} | ${usd(total(cost.serverlessMonth(hosting.serverless, { ...traffic, requestsPerDay })))} |`),
+      '',
+      ...(['realtime', 'serverless', 'batch'] as const).flatMap((mode) => [`\`${mode}\`:`, '', ...lineTable(months[mode]), '']),
+    );
+  }
+
   out.push(
     '',
     '## What is not in these figures',
     '',
-    '- The endpoint itself (hosting instance hours while it serves): the same whichever way a model is trained and',
-    '  monitored, and the largest item for most teams. Only the blue/green overlap a deployment adds is counted.',
+    '- Endpoint hosting is priced per mode in "Hosting per serving mode" for the stated traffic, not in the per-cycle or',
+    '  monthly totals above, which count only the blue/green overlap a realtime deployment adds.',
+    '- Serverless requests served by provisioned concurrency are priced at the on-demand duration rate (SageMaker bills',
+    '  them lower): with provisioned concurrency the serverless figure is an upper bound.',
     '- Data transfer (all traffic stays in-region), KMS requests (cents: S3 uses bucket keys), CloudWatch Logs storage',
     '  after ingestion, DynamoDB storage and point-in-time recovery (a few MB: cents), API Gateway requests from people',
     '  using the registry API.',

@@ -100,6 +100,192 @@ const thresholdSchema = z
   .refine((t) => t.min !== undefined || t.max !== undefined, 'needs min or max')
   .refine((t) => t.min === undefined || t.max === undefined || t.min <= t.max, 'min must be ≤ max');
 
+/**
+ * SageMaker Serverless Inference's documented exclusions ("Feature exclusions", Deploy models
+ * with Amazon SageMaker Serverless Inference:
+ * https://docs.aws.amazon.com/sagemaker/latest/dg/serverless-endpoints.html#serverless-endpoints-how-it-works-exclusions):
+ * GPUs, AWS Marketplace model packages, private Docker registries, multi-model endpoints, VPC
+ * configuration, network isolation, data capture, multiple production variants, Model Monitor
+ * and inference pipelines are not supported. Caretaker hosts one ECR image, one variant, no VPC
+ * and no Marketplace package in every mode, so what is left to refuse is below; network
+ * isolation is left off the serverless model by the pipeline (see pipeline-settings.ts).
+ */
+const SERVERLESS_EXCLUSIONS = 'SageMaker Serverless Inference feature exclusions, docs.aws.amazon.com/sagemaker/latest/dg/serverless-endpoints.html';
+
+/** A field one deployment mode does not take: present at all → refused with `message`. */
+const refusedField = (message: string) => z.never({ error: message }).optional();
+
+/** CANARY/LINEAR sizes as SageMaker bounds them (TrafficRoutingConfig, CapacitySize: canary ≤ 50 % of the fleet; linear steps 10–50 %). */
+const trafficShiftingSchema = z
+  .discriminatedUnion('type', [
+    z.strictObject({
+      type: z.literal('CANARY'),
+      canaryPercent: z
+        .number()
+        .int()
+        .min(1)
+        .max(50, 'must be ≤ 50: SageMaker caps a canary at half of the new fleet (deployment guardrails, canary traffic shifting)')
+        .default(10),
+      waitSeconds: positiveInt.max(3600).default(600),
+    }),
+    z.strictObject({
+      type: z.literal('LINEAR'),
+      stepPercent: z
+        .number()
+        .int()
+        .min(10, 'must be 10–50: SageMaker shifts each linear step between 10 % and 50 % of the new fleet (deployment guardrails, linear traffic shifting)')
+        .max(50, 'must be 10–50: SageMaker shifts each linear step between 10 % and 50 % of the new fleet (deployment guardrails, linear traffic shifting)')
+        .default(25),
+      waitSeconds: positiveInt.max(3600).default(300),
+    }),
+    z.strictObject({ type: z.literal('ALL_AT_ONCE') }),
+  ])
+  .default({ type: 'CANARY', canaryPercent: 10, waitSeconds: 600 })
+  .describe('Blue/green traffic shifting of an endpoint update (SageMaker deployment guardrails).');
+
+/** Inference instances default to a CPU type: a churn-sized model does not need a GPU, and an idle ml.g5.xlarge costs ~$1,000 a month. */
+export const DEFAULT_INFERENCE_INSTANCE_TYPE = 'ml.m5.large';
+
+const bakeSeconds = z
+  .number()
+  .int()
+  .min(0)
+  .max(3600)
+  .default(600)
+  .describe('How long the new fleet serves all traffic, watched by the rollback alarms, before the old one is removed (TerminationWaitInSeconds).');
+const latencyAlarmMs = positiveInt.default(1000).describe('p99 ModelLatency above this rolls the deployment back.');
+
+const realtimeDeploymentSchema = z.strictObject({
+  mode: z.literal('realtime').default('realtime').describe('"realtime": an endpoint on always-on instances (the default).'),
+  instanceType: z
+    .string()
+    .regex(SAGEMAKER_INSTANCE_TYPE, 'must look like ml.<family>.<size>')
+    .default(DEFAULT_INFERENCE_INSTANCE_TYPE)
+    .describe('Endpoint instance type. Default: ml.m5.large (CPU).'),
+  initialInstanceCount: positiveInt.max(100).default(1),
+  dataCapturePercent: z.number().int().min(0).max(100).default(20).describe('Share of requests SageMaker data capture writes to S3 for the drift analyzer.'),
+  trafficShifting: trafficShiftingSchema,
+  bakeSeconds,
+  latencyAlarmMs,
+});
+
+/** The memory sizes SageMaker offers a serverless endpoint (ServerlessConfig.MemorySizeInMB: 1 GB steps, 1024–6144). */
+export const SERVERLESS_MEMORY_SIZES_MB = [1024, 2048, 3072, 4096, 5120, 6144] as const;
+
+const serverlessDeploymentSchema = z
+  .strictObject({
+    mode: z.literal('serverless').describe('"serverless": a SageMaker serverless endpoint; nothing runs, and nothing bills, between requests.'),
+    memorySizeInMB: z
+      .number()
+      .int()
+      .refine((mb) => (SERVERLESS_MEMORY_SIZES_MB as readonly number[]).includes(mb), `must be one of ${SERVERLESS_MEMORY_SIZES_MB.join(', ')} (ServerlessConfig.MemorySizeInMB, 1 GB steps)`)
+      .default(2048)
+      .describe('Memory of each serverless worker; SageMaker gives vCPUs in proportion. At least the model\'s size.'),
+    maxConcurrency: z.number().int().min(1).max(200).default(5).describe('ServerlessConfig.MaxConcurrency: concurrent invocations before SageMaker throttles (1–200).'),
+    provisionedConcurrency: z
+      .number()
+      .int()
+      .min(1)
+      .max(200)
+      .optional()
+      .describe('ServerlessConfig.ProvisionedConcurrency: workers kept warm (billed while provisioned); ≤ maxConcurrency. Default: none, the endpoint scales to zero.'),
+    trafficShifting: z
+      .strictObject({
+        type: z.literal('ALL_AT_ONCE', {
+          error:
+            'serverless endpoints update blue/green all at once: CANARY and LINEAR sizes are instance counts or shares of a fleet, and a serverless variant has no instances',
+        }),
+      })
+      .default({ type: 'ALL_AT_ONCE' })
+      .describe('Only ALL_AT_ONCE (with bakeSeconds and the auto-rollback alarms).'),
+    bakeSeconds,
+    latencyAlarmMs,
+    instanceType: refusedField(`serverless endpoints take no instance type: SageMaker chooses the compute, CPU only (no GPUs), from memorySizeInMB (${SERVERLESS_EXCLUSIONS})`),
+    initialInstanceCount: refusedField('serverless endpoints have no instances: they scale with requests up to maxConcurrency'),
+    dataCapturePercent: refusedField(
+      `serverless endpoints do not support data capture (${SERVERLESS_EXCLUSIONS}); drift for a serverless model reads request records the caller writes to the capture prefix (README, Serving modes)`,
+    ),
+  })
+  .refine((d) => d.provisionedConcurrency === undefined || d.provisionedConcurrency <= d.maxConcurrency, {
+    path: ['provisionedConcurrency'],
+    message: 'must be ≤ maxConcurrency (ServerlessConfig.ProvisionedConcurrency)',
+  });
+
+const S3_KEY_PREFIX = /^[A-Za-z0-9!_.*'()-]+(\/[A-Za-z0-9!_.*'()-]+)*\/$/;
+
+const batchDeploymentSchema = z
+  .strictObject({
+    mode: z.literal('batch').describe('"batch": no endpoint; the approved version scores input files with a SageMaker Batch Transform job, on a schedule or when new data lands.'),
+    instanceType: z
+      .string()
+      .regex(SAGEMAKER_INSTANCE_TYPE, 'must look like ml.<family>.<size>')
+      .default(DEFAULT_INFERENCE_INSTANCE_TYPE)
+      .describe('Transform instance type. Default: ml.m5.large (CPU).'),
+    instanceCount: positiveInt.max(100).default(1).describe('Instances per transform job.'),
+    schedule: z
+      .string()
+      .regex(SCHEDULE_EXPRESSION, 'must be rate(N unit) or cron(...)')
+      .optional()
+      .describe('When to score, e.g. cron(0 2 * * ? *). Default: none (then onNewData must be true).'),
+    onNewData: z.boolean().default(false).describe('Also score when new objects land under inputPrefix.'),
+    inputPrefix: z
+      .string()
+      .regex(S3_KEY_PREFIX, 'must be an S3 key prefix ending in "/", e.g. batch/churn/input/')
+      .optional()
+      .describe('Key prefix in the artifacts bucket the job reads. Default: batch/<model>/input/.'),
+    outputPrefix: z
+      .string()
+      .regex(S3_KEY_PREFIX, 'must be an S3 key prefix ending in "/", e.g. batch/churn/output/')
+      .optional()
+      .describe('Key prefix the job writes under, one folder per job. Default: batch/<model>/output/.'),
+    contentType: z.enum(['text/csv', 'application/jsonlines']).default('text/csv').describe('Content type of the input records, split by line.'),
+    maxPayloadInMB: z.number().int().min(1).max(100).default(6).describe('MaxPayloadInMB of each mini-batch (SageMaker: ≤ 100).'),
+    timeoutSeconds: positiveInt
+      .min(300)
+      .max(7 * 24 * 3600)
+      .default(4 * 3600)
+      .describe('Longest a scoring run may take before it is stopped and alerted.'),
+    trafficShifting: refusedField('batch models have no endpoint to shift traffic on'),
+    dataCapturePercent: refusedField('batch models have no endpoint to capture: the drift window is each transform job\'s own input'),
+    initialInstanceCount: refusedField('batch transform jobs take instanceCount'),
+    latencyAlarmMs: refusedField('batch models have no endpoint latency'),
+    bakeSeconds: refusedField('batch models have no endpoint rollout'),
+  })
+  .superRefine((d, ctx) => {
+    if (d.schedule === undefined && !d.onNewData) {
+      ctx.addIssue({ code: 'custom', path: ['schedule'], input: d.schedule, message: 'a batch model needs a schedule, onNewData: true, or both' });
+    }
+    if (d.inputPrefix !== undefined && d.outputPrefix !== undefined && (d.outputPrefix.startsWith(d.inputPrefix) || d.inputPrefix.startsWith(d.outputPrefix))) {
+      ctx.addIssue({ code: 'custom', path: ['outputPrefix'], input: d.outputPrefix, message: `must not overlap inputPrefix (${d.inputPrefix}): a job would score its own outputs` });
+    }
+  });
+
+export const deploymentSchema = z
+  .discriminatedUnion('mode', [realtimeDeploymentSchema, serverlessDeploymentSchema, batchDeploymentSchema], {
+    error: 'mode must be "realtime", "serverless" or "batch"',
+  })
+  .prefault({})
+  .describe('How the approved version serves: deployment.mode "realtime" (default), "serverless" or "batch".');
+
+export type DeploymentConfig = z.output<typeof deploymentSchema>;
+export type RealtimeDeployment = Extract<DeploymentConfig, { mode: 'realtime' }>;
+export type ServerlessDeployment = Extract<DeploymentConfig, { mode: 'serverless' }>;
+export type BatchDeployment = Extract<DeploymentConfig, { mode: 'batch' }>;
+
+/** The endpoint a realtime or serverless model serves from; batch models have none. */
+export function endpointDeployment(model: { readonly name: string; readonly deployment: DeploymentConfig }): RealtimeDeployment | ServerlessDeployment {
+  if (model.deployment.mode === 'batch') throw new Error(`model ${model.name} is deployment.mode "batch": it has no endpoint`);
+  return model.deployment;
+}
+
+/** Seconds an endpoint update spends shifting traffic and baking (both fleets serve); 0 for batch. */
+export function rolloutSeconds(deployment: DeploymentConfig): number {
+  if (deployment.mode === 'batch') return 0;
+  const shifting = deployment.trafficShifting;
+  const shiftSeconds = shifting.type === 'CANARY' ? shifting.waitSeconds : shifting.type === 'LINEAR' ? Math.ceil(100 / shifting.stepPercent) * shifting.waitSeconds : 0;
+  return shiftSeconds + deployment.bakeSeconds;
+}
+
 const modelSchema = z
   .strictObject({
     name: z
@@ -192,30 +378,7 @@ const modelSchema = z
         path: ['heartbeatSeconds'],
         message: 'must be ≤ timeoutSeconds',
       }),
-    deployment: z
-      .strictObject({
-        instanceType: z.string().regex(SAGEMAKER_INSTANCE_TYPE).default('ml.g5.xlarge'),
-        initialInstanceCount: positiveInt.max(100).default(1),
-        dataCapturePercent: z.number().int().min(0).max(100).default(20),
-        trafficShifting: z
-          .discriminatedUnion('type', [
-            z.strictObject({
-              type: z.literal('CANARY'),
-              canaryPercent: z.number().int().min(1).max(99).default(10),
-              waitSeconds: positiveInt.max(3600).default(600),
-            }),
-            z.strictObject({
-              type: z.literal('LINEAR'),
-              stepPercent: z.number().int().min(1).max(99).default(25),
-              waitSeconds: positiveInt.max(3600).default(300),
-            }),
-            z.strictObject({ type: z.literal('ALL_AT_ONCE') }),
-          ])
-          .default({ type: 'CANARY', canaryPercent: 10, waitSeconds: 600 }),
-        bakeSeconds: z.number().int().min(0).max(3600).default(600),
-        latencyAlarmMs: positiveInt.default(1000).describe('p99 ModelLatency above this rolls the deployment back.'),
-      })
-      .prefault({}),
+    deployment: deploymentSchema,
     drift: z
       .strictObject({
         psiThreshold: z.number().positive().max(10).default(0.2),

@@ -34,7 +34,12 @@ export function takesVolumeKmsKey(instanceType: string): boolean {
 const TASK_TIMEOUT_MARGIN_SECONDS = 3600;
 
 export function renderModelSettings(model: ModelConfig, names: ModelSettingsNames): ModelSettings {
-  const { training, deployment } = model;
+  const { training } = model;
+  const deployment = model.deployment;
+  if (deployment.mode !== 'realtime') {
+    // The config check accepts serverless and batch (lib/config.ts); the pipeline's deploy states do not render them yet.
+    throw new Error(`model ${model.name}: deployment.mode "${deployment.mode}" is not deployed by this release's pipeline yet; use "realtime"`);
+  }
   const longestTraining = training.maxWaitSeconds ?? training.maxRuntimeSeconds;
   const shifting = deployment.trafficShifting;
   const trafficRouting =

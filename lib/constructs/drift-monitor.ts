@@ -12,7 +12,7 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { DRIFT_METRICS, METRIC_NAMESPACE } from '../../lambdas/drift/analyze';
 import { qualityMetricFor } from '../../lambdas/drift/quality';
-import type { ModelConfig } from '../config';
+import { endpointDeployment, type ModelConfig } from '../config';
 import { CaretakerFunction } from './caretaker-function';
 
 /** README anchors the alarm descriptions point operators to. */
@@ -272,7 +272,7 @@ export class DriftMonitor extends Construct {
       evaluationPeriods: 2,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
-    const latencyMs = model.deployment.latencyAlarmMs;
+    const latencyMs = endpointDeployment(model).latencyAlarmMs;
     const latency = new cloudwatch.Alarm(this, `LatencyAlarm-${name}`, {
       alarmName: `${prefix}-${name}-latency`,
       alarmDescription: `Endpoint ${endpointName} of ${name}: p99 model latency above ${latencyMs} ms for 3 consecutive 5-minute periods. Runbook: ${RUNBOOK.latency}`,

@@ -16,7 +16,7 @@ import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { SCHEDULE_SOURCE } from '../../lambdas/retraining/messages';
 import { RETRAINING_ALARM_KINDS } from '../../lambdas/shared/contracts';
-import type { ModelConfig } from '../config';
+import { rolloutSeconds, type ModelConfig } from '../config';
 import { CaretakerFunction } from './caretaker-function';
 
 /** What the trigger needs to know about one model. */
@@ -407,11 +407,7 @@ const LEASE_MARGIN = Duration.hours(6);
  */
 export function retrainingModelFromConfig(model: ModelConfig): RetrainingModel {
   const training = (model.training.maxWaitSeconds ?? model.training.maxRuntimeSeconds) * model.training.instanceTypes.length;
-  const shifting = model.deployment.trafficShifting;
-  const shiftingSeconds =
-    shifting.type === 'CANARY' ? shifting.waitSeconds : shifting.type === 'LINEAR' ? shifting.waitSeconds * Math.ceil(100 / shifting.stepPercent) : 0;
-  const pipelineSeconds =
-    training + model.evaluation.maxRuntimeSeconds + model.approval.timeoutSeconds + shiftingSeconds + model.deployment.bakeSeconds;
+  const pipelineSeconds = training + model.evaluation.maxRuntimeSeconds + model.approval.timeoutSeconds + rolloutSeconds(model.deployment);
   return {
     name: model.name,
     dataset: model.dataset.name,

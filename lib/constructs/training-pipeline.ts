@@ -18,7 +18,7 @@ import { datasetPrefix } from '../../lambdas/shared/layout';
 const DATASETS_AREA = datasetPrefix('').split('/')[0] ?? 'datasets';
 /** Every run's staged training input: `models/<model>/<runId>/input/` (artifactPrefixes.trainingInput). */
 const STAGED_INPUTS = 'models/*/*/input/*';
-import type { ModelConfig } from '../config';
+import { endpointDeployment, type ModelConfig } from '../config';
 import { renderModelSettings } from '../pipeline-settings';
 import { CaretakerFunction } from './caretaker-function';
 
@@ -311,6 +311,7 @@ export class TrainingPipeline extends Construct {
   }
 
   private createRollbackAlarms(model: ModelConfig, endpointName: string): cloudwatch.Alarm[] {
+    const { latencyAlarmMs } = endpointDeployment(model);
     const dimensionsMap = { EndpointName: endpointName, VariantName: 'AllTraffic' };
     const errors = new cloudwatch.Alarm(this, `Rollback5xx-${model.name}`, {
       alarmDescription: `Endpoint ${endpointName} returns 5XX errors; rolls a blue/green deployment of ${model.name} back.`,
@@ -322,10 +323,10 @@ export class TrainingPipeline extends Construct {
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
     const latency = new cloudwatch.Alarm(this, `RollbackLatency-${model.name}`, {
-      alarmDescription: `Endpoint ${endpointName} p99 ModelLatency above ${model.deployment.latencyAlarmMs} ms; rolls a blue/green deployment of ${model.name} back.`,
+      alarmDescription: `Endpoint ${endpointName} p99 ModelLatency above ${latencyAlarmMs} ms; rolls a blue/green deployment of ${model.name} back.`,
       // ModelLatency is reported in microseconds.
       metric: new cloudwatch.Metric({ namespace: 'AWS/SageMaker', metricName: 'ModelLatency', dimensionsMap, statistic: 'p99', period: Duration.minutes(1) }),
-      threshold: model.deployment.latencyAlarmMs * 1000,
+      threshold: latencyAlarmMs * 1000,
       evaluationPeriods: 3,
       datapointsToAlarm: 2,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CostModel, runsPerMonth, total, type ModelFacts, type PriceBook, type StackFacts, type Usage } from '../../bench/cost-model';
+import { SERVERLESS_MEMORY_SIZES_MB, deploymentSchema } from '../../lib/config';
+import { CostModel, runsPerMonth, total, type Hosting, type ModelFacts, type PriceBook, type StackFacts, type Traffic, type Usage } from '../../bench/cost-model';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const readJson = (file: string): unknown => JSON.parse(readFileSync(join(ROOT, file), 'utf8'));
@@ -38,6 +39,11 @@ const BOOK: PriceBook = {
     'sqs.fifo.request': price(0),
     'sqs.standard.request': price(0),
     'sns.publish': price(0),
+    'sagemaker.hosting.ml.m5.large': price(0.1, 'instance-hour'),
+    'sagemaker.batch.ml.m5.large': price(0.2, 'instance-hour'),
+    'sagemaker.serverless.2048.second': price(0.00004, 'second'),
+    'sagemaker.serverless.provisioned.2048.second': price(0.00001, 'second'),
+    'sagemaker.serverless.dataProcessed': price(0.02, 'GB'),
   },
 };
 
@@ -61,6 +67,8 @@ const USAGE: Usage = {
     monitorJobBilledMinutes: figure(6),
     monitorJobsPerMonth: figure(720),
     daysPerMonth: figure(30),
+    batchStartupSeconds: figure(300),
+    batchRecordsPerSecondPerInstance: figure(100),
   },
 };
 
@@ -76,7 +84,7 @@ const MODEL: ModelFacts = {
   name: 'churn',
   training: { instanceType: 'ml.g5.xlarge', instanceCount: 1, managedSpot: true, maxRuntimeSeconds: 7200, volumeSizeGb: 73 },
   evaluation: { instanceType: 'ml.m5.xlarge', maxRuntimeSeconds: 1800 },
-  deployment: { instanceType: 'ml.g5.xlarge', instanceCount: 2, overlapSeconds: 1200 },
+  deployment: { mode: 'realtime', instanceType: 'ml.g5.xlarge', instanceCount: 2, overlapSeconds: 1200 },
   drift: { scheduleMinutes: 15, numericFeatures: 3, categoricalFeatures: 1, qualityMetric: true, alarms: 4 },
 };
 
@@ -153,6 +161,61 @@ describe('cost model arithmetic', () => {
   });
 });
 
+describe('hosting per serving mode', () => {
+  const model = new CostModel(BOOK, USAGE);
+  const HOSTING: Hosting = {
+    realtime: { instanceType: 'ml.m5.large', instanceCount: 2 },
+    serverless: { memorySizeInMB: 2048, provisionedConcurrency: 0 },
+    batch: { instanceType: 'ml.m5.large', instanceCount: 1, runsPerMonth: 30, scheduled: true },
+  };
+  // 1 000 requests a day of 400 KB in and 100 KB out, 0.5 s each: round numbers to check by hand.
+  const TRAFFIC: Traffic = { requestsPerDay: 1000, requestKB: 400, responseKB: 100, inferenceSeconds: 0.5 };
+
+  it('bills a realtime endpoint every hour of the month whatever the traffic', () => {
+    expect(total(model.realtimeMonth(HOSTING.realtime))).toBeCloseTo(720 * 2 * 0.1); // 30 days × 24 h × 2 instances
+    expect(model.idleMonth(HOSTING).realtime).toBeCloseTo(144);
+  });
+
+  it('bills serverless by request duration and data processed, nothing when idle', () => {
+    const lines = model.serverlessMonth(HOSTING.serverless, TRAFFIC);
+    expect(usdOf(lines, 'inference duration')).toBeCloseTo(30_000 * 0.5 * 0.00004); // requests × s × $/s
+    expect(usdOf(lines, 'data processed')).toBeCloseTo(((30_000 * 500_000) / 1e9) * 0.02); // 15 GB
+    expect(model.idleMonth(HOSTING).serverless).toBe(0);
+  });
+
+  it('bills provisioned concurrency for every second it is provisioned, even idle', () => {
+    const warm = { ...HOSTING, serverless: { memorySizeInMB: 2048, provisionedConcurrency: 3 } };
+    expect(model.idleMonth(warm).serverless).toBeCloseTo(30 * 86_400 * 3 * 0.00001);
+  });
+
+  it('bills batch runs for start-up and scoring, at least the billing minimum, and nothing idle when only new data starts it', () => {
+    // 1 000 records a run at 100 records/s: 300 s start-up + 10 s.
+    expect(model.batchRunSeconds(HOSTING.batch, 1000)).toBe(310);
+    expect(total(model.batchMonth(HOSTING.batch, TRAFFIC))).toBeCloseTo(((30 * 310) / 3600) * 0.2);
+    const quick = new CostModel(BOOK, { ...USAGE, assumptions: { ...USAGE.assumptions, batchStartupSeconds: figure(1) } });
+    expect(quick.batchRunSeconds(HOSTING.batch, 0)).toBe(60);
+    expect(model.idleMonth({ ...HOSTING, batch: { ...HOSTING.batch, scheduled: false } }).batch).toBe(0);
+    expect(model.idleMonth(HOSTING).batch).toBeCloseTo(((30 * 300) / 3600) * 0.2);
+  });
+
+  it('finds the requests a day at which serverless costs what the instance costs', () => {
+    const breakEven = model.breakEvenRequestsPerDay(HOSTING, TRAFFIC);
+    // Per request: 0.5 s × $0.00004 + 500 KB × $0.02/GB = $0.00003; $144 / 30 days / $0.00003 = 160 000 a day.
+    expect(breakEven).toBeCloseTo(160_000);
+    const at = (requestsPerDay: number) => total(model.serverlessMonth(HOSTING.serverless, { ...TRAFFIC, requestsPerDay }));
+    expect(at(breakEven)).toBeCloseTo(total(model.realtimeMonth(HOSTING.realtime)));
+    expect(at(breakEven * 0.9)).toBeLessThan(144);
+    // Provisioned concurrency is a fixed cost: it lowers the break-even.
+    const warm = { ...HOSTING, serverless: { memorySizeInMB: 2048, provisionedConcurrency: 1 } };
+    expect(model.breakEvenRequestsPerDay(warm, TRAFFIC)).toBeCloseTo((144 - 25.92) / 30 / 0.00003);
+  });
+
+  it('names the missing price of a memory size or instance type it has no price for', () => {
+    expect(() => model.serverlessMonth({ memorySizeInMB: 3072, provisionedConcurrency: 0 }, TRAFFIC)).toThrow('bench/prices.json has no price "sagemaker.serverless.3072.second"');
+    expect(() => model.realtimeMonth({ instanceType: 'ml.c5.large', instanceCount: 1 })).toThrow('bench/prices.json has no price "sagemaker.hosting.ml.c5.large"');
+  });
+});
+
 describe('the recorded price book and usage figures', () => {
   const book = readJson('bench/prices.json') as PriceBook;
   const usage = readJson('bench/usage.json') as Usage;
@@ -166,5 +229,13 @@ describe('the recorded price book and usage figures', () => {
   it('holds every price and figure the model uses', () => {
     const model = new CostModel(book, usage);
     expect(() => [model.atRest({ ...STACK, polledQueues: { fifo: 1, standard: 1 } }, [MODEL]), model.retrainingCycle(STACK, MODEL), model.driftMonth(STACK, MODEL), model.monitorFloorUsd()]).not.toThrow();
+    const traffic: Traffic = { requestsPerDay: model.figure('requestsPerDay'), requestKB: model.figure('requestKB'), responseKB: model.figure('responseKB'), inferenceSeconds: model.figure('inferenceSeconds') };
+    for (const memorySizeInMB of SERVERLESS_MEMORY_SIZES_MB) {
+      expect(() => model.serverlessMonth({ memorySizeInMB, provisionedConcurrency: 1 }, traffic), `${memorySizeInMB} MB`).not.toThrow();
+    }
+    // The defaults a model gets for each mode are priced.
+    const defaults = { realtime: deploymentSchema.parse({}), batch: deploymentSchema.parse({ mode: 'batch', onNewData: true }) };
+    expect(defaults.realtime.mode === 'realtime' && model.price(`sagemaker.hosting.${defaults.realtime.instanceType}`)).toBeGreaterThan(0);
+    expect(defaults.batch.mode === 'batch' && model.price(`sagemaker.batch.${defaults.batch.instanceType}`)).toBeGreaterThan(0);
   });
 });

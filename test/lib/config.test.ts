@@ -145,6 +145,113 @@ describe('parseConfig', () => {
   });
 });
 
+describe('deployment.mode', () => {
+  type DeploymentInput = NonNullable<ModelInput['deployment']>;
+  const withDeployment = (deployment: unknown) => withModel((m) => ({ ...m, deployment: deployment as DeploymentInput }));
+  const deploymentOf = (deployment: unknown) => parseConfig(withDeployment(deployment)).models[0]!.deployment;
+
+  it('defaults to a realtime endpoint on a CPU instance, never a GPU', () => {
+    expect(deploymentOf(undefined)).toMatchObject({ mode: 'realtime', instanceType: 'ml.m5.large', initialInstanceCount: 1, dataCapturePercent: 20 });
+    expect(deploymentOf({})).toMatchObject({ mode: 'realtime', instanceType: 'ml.m5.large' });
+    // The shipped example serves from a CPU instance too.
+    const example = loadConfig(EXAMPLE_CONFIG_FILE).models[0]!.deployment;
+    expect(example.mode === 'realtime' ? example.instanceType : example.mode).toMatch(/^(ml\.(m5|m6i|m7i|c5|c6i|c7i|t3)\.|serverless$)/);
+  });
+
+  it('fills a serverless deployment: 2 GB, 5 concurrent, all at once, no provisioned concurrency', () => {
+    expect(deploymentOf({ mode: 'serverless' })).toEqual({
+      mode: 'serverless',
+      memorySizeInMB: 2048,
+      maxConcurrency: 5,
+      trafficShifting: { type: 'ALL_AT_ONCE' },
+      bakeSeconds: 600,
+      latencyAlarmMs: 1000,
+    });
+    expect(deploymentOf({ mode: 'serverless', memorySizeInMB: 6144, maxConcurrency: 200, provisionedConcurrency: 200 })).toMatchObject({ provisionedConcurrency: 200 });
+  });
+
+  it('refuses a serverless memory size that is not a 1 GB step between 1024 and 6144 MB', () => {
+    for (const memorySizeInMB of [512, 1500, 7168]) {
+      expect(problemsOf(withDeployment({ mode: 'serverless', memorySizeInMB }))).toEqual([
+        `models[0].deployment.memorySizeInMB (${memorySizeInMB}): must be one of 1024, 2048, 3072, 4096, 5120, 6144 (ServerlessConfig.MemorySizeInMB, 1 GB steps)`,
+      ]);
+    }
+  });
+
+  it('refuses a serverless max concurrency outside 1–200 and provisioned concurrency above it', () => {
+    expect(problemsOf(withDeployment({ mode: 'serverless', maxConcurrency: 201 }))[0]).toMatch(/^models\[0\]\.deployment\.maxConcurrency \(201\): /);
+    expect(problemsOf(withDeployment({ mode: 'serverless', maxConcurrency: 0 }))[0]).toMatch(/^models\[0\]\.deployment\.maxConcurrency \(0\): /);
+    expect(problemsOf(withDeployment({ mode: 'serverless', maxConcurrency: 10, provisionedConcurrency: 11 }))).toEqual([
+      'models[0].deployment.provisionedConcurrency (11): must be ≤ maxConcurrency (ServerlessConfig.ProvisionedConcurrency)',
+    ]);
+  });
+
+  it('refuses an instance type on a serverless endpoint (SageMaker picks CPU compute from the memory size; no GPUs)', () => {
+    for (const instanceType of ['ml.g5.xlarge', 'ml.m5.large']) {
+      const problems = problemsOf(withDeployment({ mode: 'serverless', instanceType }));
+      expect(problems).toHaveLength(1);
+      expect(problems[0]).toMatch(/^models\[0\]\.deployment\.instanceType \(".+"\): serverless endpoints take no instance type: .*CPU only \(no GPUs\).*serverless-endpoints\.html/);
+    }
+    expect(problemsOf(withDeployment({ mode: 'serverless', initialInstanceCount: 2 }))).toEqual([
+      'models[0].deployment.initialInstanceCount (2): serverless endpoints have no instances: they scale with requests up to maxConcurrency',
+    ]);
+  });
+
+  it('refuses data capture on a serverless endpoint, naming the drift alternative', () => {
+    const problems = problemsOf(withDeployment({ mode: 'serverless', dataCapturePercent: 20 }));
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^models\[0\]\.deployment\.dataCapturePercent \(20\): serverless endpoints do not support data capture .*request records the caller writes/);
+  });
+
+  it('refuses canary and linear traffic shifting on a serverless endpoint', () => {
+    for (const trafficShifting of [{ type: 'CANARY', canaryPercent: 10, waitSeconds: 600 }, { type: 'LINEAR' }]) {
+      const problems = problemsOf(withDeployment({ mode: 'serverless', trafficShifting }));
+      expect(problems[0]).toMatch(/^models\[0\]\.deployment\.trafficShifting\.type \("(CANARY|LINEAR)"\): serverless endpoints update blue\/green all at once/);
+    }
+    expect(deploymentOf({ mode: 'serverless', trafficShifting: { type: 'ALL_AT_ONCE' }, bakeSeconds: 300 })).toMatchObject({ bakeSeconds: 300 });
+  });
+
+  it('refuses canary and linear sizes SageMaker refuses on a realtime endpoint', () => {
+    expect(problemsOf(withDeployment({ trafficShifting: { type: 'CANARY', canaryPercent: 60 } }))[0]).toMatch(
+      /^models\[0\]\.deployment\.trafficShifting\.canaryPercent \(60\): must be ≤ 50/,
+    );
+    expect(problemsOf(withDeployment({ trafficShifting: { type: 'LINEAR', stepPercent: 5 } }))[0]).toMatch(/^models\[0\]\.deployment\.trafficShifting\.stepPercent \(5\): must be 10–50/);
+    expect(deploymentOf({ trafficShifting: { type: 'LINEAR', stepPercent: 50 } })).toMatchObject({ trafficShifting: { type: 'LINEAR', stepPercent: 50, waitSeconds: 300 } });
+  });
+
+  it('fills a batch deployment and refuses one that never runs', () => {
+    expect(deploymentOf({ mode: 'batch', schedule: 'cron(0 2 * * ? *)' })).toEqual({
+      mode: 'batch',
+      instanceType: 'ml.m5.large',
+      instanceCount: 1,
+      schedule: 'cron(0 2 * * ? *)',
+      onNewData: false,
+      contentType: 'text/csv',
+      maxPayloadInMB: 6,
+      timeoutSeconds: 14400,
+    });
+    expect(deploymentOf({ mode: 'batch', onNewData: true })).toMatchObject({ onNewData: true });
+    expect(problemsOf(withDeployment({ mode: 'batch' }))).toEqual(['models[0].deployment.schedule (missing): a batch model needs a schedule, onNewData: true, or both']);
+  });
+
+  it('refuses endpoint fields on a batch model, and prefixes that overlap or are not S3 prefixes', () => {
+    const batch = { mode: 'batch', onNewData: true };
+    expect(problemsOf(withDeployment({ ...batch, trafficShifting: { type: 'ALL_AT_ONCE' } }))).toEqual([
+      'models[0].deployment.trafficShifting ({"type":"ALL_AT_ONCE"}): batch models have no endpoint to shift traffic on',
+    ]);
+    expect(problemsOf(withDeployment({ ...batch, dataCapturePercent: 10 }))[0]).toMatch(/^models\[0\]\.deployment\.dataCapturePercent \(10\): batch models have no endpoint to capture/);
+    expect(problemsOf(withDeployment({ ...batch, inputPrefix: 'batch/in/', outputPrefix: 'batch/in/scored/' }))).toEqual([
+      'models[0].deployment.outputPrefix ("batch/in/scored/"): must not overlap inputPrefix (batch/in/): a job would score its own outputs',
+    ]);
+    expect(problemsOf(withDeployment({ ...batch, inputPrefix: '/batch/in' }))[0]).toMatch(/^models\[0\]\.deployment\.inputPrefix \("\/batch\/in"\): must be an S3 key prefix/);
+    expect(problemsOf(withDeployment({ ...batch, maxPayloadInMB: 101 }))[0]).toMatch(/^models\[0\]\.deployment\.maxPayloadInMB \(101\): /);
+  });
+
+  it('names the modes when mode is unknown', () => {
+    expect(problemsOf(withDeployment({ mode: 'async' }))).toEqual(['models[0].deployment.mode ("async"): mode must be "realtime", "serverless" or "batch"']);
+  });
+});
+
 describe('loadConfig', () => {
   const dir = mkdtempSync(join(tmpdir(), 'caretaker-config-'));
 

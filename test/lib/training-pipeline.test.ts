@@ -193,13 +193,14 @@ describe('renderModelSettings', () => {
     const settings = renderModelSettings(exampleConfig().models[0]!, names);
     expect(settings.training.resourceConfigs.map((r) => r.VolumeKmsKeyId)).toEqual([undefined, undefined]);
     expect(settings.evaluation.clusterConfig).toMatchObject({ InstanceType: 'ml.m5.xlarge', VolumeKmsKeyId: names.volumeKmsKeyArn });
-    expect(settings.deployment.encryptStorageVolume).toBe(false);
+    // The example serves from ml.m5.large (EBS): its endpoint volume takes the key.
+    expect(settings.deployment.encryptStorageVolume).toBe(true);
     const input = exampleConfigInput();
     const model = input.models[0]!;
-    const ebs = parseConfig({ ...input, models: [{ ...model, training: { ...model.training, instanceTypes: ['ml.p3.2xlarge'] }, deployment: { instanceType: 'ml.m5.large' } }] });
+    const ebs = parseConfig({ ...input, models: [{ ...model, training: { ...model.training, instanceTypes: ['ml.p3.2xlarge'] }, deployment: { instanceType: 'ml.g5.xlarge' } }] });
     const rendered = renderModelSettings(ebs.models[0]!, names);
     expect(rendered.training.resourceConfigs).toEqual([{ InstanceType: 'ml.p3.2xlarge', InstanceCount: 1, VolumeSizeInGB: 50, VolumeKmsKeyId: names.volumeKmsKeyArn }]);
-    expect(rendered.deployment.encryptStorageVolume).toBe(true);
+    expect(rendered.deployment.encryptStorageVolume).toBe(false);
   });
 
   it('omits MaxWaitTimeInSeconds without spot (SageMaker rejects it there)', () => {
