@@ -2,7 +2,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, configJsonSchema, loadConfig, parseConfig, type ConfigInput } from '../../lib/config';
+import { ConfigError, SERVERLESS_MEMORY_SIZES_MB, configJsonSchema, loadConfig, parseConfig, type ConfigInput } from '../../lib/config';
+import { sagemakerShapeConstraints } from '../support/botocore';
 import { EXAMPLE_CONFIG_FILE, exampleConfigInput } from '../support/stack';
 
 type ModelInput = ConfigInput['models'][number];
@@ -245,6 +246,22 @@ describe('deployment.mode', () => {
     ]);
     expect(problemsOf(withDeployment({ ...batch, inputPrefix: '/batch/in' }))[0]).toMatch(/^models\[0\]\.deployment\.inputPrefix \("\/batch\/in"\): must be an S3 key prefix/);
     expect(problemsOf(withDeployment({ ...batch, maxPayloadInMB: 101 }))[0]).toMatch(/^models\[0\]\.deployment\.maxPayloadInMB \(101\): /);
+  });
+
+  it('bounds ServerlessConfig as botocore\'s SageMaker service model does, and no wider', () => {
+    const published = sagemakerShapeConstraints('CreateEndpointConfig', ['ProductionVariants', '[]', 'ServerlessConfig']);
+    expect(Object.keys(published).sort()).toEqual(['MaxConcurrency', 'MemorySizeInMB', 'ProvisionedConcurrency']);
+    const accepted = (deployment: Record<string, number>) => parseConfig(withDeployment({ mode: 'serverless', ...deployment })).models[0]!.deployment;
+    const refused = (deployment: Record<string, number>) => problemsOf(withDeployment({ mode: 'serverless', maxConcurrency: 200, ...deployment }));
+    const memory = published.MemorySizeInMB!;
+    expect([memory.min, memory.max]).toEqual([Math.min(...SERVERLESS_MEMORY_SIZES_MB), Math.max(...SERVERLESS_MEMORY_SIZES_MB)]);
+    for (const field of ['maxConcurrency', 'provisionedConcurrency'] as const) {
+      const bounds = published[field === 'maxConcurrency' ? 'MaxConcurrency' : 'ProvisionedConcurrency']!;
+      expect(accepted({ maxConcurrency: 200, [field]: bounds.min! })).toBeTruthy();
+      expect(accepted({ maxConcurrency: 200, [field]: bounds.max! })).toBeTruthy();
+      expect(refused({ [field]: bounds.min! - 1 })[0]).toMatch(new RegExp(`^models\\[0\\]\\.deployment\\.${field} `));
+      expect(refused({ [field]: bounds.max! + 1 })[0]).toMatch(new RegExp(`^models\\[0\\]\\.deployment\\.${field} `));
+    }
   });
 
   it('names the modes when mode is unknown', () => {

@@ -1,0 +1,42 @@
+/**
+ * Checks a SageMaker request against botocore's SageMaker service model (the model the AWS SDKs
+ * are generated from), with botocore's own `ParamValidator`: required members, types, enums and
+ * min/max bounds as SageMaker publishes them. A source no one here wrote, so a fake or a
+ * rendered request that agrees with it agrees with the API (ARCHITECTURE.md, "Fakes that tell
+ * the truth"). botocore ships with moto on these machines (`pip install "moto[server]"`).
+ */
+import { execFileSync } from 'node:child_process';
+
+const SCRIPT = `
+import json, sys
+import botocore.session
+from botocore.validate import ParamValidator
+request = json.load(sys.stdin)
+model = botocore.session.get_session().get_service_model('sagemaker')
+shape = model.operation_model(request['operation']).input_shape
+report = ParamValidator().validate(request['params'], shape)
+print(json.dumps(report.generate_report().splitlines() if report.has_errors() else []))
+`;
+
+/** botocore's validation errors for `params` of a SageMaker `operation` (e.g. CreateEndpointConfig); empty when valid. */
+export function sagemakerRequestErrors(operation: string, params: unknown): string[] {
+  const out = execFileSync('python3', ['-c', SCRIPT], { input: JSON.stringify({ operation, params }), encoding: 'utf8' });
+  return JSON.parse(out) as string[];
+}
+
+const BOUNDS_SCRIPT = `
+import json, sys
+import botocore.session
+request = json.load(sys.stdin)
+model = botocore.session.get_session().get_service_model('sagemaker')
+shape = model.operation_model(request['operation']).input_shape
+for step in request['path']:
+    shape = shape.member if step == '[]' else shape.members[step]
+print(json.dumps({name: member.metadata for name, member in shape.members.items()}))
+`;
+
+/** The published constraints (min, max, pattern…) of each member of a shape reached from an operation's input, e.g. ['ProductionVariants', '[]', 'ServerlessConfig']. */
+export function sagemakerShapeConstraints(operation: string, path: readonly string[]): Record<string, { min?: number; max?: number; pattern?: string }> {
+  const out = execFileSync('python3', ['-c', BOUNDS_SCRIPT], { input: JSON.stringify({ operation, path }), encoding: 'utf8' });
+  return JSON.parse(out) as Record<string, { min?: number; max?: number }>;
+}
