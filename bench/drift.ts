@@ -173,6 +173,7 @@ async function captureThroughput(records: number): Promise<{ payload: string; re
       captureObjects: () => asyncOf(['capture.jsonl']),
       groundTruthObjects: () => asyncOf([]),
       lines: () => asyncOf(lines),
+      putObject: () => Promise.resolve(),
       emit: () => {},
       log: () => {},
     };

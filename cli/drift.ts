@@ -1,11 +1,15 @@
 /**
- * `caretaker drift --baseline <file> --current <file> [--psi-threshold 0.2]`: the analyzer's
- * statistics on two local files (CSV with a header row, or JSON Lines), printed as JSON.
+ * `caretaker drift --baseline <file> --current <file> [--psi-threshold 0.2] [--html report.html]
+ * [--json report.json]`: the analyzer's statistics on two local files (CSV with a header row,
+ * or JSON Lines), printed as JSON; `--html` / `--json` also write the same report the analyzer
+ * writes per window (`lambdas/drift/report.ts`, rendered by `report-html.ts`).
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { type Command, InvalidArgumentError } from 'commander';
 import { compareTables } from '../lambdas/drift/compare-tables';
 import { DEFAULT_PSI_THRESHOLD, type DriftReport } from '../lambdas/drift/compare';
+import { DEFAULT_MIN_RECORDS, reportDocument, type DriftReportDocument } from '../lambdas/drift/report';
+import { renderReportHtml } from '../lambdas/drift/report-html';
 import { DataFileError, formatOf, parseTable, type Table } from '../lambdas/drift/table';
 
 export function registerDriftCommands(program: Command): void {
@@ -15,10 +19,41 @@ export function registerDriftCommands(program: Command): void {
     .requiredOption('--baseline <file>', 'baseline data (.csv with a header row, or .jsonl)')
     .requiredOption('--current <file>', 'current data (.csv with a header row, or .jsonl)')
     .option('--psi-threshold <number>', 'a feature drifted when its PSI is above this', parseThreshold, DEFAULT_PSI_THRESHOLD)
-    .action((options: { baseline: string; current: string; psiThreshold: number }) => {
+    .option('--min-records <number>', 'fewer current rows than this are too few to judge drift', parseCount, DEFAULT_MIN_RECORDS)
+    .option('--html <file>', 'also write the report as a self-contained HTML page')
+    .option('--json <file>', 'also write the full report (every statistic, bins and category counts) as JSON')
+    .action((options: { baseline: string; current: string; psiThreshold: number; minRecords: number; html?: string; json?: string }) => {
       const report = driftBetweenFiles(options.baseline, options.current, options.psiThreshold);
+      if (options.html !== undefined || options.json !== undefined) {
+        // Everything is computed before anything is written: a bad input file writes nothing.
+        const document = fileReport(report, options);
+        if (options.json !== undefined) writeOutput(options.json, `${JSON.stringify(document, null, 2)}\n`);
+        if (options.html !== undefined) writeOutput(options.html, renderReportHtml(document));
+      }
       console.log(JSON.stringify(report, null, 2));
     });
+}
+
+/** The report document of two local files (no model, no window). */
+export function fileReport(
+  report: DriftReport,
+  options: { readonly baseline: string; readonly current: string; readonly psiThreshold: number; readonly minRecords?: number },
+): DriftReportDocument {
+  return reportDocument(report, {
+    baseline: { location: options.baseline },
+    current: { location: options.current },
+    psiThreshold: options.psiThreshold,
+    minRecords: options.minRecords,
+  });
+}
+
+function writeOutput(file: string, text: string): void {
+  try {
+    writeFileSync(file, text);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new DataFileError(file, `cannot be written (${code ?? String(error)})`);
+  }
 }
 
 export function driftBetweenFiles(baselineFile: string, currentFile: string, psiThreshold = DEFAULT_PSI_THRESHOLD): DriftReport {
@@ -35,6 +70,12 @@ export function readTable(file: string): Table {
     throw new DataFileError(file, code === 'ENOENT' ? 'does not exist' : `cannot be read (${code ?? String(error)})`);
   }
   return parseTable(file, bytes, format);
+}
+
+function parseCount(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('must be a whole number ≥ 0');
+  return n;
 }
 
 function parseThreshold(value: string): number {

@@ -384,6 +384,12 @@ const modelSchema = z
         psiThreshold: z.number().positive().max(10).default(0.2),
         evaluationPeriods: positiveInt.max(24).default(2),
         scheduleMinutes: positiveInt.min(5).max(1440).default(15),
+        minRecords: z
+          .number()
+          .int()
+          .min(1)
+          .default(100)
+          .describe('Fewest captured records in a window for its drift to count; below it the window report says too few records and no DriftScore is published.'),
         qualityThreshold: z
           .number()
           .optional()

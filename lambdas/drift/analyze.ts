@@ -7,10 +7,13 @@
  * into `CurrentWindow` (bin counts, bounded samples and category counts), and only labels are
  * held (at most `maxLabels`).
  */
-import { baselineViews, type Baseline } from './baseline';
+import { BASELINE_FILE, baselineViews, type Baseline } from './baseline';
 import { addPayload, parseCaptureLine, predictionOf } from './capture';
 import type { DriftReport } from './compare';
 import { QualityAccumulator, qualityMetricFor } from './quality';
+import { DEFAULT_MIN_RECORDS, reportDocument, type DriftReportDocument } from './report';
+import { renderReportHtml } from './report-html';
+import { artifactPrefixes, driftReportKeys } from '../shared/layout';
 import { CurrentWindow, type WindowOptions } from './window';
 
 export const METRIC_NAMESPACE = 'Caretaker';
@@ -39,6 +42,8 @@ export interface DriftPorts {
   groundTruthObjects(model: string, from: Date, to: Date): AsyncIterable<string>;
   /** The object's lines, streamed. */
   lines(key: string): AsyncIterable<string>;
+  /** Writes an object to the artifacts bucket (the window's report). */
+  putObject(key: string, body: string, contentType: string): Promise<void>;
   /** Writes one EMF document (a log line CloudWatch turns into metrics). */
   emit(document: string): void;
   log(level: 'info' | 'warn', message: string, details?: Record<string, unknown>): void;
@@ -55,8 +60,12 @@ export interface AnalyzeRequest {
   readonly labelLookbackMs: number;
   /** Most labels held in memory per run. */
   readonly maxLabels: number;
+  /** Fewer records than this in the window are too few to judge drift. @default DEFAULT_MIN_RECORDS */
+  readonly minRecords?: number;
   readonly window?: WindowOptions;
 }
+
+
 
 export type AnalyzeResult =
   | { readonly status: 'skipped'; readonly reason: string; readonly version?: number }
@@ -67,6 +76,9 @@ export type AnalyzeResult =
       readonly malformedRecords: number;
       readonly driftScore?: number;
       readonly report?: DriftReport;
+      /** The window's report.html and report.json, when they were written. */
+      readonly reportKeys?: { readonly json: string; readonly html: string };
+      readonly reportStatus: DriftReportDocument['status'];
       readonly quality?: { readonly metric: string; readonly value: number; readonly labeled: number };
     };
 
@@ -113,7 +125,19 @@ export async function analyzeWindow(request: AnalyzeRequest, ports: DriftPorts):
   }
 
   const timestamp = end;
-  const report = window.rows > 0 ? window.report(request.psiThreshold) : undefined;
+  const minRecords = request.minRecords ?? DEFAULT_MIN_RECORDS;
+  const fullReport = window.report(request.psiThreshold);
+  const document = reportDocument(fullReport, {
+    model,
+    window: { start: windowStart, end: windowEnd },
+    baseline: { version, location: baselineLocation(model, version) },
+    current: { location: artifactPrefixes.capture(model), malformedRecords },
+    psiThreshold: request.psiThreshold,
+    minRecords,
+  });
+  const writtenReport = await writeReport(ports, model, windowEnd, document);
+  // Too few records: the report says so, and no drift metric is published (the alarm treats the window as missing data).
+  const report = window.rows > 0 && window.rows >= minRecords ? fullReport : undefined;
   let driftScore: number | undefined;
   if (report) {
     for (const [feature, drift] of Object.entries(report.features)) {
@@ -143,7 +167,13 @@ export async function analyzeWindow(request: AnalyzeRequest, ports: DriftPorts):
           ? { [DRIFT_METRICS.modelQuality]: qualityValue, [DRIFT_METRICS.labeledRecords]: quality.count }
           : {}),
       },
-      { Version: version, ...(quality ? { QualityMetric: quality.metric } : {}), ...(report ? { Drifted: report.drifted } : {}) },
+      {
+        Version: version,
+        ...(quality ? { QualityMetric: quality.metric } : {}),
+        ...(report ? { Drifted: report.drifted } : {}),
+        ReportStatus: document.status,
+        ...(writtenReport ? { Report: writtenReport.html } : {}),
+      },
     ),
   );
   ports.log('info', 'drift window analyzed', {
@@ -153,6 +183,8 @@ export async function analyzeWindow(request: AnalyzeRequest, ports: DriftPorts):
     malformedRecords,
     driftScore,
     drifted: report?.drifted,
+    reportStatus: document.status,
+    report: writtenReport?.html,
   });
   return {
     status: 'analyzed',
@@ -161,8 +193,49 @@ export async function analyzeWindow(request: AnalyzeRequest, ports: DriftPorts):
     malformedRecords,
     driftScore,
     report,
+    reportKeys: writtenReport,
+    reportStatus: document.status,
     quality: quality && qualityValue !== undefined ? { metric: quality.metric, value: qualityValue, labeled: quality.count } : undefined,
   };
+}
+
+function baselineLocation(model: string, version: number): string {
+  return `${artifactPrefixes.baselines(model, String(version))}${BASELINE_FILE}`;
+}
+
+/**
+ * The window's report.json and report.html, then `reports/<model>/latest.json` naming them.
+ * Written before the metrics, so by the time an alarm fires on this window its report exists.
+ * A failed write is logged and the metrics still go out: they are what the alarm watches.
+ */
+async function writeReport(
+  ports: DriftPorts,
+  model: string,
+  end: Date,
+  document: DriftReportDocument,
+): Promise<{ json: string; html: string } | undefined> {
+  const keys = driftReportKeys.window(model, end);
+  try {
+    await ports.putObject(keys.json, `${JSON.stringify(document, null, 2)}\n`, 'application/json');
+    await ports.putObject(keys.html, renderReportHtml(document), 'text/html; charset=utf-8');
+    await ports.putObject(
+      driftReportKeys.latest(model),
+      JSON.stringify({
+        model,
+        window: document.window,
+        status: document.status,
+        driftScore: document.driftScore,
+        drifted: document.drifted,
+        report: { json: keys.json, html: keys.html },
+        generatedAt: document.generatedAt,
+      }),
+      'application/json',
+    );
+    return { json: keys.json, html: keys.html };
+  } catch (error) {
+    ports.log('warn', 'drift report not written; metrics are published anyway', { model, key: keys.html, error: String(error) });
+    return undefined;
+  }
 }
 
 async function readLabels(request: AnalyzeRequest, ports: DriftPorts): Promise<Map<string, number>> {

@@ -62,6 +62,25 @@ export interface NumericDrift {
   readonly ks: { readonly statistic: number | null; readonly pValue: number | null };
   readonly missingRate: MissingRate;
   readonly drifted: boolean;
+  /** What the statistics were computed from: the bins and the KS sample sizes. */
+  readonly distribution: NumericDistribution;
+}
+
+export interface NumericDistribution {
+  /** Inner bin edges e1 < … < ek (bins (-inf, e1], …, (ek, +inf)). */
+  readonly edges: readonly number[];
+  /** Baseline proportion per bin. */
+  readonly baseline: readonly number[];
+  /** Current count per bin (exact). */
+  readonly current: readonly number[];
+  /** Non-missing values on each side, and the sizes of the samples the KS test compared. */
+  readonly values: { readonly baseline: number; readonly current: number };
+  readonly ksSample: { readonly baseline: number; readonly current: number };
+}
+
+export interface CategoricalDistribution {
+  /** Every category seen on either side: its baseline and current counts (exact). */
+  readonly categories: readonly { readonly name: string; readonly baseline: number; readonly current: number }[];
 }
 
 export interface CategoricalDrift {
@@ -71,6 +90,7 @@ export interface CategoricalDrift {
   readonly chiSquare: { readonly statistic: number | null; readonly pValue: number | null; readonly degreesOfFreedom: number };
   readonly missingRate: MissingRate;
   readonly drifted: boolean;
+  readonly distribution: CategoricalDistribution;
 }
 
 export type FeatureDrift = NumericDrift | CategoricalDrift;
@@ -94,6 +114,13 @@ export function compareNumeric(baseline: NumericBaselineView, current: NumericCu
     ks: { statistic: finiteOrNull(ks.statistic), pValue: finiteOrNull(ks.pValue) },
     missingRate: missingRate(baseline, current),
     drifted: psi > psiThreshold,
+    distribution: {
+      edges: [...baseline.edges],
+      baseline: [...baseline.proportions],
+      current: [...current.binCounts],
+      values: { baseline: baseline.rows - baseline.missing, current: current.rows - current.missing },
+      ksSample: { baseline: baseline.sample.length, current: current.sample.length },
+    },
   };
 }
 
@@ -123,6 +150,7 @@ export function compareCategorical(
     },
     missingRate: missingRate(baseline, current),
     drifted: psi > psiThreshold,
+    distribution: { categories: present.map((name, i) => ({ name, baseline: expectedCounts[i] ?? 0, current: actualCounts[i] ?? 0 })) },
   };
 }
 

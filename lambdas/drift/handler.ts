@@ -18,6 +18,8 @@ export const analyzerEventSchema = z.strictObject({
   windowMinutes: z.number().int().min(1).max(1440),
   psiThreshold: z.number().positive(),
   objectiveMetric: z.string().min(1).optional(),
+  /** Fewer records than this in the window are too few to judge drift (the report says so; no DriftScore). @default DEFAULT_MIN_RECORDS */
+  minRecords: z.number().int().min(0).optional(),
 });
 export type AnalyzerEvent = z.infer<typeof analyzerEventSchema>;
 
@@ -46,6 +48,7 @@ export function createHandler(deps: AnalyzerDeps) {
         windowEnd,
         psiThreshold: input.psiThreshold,
         objectiveMetric: input.objectiveMetric,
+        minRecords: input.minRecords,
         labelLookbackMs: (deps.labelLookbackHours ?? 24) * 3_600_000,
         maxLabels: deps.maxLabels ?? 1_000_000,
       },

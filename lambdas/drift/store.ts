@@ -122,6 +122,10 @@ export function awsDriftPorts(options: AwsPortsOptions): DriftPorts {
       for await (const line of lines) yield line;
     },
 
+    async putObject(key, body, contentType) {
+      await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType }));
+    },
+
     emit: options.emit,
     log: options.log,
   };

@@ -105,7 +105,20 @@ export const EVENT_DETAILS = {
   DeploymentSucceeded: z.object({ ...deployment, endpointName: z.string(), endpointConfigName: z.string() }),
   DeploymentFailed: z.object({ ...deployment, status: z.string().describe('the version\'s status after the failed deployment') }),
   RolledBack: z.object({ ...deployment, endpointName: z.string(), endpointConfigName: z.string() }),
-  DriftDetected: z.object(alarm),
+  DriftDetected: z.object({
+    ...alarm,
+    /**
+     * Where the drift analyzer's window reports are (keys in the artifacts bucket, see
+     * lambdas/shared/layout.ts `driftReportKeys`): `latest` names the newest window's
+     * report.html and report.json; the report this alarm fired on is the newest window under
+     * `windows` that ended at or before `alarmAt`.
+     */
+    report: z.object({
+      latest: z.string().min(1),
+      windows: z.string().min(1),
+      alarmAt: z.string().describe('the alarm state change time, CloudWatch format'),
+    }),
+  }),
   ModelQualityDegraded: z.object(alarm),
 } as const;
 

@@ -7,6 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { RETRAINING_ALARM_KINDS } from '../shared/contracts';
+import { artifactPrefixes, driftReportKeys } from '../shared/layout';
 import type { CaretakerEvent, DetailType, EventDetail } from './catalog';
 
 export type Image = Readonly<Record<string, unknown>>;
@@ -136,8 +137,10 @@ function triggerEvents(image: Image, emit: Emit): void {
     const alarmName = (str(t.id) ?? '').split('|')[0] ?? '';
     const kind = RETRAINING_ALARM_KINDS.find((k) => alarmName.endsWith(`-${k}`));
     const detail = { at, model, alarmName, reason: str(t.reason) ?? '', runId, outcome } as const;
-    if (kind === 'drift') emit('DriftDetected', runId, detail);
-    else if (kind === 'quality') emit('ModelQualityDegraded', runId, detail);
+    if (kind === 'drift') {
+      const alarmAt = (str(t.id) ?? '').split('|')[1] ?? '';
+      emit('DriftDetected', runId, { ...detail, report: { latest: driftReportKeys.latest(model), windows: artifactPrefixes.reports(model), alarmAt } });
+    } else if (kind === 'quality') emit('ModelQualityDegraded', runId, detail);
   }
   if (outcome === 'SUPPRESSED') {
     emit('RunSuppressed', runId, {

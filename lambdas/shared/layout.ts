@@ -11,6 +11,7 @@
  * - `capture/<model>/`                endpoint data capture (SageMaker writes <endpoint>/<variant>/yyyy/mm/dd/hh/)
  * - `baselines/<model>/<version>/`    drift baselines of a deployed version's training data
  * - `ground-truth/<model>/`           labels supplied for captured inference ids
+ * - `reports/<model>/<window>/`       the drift analyzer's report of one window (report.json, report.html)
  *
  * Datasets bucket:
  * - `datasets/<dataset>/`             objects a dataset version is registered from
@@ -22,13 +23,14 @@ export const artifactPrefixes = {
   capture: (model: string) => `capture/${model}/`,
   baselines: (model: string, version: string) => `baselines/${model}/${version}/`,
   groundTruth: (model: string) => `ground-truth/${model}/`,
+  reports: (model: string) => `reports/${model}/`,
   trainingInput: (model: string, runId: string) => `models/${model}/${runId}/input/`,
 } as const;
 
 export const datasetPrefix = (dataset: string) => `datasets/${dataset}/`;
 
 /** IAM resource patterns for a whole area (all models): `checkpoints/*` etc. */
-export const artifactAreas = ['checkpoints', 'models', 'evaluations', 'capture', 'baselines', 'ground-truth'] as const;
+export const artifactAreas = ['checkpoints', 'models', 'evaluations', 'capture', 'baselines', 'ground-truth', 'reports'] as const;
 
 /**
  * Hour partition of a time, `yyyy/mm/dd/hh/` in UTC: the layout SageMaker data capture writes
@@ -37,3 +39,18 @@ export const artifactAreas = ['checkpoints', 'models', 'evaluations', 'capture',
  * list only the hours of a window.
  */
 export const hourPartition = (at: Date) => `${at.toISOString().slice(0, 13).replace(/[-T]/g, '/')}/`;
+
+/**
+ * Keys of the drift analyzer's reports (artifacts bucket): one folder per model and window,
+ * named by the window's end in ISO 8601 basic format (`reports/churn/20261122T103000Z/`), and
+ * `reports/<model>/latest.json`, which names the newest window's files. The drift alarm's
+ * description and the DriftDetected event point at these.
+ */
+export const driftReportKeys = {
+  windowId: (end: Date) => end.toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/[-:]/g, ''),
+  window(model: string, end: Date) {
+    const folder = `${artifactPrefixes.reports(model)}${driftReportKeys.windowId(end)}/`;
+    return { folder, json: `${folder}report.json`, html: `${folder}report.html` };
+  },
+  latest: (model: string) => `${artifactPrefixes.reports(model)}latest.json`,
+} as const;

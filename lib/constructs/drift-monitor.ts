@@ -11,9 +11,12 @@ import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { DRIFT_METRICS, METRIC_NAMESPACE } from '../../lambdas/drift/analyze';
+import { artifactPrefixes, driftReportKeys, type artifactAreas } from '../../lambdas/shared/layout';
 import { qualityMetricFor } from '../../lambdas/drift/quality';
 import { endpointDeployment, type ModelConfig } from '../config';
 import { CaretakerFunction } from './caretaker-function';
+
+const REPORTS_AREA: (typeof artifactAreas)[number] = 'reports';
 
 /** README anchors the alarm descriptions point operators to. */
 export const RUNBOOK = {
@@ -126,7 +129,7 @@ export class DriftMonitor extends Construct {
     const schedules = new Map<string, scheduler.Schedule>();
     for (const model of props.models) {
       schedules.set(model.name, this.schedule(model, props.encryptionKey));
-      const modelAlarms = this.modelAlarms(model, prefix, endpointName(model.name), variantName);
+      const modelAlarms = this.modelAlarms(model, prefix, endpointName(model.name), variantName, props.artifactsBucket.bucketName);
       for (const alarm of Object.values(modelAlarms) as cloudwatch.Alarm[]) {
         alarm.addAlarmAction(alertAction);
         alarm.addOkAction(alertAction);
@@ -189,6 +192,11 @@ export class DriftMonitor extends Construct {
       }),
     );
     bucket.encryptionKey?.grantDecrypt(role);
+    // Each window's report.json / report.html, and reports/<model>/latest.json.
+    role.addToPolicy(new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [bucket.arnForObjects(`${REPORTS_AREA}/*`)] }));
+    // SSE-KMS PutObject needs kms:GenerateDataKey (S3 user guide, "Permissions for uploading an object
+    // encrypted with an AWS KMS key"); grantEncrypt would add ReEncrypt*, which a writer never needs.
+    bucket.encryptionKey?.grant(role, 'kms:GenerateDataKey');
     role.addToPolicy(
       new iam.PolicyStatement({
         actions: ['dynamodb:Query'],
@@ -197,6 +205,10 @@ export class DriftMonitor extends Construct {
     );
     const bucketId = Stack.of(this).getLogicalId(bucket.node.defaultChild as CfnElement);
     Validations.of(role).acknowledge(
+      {
+        id: `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/${REPORTS_AREA}/*]`,
+        reason: 'The analyzer writes one report folder per model and window (reports/<model>/<window>/); the wildcard is confined to the reports prefix of the artifacts bucket.',
+      },
       ...readable.map((p) => ({
         id: `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/${p}]`,
         reason: `The analyzer reads objects SageMaker and the API name at run time; the wildcard is confined to the ${p.slice(0, -2)} prefix of the artifacts bucket.`,
@@ -216,6 +228,7 @@ export class DriftMonitor extends Construct {
           windowEnd: scheduler.ContextAttribute.scheduledTime,
           windowMinutes: drift.scheduleMinutes,
           psiThreshold: drift.psiThreshold,
+          minRecords: drift.minRecords,
           objectiveMetric: model.objective.metricName,
         }),
         role: this.schedulerRole,
@@ -225,12 +238,12 @@ export class DriftMonitor extends Construct {
     });
   }
 
-  private modelAlarms(model: ModelConfig, prefix: string, endpointName: string, variantName: string): ModelAlarms {
+  private modelAlarms(model: ModelConfig, prefix: string, endpointName: string, variantName: string, bucketName: string): ModelAlarms {
     const name = model.name;
     const period = Duration.minutes(model.drift.scheduleMinutes);
     const drift = new cloudwatch.Alarm(this, `DriftAlarm-${name}`, {
       alarmName: `${prefix}-${name}-drift`,
-      alarmDescription: `Input drift of ${name}: the largest feature PSI stayed above ${model.drift.psiThreshold} for ${model.drift.evaluationPeriods} windows. A retraining run is requested. Runbook: ${RUNBOOK.drift}`,
+      alarmDescription: `Input drift of ${name}: the largest feature PSI stayed above ${model.drift.psiThreshold} for ${model.drift.evaluationPeriods} windows. A retraining run is requested. Report of the newest window: s3://${bucketName}/${driftReportKeys.latest(name)} names its report.html (every window: s3://${bucketName}/${artifactPrefixes.reports(name)}<window>/). Runbook: ${RUNBOOK.drift}`,
       metric: this.metricDriftScore(name, period),
       threshold: model.drift.psiThreshold,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,

@@ -1,10 +1,11 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { main } from '../../bin/cli';
+import { formatNumber } from '../../lambdas/drift/report-html';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const FIXTURES = join(ROOT, 'test/fixtures/drift');
@@ -94,6 +95,42 @@ describe('caretaker drift', () => {
       { cwd: ROOT },
     );
     expect(JSON.parse(stdout)).toMatchObject({ baselineRows: 4, currentRows: 4, drifted: [] });
+  });
+
+  it('--html and --json write the report the analyzer writes: every feature charted, nothing loaded from the network', async () => {
+    const html = join(dir, 'report.html');
+    const json = join(dir, 'report.json');
+    const baseline = join(FIXTURES, 'shifted/baseline.csv');
+    const current = join(FIXTURES, 'shifted/current.csv');
+    const result = await drift('--baseline', baseline, '--current', current, '--html', html, '--json', json);
+    expect(result.code).toBe(0);
+    const printed = JSON.parse(result.stdout) as { drifted: string[] };
+    const doc = JSON.parse(readFileSync(json, 'utf8')) as { format: string; status: string; drifted: string[]; features: { name: string; psi: number }[]; baseline: { location: string } };
+    expect(doc).toMatchObject({ format: 'caretaker.drift-report/1', status: 'drifted', baseline: { location: baseline } });
+    expect([...doc.drifted].sort()).toEqual([...printed.drifted].sort());
+    const page = readFileSync(html, 'utf8');
+    for (const feature of doc.features) {
+      expect(page).toMatch(new RegExp(`<section class="feature" id="feature-\\d+" data-feature="${feature.name}">\\s*<h2>${feature.name} [\\s\\S]*?<svg class="chart"`));
+      expect(page).toContain(`<td class="psi">${formatNumber(feature.psi)}</td>`);
+    }
+    expect(page).not.toMatch(/https?:\/\/|@import|url\(|<script|<link/i);
+  });
+
+  it('writes no report when an input file is bad', async () => {
+    const html = join(dir, 'never.html');
+    const json = join(dir, 'never.json');
+    const result = await drift('--baseline', file('good2.csv', GOOD), '--current', file('ragged2.csv', 'x,colour\n1,red\n2\n'), '--html', html, '--json', json);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/ragged2\.csv: line 3/);
+    expect(existsSync(html)).toBe(false);
+    expect(existsSync(json)).toBe(false);
+  });
+
+  it('--min-records: too few current rows are reported as such, not as drift', async () => {
+    const json = join(dir, 'few.json');
+    const result = await drift('--baseline', join(FIXTURES, 'shifted/baseline.csv'), '--current', join(FIXTURES, 'shifted/current.csv'), '--json', json, '--min-records', '5000');
+    expect(result.code).toBe(0);
+    expect(JSON.parse(readFileSync(json, 'utf8'))).toMatchObject({ status: 'too-few-records', drifted: [], driftScore: null, minRecords: 5000 });
   });
 
   describe('rejects bad files, naming file, line and column', () => {

@@ -36,8 +36,9 @@ describe('DriftMonitor', () => {
       TreatMissingData: 'notBreaching',
       AlarmActions: [alertsRef],
       OKActions: [alertsRef],
-      AlarmDescription: Match.stringLikeRegexp('Runbook: README.md#runbook-drift-alarm'),
     });
+    const alarm = stack.drift.alarms.get('churn')!.drift;
+    expect(JSON.stringify(stack.resolve((alarm.node.defaultChild as { alarmDescription?: unknown }).alarmDescription))).toContain('Runbook: README.md#runbook-drift-alarm');
   });
 
   it('alarms when the objective metric falls below the gate threshold (maximize)', () => {
@@ -113,11 +114,20 @@ describe('DriftMonitor', () => {
       windowEnd: '<aws.scheduler.scheduled-time>',
       windowMinutes: 15,
       psiThreshold: 0.2,
+      minRecords: 100,
       objectiveMetric: 'validation:auc',
     });
   });
 
-  it('lets the analyzer read only capture, ground truth and baselines, and query only the gsi1 index', () => {
+  it('points the drift alarm\'s notification at the window reports of the model', () => {
+    const alarm = stack.drift.alarms.get('churn')!.drift;
+    const description = JSON.stringify(stack.resolve((alarm.node.defaultChild as { alarmDescription?: unknown }).alarmDescription));
+    expect(description).toContain(`{"Ref":"${bucketId}"}`);
+    expect(description).toContain('/reports/churn/latest.json names its report.html');
+    expect(description).toContain('/reports/churn/<window>/');
+  });
+
+  it('lets the analyzer read only capture, ground truth and baselines, write only reports, and query only the gsi1 index', () => {
     const statements = new Capture();
     template.hasResourceProperties('AWS::IAM::Policy', {
       Roles: [{ Ref: id(stack.drift.analyzer.role) }],
@@ -137,14 +147,20 @@ describe('DriftMonitor', () => {
           Resource: { 'Fn::GetAtt': [bucketId, 'Arn'] },
           Condition: { StringLike: { 's3:prefix': ['capture/*', 'ground-truth/*'] } },
         }),
-        expect.objectContaining({ Action: 'kms:Decrypt', Resource: { 'Fn::GetAtt': [id(stack.key), 'Arn'] } }),
+        expect.objectContaining({ Action: 's3:PutObject', Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [bucketId, 'Arn'] }, '/reports/*']] } }),
         expect.objectContaining({
           Action: 'dynamodb:Query',
           Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [id(stack.metadata.table), 'Arn'] }, '/index/gsi1']] },
         }),
       ]),
     );
-    expect(JSON.stringify(all)).not.toMatch(/s3:PutObject|s3:DeleteObject|dynamodb:PutItem/);
+    // The bucket's key: decrypt what it reads, a data key for what it writes (SSE-KMS PutObject).
+    const kms = all.filter((s) => JSON.stringify(s.Action).includes('kms:'));
+    expect(kms.flatMap((s) => s.Action).sort()).toEqual(['kms:Decrypt', 'kms:GenerateDataKey']);
+    for (const s of kms) expect(s.Resource).toEqual({ 'Fn::GetAtt': [id(stack.key), 'Arn'] });
+    const writes = all.filter((s) => JSON.stringify(s.Action).includes('s3:PutObject'));
+    expect(writes).toHaveLength(1);
+    expect(JSON.stringify(all)).not.toMatch(/s3:DeleteObject|dynamodb:PutItem/);
   });
 
   it('lets CloudWatch use the key only for this stack\'s alarms', () => {

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildBaseline } from '../../../lambdas/drift/baseline';
@@ -14,7 +14,9 @@ import { awsDriftPorts, baselineFromObjects, readBaseline, writeBaseline } from 
 import { parseTable } from '../../../lambdas/drift/table';
 import { keys } from '../../../lambdas/shared/contracts';
 import { createDocumentClient } from '../../../lambdas/shared/dynamo';
-import { artifactPrefixes, hourPartition } from '../../../lambdas/shared/layout';
+import { artifactPrefixes, driftReportKeys, hourPartition } from '../../../lambdas/shared/layout';
+import type { DriftReportDocument } from '../../../lambdas/drift/report';
+import { formatNumber } from '../../../lambdas/drift/report-html';
 import { motoClientConfig, uniqueName } from '../../support/aws';
 import { createMetadataTable } from '../../support/table';
 
@@ -157,6 +159,68 @@ describe('drift analyzer on S3 and DynamoDB (moto)', () => {
     expect(modelDoc.DriftScore).toBeCloseTo(Math.max(...Object.values(expected.features).map((f) => f.psi)), 12);
     expect(modelDoc.CapturedRecords).toBe(400);
     expect(modelDoc.Drifted).toEqual(expected.drifted);
+  });
+
+  const getText = async (key: string) => {
+    const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    return { text: await object.Body!.transformToString(), contentType: object.ContentType };
+  };
+
+  it('writes the window\'s report next to its metrics: report.json as the EMF says, report.html charting every feature, latest.json naming both', async () => {
+    emitted.length = 0;
+    const result = await handler()({ model: 'churn', windowEnd: windowEnd.toISOString(), windowMinutes: 15, psiThreshold: 0.2 });
+    const keys = driftReportKeys.window('churn', windowEnd);
+    expect(keys.folder).toBe(`reports/churn/${windowEnd.toISOString().slice(0, 19).replace(/[-:]/g, '')}Z/`);
+    expect(result).toMatchObject({ status: 'analyzed', reportKeys: { json: keys.json, html: keys.html }, reportStatus: 'drifted' });
+
+    const json = await getText(keys.json);
+    expect(json.contentType).toBe('application/json');
+    const doc = JSON.parse(json.text) as DriftReportDocument;
+    expect(doc).toMatchObject({
+      model: 'churn',
+      window: { start: windowStart.toISOString(), end: windowEnd.toISOString() },
+      baseline: { version: 3, location: 'baselines/churn/3/baseline.json', rows: 3000 },
+      current: { records: 400, malformedRecords: 1 },
+      psiThreshold: 0.2,
+      status: 'drifted',
+    });
+    const modelDoc = emitted.find((d) => d.Feature === undefined)!;
+    expect(doc.driftScore).toBe(modelDoc.DriftScore);
+    expect([...doc.drifted].sort()).toEqual([...(modelDoc.Drifted as string[])].sort());
+    expect(modelDoc.Report).toBe(keys.html);
+    for (const feature of doc.features) {
+      const metrics = emitted.find((d) => d.Feature === feature.name)!;
+      expect(feature.psi).toBe(metrics.PSI);
+      expect(feature.missingRate.current).toBe(metrics.MissingRate);
+    }
+
+    const html = await getText(keys.html);
+    expect(html.contentType).toBe('text/html; charset=utf-8');
+    for (const feature of doc.features) {
+      expect(html.text).toMatch(new RegExp(`data-feature="${feature.name}">\\s*<h2>${feature.name} [\\s\\S]*?<svg class="chart"`));
+      expect(html.text).toContain(`<td class="psi">${formatNumber(feature.psi)}</td>`);
+    }
+    expect(html.text).not.toMatch(/https?:\/\/|@import|url\(|<script|<link/i);
+
+    expect(JSON.parse((await getText(driftReportKeys.latest('churn'))).text)).toMatchObject({
+      model: 'churn',
+      status: 'drifted',
+      report: { json: keys.json, html: keys.html },
+      window: { end: windowEnd.toISOString() },
+    });
+  });
+
+  it('a window with fewer than minRecords records: the report says too few, and no DriftScore reaches the alarm', async () => {
+    emitted.length = 0;
+    const result = await handler()({ model: 'churn', windowEnd: windowEnd.toISOString(), windowMinutes: 15, psiThreshold: 0.2, minRecords: 401 });
+    expect(result).toMatchObject({ status: 'analyzed', capturedRecords: 400, reportStatus: 'too-few-records' });
+    expect(result).not.toHaveProperty('driftScore', expect.anything());
+    expect(emitted).toHaveLength(1);
+    expect(emitted[0]).toMatchObject({ Model: 'churn', CapturedRecords: 400, ReportStatus: 'too-few-records' });
+    expect(emitted[0]).not.toHaveProperty('DriftScore');
+    const doc = JSON.parse((await getText(driftReportKeys.window('churn', windowEnd).json)).text) as DriftReportDocument;
+    expect(doc).toMatchObject({ status: 'too-few-records', drifted: [], driftScore: null, minRecords: 401 });
+    expect(doc.warnings[0]).toMatch(/Only 400 records/);
   });
 
   it('joins labels with captured predictions, including from before the window, for the objective metric', async () => {

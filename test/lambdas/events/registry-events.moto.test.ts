@@ -184,6 +184,10 @@ describe('registry events from the table stream, on an EventBridge bus (moto)', 
     const seen = of({ model });
     expect(types(seen)).toEqual(['DriftDetected', 'RunStarted', 'DriftDetected', 'RunSuppressed']);
     expect(seen[0]!.detail).toMatchObject({ alarmName, outcome: 'STARTED' });
+    // The alarm's report: the analyzer's window reports of this model, as of the alarm's state change.
+    expect(seen[2]!.detail).toMatchObject({
+      report: { latest: `reports/${model}/latest.json`, windows: `reports/${model}/`, alarmAt: '2026-11-22T11:00:00.000+0000' },
+    });
     expect(seen[1]!.detail).toMatchObject({ kind: 'training', trigger: { kind: 'alarm' }, requestedBy: 'caretaker:alarm', datasetVersion: 'v000001' });
     expect(seen[2]!.detail).toMatchObject({ alarmName, outcome: 'SUPPRESSED' });
     expect(seen[3]!.detail).toMatchObject({ runId: (seen[2]!.detail as { runId: string }).runId, reason: expect.any(String) as unknown });
