@@ -23,7 +23,7 @@ import * as z from 'zod';
 import { Invalid } from '../shared/errors';
 import type { CategoricalBaselineView, FeatureBaselineView, NumericBaselineView } from './compare';
 import { mergeSamples, Random } from './sample';
-import { sortFloat64 } from './sort';
+import { compactSortFloat64 } from './sort';
 import { binCountsSorted, decileEdges, proportions } from './stats';
 import { DataFileError, parseTable, type Table, type TableFormat } from './table';
 
@@ -161,15 +161,7 @@ export function inferType(table: Table, column: string): FeatureType {
 
 /** The non-NaN values, sorted ascending, in a new array. */
 export function compactSorted(values: Float64Array): Float64Array {
-  let n = 0;
-  for (let i = 0; i < values.length; i++) if (values[i] === values[i]) n++;
-  const out = new Float64Array(n);
-  let k = 0;
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i]!;
-    if (v === v) out[k++] = v;
-  }
-  return sortFloat64(out);
+  return compactSortFloat64(values);
 }
 
 /** The baseline side of a numeric feature from all of its sorted values: exact edges and proportions. */

@@ -6,6 +6,14 @@
  * negatives, the sign bit of the rest), so the order is numeric with -0 before +0, as
  * `TypedArray.prototype.sort` orders them. NaN must not be present (callers compact first).
  * Small arrays use the built-in sort.
+ *
+ * `compactSortFloat64` (NaN dropped, into a new array) is the drift path's entry: it first tries
+ * `sortDecimals`, which sorts columns of fixed-point decimals (what CSV files mostly hold: at
+ * most 9 fraction digits, |v·10^d| < 2^31) as 32-bit integers, 2 passes over 4-byte keys instead
+ * of 4 over 8-byte ones, checking that every value is exactly m / 10^d so the output holds the
+ * very same doubles; otherwise the fused double radix sort (compaction, key mapping and digit
+ * counting in one pass; the last scatter pass maps keys back to doubles). Measured with
+ * `node --cpu-prof` on bench:drift's data (see BENCHMARKS.md).
  */
 
 const RADIX_THRESHOLD = 4096;
@@ -92,4 +100,205 @@ export function sortFloat64(values: Float64Array): Float64Array {
     }
   }
   return values;
+}
+
+
+/** The non-NaN values of `values`, sorted ascending, in a new array (`values` is not changed). */
+export function compactSortFloat64(values: Float64Array): Float64Array {
+  if (values.length < RADIX_THRESHOLD) return compactSortDoubles(values);
+  const decimal = sortDecimals(values);
+  if (decimal) return decimal;
+  return compactSortDoubles(values);
+}
+
+function compactSortDoubles(values: Float64Array): Float64Array {
+  const n0 = values.length;
+  if (n0 < RADIX_THRESHOLD) {
+    let n = 0;
+    const out = new Float64Array(n0);
+    for (let i = 0; i < n0; i++) {
+      const v = values[i]!;
+      if (v === v) out[n++] = v;
+    }
+    return (n === n0 ? out : out.slice(0, n)).sort();
+  }
+  const out = new Float64Array(n0);
+  const outWords = new Uint32Array(out.buffer, 0, n0 * 2);
+  const inWords = new Uint32Array(values.buffer, values.byteOffset, n0 * 2);
+  counts.fill(0);
+  // One pass: drop NaN, map each double's bits to a key that orders like the number, count all four digits.
+  let n = 0;
+  for (let i = 0; i < n0; i++) {
+    const v = values[i]!;
+    if (v !== v) continue;
+    let lo = inWords[2 * i]!;
+    let hi = inWords[2 * i + 1]!;
+    if (hi & 0x80000000) {
+      hi = ~hi >>> 0;
+      lo = ~lo >>> 0;
+    } else {
+      hi = (hi | 0x80000000) >>> 0;
+    }
+    outWords[2 * n] = lo;
+    outWords[2 * n + 1] = hi;
+    counts[lo & 0xffff]!++;
+    counts[65536 + (lo >>> 16)]!++;
+    counts[131072 + (hi & 0xffff)]!++;
+    counts[196608 + (hi >>> 16)]!++;
+    n++;
+  }
+  if (scratch.length < n) scratch = new Float64Array(n);
+  const scratchWords = new Uint32Array(scratch.buffer, 0, n * 2);
+  // Passes that move something (a digit every key shares moves nothing).
+  const passes: number[] = [];
+  for (let pass = 0; pass < 4; pass++) {
+    const word = pass >> 1;
+    const shift = (pass & 1) * 16;
+    if (n > 0 && counts[pass * 65536 + ((outWords[word]! >>> shift) & 0xffff)] !== n) passes.push(pass);
+  }
+  let from: Uint32Array = outWords;
+  let to: Uint32Array = scratchWords;
+  for (let p = 0; p < passes.length; p++) {
+    const pass = passes[p]!;
+    const word = pass >> 1;
+    const shift = (pass & 1) * 16;
+    const base = pass * 65536;
+    let sum = 0;
+    for (let d = base; d < base + 65536; d++) {
+      const c = counts[d]!;
+      counts[d] = sum;
+      sum += c;
+    }
+    const last = p === passes.length - 1;
+    if (last && from === outWords) {
+      // In place is impossible for a scatter: go through scratch, then back-map below.
+      scatter(from, scratchWords, n, word, shift, base);
+      from = scratchWords;
+      break;
+    }
+    if (last) {
+      // The last pass writes the doubles back from their keys, into `out`.
+      scatterBack(from, outWords, n, word, shift, base);
+      return out.subarray(0, n);
+    }
+    scatter(from, to, n, word, shift, base);
+    const swap = from;
+    from = to;
+    to = swap;
+  }
+  // Keys to doubles, from wherever they ended, into `out`.
+  for (let i = 0; i < n; i++) {
+    const hi = from[2 * i + 1]!;
+    const lo = from[2 * i]!;
+    if (hi & 0x80000000) {
+      outWords[2 * i + 1] = (hi & 0x7fffffff) >>> 0;
+      outWords[2 * i] = lo;
+    } else {
+      outWords[2 * i + 1] = ~hi >>> 0;
+      outWords[2 * i] = ~lo >>> 0;
+    }
+  }
+  return out.subarray(0, n);
+}
+
+function scatter(from: Uint32Array, to: Uint32Array, n: number, word: number, shift: number, base: number): void {
+  if (word === 0) {
+    for (let i = 0; i < n; i++) {
+      const lo = from[2 * i]!;
+      const at = counts[base + ((lo >>> shift) & 0xffff)]!++;
+      to[2 * at] = lo;
+      to[2 * at + 1] = from[2 * i + 1]!;
+    }
+  } else {
+    for (let i = 0; i < n; i++) {
+      const hi = from[2 * i + 1]!;
+      const at = counts[base + ((hi >>> shift) & 0xffff)]!++;
+      to[2 * at] = from[2 * i]!;
+      to[2 * at + 1] = hi;
+    }
+  }
+}
+
+/** A scatter pass that writes each key back as its double. */
+function scatterBack(from: Uint32Array, to: Uint32Array, n: number, word: number, shift: number, base: number): void {
+  for (let i = 0; i < n; i++) {
+    const lo = from[2 * i]!;
+    const hi = from[2 * i + 1]!;
+    const at = counts[base + (((word === 0 ? lo : hi) >>> shift) & 0xffff)]!++;
+    if (hi & 0x80000000) {
+      to[2 * at + 1] = (hi & 0x7fffffff) >>> 0;
+      to[2 * at] = lo;
+    } else {
+      to[2 * at + 1] = ~hi >>> 0;
+      to[2 * at] = ~lo >>> 0;
+    }
+  }
+}
+
+const POW10 = Array.from({ length: 10 }, (_, i) => 10 ** i);
+const MAX_DECIMALS = 9;
+const counts32 = new Uint32Array(2 * 65536);
+let keyScratch = new Uint32Array(0);
+
+/**
+ * Sorts non-NaN values that are all decimals with at most 9 fraction digits and |v·10^d| < 2^31
+ * as 32-bit integers (2 radix passes of 4-byte keys instead of 4 of 8-byte ones); undefined when
+ * some value is not such a decimal. The result holds exactly the input doubles: each value is
+ * checked to be m / 10^d for its integer m.
+ */
+export function sortDecimals(values: Float64Array): Float64Array | undefined {
+  const n0 = values.length;
+  let d = 0;
+  let scale = 1;
+  let n = 0;
+  for (let i = 0; i < n0; i++) {
+    const v = values[i]!;
+    if (v !== v) continue;
+    n++;
+    let m = Math.round(v * scale);
+    while (m / scale !== v || (m === 0 && 1 / v < 0)) {
+      if (m === 0 && v === 0) return undefined; // -0
+      if (++d > MAX_DECIMALS) return undefined;
+      scale = POW10[d]!;
+      m = Math.round(v * scale);
+    }
+    if (m >= 2147483648 || m < -2147483648) return undefined;
+  }
+  const keys = new Uint32Array(n);
+  counts32.fill(0);
+  let k = 0;
+  for (let i = 0; i < n0; i++) {
+    const v = values[i]!;
+    if (v !== v) continue;
+    const m = Math.round(v * scale);
+    if (m / scale !== v) return undefined;
+    const key = (m + 2147483648) >>> 0;
+    keys[k++] = key;
+    counts32[key & 0xffff]!++;
+    counts32[65536 + (key >>> 16)]!++;
+  }
+  if (keyScratch.length < n) keyScratch = new Uint32Array(n);
+  let from = keys;
+  let to = keyScratch.subarray(0, n);
+  for (let pass = 0; pass < 2; pass++) {
+    const shift = pass * 16;
+    const base = pass * 65536;
+    if (n === 0 || counts32[base + ((from[0]! >>> shift) & 0xffff)] === n) continue;
+    let sum = 0;
+    for (let dgt = base; dgt < base + 65536; dgt++) {
+      const c = counts32[dgt]!;
+      counts32[dgt] = sum;
+      sum += c;
+    }
+    for (let i = 0; i < n; i++) {
+      const key = from[i]!;
+      to[counts32[base + ((key >>> shift) & 0xffff)]!++] = key;
+    }
+    const swap = from;
+    from = to;
+    to = swap;
+  }
+  const out = new Float64Array(n);
+  for (let i = 0; i < n; i++) out[i] = (from[i]! - 2147483648) / scale;
+  return out;
 }

@@ -12,7 +12,7 @@ import {
 } from '../../../lambdas/drift/baseline';
 import type { NumericBaselineView } from '../../../lambdas/drift/compare';
 import { mergeSamples, Random, Reservoir } from '../../../lambdas/drift/sample';
-import { sortFloat64 } from '../../../lambdas/drift/sort';
+import { compactSortFloat64, sortFloat64 } from '../../../lambdas/drift/sort';
 import { decileEdges } from '../../../lambdas/drift/stats';
 
 const csv = (text: string) => ({ name: 'part.csv', bytes: Buffer.from(text) });
@@ -150,5 +150,54 @@ describe('sortFloat64', () => {
       }),
       { numRuns: 20 },
     );
+  });
+});
+
+describe('compactSortFloat64 (the drift path: NaN dropped, decimals sorted as integers)', () => {
+  const reference = (values: Float64Array) => values.filter((v) => !Number.isNaN(v)).sort();
+  const same = (actual: Float64Array, expected: Float64Array) => {
+    expect(actual.length).toBe(expected.length);
+    for (let i = 0; i < expected.length; i++) if (!Object.is(actual[i], expected[i])) expect([i, actual[i]]).toEqual([i, expected[i]]);
+  };
+  const withNaN = (values: number[]) => Float64Array.from(values.map((v, i) => (i % 97 === 5 ? Number.NaN : v)));
+
+  it('equals filtering NaN and sorting, for any doubles (including -0, infinities, subnormals)', () => {
+    fc.assert(
+      fc.property(fc.array(fc.double(), { minLength: 0, maxLength: 6000 }), (values) => {
+        const input = Float64Array.from(values);
+        const copy = input.slice();
+        same(compactSortFloat64(input), reference(input));
+        same(input, copy); // the input is left as it was
+      }),
+      { numRuns: 30 },
+    );
+  });
+
+  it('equals filtering NaN and sorting for fixed-point decimals of 0–9 digits, parsed as CSV text is', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: -2_000_000_000, max: 2_000_000_000 }), { minLength: 4096, maxLength: 6000 }),
+        fc.integer({ min: 0, max: 9 }),
+        (integers, digits) => {
+          // What parseDecimal returns for "m / 10^d" written out: the correctly rounded quotient.
+          const input = withNaN(integers.map((m) => Number((m / 10 ** digits).toFixed(digits))));
+          same(compactSortFloat64(input), reference(input));
+        },
+      ),
+      { numRuns: 30 },
+    );
+  });
+
+  it('falls back to the double sort when one value is not such a decimal, wherever it is', () => {
+    const decimals = Array.from({ length: 5000 }, (_, i) => ((i * 7919) % 10007) / 100);
+    for (const odd of [Math.PI, 1e12, -0, 1e-12, 2 ** 31 / 10]) {
+      for (const at of [0, 2500, 4999]) {
+        const input = withNaN(decimals.map((v, i) => (i === at ? odd : v)));
+        same(compactSortFloat64(input), reference(input));
+      }
+    }
+    // Scales that grow along the column: 1, 0.5, 0.25, …
+    const growing = Float64Array.from({ length: 5000 }, (_, i) => (i % 10) / 2 ** (i % 8));
+    same(compactSortFloat64(growing), reference(growing));
   });
 });
