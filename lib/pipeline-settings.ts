@@ -3,7 +3,7 @@
  * reads (`lambdas/pipeline/settings.ts`). Pure: the construct passes resolved names or tokens,
  * the offline executions pass literal ones.
  */
-import type { ModelConfig } from './config';
+import type { ModelConfig, ServerlessDeployment } from './config';
 import { featureTypesOf } from '../lambdas/drift/baseline';
 import { EVALUATION_CONTAINER_ARGUMENTS, type ModelSettings } from '../lambdas/pipeline/settings';
 
@@ -32,6 +32,24 @@ export function takesVolumeKmsKey(instanceType: string): boolean {
 
 /** Margin on top of SageMaker's own limits before a `.sync` task gives up on a job. */
 const TASK_TIMEOUT_MARGIN_SECONDS = 3600;
+
+/**
+ * The production variant of a serverless endpoint config: `ServerlessConfig` in place of the
+ * instance fields (SageMaker CreateEndpointConfig, ProductionVariant.ServerlessConfig). No
+ * DataCaptureConfig and no network isolation go with it: serverless endpoints support neither
+ * (serverless-endpoints.html, feature exclusions). Not yet wired into the pipeline's ASL.
+ */
+export function renderServerlessVariant(deployment: ServerlessDeployment, modelName: string): Record<string, unknown> {
+  return {
+    VariantName: 'AllTraffic',
+    ModelName: modelName,
+    ServerlessConfig: {
+      MemorySizeInMB: deployment.memorySizeInMB,
+      MaxConcurrency: deployment.maxConcurrency,
+      ...(deployment.provisionedConcurrency !== undefined ? { ProvisionedConcurrency: deployment.provisionedConcurrency } : {}),
+    },
+  };
+}
 
 export function renderModelSettings(model: ModelConfig, names: ModelSettingsNames): ModelSettings {
   const { training } = model;

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, SERVERLESS_MEMORY_SIZES_MB, configJsonSchema, loadConfig, parseConfig, type ConfigInput } from '../../lib/config';
-import { sagemakerShapeConstraints } from '../support/botocore';
+import { renderServerlessVariant } from '../../lib/pipeline-settings';
+import { sagemakerRequestErrors, sagemakerShapeConstraints } from '../support/botocore';
 import { EXAMPLE_CONFIG_FILE, exampleConfigInput } from '../support/stack';
 
 type ModelInput = ConfigInput['models'][number];
@@ -262,6 +263,18 @@ describe('deployment.mode', () => {
       expect(refused({ [field]: bounds.min! - 1 })[0]).toMatch(new RegExp(`^models\\[0\\]\\.deployment\\.${field} `));
       expect(refused({ [field]: bounds.max! + 1 })[0]).toMatch(new RegExp(`^models\\[0\\]\\.deployment\\.${field} `));
     }
+  });
+
+  it('renders a serverless variant botocore\'s SageMaker model accepts in CreateEndpointConfig, with no instance fields', () => {
+    for (const deployment of [{ mode: 'serverless' }, { mode: 'serverless', memorySizeInMB: 6144, maxConcurrency: 20, provisionedConcurrency: 2 }]) {
+      const parsed = deploymentOf(deployment);
+      if (parsed.mode !== 'serverless') throw new Error('expected a serverless deployment');
+      const variant = renderServerlessVariant(parsed, 'caretaker-churn-v1-abc123');
+      expect(Object.keys(variant).sort()).toEqual(['ModelName', 'ServerlessConfig', 'VariantName']);
+      expect(sagemakerRequestErrors('CreateEndpointConfig', { EndpointConfigName: 'caretaker-churn-v1-abc123', ProductionVariants: [variant] })).toEqual([]);
+    }
+    // The same validator refuses what the config check refuses, so the check above can fail.
+    expect(sagemakerRequestErrors('CreateEndpointConfig', { EndpointConfigName: 'c', ProductionVariants: [{ VariantName: 'AllTraffic', ModelName: 'm', ServerlessConfig: { MemorySizeInMB: 512, MaxConcurrency: 5 } }] })[0]).toMatch(/MemorySizeInMB, value: 512/);
   });
 
   it('names the modes when mode is unknown', () => {
