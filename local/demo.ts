@@ -11,6 +11,7 @@ import { customersToCsv, FEATURE_COLUMNS, generateCustomers, type Batch } from '
 import { keys, runIdFor, type ModelVersionRecord, type RunRecord } from '../lambdas/shared/contracts';
 import { createDocumentClient } from '../lambdas/shared/dynamo';
 import { readBaseline } from '../lambdas/drift/store';
+import { ENV } from '../lambdas/shared/env';
 import type { CaretakerConfig } from '../lib/config';
 import type { AlarmTransition } from './alarms';
 import type { LocalStack } from './stack';
@@ -178,7 +179,7 @@ export async function runDemo({ stack, config, print = () => undefined, stepTime
     step(`v${v} drift baseline recorded`, `${baseline.rows} rows, ${Object.keys(baseline.features).length} features`);
   };
 
-  const analyzer = [...stack.functions.byLogicalId.values()].find((fn) => fn.entry.endsWith('drift/handler.ts'));
+  const analyzer = [...stack.functions.byLogicalId.values()].find((fn) => fn.entry.endsWith('drift/analyzer.handler.ts'));
   if (!analyzer) throw new DemoFailure('the stack has no drift analyzer');
   const analyze = async (phase: string, windowMinutes: number): Promise<{ score: number; transitions: AlarmTransition[] }> => {
     const result = (await stack.functions.invoke(analyzer.logicalId, {
@@ -196,8 +197,8 @@ export async function runDemo({ stack, config, print = () => undefined, stepTime
     return { score, transitions };
   };
   const alarmPrefix = () => {
-    const intake = [...stack.functions.byLogicalId.values()].find((fn) => fn.entry.endsWith('retraining/intake.ts'));
-    return intake?.environment.ALARM_NAME_PREFIX ?? '';
+    const intake = [...stack.functions.byLogicalId.values()].find((fn) => fn.entry.endsWith('retraining/intake.handler.ts'));
+    return intake?.environment[ENV.alarmNamePrefix] ?? '';
   };
 
   // 1. Data in.
@@ -238,8 +239,8 @@ export async function runDemo({ stack, config, print = () => undefined, stepTime
   step('drift alarm in ALARM', `${alarmed.alarmName}: ${alarmed.reason}`);
 
   // 4. The alarm's event went through the rule → intake → FIFO queue → starter; a redelivery is suppressed.
-  const intake = [...stack.functions.byLogicalId.values()].find((fn) => fn.entry.endsWith('retraining/intake.ts'));
-  const starter = [...stack.functions.byLogicalId.values()].find((fn) => fn.entry.endsWith('retraining/starter.ts'));
+  const intake = [...stack.functions.byLogicalId.values()].find((fn) => fn.entry.endsWith('retraining/intake.handler.ts'));
+  const starter = [...stack.functions.byLogicalId.values()].find((fn) => fn.entry.endsWith('retraining/starter.handler.ts'));
   if (!intake || !starter) throw new DemoFailure('the stack has no retraining intake or starter');
   const delivered = () => stack.consumers.invocations.get(intake.logicalId) ?? 0;
   const startsBefore = stack.consumers.invocations.get(starter.logicalId) ?? 0;

@@ -41,7 +41,7 @@ export const ACCOUNT_ID = '123456789012';
  * Stream consumers local mode runs (handler modules under lambdas/): the events publisher, and the
  * audit copier into the write-once bucket (moto models Object Lock and If-None-Match).
  */
-export const LOCAL_STREAM_CONSUMERS: readonly string[] = ['events/handler.ts', 'audit/handler.ts'];
+export const LOCAL_STREAM_CONSUMERS: readonly string[] = ['events/publisher.handler.ts', 'audit/handler.ts'];
 
 export interface LocalStackOptions {
   readonly config: CaretakerConfig;

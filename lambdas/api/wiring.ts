@@ -9,8 +9,9 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import * as z from 'zod';
-import { DATASETS_ENV, parseCatalog } from '../datasets/catalog';
+import { catalogEnvValue } from '../datasets/catalog';
 import { createDocumentClient } from '../shared/dynamo';
+import { ENV, envValue, parseEnvironment } from '../shared/env';
 import { CloudWatchMetricsReader, S3EvaluationReports, S3GroundTruthStore, SfnApprovalCallbacks, SfnDeploymentStarter, SqsRetrainingQueue } from './aws-ports';
 import { newId } from './domain';
 import { datasetsDomain } from './datasets';
@@ -34,44 +35,45 @@ const modelSummarySchema = z.array(
 
 /** The function's environment, as the RegistryApi construct sets it. */
 export const apiEnvironmentSchema = z.object({
-  TABLE_NAME: z.string().min(1),
-  ARTIFACTS_BUCKET: z.string().min(1),
-  MODELS: z.string().transform((text) => modelSummarySchema.parse(JSON.parse(text))),
-  RETRAINING_QUEUE_URL: z.string().optional(),
+  [ENV.tableName]: envValue.name,
+  [ENV.artifactsBucket]: envValue.name,
+  [ENV.models]: envValue.json(modelSummarySchema),
+  [ENV.retrainingQueueUrl]: envValue.url.optional(),
   /** `{ "<model>": "<drift alarm name>" }` */
-  DRIFT_ALARMS: z.string().optional().transform((text) => (text === undefined ? {} : z.record(z.string(), z.string()).parse(JSON.parse(text)))),
-  DEPLOY_STATE_MACHINE_ARN: z.string().optional(),
-  [DATASETS_ENV.bucket]: z.string().min(1),
-  [DATASETS_ENV.catalog]: z.string().transform((text) => parseCatalog(text)),
+  [ENV.driftAlarms]: envValue.json(z.record(z.string(), z.string())).default({}),
+  [ENV.deployStateMachineArn]: envValue.arn.optional(),
+  [ENV.datasetsBucket]: envValue.name,
+  [ENV.datasetsCatalog]: catalogEnvValue,
 });
 
 export function createApiHandlerFromEnv(
+  /** The function's environment (`process.env` in Lambda), parsed once with `apiEnvironmentSchema`. */
   environment: Readonly<Record<string, string | undefined>>,
   principal: Parameters<typeof createHandler>[0]['principal'],
   /** DynamoDB client settings (local mode serializes requests to keep moto's writes atomic). */
   dynamoConfig: DynamoDBClientConfig = {},
 ): { handler: ApiHandler; modelCount: number } {
-  const env = apiEnvironmentSchema.parse(environment);
+  const env = parseEnvironment(apiEnvironmentSchema, environment);
   const api = sdkClientConfig('api');
   const dynamo = createDocumentClient({ ...api, ...dynamoConfig });
   const s3 = new S3Client(api);
   const sfn = new SFNClient(api);
   const handler = createHandler({
     principal,
-    models: env.MODELS.map((model) => ({ ...model, ...(env.DRIFT_ALARMS[model.name] !== undefined ? { driftAlarmName: env.DRIFT_ALARMS[model.name] } : {}) })),
+    models: env[ENV.models].map((model) => ({ ...model, ...(env[ENV.driftAlarms][model.name] !== undefined ? { driftAlarmName: env[ENV.driftAlarms][model.name] } : {}) })),
     ports: {
-      registry: new DynamoRegistry(dynamo, env.TABLE_NAME),
-      audit: new DynamoAuditLog(dynamo, env.TABLE_NAME),
-      datasets: datasetsDomain({ s3, db: dynamo, tableName: env.TABLE_NAME, bucket: env[DATASETS_ENV.bucket], catalog: env[DATASETS_ENV.catalog] }),
+      registry: new DynamoRegistry(dynamo, env[ENV.tableName]),
+      audit: new DynamoAuditLog(dynamo, env[ENV.tableName]),
+      datasets: datasetsDomain({ s3, db: dynamo, tableName: env[ENV.tableName], bucket: env[ENV.datasetsBucket], catalog: env[ENV.datasetsCatalog] }),
       callbacks: new SfnApprovalCallbacks(sfn),
-      retraining: new SqsRetrainingQueue(new SQSClient(api), env.RETRAINING_QUEUE_URL),
-      deployments: new SfnDeploymentStarter(sfn, env.DEPLOY_STATE_MACHINE_ARN),
-      groundTruth: new S3GroundTruthStore(s3, env.ARTIFACTS_BUCKET),
+      retraining: new SqsRetrainingQueue(new SQSClient(api), env[ENV.retrainingQueueUrl]),
+      deployments: new SfnDeploymentStarter(sfn, env[ENV.deployStateMachineArn]),
+      groundTruth: new S3GroundTruthStore(s3, env[ENV.artifactsBucket]),
       metrics: new CloudWatchMetricsReader(new CloudWatchClient(api)),
       evaluations: new S3EvaluationReports(s3),
       clock: { now: () => new Date() },
       newId,
     },
   });
-  return { handler, modelCount: env.MODELS.length };
+  return { handler, modelCount: env[ENV.models].length };
 }

@@ -7,14 +7,12 @@
  */
 import { S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
-import * as z from 'zod';
-import { ENV, envValue, parseEnvironment } from '../shared/env';
+import { ENV, parseEnvironment } from '../shared/env';
 import { logger } from '../shared/powertools';
 import { copyAuditRecords } from './copy';
+import { auditCopierEnvironmentSchema } from './environment';
 import { s3AuditStore } from './store';
 import { sdkClientConfig } from '../shared/sdk';
-
-export const auditCopierEnvironmentSchema = z.object({ [ENV.auditBucket]: envValue.name });
 
 const env = parseEnvironment(auditCopierEnvironmentSchema);
 const store = s3AuditStore(new S3Client(sdkClientConfig()), env[ENV.auditBucket]);

@@ -5,21 +5,15 @@
  */
 import { S3Client } from '@aws-sdk/client-s3';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import * as z from 'zod';
 import { createDocumentClient } from '../shared/dynamo';
-import { ENV, envValue, parseEnvironment } from '../shared/env';
+import { ENV, parseEnvironment } from '../shared/env';
 import { AUDIT_METRICS } from '../shared/metrics';
 import { logger, metrics } from '../shared/powertools';
+import { auditReconcilerEnvironmentSchema } from './environment';
 import { reconcileAuditCopy } from './reconcile';
 import { s3AuditStore } from './store';
 import { tableAuditSource } from './table-source';
 import { sdkClientConfig } from '../shared/sdk';
-
-export const auditReconcilerEnvironmentSchema = z.object({
-  [ENV.tableName]: envValue.name,
-  [ENV.auditBucket]: envValue.name,
-  [ENV.auditReconcileDays]: z.coerce.number().int().min(1).max(3650),
-});
 
 const env = parseEnvironment(auditReconcilerEnvironmentSchema);
 const db = createDocumentClient();

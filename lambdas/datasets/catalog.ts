@@ -2,18 +2,11 @@
  * The datasets Caretaker knows: one entry per dataset name declared by a model in
  * `caretaker.config.json`, with the rules its versions are validated against and the models
  * that train on it. The stack passes it to the dataset functions as JSON in
- * `CARETAKER_DATASETS` (rendered at synth time by `lib/dataset-catalog.ts`); domain code
+ * `DATASETS_CATALOG` (`ENV.datasetsCatalog`, rendered at synth time by `lib/dataset-catalog.ts`); domain code
  * receives it as a port.
  */
 import * as z from 'zod';
-
-/** Environment variables the dataset handlers read (set by the `DatasetRegistry` construct). */
-export const DATASETS_ENV = {
-  table: 'CARETAKER_TABLE',
-  bucket: 'CARETAKER_DATASETS_BUCKET',
-  catalog: 'CARETAKER_DATASETS',
-  queueUrl: 'CARETAKER_RETRAINING_QUEUE_URL',
-} as const;
+import { envValue } from '../shared/env';
 
 export const COLUMN_TYPES = ['number', 'integer', 'string', 'boolean'] as const;
 export type ColumnType = (typeof COLUMN_TYPES)[number];
@@ -47,8 +40,5 @@ export function datasetOfModel(catalog: DatasetCatalog, model: string): string |
   return Object.entries(catalog).find(([, rules]) => rules.models.some((m) => m.name === model))?.[0];
 }
 
-/** Parses `CARETAKER_DATASETS` once at module load; a broken value is a deployment bug, so it throws. */
-export function parseCatalog(json: string | undefined): DatasetCatalog {
-  if (json === undefined || json === '') throw new Error('CARETAKER_DATASETS is not set');
-  return catalogSchema.parse(JSON.parse(json));
-}
+/** The catalog as a function's environment carries it (JSON); a broken value fails the function at start-up. */
+export const catalogEnvValue = envValue.json(catalogSchema);

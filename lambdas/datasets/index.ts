@@ -4,7 +4,7 @@
  * catalog) and throws only the errors in `lambdas/shared/errors.ts` (plus
  * `DatasetNotTrainable`, a `Conflict`).
  */
-export { DATASETS_ENV, datasetOfModel, parseCatalog, type DatasetCatalog, type DatasetRules } from './catalog';
+export { catalogEnvValue, datasetOfModel, type DatasetCatalog, type DatasetRules } from './catalog';
 export { countNewObject, type NewDataPorts } from './new-data';
 export {
   assertTrainable,
@@ -30,4 +30,3 @@ export {
   type DatasetVersionRecord,
 } from './records';
 export { registerDatasetVersion, registerDatasetVersionInputSchema, type RegisterDatasetVersionInput, type RegisterResult } from './register';
-export { datasetPortsFromEnv } from './ports';

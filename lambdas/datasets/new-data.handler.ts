@@ -1,5 +1,6 @@
 /** Lambda entry: count new dataset objects (see `createNewDataHandler`). */
+import { parseEnvironment } from '../shared/env';
 import { createNewDataHandler } from './handlers';
-import { newDataPortsFromEnv } from './ports';
+import { newDataEnvironmentSchema, newDataPorts } from './ports';
 
-export const handler = createNewDataHandler(newDataPortsFromEnv());
+export const handler = createNewDataHandler(newDataPorts(parseEnvironment(newDataEnvironmentSchema)));

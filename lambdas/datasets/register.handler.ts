@@ -1,5 +1,6 @@
 /** Lambda entry: register a dataset version (see `createRegisterHandler`). */
+import { parseEnvironment } from '../shared/env';
 import { createRegisterHandler } from './handlers';
-import { datasetPortsFromEnv } from './ports';
+import { datasetPorts, datasetsEnvironmentSchema } from './ports';
 
-export const handler = createRegisterHandler(datasetPortsFromEnv());
+export const handler = createRegisterHandler(datasetPorts(parseEnvironment(datasetsEnvironmentSchema)));

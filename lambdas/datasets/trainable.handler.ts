@@ -1,5 +1,6 @@
 /** Lambda entry: the training pipeline's dataset check (see `createTrainableHandler`). */
+import { parseEnvironment } from '../shared/env';
 import { createTrainableHandler } from './handlers';
-import { datasetPortsFromEnv } from './ports';
+import { datasetPorts, datasetsEnvironmentSchema } from './ports';
 
-export const handler = createTrainableHandler(datasetPortsFromEnv());
+export const handler = createTrainableHandler(datasetPorts(parseEnvironment(datasetsEnvironmentSchema)));

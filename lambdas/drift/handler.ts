@@ -5,6 +5,7 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import * as z from 'zod';
 import { createDocumentClient } from '../shared/dynamo';
+import { ENV, envValue } from '../shared/env';
 import { Invalid } from '../shared/errors';
 import { logger } from '../shared/powertools';
 import { analyzeWindow, type AnalyzeResult, type DriftPorts } from './analyze';
@@ -57,29 +58,27 @@ export function createHandler(deps: AnalyzerDeps) {
   };
 }
 
-function required(name: string): string {
-  const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set`);
-  return value;
-}
+/** The analyzer's environment, as the DriftMonitor construct sets it (parsed in `analyzer.handler.ts`). */
+export const analyzerEnvironmentSchema = z.object({
+  [ENV.artifactsBucket]: envValue.name,
+  [ENV.tableName]: envValue.name,
+  /** How far back ground-truth labels are looked for. @default 24 */
+  [ENV.labelLookbackHours]: z.coerce.number().positive().default(24),
+});
 
-// Clients and settings are built once per process, on the first invocation (so tests can
-// import this module without the function's environment).
-let defaultHandler: ReturnType<typeof createHandler> | undefined;
-
-export const handler = (event: unknown): Promise<AnalyzeResult> => {
-  defaultHandler ??= createHandler({
+/** The analyzer with its AWS ports, from the parsed environment. */
+export function handlerFromEnvironment(env: z.output<typeof analyzerEnvironmentSchema>) {
+  return createHandler({
     ports: awsDriftPorts({
       s3: new S3Client(sdkClientConfig()),
       documents: createDocumentClient(),
-      bucket: required('ARTIFACTS_BUCKET'),
-      tableName: required('TABLE_NAME'),
+      bucket: env[ENV.artifactsBucket],
+      tableName: env[ENV.tableName],
       // EMF documents go to stdout as they are; Lambda ships them to the log group, where
       // CloudWatch extracts the metrics.
       emit: (document) => process.stdout.write(`${document}\n`),
       log: (level, message, details) => logger[level](message, details ?? {}),
     }),
-    labelLookbackHours: Number(process.env.LABEL_LOOKBACK_HOURS ?? '24'),
+    labelLookbackHours: env[ENV.labelLookbackHours],
   });
-  return defaultHandler(event);
-};
+}

@@ -3,21 +3,21 @@
  * mapping reports batch item failures, bisects and dead-letters; this handler checkpoints at the
  * first record whose events could not all be put.
  */
-import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBBatchResponse } from 'aws-lambda';
 import * as z from 'zod';
+import { ENV, envValue } from '../shared/env';
 import { logger } from '../shared/powertools';
 import type { Image } from './derive';
 import { publishChanges, type PublishPorts, type SequencedChange } from './publish';
-import { sdkClientConfig } from '../shared/sdk';
 
-export const EVENTS_ENVIRONMENT = z.object({
-  /** Name of the bus events go to; empty or absent: the account's default bus. */
-  EVENT_BUS_NAME: z.string().optional(),
+/** The publisher's environment, as the RegistryEvents construct sets it. */
+export const eventsEnvironmentSchema = z.object({
+  /** Name of the bus events go to (`default`: the account's default bus). */
+  [ENV.eventBusName]: envValue.name,
   /** Base URL of the Caretaker console, linked from ApprovalRequested. */
-  CONSOLE_URL: z.string().optional(),
+  [ENV.consoleUrl]: envValue.url.optional(),
 });
 
 /**
@@ -53,12 +53,3 @@ export function createHandler(ports: PublishPorts) {
     return { batchItemFailures: [{ itemIdentifier: result.failedSequenceNumber }] };
   };
 }
-
-const env = EVENTS_ENVIRONMENT.parse(process.env);
-const events = new EventBridgeClient(sdkClientConfig());
-
-export const handler = createHandler({
-  putEvents: (input) => events.send(new PutEventsCommand(input)),
-  busName: env.EVENT_BUS_NAME || undefined,
-  consoleUrl: env.CONSOLE_URL || undefined,
-});

@@ -9,7 +9,8 @@ import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import * as z from 'zod';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createDocumentClient } from '../shared/dynamo';
-import { parseCatalog, recordLineage, type DatasetCatalog, type DatasetPorts } from '../datasets';
+import { ENV, envValue } from '../shared/env';
+import { catalogEnvValue, recordLineage, type DatasetCatalog, type DatasetPorts } from '../datasets';
 import { baselineFromObjects, writeBaseline } from '../drift/store';
 import { CaretakerError, Invalid, Unavailable } from '../shared/errors';
 import { logger } from '../shared/powertools';
@@ -151,23 +152,22 @@ export function createPorts(options: PortOptions): StepPorts {
   };
 }
 
-function fromEnvironment(): StepPorts {
-  const { TABLE_NAME, APPROVALS_TOPIC_ARN, ARTIFACTS_BUCKET, DATASETS_BUCKET, DATASETS_CATALOG } = process.env;
-  if (!TABLE_NAME || !APPROVALS_TOPIC_ARN || !ARTIFACTS_BUCKET || !DATASETS_BUCKET) {
-    throw new Error('TABLE_NAME, APPROVALS_TOPIC_ARN, ARTIFACTS_BUCKET and DATASETS_BUCKET must be set');
-  }
+/** The steps function's environment, as the TrainingPipeline construct sets it (parsed in `steps.handler.ts`). */
+export const stepsEnvironmentSchema = z.object({
+  [ENV.tableName]: envValue.name,
+  [ENV.approvalsTopicArn]: envValue.arn,
+  [ENV.artifactsBucket]: envValue.name,
+  [ENV.datasetsBucket]: envValue.name,
+  [ENV.datasetsCatalog]: catalogEnvValue,
+});
+
+/** The real ports, from the parsed environment. */
+export function portsFromEnvironment(env: z.output<typeof stepsEnvironmentSchema>): StepPorts {
   return createPorts({
-    tableName: TABLE_NAME,
-    approvalsTopicArn: APPROVALS_TOPIC_ARN,
-    artifactsBucket: ARTIFACTS_BUCKET,
-    datasetsBucket: DATASETS_BUCKET,
-    catalog: parseCatalog(DATASETS_CATALOG),
+    tableName: env[ENV.tableName],
+    approvalsTopicArn: env[ENV.approvalsTopicArn],
+    artifactsBucket: env[ENV.artifactsBucket],
+    datasetsBucket: env[ENV.datasetsBucket],
+    catalog: env[ENV.datasetsCatalog],
   });
 }
-
-// Built on the first invocation (once per process), so importing this module needs no environment.
-let handle: ((event: unknown) => Promise<unknown>) | undefined;
-export const handler = (event: unknown) => {
-  handle ??= createHandler(fromEnvironment());
-  return handle(event);
-};

@@ -4,12 +4,11 @@
  * MessageDeduplicationId = runId, so SQS drops repeats within its deduplication window and the
  * starter catches the rest.
  */
-import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import * as z from 'zod';
 import type { RetrainingRequest } from '../shared/contracts';
-import { logger } from '../shared/powertools';
+import type { logger } from '../shared/powertools';
 import { intakeEventSchema, normalize, type AlarmNaming } from './messages';
-import { sdkClientConfig } from '../shared/sdk';
 
 export interface RequestQueue {
   send(request: RetrainingRequest): Promise<void>;
@@ -59,23 +58,3 @@ export function createIntakeHandler(deps: IntakeDeps) {
     return { queued: normalized.request };
   };
 }
-
-const settingsSchema = z.object({
-  QUEUE_URL: z.url(),
-  ALARM_NAME_PREFIX: z.string().min(1),
-  /** Comma-separated model names. */
-  MODELS: z.string().transform((text) => text.split(',').filter(Boolean)),
-});
-
-let run: ReturnType<typeof createIntakeHandler> | undefined;
-export const handler = (event: unknown): Promise<IntakeResult> => {
-  run ??= (() => {
-    const settings = settingsSchema.parse(process.env);
-    return createIntakeHandler({
-      queue: new SqsRequestQueue(new SQSClient(sdkClientConfig()), settings.QUEUE_URL),
-      naming: { alarmNamePrefix: settings.ALARM_NAME_PREFIX, models: settings.MODELS },
-      log: logger,
-    });
-  })();
-  return run(event);
-};

@@ -9,11 +9,9 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { EventBridgeEvent } from 'aws-lambda';
 import * as z from 'zod';
 import { TRIGGER_KINDS, type RunRecord } from '../shared/contracts';
-import { createDocumentClient } from '../shared/dynamo';
 import { logger } from '../shared/powertools';
 import { released } from './policy';
 import { closeRunIfOpen, DynamoRetrainingStore } from './repository';
-import { releaseSettingsSchema } from './settings';
 import type { RetrainingStore } from './start';
 
 export const executionEndedSchema = z.object({
@@ -118,7 +116,3 @@ export function dynamoReleasePorts(client: DynamoDBDocumentClient, tableName: st
     now,
   };
 }
-
-let run: ReturnType<typeof createReleaseHandler> | undefined;
-export const handler = (event: EventBridgeEvent<string, unknown>) =>
-  (run ??= createReleaseHandler(dynamoReleasePorts(createDocumentClient(), releaseSettingsSchema.parse(process.env).TABLE_NAME)))(event);

@@ -1,8 +1,10 @@
 /**
- * The starter's and releaser's settings, from the function environment the construct writes.
- * Read once at module load; domain code receives the parsed values.
+ * The retraining functions' settings, from the function environment the RetrainingTrigger
+ * construct writes. Parsed once at module load (`*.handler.ts`); domain code receives the
+ * parsed values.
  */
 import * as z from 'zod';
+import { ENV, envValue } from '../shared/env';
 
 export const policySchema = z.strictObject({
   dataset: z.string().min(1),
@@ -12,13 +14,11 @@ export const policySchema = z.strictObject({
 });
 
 export const starterSettingsSchema = z.object({
-  TABLE_NAME: z.string().min(1),
-  STATE_MACHINE_ARN: z.string().startsWith('arn:'),
+  [ENV.tableName]: envValue.name,
+  [ENV.stateMachineArn]: envValue.arn,
   /** JSON `{ "<model>": [dataset, cooldownHours, maxRunsPerDay, leaseSeconds] }` (compact: Lambda environments hold 4 KB). */
-  RETRAINING_POLICIES: z
-    .string()
-    .transform((text) => JSON.parse(text) as unknown)
-    .pipe(z.record(z.string().min(1), z.tuple([z.string(), z.number(), z.number(), z.number()])))
+  [ENV.retrainingPolicies]: envValue
+    .json(z.record(z.string().min(1), z.tuple([z.string(), z.number(), z.number(), z.number()])))
     .transform((tuples) =>
       Object.fromEntries(
         Object.entries(tuples).map(([model, [dataset, cooldownHours, maxRunsPerDay, leaseSeconds]]) => [
@@ -27,8 +27,15 @@ export const starterSettingsSchema = z.object({
         ]),
       ),
     ),
-  CLAIM_SECONDS: z.coerce.number().int().positive(),
+  [ENV.claimSeconds]: z.coerce.number().int().positive(),
 });
 export type StarterSettings = z.infer<typeof starterSettingsSchema>;
 
-export const releaseSettingsSchema = z.object({ TABLE_NAME: z.string().min(1) });
+export const releaseSettingsSchema = z.object({ [ENV.tableName]: envValue.name });
+
+export const intakeSettingsSchema = z.object({
+  [ENV.retrainingQueueUrl]: envValue.url,
+  [ENV.alarmNamePrefix]: envValue.name,
+  /** Comma-separated model names. */
+  [ENV.modelNames]: z.string().transform((text) => text.split(',').filter(Boolean)),
+});

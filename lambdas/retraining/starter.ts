@@ -3,18 +3,12 @@
  * or the dataset store) and goes through `startRetraining`. Failures are reported per message (partial batch response); in a
  * FIFO batch, a failed message also fails the later messages of its group, to keep their order.
  */
-import { SFNClient } from '@aws-sdk/client-sfn';
 import type { SQSBatchItemFailure, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import * as z from 'zod';
 import { retrainingRequestSchema } from '../shared/contracts';
-import { createDocumentClient } from '../shared/dynamo';
-import { logger, metrics } from '../shared/powertools';
-import { EmfRetrainingMetrics, StepFunctionsPipeline } from './adapters';
+import type { logger } from '../shared/powertools';
 import type { RetrainingPolicy } from './policy';
-import { DynamoDatasetVersions, DynamoRetrainingStore } from './repository';
-import { starterSettingsSchema } from './settings';
 import { startRetraining, type StarterPorts } from './start';
-import { sdkClientConfig } from '../shared/sdk';
 
 export interface StarterDeps extends StarterPorts {
   readonly policies: Readonly<Record<string, RetrainingPolicy>>;
@@ -70,22 +64,3 @@ export function createHandler(deps: StarterDeps) {
     return { batchItemFailures: failures };
   };
 }
-
-/** Clients and settings, built once per process on the first invocation (tests import `createHandler` without them). */
-function fromEnvironment(): (event: SQSEvent) => Promise<SQSBatchResponse> {
-  const settings = starterSettingsSchema.parse(process.env);
-  const documents = createDocumentClient();
-  return createHandler({
-    store: new DynamoRetrainingStore(documents, settings.TABLE_NAME),
-    datasets: new DynamoDatasetVersions(documents, settings.TABLE_NAME),
-    pipeline: new StepFunctionsPipeline(new SFNClient(sdkClientConfig()), settings.STATE_MACHINE_ARN),
-    metrics: new EmfRetrainingMetrics(metrics),
-    now: () => new Date(),
-    claimSeconds: settings.CLAIM_SECONDS,
-    policies: settings.RETRAINING_POLICIES,
-    log: logger,
-  });
-}
-
-let run: ((event: SQSEvent) => Promise<SQSBatchResponse>) | undefined;
-export const handler = (event: SQSEvent): Promise<SQSBatchResponse> => (run ??= fromEnvironment())(event);

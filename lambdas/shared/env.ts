@@ -31,6 +31,12 @@ export const ENV = {
   auditReconcileDays: 'AUDIT_RECONCILE_DAYS',
   /** The API's model summaries as JSON. */
   models: 'MODELS',
+  /** The API's drift alarm name per model, as JSON `{ "<model>": "<alarm name>" }` (optional). */
+  driftAlarms: 'DRIFT_ALARMS',
+  /** The bus registry events go to (the events publisher). */
+  eventBusName: 'EVENT_BUS_NAME',
+  /** Base URL of the Caretaker console, linked from ApprovalRequested events (optional). */
+  consoleUrl: 'CONSOLE_URL',
   /** The retraining intake's model names, comma-separated. */
   modelNames: 'MODEL_NAMES',
   /** Prefix of the alarm names the retraining intake acts on. */
@@ -56,6 +62,20 @@ export const envValue = {
   name: z.string().min(1, 'is not set'),
   arn: z.string().startsWith('arn:', 'is not an ARN'),
   url: z.url('is not a URL'),
+  /** JSON text, parsed and then checked with `schema`. */
+  json: <S extends z.ZodType>(schema: S) =>
+    z
+      .string()
+      .min(1, 'is not set')
+      .transform((text, ctx): unknown => {
+        try {
+          return JSON.parse(text) as unknown;
+        } catch {
+          ctx.addIssue({ code: 'custom', message: 'is not JSON' });
+          return z.NEVER;
+        }
+      })
+      .pipe(schema),
 } as const;
 
 /**

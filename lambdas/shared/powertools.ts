@@ -1,6 +1,7 @@
 /**
  * Powertools for AWS Lambda, built once per process. Every handler logs and counts through
- * these; service name and namespace come from the function's environment.
+ * these; the service name comes from the function's environment (`POWERTOOLS_SERVICE_NAME`),
+ * the namespace is `METRICS_NAMESPACE`, the one the constructs' alarms read.
  * Outside Lambda (tests, local mode) metrics can be flushed or not.
  *
  * No Powertools tracer: it was created and never used, and its aws-xray-sdk-core made up
@@ -9,6 +10,7 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
+import { METRICS_NAMESPACE } from './metrics';
 
 export const logger = new Logger();
-export const metrics = new Metrics({ namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'Caretaker' });
+export const metrics = new Metrics({ namespace: METRICS_NAMESPACE });

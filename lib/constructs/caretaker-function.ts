@@ -7,6 +7,8 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { isAbsolute, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ENV } from '../../lambdas/shared/env';
+import { METRICS_NAMESPACE } from '../../lambdas/shared/metrics';
 
 const LAMBDAS_DIR = fileURLToPath(new URL('../../lambdas/', import.meta.url));
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -85,8 +87,8 @@ export class CaretakerFunction extends Construct {
       tracing: lambda.Tracing.ACTIVE,
       environmentEncryption: props.encryptionKey,
       environment: {
-        POWERTOOLS_SERVICE_NAME: serviceName,
-        POWERTOOLS_METRICS_NAMESPACE: 'Caretaker',
+        [ENV.powertoolsServiceName]: serviceName,
+        [ENV.powertoolsMetricsNamespace]: METRICS_NAMESPACE,
         NODE_OPTIONS: '--enable-source-maps',
         ...props.environment,
       },

@@ -6,7 +6,8 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { DATASETS_ENV, type DatasetCatalog } from '../../lambdas/datasets/catalog';
+import type { DatasetCatalog } from '../../lambdas/datasets/catalog';
+import { ENV } from '../../lambdas/shared/env';
 import { datasetPrefix } from '../../lambdas/shared/layout';
 import { CaretakerFunction } from './caretaker-function';
 import type { DatasetStore } from './dataset-store';
@@ -61,9 +62,9 @@ export class DatasetRegistry extends Construct {
       );
     }
     const environment = {
-      [DATASETS_ENV.table]: props.table.tableName,
-      [DATASETS_ENV.bucket]: props.store.bucket.bucketName,
-      [DATASETS_ENV.catalog]: this.catalogJson,
+      [ENV.tableName]: props.table.tableName,
+      [ENV.datasetsBucket]: props.store.bucket.bucketName,
+      [ENV.datasetsCatalog]: this.catalogJson,
     };
 
     this.register = new CaretakerFunction(this, 'Register', {
@@ -110,9 +111,9 @@ export class DatasetRegistry extends Construct {
       description: 'Caretaker: count new dataset objects and request retraining past the threshold',
       encryptionKey: this.props.encryptionKey,
       environment: {
-        [DATASETS_ENV.table]: this.props.table.tableName,
-        [DATASETS_ENV.catalog]: this.catalogJson,
-        [DATASETS_ENV.queueUrl]: queue.queueUrl,
+        [ENV.tableName]: this.props.table.tableName,
+        [ENV.datasetsCatalog]: this.catalogJson,
+        [ENV.retrainingQueueUrl]: queue.queueUrl,
       },
       timeout: Duration.seconds(30),
       memorySize: 256,

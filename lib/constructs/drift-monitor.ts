@@ -13,6 +13,7 @@ import { Construct } from 'constructs';
 import { DRIFT_METRICS, METRIC_NAMESPACE } from '../../lambdas/drift/analyze';
 import { artifactPrefixes, driftReportKeys, type artifactAreas } from '../../lambdas/shared/layout';
 import { qualityMetricFor } from '../../lambdas/drift/quality';
+import { ENV } from '../../lambdas/shared/env';
 import { endpointDeployment, type ModelConfig } from '../config';
 import { CaretakerFunction } from './caretaker-function';
 
@@ -103,12 +104,12 @@ export class DriftMonitor extends Construct {
     const variantName = props.variantName ?? 'AllTraffic';
 
     this.analyzer = new CaretakerFunction(this, 'Analyzer', {
-      entry: 'drift/handler.ts',
+      entry: 'drift/analyzer.handler.ts',
       description: 'Caretaker drift analyzer: captured traffic vs the live version baseline, as CloudWatch metrics',
       encryptionKey: props.encryptionKey,
       timeout: Duration.minutes(5),
       memorySize: 1024,
-      environment: { ARTIFACTS_BUCKET: props.artifactsBucket.bucketName, TABLE_NAME: props.metadataTable.tableName },
+      environment: { [ENV.artifactsBucket]: props.artifactsBucket.bucketName, [ENV.tableName]: props.metadataTable.tableName },
       removalPolicy: props.removalPolicy,
     });
     // lambda.Function always adds DependsOn its role, which Role: GetAtt already implies.

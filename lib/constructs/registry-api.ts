@@ -19,7 +19,6 @@ import { Construct, type IConstruct } from 'constructs';
 import * as z from 'zod';
 import type { ModelSummary } from '../../lambdas/api/ports';
 import { ROUTES, type RouteSpec } from '../../lambdas/api/schemas';
-import { DATASETS_ENV } from '../../lambdas/datasets/catalog';
 import { datasetCatalogFromConfig } from '../dataset-catalog';
 import { ENV } from '../../lambdas/shared/env';
 import { datasetPrefix, type artifactAreas } from '../../lambdas/shared/layout';
@@ -202,15 +201,15 @@ export class RegistryApi extends Construct {
       // API Gateway gives up on the integration at 29 s: the function stops before it does.
       timeout: API_FUNCTION_TIMEOUT,
       environment: {
-        TABLE_NAME: props.table.tableName,
-        ARTIFACTS_BUCKET: props.artifactsBucket.bucketName,
-        MODELS: JSON.stringify(modelSummaries(props.models)),
+        [ENV.tableName]: props.table.tableName,
+        [ENV.artifactsBucket]: props.artifactsBucket.bucketName,
+        [ENV.models]: JSON.stringify(modelSummaries(props.models)),
         // Alarm names are tokens until deploy: a map of their own, so MODELS stays a literal.
-        ...(props.driftAlarms ? { DRIFT_ALARMS: Stack.of(scope).toJsonString(Object.fromEntries([...props.driftAlarms].map(([model, alarm]) => [model, alarm.alarmName]))) } : {}),
-        [DATASETS_ENV.bucket]: props.datasetBucket.bucketName,
-        [DATASETS_ENV.catalog]: JSON.stringify(datasetCatalogFromConfig({ models: props.models })),
-        ...(props.retrainingQueue ? { RETRAINING_QUEUE_URL: props.retrainingQueue.queueUrl } : {}),
-        ...(props.deploymentStateMachine ? { DEPLOY_STATE_MACHINE_ARN: props.deploymentStateMachine.stateMachineArn } : {}),
+        ...(props.driftAlarms ? { [ENV.driftAlarms]: Stack.of(scope).toJsonString(Object.fromEntries([...props.driftAlarms].map(([model, alarm]) => [model, alarm.alarmName]))) } : {}),
+        [ENV.datasetsBucket]: props.datasetBucket.bucketName,
+        [ENV.datasetsCatalog]: JSON.stringify(datasetCatalogFromConfig({ models: props.models })),
+        ...(props.retrainingQueue ? { [ENV.retrainingQueueUrl]: props.retrainingQueue.queueUrl } : {}),
+        ...(props.deploymentStateMachine ? { [ENV.deployStateMachineArn]: props.deploymentStateMachine.stateMachineArn } : {}),
       },
     });
     grantApiTableAccess(this.handler.role, props.table);

@@ -9,6 +9,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { DETAIL_TYPES, EVENT_SOURCE, eventJsonSchema, type DetailType } from '../../lambdas/events/catalog';
 import { CHANGE_KEY_PREFIXES } from '../../lambdas/events/derive';
+import { ENV } from '../../lambdas/shared/env';
 import { CaretakerFunction } from './caretaker-function';
 
 export interface RegistryEventsProps {
@@ -47,13 +48,13 @@ export class RegistryEvents extends Construct {
     this.eventBus = props.eventBus ?? events.EventBus.fromEventBusName(this, 'DefaultBus', 'default');
 
     this.publisher = new CaretakerFunction(this, 'Publisher', {
-      entry: 'events/handler.ts',
+      entry: 'events/publisher.handler.ts',
       description: 'Caretaker: publishes registry events from the metadata table stream to EventBridge',
       encryptionKey: props.encryptionKey,
       removalPolicy,
       environment: {
-        EVENT_BUS_NAME: this.eventBus.eventBusName,
-        ...(props.consoleUrl ? { CONSOLE_URL: props.consoleUrl } : {}),
+        [ENV.eventBusName]: this.eventBus.eventBusName,
+        ...(props.consoleUrl ? { [ENV.consoleUrl]: props.consoleUrl } : {}),
       },
     });
     this.eventBus.grantPutEventsTo(this.publisher.role);

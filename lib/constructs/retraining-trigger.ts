@@ -16,6 +16,7 @@ import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { SCHEDULE_SOURCE } from '../../lambdas/retraining/messages';
 import { RETRAINING_ALARM_KINDS } from '../../lambdas/shared/contracts';
+import { ENV } from '../../lambdas/shared/env';
 import { rolloutSeconds, type ModelConfig } from '../config';
 import { CaretakerFunction } from './caretaker-function';
 
@@ -171,16 +172,16 @@ export class RetrainingTrigger extends Construct {
       throw invalid(this, `models: ${props.models.length} models do not fit the starter's environment (${policiesJson.length} > ${MAX_POLICIES_ENV_LENGTH} chars)`);
     }
     this.starter = new CaretakerFunction(this, 'Starter', {
-      entry: 'retraining/starter.ts',
+      entry: 'retraining/starter.handler.ts',
       description: 'Caretaker: turns retraining requests into at most one pipeline run per model (lease, cooldown, daily cap)',
       encryptionKey: key,
       timeout: STARTER_TIMEOUT,
       environment: {
-        TABLE_NAME: props.table.tableName,
-        STATE_MACHINE_ARN: props.stateMachine.stateMachineArn,
-        RETRAINING_POLICIES: policiesJson,
+        [ENV.tableName]: props.table.tableName,
+        [ENV.stateMachineArn]: props.stateMachine.stateMachineArn,
+        [ENV.retrainingPolicies]: policiesJson,
         // A claim outlives the attempt that holds it, so only a crashed attempt's claim expires.
-        CLAIM_SECONDS: String(STARTER_TIMEOUT.toSeconds() * 2),
+        [ENV.claimSeconds]: String(STARTER_TIMEOUT.toSeconds() * 2),
       },
       removalPolicy,
     });
@@ -190,10 +191,10 @@ export class RetrainingTrigger extends Construct {
 
     // --- releaser: pipeline executions that end give the lease back
     this.releaser = new CaretakerFunction(this, 'Releaser', {
-      entry: 'retraining/release.ts',
+      entry: 'retraining/release.handler.ts',
       description: 'Caretaker: releases a model\'s retraining lease when its pipeline execution ends',
       encryptionKey: key,
-      environment: { TABLE_NAME: props.table.tableName },
+      environment: { [ENV.tableName]: props.table.tableName },
       removalPolicy,
     });
     grantTableItems(this.releaser.role, props, ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
@@ -213,13 +214,13 @@ export class RetrainingTrigger extends Construct {
     // content-based deduplication on FIFO queues, which would key on bodies that differ
     // between two deliveries of one trigger; the intake sends with deduplication id = runId.
     this.intake = new CaretakerFunction(this, 'Intake', {
-      entry: 'retraining/intake.ts',
+      entry: 'retraining/intake.handler.ts',
       description: 'Caretaker: turns alarm state changes and schedule ticks into retraining requests',
       encryptionKey: key,
       environment: {
-        QUEUE_URL: this.queue.queueUrl,
-        ALARM_NAME_PREFIX: props.alarmNamePrefix,
-        MODELS: props.models.map((m) => m.name).join(','),
+        [ENV.retrainingQueueUrl]: this.queue.queueUrl,
+        [ENV.alarmNamePrefix]: props.alarmNamePrefix,
+        [ENV.modelNames]: props.models.map((m) => m.name).join(','),
       },
       removalPolicy,
     });

@@ -13,6 +13,7 @@ import { Construct } from 'constructs';
 import { fileURLToPath } from 'node:url';
 import { datasetCatalogFromConfig } from '../dataset-catalog';
 import { datasetPrefix } from '../../lambdas/shared/layout';
+import { ENV } from '../../lambdas/shared/env';
 
 /** `datasets` (from `datasets/<dataset>/`): the dataset bucket area jobs may read. */
 const DATASETS_AREA = datasetPrefix('').split('/')[0] ?? 'datasets';
@@ -96,7 +97,7 @@ export class TrainingPipeline extends Construct {
     this.sagemakerRole = this.createSageMakerRole(props);
 
     this.steps = new CaretakerFunction(this, 'Steps', {
-      entry: 'pipeline/handler.ts',
+      entry: 'pipeline/steps.handler.ts',
       description: 'Caretaker training pipeline steps: run records, dataset staging, gate, registry, approval requests, deployments, baselines',
       encryptionKey: props.encryptionKey,
       // StageTrainingData copies up to 100 objects server-side (multipart above 5 GiB); RecordDeployment
@@ -104,11 +105,11 @@ export class TrainingPipeline extends Construct {
       timeout: Duration.minutes(15),
       memorySize: 2048,
       environment: {
-        TABLE_NAME: props.table.tableName,
-        APPROVALS_TOPIC_ARN: props.approvalsTopic.topicArn,
-        ARTIFACTS_BUCKET: props.artifactsBucket.bucketName,
-        DATASETS_BUCKET: props.datasetBucket.bucketName,
-        DATASETS_CATALOG: JSON.stringify(datasetCatalogFromConfig({ models: [...props.models] })),
+        [ENV.tableName]: props.table.tableName,
+        [ENV.approvalsTopicArn]: props.approvalsTopic.topicArn,
+        [ENV.artifactsBucket]: props.artifactsBucket.bucketName,
+        [ENV.datasetsBucket]: props.datasetBucket.bucketName,
+        [ENV.datasetsCatalog]: JSON.stringify(datasetCatalogFromConfig({ models: [...props.models] })),
       },
       removalPolicy,
     });

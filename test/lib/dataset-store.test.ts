@@ -12,6 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../lib/config';
 import { DatasetStore } from '../../lib/constructs/dataset-store';
 import { exampleConfigInput, synthCaretaker } from '../support/stack';
+import { ENV } from '../../lambdas/shared/env';
 
 const run = promisify(execFile);
 
@@ -93,8 +94,8 @@ describe('DatasetStore in the stack (reliability row 15)', () => {
       Timeout: 900,
       Environment: {
         Variables: Match.objectLike({
-          CARETAKER_DATASETS: Match.serializedJson(Match.objectLike({ churn: Match.objectLike({ minRows: 1000, models: [{ name: 'churn' }] }) })),
-          CARETAKER_DATASETS_BUCKET: { Ref: bucketId },
+          [ENV.datasetsCatalog]: Match.serializedJson(Match.objectLike({ churn: Match.objectLike({ minRows: 1000, models: [{ name: 'churn' }] }) })),
+          [ENV.datasetsBucket]: { Ref: bucketId },
         }),
       },
     });

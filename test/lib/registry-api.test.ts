@@ -9,6 +9,7 @@ import { bodies, ROUTES } from '../../lambdas/api/schemas';
 import { apiGatewaySchema, RegistryApi } from '../../lib/constructs/registry-api';
 import { parseConfig } from '../../lib/config';
 import { exampleConfigInput, synthCaretaker } from '../support/stack';
+import { ENV } from '../../lambdas/shared/env';
 
 describe('RegistryApi', () => {
   let reader: iam.Role | undefined;
@@ -121,8 +122,8 @@ describe('RegistryApi', () => {
       Description: 'Caretaker registry and approval API',
       Environment: {
         Variables: Match.objectLike({
-          CARETAKER_DATASETS_BUCKET: { Ref: datasetsBucket },
-          CARETAKER_DATASETS: Match.stringLikeRegexp('"churn":\\{"columns"'),
+          [ENV.datasetsBucket]: { Ref: datasetsBucket },
+          [ENV.datasetsCatalog]: Match.stringLikeRegexp('"churn":\\{"columns"'),
         }),
       },
     });
