@@ -1,5 +1,7 @@
-import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Lazy, RemovalPolicy, SecretValue, Stack, type StackProps } from 'aws-cdk-lib';
+import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as cognito from 'aws-cdk-lib/aws-cognito';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import type { Construct } from 'constructs';
 import type { CaretakerConfig } from './config';
@@ -13,6 +15,7 @@ import { Webhooks } from './constructs/webhooks';
 import * as events from 'aws-cdk-lib/aws-events';
 import { warnOnDestroy } from './constructs/removal';
 import { AccessLogsBucket, SecureBucket } from './constructs/secure-bucket';
+import { ConsoleHosting, resolveConsoleApprovers } from './constructs/console-hosting';
 import { datasetCatalogFromConfig } from './dataset-catalog';
 import { DatasetRegistry } from './constructs/dataset-registry';
 import { DatasetStore } from './constructs/dataset-store';
@@ -55,6 +58,8 @@ export class CaretakerStack extends Stack {
   public readonly events: RegistryEvents;
   /** `notifications.webhooks`: rules → API destinations with connections, retries and a DLQ each. */
   public readonly webhooks: Webhooks;
+  /** `console`: the web console (CloudFront, S3) and its Cognito sign-in (issue 15). Unset when `console.enabled` is false. */
+  public readonly console?: ConsoleHosting;
 
   constructor(scope: Construct, id: string, props: CaretakerStackProps) {
     super(scope, id, props);
@@ -172,8 +177,10 @@ export class CaretakerStack extends Stack {
     // --- registry and approval API (issue 5) ---
     // Rollback needs a deploy-only path through the pipeline, which does not exist yet: until it
     // does, `POST /models/{model}/rollback` answers 503 "not wired" (see the issue 5 note).
+    // `{ cognitoGroup }` approvers get the console's approver role, created below (it needs the API).
+    const consoleApproverRole = Lazy.string({ produce: () => this.console?.approverRole.roleArn });
     this.api = new RegistryApi(this, 'RegistryApi', {
-      models: config.models,
+      models: resolveConsoleApprovers(config.models, consoleApproverRole),
       retrainingQueue: this.retraining.queue,
       pipeline: this.pipeline.stateMachine,
       // Rollback starts the pipeline with { kind: 'rollback', … }, which takes its deploy path only.
@@ -188,5 +195,29 @@ export class CaretakerStack extends Stack {
       removalPolicy,
     });
     new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'Caretaker API base URL (CARETAKER_API_URL)' });
+
+    // --- console hosting and sign-in (issue 15) ---
+    if (config.console.enabled) {
+      const { domain, federation } = config.console;
+      const secret = (ref: { secretId: string; jsonField?: string }) =>
+        SecretValue.secretsManager(ref.secretId, ref.jsonField ? { jsonField: ref.jsonField } : {}).unsafeUnwrap();
+      this.console = new ConsoleHosting(this, 'Console', {
+        api: this.api,
+        accessLogsBucket: this.accessLogs.bucket,
+        groups: config.console.groups,
+        mfa: config.console.mfa === 'optional' ? cognito.Mfa.OPTIONAL : cognito.Mfa.REQUIRED,
+        ...(domain ? { domainNames: domain.names, certificate: acm.Certificate.fromCertificateArn(this, 'ConsoleCertificate', domain.certificateArn) } : {}),
+        ...(config.console.webAclArn ? { webAclArn: config.console.webAclArn } : {}),
+        ...(federation
+          ? {
+              federation: {
+                ...(federation.saml ? { saml: federation.saml } : {}),
+                ...(federation.oidc ? { oidc: { ...federation.oidc, clientSecret: secret(federation.oidc.clientSecret) } } : {}),
+              },
+            }
+          : {}),
+        removalPolicy,
+      });
+    }
   }
 }

@@ -286,6 +286,12 @@ export function rolloutSeconds(deployment: DeploymentConfig): number {
   return shiftSeconds + deployment.bakeSeconds;
 }
 
+/** The console's group as an approver entry; the stack fills in the role it creates for the group. */
+const consoleGroupApproverSchema = z.strictObject({
+  cognitoGroup: z.string().min(1).max(128).describe('console.groups.approvers: its members, through the console approver role the stack creates.'),
+});
+export type ConsoleGroupApprover = z.output<typeof consoleGroupApproverSchema>;
+
 const modelSchema = z
   .strictObject({
     name: z
@@ -354,11 +360,11 @@ const modelSchema = z
     approval: z
       .strictObject({
         approvers: z
-          .array(approverEntrySchema)
+          .array(z.union([approverEntrySchema, consoleGroupApproverSchema]))
           .min(1)
           .optional()
           .describe(
-            'Who may approve or reject. Each entry is an IAM user ARN (that user), an IAM role ARN (any session of the role: role sessions, Identity Center permission sets, Cognito identity-pool roles), a role session ARN arn:aws:sts::<account>:assumed-role/<role>/<session> (exactly that session; for Identity Center, that user in that permission set), or { cognitoGroup, roleArn } (signed-in Cognito user pool users acting through the IAM role the identity pool assumes for that group). Default: anyone holding the approve grant.',
+            'Who may approve or reject. Each entry is an IAM user ARN (that user), an IAM role ARN (any session of the role: role sessions, Identity Center permission sets, Cognito identity-pool roles), a role session ARN arn:aws:sts::<account>:assumed-role/<role>/<session> (exactly that session; for Identity Center, that user in that permission set), or { cognitoGroup, roleArn } (signed-in Cognito user pool users acting through the IAM role the identity pool assumes for that group); { cognitoGroup } alone names console.groups.approvers, whose role the stack creates and fills in. Default: anyone holding the approve grant.',
           ),
         requireDistinctRole: z
           .boolean()
@@ -464,6 +470,77 @@ const webhookSchema = z.strictObject({
 });
 export type WebhookConfig = z.output<typeof webhookSchema>;
 
+
+/** Cognito group names (CreateGroup GroupName: 1–128 printable characters; kept to IAM-name characters here). */
+const cognitoGroupName = z.string().regex(/^[\w+=,.@-]{1,128}$/, 'must be 1–128 letters, digits or _+=,.@-');
+/** User pool identity provider names (CreateIdentityProvider ProviderName, 3–32 characters). */
+const identityProviderName = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{1,30}[A-Za-z0-9]$/, 'must be 3–32 letters, digits, dots, hyphens or underscores')
+  .refine((name) => name.toUpperCase() !== 'COGNITO', 'is reserved by Cognito');
+/** ACM certificates for CloudFront must be in us-east-1 (CloudFront developer guide, "Requirements for using SSL/TLS certificates"). */
+const CLOUDFRONT_CERTIFICATE_ARN = /^arn:aws[a-z-]*:acm:us-east-1:\d{12}:certificate\/[0-9a-f-]{36}$/;
+/** Web ACLs for CloudFront have CLOUDFRONT (global) scope and live in us-east-1. */
+const CLOUDFRONT_WEB_ACL_ARN = /^arn:aws[a-z-]*:wafv2:us-east-1:\d{12}:global\/webacl\/[\w-]{1,128}\/[0-9a-f-]{36}$/;
+
+const consoleSchema = z
+  .strictObject({
+    enabled: z.boolean().default(true).describe('Deploy the web console (CloudFront, S3) and its sign-in (Cognito user pool and identity pool).'),
+    groups: z
+      .strictObject({
+        readers: cognitoGroupName.default('caretaker-readers').describe('User pool group whose members get the reader role (the API\'s read grant).'),
+        approvers: cognitoGroupName
+          .default('caretaker-approvers')
+          .describe('User pool group whose members get the approver role (read and approve grants). List it in approval.approvers as { "cognitoGroup": "<name>" }.'),
+      })
+      .prefault({})
+      .refine((g) => g.readers !== g.approvers, { path: ['approvers'], message: 'must differ from console.groups.readers' }),
+    mfa: z
+      .enum(['required', 'optional'])
+      .default('required')
+      .describe('TOTP MFA for users of the user pool itself (federated users do MFA at their IdP).'),
+    domain: z
+      .strictObject({
+        names: z.array(z.string().regex(z.regexes.domain, 'must be a domain name')).min(1).max(10).describe('Custom domain names of the console (CNAMEs of the distribution).'),
+        certificateArn: z
+          .string()
+          .regex(CLOUDFRONT_CERTIFICATE_ARN, 'must be an ACM certificate ARN in us-east-1 (CloudFront uses certificates from there)')
+          .describe('ACM certificate covering the names.'),
+      })
+      .optional()
+      .describe('Custom domain. Default: the distribution\'s *.cloudfront.net name.'),
+    webAclArn: z
+      .string()
+      .regex(CLOUDFRONT_WEB_ACL_ARN, 'must be a CLOUDFRONT-scope AWS WAF web ACL ARN (arn:aws:wafv2:us-east-1:<account>:global/webacl/<name>/<id>)')
+      .optional()
+      .describe('AWS WAF web ACL in front of the console. Default: none.'),
+    federation: z
+      .strictObject({
+        saml: z
+          .strictObject({
+            name: identityProviderName.describe('Provider name on the sign-in page.'),
+            metadataUrl: httpsUrl.describe('The IdP\'s SAML metadata document URL.'),
+            emailAttribute: z.string().min(1).max(2048).optional().describe('SAML attribute with the email. Default: the emailaddress claim URI.'),
+          })
+          .optional(),
+        oidc: z
+          .strictObject({
+            name: identityProviderName.describe('Provider name on the sign-in page.'),
+            issuerUrl: httpsUrl.describe('The OpenID Connect issuer.'),
+            clientId: z.string().min(1).max(255),
+            clientSecret: secretReference.describe('The client secret, resolved by CloudFormation at deploy time.'),
+            scopes: z.array(z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]+$/, 'must be an OAuth scope')).min(1).optional().describe('Default: openid email profile.'),
+          })
+          .optional(),
+      })
+      .refine((f) => f.saml !== undefined || f.oidc !== undefined, 'needs saml or oidc')
+      .refine((f) => f.saml === undefined || f.oidc === undefined || f.saml.name !== f.oidc.name, { path: ['oidc', 'name'], message: 'must differ from federation.saml.name' })
+      .optional()
+      .describe('Sign in through the company\'s identity provider. Group membership is still managed in the user pool.'),
+  })
+  .prefault({});
+export type ConsoleConfig = z.output<typeof consoleSchema>;
+
 export const configSchema = z
   .strictObject({
     $schema: z.string().optional(),
@@ -488,6 +565,7 @@ export const configSchema = z
         consoleUrl: z.url({ protocol: /^https$/ }).optional().describe('Base URL of the Caretaker console, linked from ApprovalRequested events.'),
       })
       .prefault({}),
+    console: consoleSchema,
     removalPolicy: z
       .enum(['retain', 'destroy'])
       .default('retain')
@@ -521,6 +599,22 @@ export const configSchema = z
       hook.models?.forEach((model, m) => {
         if (!models.has(model)) {
           ctx.addIssue({ code: 'custom', path: ['notifications', 'webhooks', index, 'models', m], input: model, message: 'is not a configured model' });
+        }
+      });
+    });
+    config.models.forEach((model, index) => {
+      model.approval.approvers?.forEach((entry, e) => {
+        if (typeof entry === 'string' || 'roleArn' in entry) return;
+        const path = ['models', index, 'approval', 'approvers', e, 'cognitoGroup'];
+        if (!config.console.enabled) {
+          ctx.addIssue({ code: 'custom', path, input: entry.cognitoGroup, message: 'needs roleArn when console.enabled is false (no console approver role is created)' });
+        } else if (entry.cognitoGroup !== config.console.groups.approvers) {
+          ctx.addIssue({
+            code: 'custom',
+            path,
+            input: entry.cognitoGroup,
+            message: `without roleArn must be console.groups.approvers ("${config.console.groups.approvers}"): only that group's role has the approve grant`,
+          });
         }
       });
     });

@@ -25,7 +25,8 @@ import { datasetPrefix, type artifactAreas } from '../../lambdas/shared/layout';
 import { KEY_PREFIX } from '../../lambdas/shared/contracts';
 import { TABLE_SCHEMA } from '../../lambdas/shared/table-schema';
 import { AUDIT_METRICS, METRICS_NAMESPACE } from '../../lambdas/shared/metrics';
-import type { CaretakerConfig } from '../config';
+import type { CaretakerConfig, ModelConfig } from '../config';
+import type { ApproverEntry } from '../../lambdas/api/principal';
 import { CaretakerFunction } from './caretaker-function';
 import { SecureBucket } from './secure-bucket';
 
@@ -158,11 +159,17 @@ export function modelSummaries(models: CaretakerConfig['models']): ModelSummary[
     ...(m.description !== undefined ? { description: m.description } : {}),
     datasetName: m.dataset.name,
     objective: m.objective,
-    ...(m.approval.approvers ? { approvers: m.approval.approvers } : {}),
+    ...(m.approval.approvers ? { approvers: m.approval.approvers.map((entry, i) => withRoleArn(entry, `models.${m.name}.approval.approvers[${i}]`)) } : {}),
     ...(m.approval.requireDistinctRole ? { requireDistinctRole: true } : {}),
     approvalTimeoutSeconds: m.approval.timeoutSeconds,
     gate: { minImprovement: m.gate.minImprovement, thresholds: m.gate.thresholds },
   }));
+}
+
+/** A `{ cognitoGroup }` entry has its role filled in by the stack (the console's approver role) before it gets here. */
+function withRoleArn(entry: NonNullable<ModelConfig['approval']['approvers']>[number], field: string): ApproverEntry {
+  if (typeof entry === 'string' || 'roleArn' in entry) return entry;
+  throw new Error(`RegistryApi: ${field} { cognitoGroup: "${entry.cognitoGroup}" } has no roleArn; the console's approver role fills it in (resolveConsoleApprovers)`);
 }
 
 /**

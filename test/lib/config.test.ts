@@ -142,6 +142,79 @@ describe('parseConfig', () => {
     expect(problems[1]).toMatch(/^models\[0\]\.approval\.approvers\[1\]/);
   });
 
+  it('turns the console on by default with the caretaker-readers and caretaker-approvers groups and required MFA', () => {
+    const config = parseConfig(exampleConfigInput());
+    expect(config.console).toEqual({ enabled: true, groups: { readers: 'caretaker-readers', approvers: 'caretaker-approvers' }, mfa: 'required' });
+  });
+
+  it('names each bad console field: equal groups, a certificate outside us-east-1, a regional web ACL, federation without a provider, unknown fields', () => {
+    const problems = problemsOf({
+      ...exampleConfigInput(),
+      console: {
+        groups: { readers: 'ml', approvers: 'ml' },
+        domain: { names: ['console.example.com'], certificateArn: 'arn:aws:acm:eu-west-1:123456789012:certificate/0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b' },
+        webAclArn: 'arn:aws:wafv2:eu-west-1:123456789012:regional/webacl/x/1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d',
+        federation: {},
+        theme: 'dark',
+      },
+    });
+    expect(problems).toEqual([
+      expect.stringMatching(/^console\.groups\.approvers \("ml"\): must differ from console\.groups\.readers$/),
+      expect.stringMatching(/^console\.domain\.certificateArn \(.*eu-west-1.*\): must be an ACM certificate ARN in us-east-1/),
+      expect.stringMatching(/^console\.webAclArn \(.*regional.*\): must be a CLOUDFRONT-scope AWS WAF web ACL ARN/),
+      expect.stringMatching(/^console\.federation \(\{\}\): needs saml or oidc$/),
+      'console: unknown field "theme"',
+    ]);
+  });
+
+  it('checks federation providers: an https metadata URL, a secret reference for the OIDC client secret, distinct names', () => {
+    const problems = problemsOf({
+      ...exampleConfigInput(),
+      console: {
+        federation: {
+          saml: { name: 'Corp', metadataUrl: 'http://idp.example.com/metadata.xml' },
+          oidc: { name: 'Corp', issuerUrl: 'https://login.example.com', clientId: 'caretaker', clientSecret: 'plain-text' },
+        },
+      },
+    });
+    expect(problems).toEqual([
+      expect.stringMatching(/^console\.federation\.saml\.metadataUrl \("http:.*"\): must be an https:\/\/ URL/),
+      expect.stringMatching(/^console\.federation\.oidc\.clientSecret \("plain-text"\): /),
+    ]);
+    const named = problemsOf({
+      ...exampleConfigInput(),
+      console: {
+        federation: {
+          saml: { name: 'Corp', metadataUrl: 'https://idp.example.com/metadata.xml' },
+          oidc: { name: 'Corp', issuerUrl: 'https://login.example.com', clientId: 'caretaker', clientSecret: { secretId: 'caretaker/oidc' } },
+        },
+      },
+    });
+    expect(named).toEqual([expect.stringMatching(/^console\.federation\.oidc\.name .*must differ from federation\.saml\.name/)]);
+  });
+
+  it('accepts { cognitoGroup } alone only for console.groups.approvers of an enabled console', () => {
+    const listing = (cognitoGroup: string, console?: ConfigInput['console']) => ({
+      ...withModel((m) => ({ ...m, approval: { approvers: [{ cognitoGroup }] } })),
+      ...(console ? { console } : {}),
+    });
+    expect(parseConfig(listing('caretaker-approvers')).models[0]!.approval.approvers).toEqual([{ cognitoGroup: 'caretaker-approvers' }]);
+    expect(problemsOf(listing('caretaker-readers'))).toEqual([
+      'models[0].approval.approvers[0].cognitoGroup ("caretaker-readers"): without roleArn must be console.groups.approvers ("caretaker-approvers"): only that group\'s role has the approve grant',
+    ]);
+    expect(problemsOf(listing('caretaker-approvers', { enabled: false }))).toEqual([
+      'models[0].approval.approvers[0].cognitoGroup ("caretaker-approvers"): needs roleArn when console.enabled is false (no console approver role is created)',
+    ]);
+  });
+
+  it('accepts the README\'s console approvers example', () => {
+    const readme = readFileSync(join(EXAMPLE_CONFIG_FILE, '..', 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('### The console in AWS'));
+    const block = /```json\n([\s\S]*?)```/.exec(section)?.[1] ?? '';
+    const { approval } = JSON.parse(`{${block.trim().replace(/,$/, '')}}`) as { approval: ModelInput['approval'] };
+    expect(parseConfig(withModel((m) => ({ ...m, approval }))).models[0]!.approval.approvers).toEqual([{ cognitoGroup: 'caretaker-approvers' }]);
+  });
+
   it('rejects a config with no models', () => {
     expect(problemsOf({ models: [] })[0]).toMatch(/^models \(\[\]\): /);
   });
