@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { Annotations, Aws, CfnOutput, type CfnResource, DefaultStackSynthesizer, Duration, Fn, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
@@ -18,6 +18,8 @@ import { SecureBucket } from './secure-bucket';
 
 /** Where console-app's build writes the console (`console/dist/`, with `index.html` at its top). */
 export const CONSOLE_DIST = fileURLToPath(new URL('../../console/dist/', import.meta.url));
+/** The runbooks the console links to (`docs/README.md#runbook-…`). */
+const README = fileURLToPath(new URL('../../README.md', import.meta.url));
 
 /** The user pool groups whose members get the reader and approver roles. */
 export interface ConsoleGroups {
@@ -377,19 +379,28 @@ export class ConsoleHosting extends Construct {
     new cognito.UserPoolGroup(this, 'ReadersGroup', { userPool: this.userPool, groupName: groups.readers, description: 'Caretaker readers: the console reader role', precedence: 10, role: this.readerRole });
 
     const assetsPath = props.assetsPath ?? CONSOLE_DIST;
+    // config.json as console-app's contract reads it (lib/client/console-config.ts on their
+    // branch: { apiUrl, docsUrl, auth: { kind: 'cognito', region, userPoolId, userPoolClientId,
+    // identityPoolId, domain } }); the README is deployed under docs/ for the runbook links.
     const runtimeConfig = {
       apiUrl: props.api.url,
-      region: stack.region,
-      userPoolId: this.userPool.userPoolId,
-      userPoolClientId: this.userPoolClient.userPoolClientId,
-      identityPoolId: this.identityPool.identityPoolId,
-      signInUrl,
-      redirectUri: `${this.url}/`,
-      groups,
+      docsUrl: `${this.url}/docs/`,
+      auth: {
+        kind: 'cognito',
+        region: stack.region,
+        userPoolId: this.userPool.userPoolId,
+        userPoolClientId: this.userPoolClient.userPoolClientId,
+        identityPoolId: this.identityPool.identityPoolId,
+        domain: signInUrl,
+      },
     };
     if (existsSync(join(assetsPath, 'index.html'))) {
       this.deployment = new s3deploy.BucketDeployment(this, 'Deploy', {
-        sources: [s3deploy.Source.asset(assetsPath), s3deploy.Source.jsonData('config.json', runtimeConfig)],
+        sources: [
+          s3deploy.Source.asset(assetsPath),
+          s3deploy.Source.jsonData('config.json', runtimeConfig),
+          s3deploy.Source.data('docs/README.md', readFileSync(README, 'utf8')),
+        ],
         destinationBucket: this.bucket.bucket,
         // Small app: browsers revalidate each file (304s); a deploy is visible at once.
         cacheControl: [s3deploy.CacheControl.noCache()],
