@@ -84,6 +84,19 @@ export class Reservoir {
     if (j < this.capacity) this.values[j] = value;
   }
 
+  /**
+   * Takes in a sample of another, disjoint part of the stream (`population` values offered
+   * there): afterwards this reservoir holds a uniform sample of both parts, as if it had been
+   * offered all of their values (`mergeSamples`), and goes on with algorithm R from there.
+   */
+  absorb(other: PopulationSample): void {
+    const own = { sample: this.values.slice(0, Math.min(this.seen, this.capacity)), population: this.seen };
+    const merged = mergeSamples(own, other, this.capacity, this.random);
+    this.values.fill(0);
+    this.values.set(merged);
+    this.seen += other.population;
+  }
+
   /** The sample, sorted ascending (a copy). */
   sorted(): Float64Array {
     return sortFloat64(this.values.slice(0, Math.min(this.seen, this.capacity)));

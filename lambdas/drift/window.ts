@@ -14,6 +14,8 @@ import {
   type FeatureBaselineView,
   type FeatureDrift,
 } from './compare';
+import { Invalid } from '../shared/errors';
+import { decodeSample, encodeSample } from './baseline';
 import { Random, Reservoir } from './sample';
 import { binOf } from './stats';
 import type { CsvScanner } from '../datasets/csv';
@@ -31,6 +33,23 @@ export interface WindowOptions {
   readonly sampleCapacity?: number;
   readonly maxCategories?: number;
   readonly seed?: number;
+}
+
+export const WINDOW_PARTIAL_FORMAT = 'caretaker.drift-window-partial/1';
+
+/**
+ * What one shard of a window contributes (one child of the Distributed Map, one capture
+ * object): exact bin, category and missing counts, and per numeric feature a uniform sample
+ * with the number of values it was drawn from. Partials merge into the same counts as a single
+ * pass over all the shards' records; the merged KS sample is a uniform sample of the union.
+ */
+export interface WindowPartial {
+  readonly format: typeof WINDOW_PARTIAL_FORMAT;
+  readonly rows: number;
+  readonly features: readonly (
+    | { readonly name: string; readonly type: 'numeric'; readonly missing: number; readonly binCounts: readonly number[]; readonly values: number; readonly sample: string }
+    | { readonly name: string; readonly type: 'categorical'; readonly missing: number; readonly counts: readonly (readonly [string, number])[] }
+  )[];
 }
 
 export class CurrentWindow {
@@ -90,6 +109,44 @@ export class CurrentWindow {
   addValues(values: readonly unknown[]): void {
     this.rows++;
     for (let f = 0; f < this.accumulators.length; f++) this.addValue(this.accumulators[f]!, values[f]);
+  }
+
+  /** This window's state as a mergeable partial (JSON-safe). */
+  partial(): WindowPartial {
+    return {
+      format: WINDOW_PARTIAL_FORMAT,
+      rows: this.rows,
+      features: this.accumulators.map((a, f) =>
+        a.type === 'numeric'
+          ? { name: this.names[f]!, type: 'numeric' as const, missing: a.missing, binCounts: [...a.binCounts], values: a.reservoir.seen, sample: encodeSample(a.reservoir.values.subarray(0, Math.min(a.reservoir.seen, a.reservoir.capacity))) }
+          : { name: this.names[f]!, type: 'categorical' as const, missing: a.missing, counts: [...a.counts] },
+      ),
+    };
+  }
+
+  /** Adds a partial of a disjoint shard of the same window (same baseline). */
+  merge(partial: WindowPartial): void {
+    if ((partial.format as string) !== WINDOW_PARTIAL_FORMAT) throw new Invalid(`not a drift window partial: format ${partial.format}`);
+    const names = partial.features.map((f) => `${f.name}:${f.type}`).join(',');
+    const ours = this.accumulators.map((a, f) => `${this.names[f]}:${a.type}`).join(',');
+    if (names !== ours) throw new Invalid(`the partial has features ${names} but this window has ${ours}`);
+    this.rows += partial.rows;
+    partial.features.forEach((feature, f) => {
+      const a = this.accumulators[f]!;
+      a.missing += feature.missing;
+      if (a.type === 'numeric' && feature.type === 'numeric') {
+        if (feature.binCounts.length !== a.binCounts.length) throw new Invalid(`feature "${feature.name}": ${feature.binCounts.length} bins, the baseline has ${a.binCounts.length}`);
+        feature.binCounts.forEach((c, i) => (a.binCounts[i]! += c));
+        a.reservoir.absorb({ sample: decodeSample(feature.sample), population: feature.values });
+      } else if (a.type === 'categorical' && feature.type === 'categorical') {
+        for (const [category, n] of feature.counts) {
+          const known = a.counts.get(category);
+          if (known !== undefined) a.counts.set(category, known + n);
+          else if (a.counts.size < this.maxCategories) a.counts.set(category, n);
+          else a.counts.set(OVERFLOW_CATEGORY, (a.counts.get(OVERFLOW_CATEGORY) ?? 0) + n);
+        }
+      }
+    });
   }
 
   report(psiThreshold: number): DriftReport {
