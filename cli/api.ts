@@ -4,10 +4,11 @@
  * non-zero exit on any error. The API URL comes from `--api-url`, `CARETAKER_API_URL`, or the
  * `ApiUrl` output that `cdk deploy --outputs-file cdk.out/outputs.json` wrote.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { type Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { VERSION_STATUSES, type VersionStatus } from '../lambdas/shared/contracts';
 import { CaretakerApiError, CaretakerClient, type DatasetRegistration, type DeploymentRecord } from '../lib/client';
+import { FileError, readJson } from '../lib/files';
 import { commandGroup } from './group';
 import { awaitDecision, describeRun, followRun } from './runs';
 
@@ -26,12 +27,8 @@ export function resolveApiUrl(options: GlobalOptions, env: NodeJS.ProcessEnv = p
   if (options.apiUrl) return options.apiUrl;
   if (env.CARETAKER_API_URL) return env.CARETAKER_API_URL;
   const file = options.outputs ?? DEFAULT_OUTPUTS_FILE;
-  if (existsSync(file)) {
-    const outputs = JSON.parse(readFileSync(file, 'utf8')) as Record<string, Record<string, unknown>>;
-    for (const stack of Object.values(outputs)) {
-      if (typeof stack.ApiUrl === 'string') return stack.ApiUrl;
-    }
-  }
+  const url = stackOutput('ApiUrl', file);
+  if (url !== undefined) return url;
   throw new Error(`no API URL: pass --api-url, set CARETAKER_API_URL, or deploy with --outputs-file ${file}`);
 }
 
@@ -95,11 +92,34 @@ export function clientFromOptions(options: GlobalOptions): CaretakerClient {
 /** A stack output by name from the outputs file `cdk deploy --outputs-file` wrote, if there is one. */
 export function stackOutput(name: string, file: string = DEFAULT_OUTPUTS_FILE): string | undefined {
   if (!existsSync(file)) return undefined;
-  const outputs = JSON.parse(readFileSync(file, 'utf8')) as Record<string, Record<string, unknown>>;
-  for (const stack of Object.values(outputs)) {
-    if (typeof stack[name] === 'string') return stack[name];
+  const outputs = readJson(file);
+  if (outputs === null || typeof outputs !== 'object' || Array.isArray(outputs)) {
+    throw new FileError(file, 'not a cdk deploy --outputs-file file: expected an object of stacks and their outputs');
+  }
+  for (const stack of Object.values(outputs as Record<string, unknown>)) {
+    const value = stack !== null && typeof stack === 'object' ? (stack as Record<string, unknown>)[name] : undefined;
+    if (typeof value === 'string') return value;
   }
   return undefined;
+}
+
+/** `datasets register --objects <file>`: a JSON array of `{ key, versionId?, sha256? }`; a bad entry is named by file and index. */
+export function readObjectsFile(file: string): DatasetRegistration['objects'] {
+  const objects = readJson(file);
+  if (!Array.isArray(objects) || objects.length === 0) {
+    throw new FileError(file, 'must be a non-empty JSON array of { "key", "versionId"?, "sha256"? }');
+  }
+  objects.forEach((entry: unknown, i) => {
+    const o = entry as Record<string, unknown> | null;
+    if (o === null || typeof o !== 'object' || Array.isArray(o) || typeof o.key !== 'string') {
+      throw new FileError(file, `entry [${i}] must be an object with a string "key"`);
+    }
+    for (const field of Object.keys(o)) {
+      if (!['key', 'versionId', 'sha256'].includes(field)) throw new FileError(file, `entry [${i}] has unknown field "${field}" (key, versionId and sha256 are taken)`);
+      if (typeof o[field] !== 'string') throw new FileError(file, `entry [${i}].${field} must be a string`);
+    }
+  });
+  return objects as DatasetRegistration['objects'];
 }
 
 /**
@@ -321,7 +341,7 @@ export function registerApiCommands(program: Command): void {
     .requiredOption('--objects <file>', 'JSON file with the objects')
     .action(
       run(async (cmd, dataset: string) => {
-        const objects = JSON.parse(readFileSync(cmd.opts<{ objects: string }>().objects, 'utf8')) as DatasetRegistration['objects'];
+        const objects = readObjectsFile(cmd.opts<{ objects: string }>().objects);
         const { record: v, created } = await clientFor(cmd).registerDatasetVersion(dataset, { objects });
         print(cmd, { record: v, created }, () =>
           `${created ? 'registered' : 'same bytes as'} ${v.dataset}@${v.datasetVersion} (${v.objects.length} objects, ${v.rowCount} rows, validation ${v.validation.status}${v.validation.reasons.length ? `: ${v.validation.reasons.join('; ')}` : ''})`,

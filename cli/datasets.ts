@@ -28,6 +28,7 @@ import { contentAddress } from '../lambdas/datasets/records';
 import { scanCsvStream } from '../lambdas/datasets/register';
 import { datasetPrefix } from '../lambdas/shared/layout';
 import { loadConfig } from '../lib/config';
+import { assertReadableFile, FileError, utf8Chunks } from '../lib/files';
 import { clientFromOptions, type GlobalOptions, isLoopback, resolveApiUrl, stackOutput, withConnectionOptions } from './api';
 import { commandGroup } from './group';
 
@@ -50,13 +51,16 @@ function expandPaths(paths: readonly string[]): string[] {
     try {
       stat = statSync(path);
     } catch {
-      throw new Error(`${path}: no such file or folder`);
+      throw new FileError(path, 'no such file or folder');
     }
     if (stat.isDirectory()) {
       const inFolder = readdirSync(path).filter((name) => name.toLowerCase().endsWith('.csv')).sort();
-      if (inFolder.length === 0) throw new Error(`${path}: folder has no .csv files`);
+      if (inFolder.length === 0) throw new FileError(path, 'folder has no .csv files');
       files.push(...inFolder.map((name) => join(path, name)));
-    } else files.push(path);
+    } else {
+      assertReadableFile(path);
+      files.push(path);
+    }
   }
   return files;
 }
@@ -75,7 +79,8 @@ async function checkFiles(files: readonly string[], dataset: string, configFile:
     const key = `${prefix}${basename(file)}`;
     if (keys.has(key)) throw new Error(`${file}: two files would both be ${key}`);
     keys.add(key);
-    objects.push({ file, key, ...(await scanCsvStream(profiler, { key, where: file }, createReadStream(file))) });
+    // Problems name the local path (not the upload key); text must be UTF-8, as lib/files.ts reads every file.
+    objects.push({ file, key, ...(await scanCsvStream(profiler, { key: file, where: file }, utf8Chunks(file))) });
   }
   const { reasons } = checkProfile(profiler, rules, rules.columns, undefined);
   return {

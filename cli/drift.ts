@@ -4,13 +4,14 @@
  * or JSON Lines), printed as JSON; `--html` / `--json` also write the same report the analyzer
  * writes per window (`lambdas/drift/report.ts`, rendered by `report-html.ts`).
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { type Command, InvalidArgumentError } from 'commander';
 import { compareTables } from '../lambdas/drift/compare-tables';
 import { DEFAULT_PSI_THRESHOLD, type DriftReport } from '../lambdas/drift/compare';
 import { DEFAULT_MIN_RECORDS, reportDocument, type DriftReportDocument } from '../lambdas/drift/report';
 import { renderReportHtml } from '../lambdas/drift/report-html';
 import { DataFileError, formatOf, parseTable, type Table } from '../lambdas/drift/table';
+import { assertUtf8, readBytes, sampleSizeWarnings } from '../lib/files';
 
 export function registerDriftCommands(program: Command): void {
   program
@@ -23,7 +24,8 @@ export function registerDriftCommands(program: Command): void {
     .option('--html <file>', 'also write the report as a self-contained HTML page')
     .option('--json <file>', 'also write the full report (every statistic, bins and category counts) as JSON')
     .action((options: { baseline: string; current: string; psiThreshold: number; minRecords: number; html?: string; json?: string }) => {
-      const report = driftBetweenFiles(options.baseline, options.current, options.psiThreshold);
+      const report = driftBetweenFiles(options.baseline, options.current, options.psiThreshold, options.minRecords);
+      for (const warning of report.warnings) console.error(`caretaker drift: warning: ${warning}`);
       if (options.html !== undefined || options.json !== undefined) {
         // Everything is computed before anything is written: a bad input file writes nothing.
         const document = fileReport(report, options);
@@ -56,19 +58,28 @@ function writeOutput(file: string, text: string): void {
   }
 }
 
-export function driftBetweenFiles(baselineFile: string, currentFile: string, psiThreshold = DEFAULT_PSI_THRESHOLD): DriftReport {
-  return compareTables(readTable(baselineFile), readTable(currentFile), psiThreshold);
+/**
+ * The analyzer's report, plus `warnings` where a window has fewer than `minRecords` rows (PSI
+ * over so few means little): then no feature is called drifted.
+ */
+export function driftBetweenFiles(
+  baselineFile: string,
+  currentFile: string,
+  psiThreshold = DEFAULT_PSI_THRESHOLD,
+  minRecords = DEFAULT_MIN_RECORDS,
+): DriftReport & { warnings: string[] } {
+  const report = compareTables(readTable(baselineFile), readTable(currentFile), psiThreshold);
+  const warnings = sampleSizeWarnings({ [`baseline ${baselineFile}`]: report.baselineRows, [`current ${currentFile}`]: report.currentRows }, minRecords);
+  if (warnings.length === 0) return { ...report, warnings };
+  const features = Object.fromEntries(Object.entries(report.features).map(([name, feature]) => [name, { ...feature, drifted: false }]));
+  return { ...report, features, drifted: [], warnings };
 }
 
+/** A data file read as every command reads files (`lib/files.ts`: named when missing, UTF-8 with line and byte). */
 export function readTable(file: string): Table {
   const format = formatOf(file);
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(file);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new DataFileError(file, code === 'ENOENT' ? 'does not exist' : `cannot be read (${code ?? String(error)})`);
-  }
+  const bytes = readBytes(file);
+  assertUtf8(file, bytes);
   return parseTable(file, bytes, format);
 }
 

@@ -3,11 +3,11 @@
  * declare its models. Parsed with zod at synth; every error names the field path and the bad
  * value, and nothing is synthesized from a config that does not parse.
  */
-import { readFileSync } from 'node:fs';
 import * as z from 'zod';
 import { approverEntrySchema } from '../lambdas/api/principal';
 import { columnRuleSchema } from '../lambdas/datasets/catalog';
 import { DETAIL_TYPES } from '../lambdas/events/catalog';
+import { FileError, readJson } from './files';
 
 /** Model names become part of SageMaker job names (≤ 63 chars) and execution names (≤ 80). */
 export const MODEL_NAME_MAX_LENGTH = 24;
@@ -690,32 +690,16 @@ export function parseConfig(input: unknown, file = 'caretaker.config.json'): Car
   return result.data;
 }
 
-/** Reads and parses a config file; JSON syntax errors are reported with line and column. */
+/** Reads and parses a config file as every command reads files (`lib/files.ts`): missing, non-UTF-8 and malformed files are named with line and column. */
 export function loadConfig(file: string): CaretakerConfig {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (error) {
-    throw new ConfigError(file, [`cannot be read: ${(error as NodeJS.ErrnoException).code ?? String(error)}`]);
-  }
   let input: unknown;
   try {
-    input = JSON.parse(text);
+    input = readJson(file);
   } catch (error) {
-    throw new ConfigError(file, [jsonSyntaxProblem(text, error as SyntaxError)]);
+    if (error instanceof FileError) throw new ConfigError(file, [error.message.slice(file.length + 2)]);
+    throw error;
   }
   return parseConfig(input, file);
-}
-
-/** Node reports JSON errors by character offset; people read lines and columns. */
-function jsonSyntaxProblem(text: string, error: SyntaxError): string {
-  const match = /position (\d+)/.exec(error.message);
-  if (!match) return `is not valid JSON: ${error.message}`;
-  const offset = Number(match[1]);
-  const before = text.slice(0, offset);
-  const line = before.split('\n').length;
-  const column = offset - before.lastIndexOf('\n');
-  return `line ${line}, column ${column}: ${error.message.replace(/ in JSON at position \d+.*$/, '')}`;
 }
 
 /** The JSON Schema users' editors validate against (`caretaker.config.schema.json`). */

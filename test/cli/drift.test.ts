@@ -11,7 +11,7 @@ const ROOT = join(import.meta.dirname, '..', '..');
 const FIXTURES = join(ROOT, 'test/fixtures/drift');
 const dir = mkdtempSync(join(tmpdir(), 'caretaker-drift-cli-'));
 
-function file(name: string, content: string): string {
+function file(name: string, content: string | Uint8Array): string {
   const path = join(dir, name);
   writeFileSync(path, content);
   return path;
@@ -43,7 +43,8 @@ describe('caretaker drift', () => {
     );
     expect(result.code).toBe(0);
     const report = JSON.parse(result.stdout) as Record<string, unknown>;
-    expect(Object.keys(report)).toEqual(['baselineRows', 'currentRows', 'features', 'drifted']);
+    expect(Object.keys(report)).toEqual(['baselineRows', 'currentRows', 'features', 'drifted', 'warnings']);
+    expect(report.warnings).toEqual([]);
     expect(report).toMatchObject({
       baselineRows: 2500,
       currentRows: 1800,
@@ -136,7 +137,10 @@ describe('caretaker drift', () => {
   describe('rejects bad files, naming file, line and column', () => {
     const good = () => file('good.csv', GOOD);
     const cases: [string, () => string, RegExp][] = [
-      ['a missing file', () => join(dir, 'nope.csv'), /nope\.csv: does not exist/],
+      ['a missing file', () => join(dir, 'nope.csv'), /nope\.csv: no such file/],
+      ['a folder', () => dir, /: is a folder, not a file|unknown format/],
+      ['a CSV that is not UTF-8', () => file('latin1.csv', Buffer.from('x,colour\n1,red\n2,gr\xfcn\n', 'latin1')), /latin1\.csv: line 3, byte 19: not UTF-8 text \(byte 0xfc\)/],
+      ['a JSON Lines file that is not UTF-8', () => file('latin1.jsonl', Buffer.from('{"x": 1, "colour": "gr\xfcn"}\n', 'latin1')), /latin1\.jsonl: line 1, byte 22: not UTF-8 text/],
       ['an empty file', () => file('empty.csv', ''), /empty\.csv: is empty/],
       ['a header without rows', () => file('header.csv', 'x,colour\n'), /header\.csv: line 2: has a header row but no data rows/],
       ['a file without a header row', () => file('noheader.csv', '1,2\n3,4\n'), /noheader\.csv: line 1: has no header row/],
@@ -166,6 +170,24 @@ describe('caretaker drift', () => {
       expect(result.stderr).toMatch(message);
       expect(result.stderr).not.toMatch(/^\s+at /m);
       expect(result.stdout).toBe('');
+    });
+
+    it('a current window under 100 rows: a warning, and no feature called drifted', async () => {
+      const base = join(FIXTURES, 'shifted/baseline.csv');
+      const lines = readFileSync(join(FIXTURES, 'shifted/current.csv'), 'utf8').split('\n');
+      const one = file('one-row.csv', `${lines[0]}\n${lines[1]}\n`);
+      const result = await drift('--baseline', base, '--current', one);
+      expect(result.code).toBe(0);
+      const report = JSON.parse(result.stdout) as { drifted: string[]; warnings: string[]; features: Record<string, { psi: number; drifted: boolean }> };
+      expect(report.warnings).toEqual([expect.stringMatching(/^current .*one-row\.csv has 1 row, fewer than 100: PSI and Jensen–Shannon over so few rows mean little/)]);
+      expect(result.stderr).toContain('warning: current');
+      expect(report.drifted).toEqual([]);
+      expect(Object.values(report.features).every((f) => !f.drifted)).toBe(true);
+      // The statistic is still reported, for whoever wants it.
+      expect(Object.values(report.features).some((f) => f.psi > 0.2)).toBe(true);
+
+      const enough = file('hundred.csv', `${lines.slice(0, 101).join('\n')}\n`);
+      expect((JSON.parse((await drift('--baseline', base, '--current', enough)).stdout) as { warnings: string[] }).warnings).toEqual([]);
     });
 
     it('a column only the current file has', async () => {

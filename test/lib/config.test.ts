@@ -361,11 +361,23 @@ describe('loadConfig', () => {
   it('reports a JSON syntax error with its line and column', () => {
     const file = join(dir, 'broken.json');
     writeFileSync(file, '{\n  "models": [\n    { "name": "churn", }\n  ]\n}\n');
-    expect(() => loadConfig(file)).toThrow(/broken\.json is not a valid Caretaker config:\n {2}- line 3, column 24: Expected double-quoted property name/);
+    expect(() => loadConfig(file)).toThrow(/broken\.json is not a valid Caretaker config:\n {2}- line 3, column 24: not valid JSON: Expected double-quoted property name/);
   });
 
   it('names a file it cannot read', () => {
-    expect(() => loadConfig(join(dir, 'missing.json'))).toThrow(/missing\.json is not a valid Caretaker config:\n {2}- cannot be read: ENOENT/);
+    expect(() => loadConfig(join(dir, 'missing.json'))).toThrow(/missing\.json is not a valid Caretaker config:\n {2}- no such file$/);
+  });
+
+  it('refuses a config that is not UTF-8, naming line and byte', () => {
+    const file = join(dir, 'latin1.json');
+    writeFileSync(file, Buffer.from('{\n  "description": "caf\xe9"\n}\n', 'latin1'));
+    expect(() => loadConfig(file)).toThrow(/latin1\.json is not a valid Caretaker config:\n {2}- line 2, byte 23: not UTF-8 text \(byte 0xe9\)/);
+  });
+
+  it('names the line and column of JSON errors whose message carries no position', () => {
+    const file = join(dir, 'token.json');
+    writeFileSync(file, '{\n  "models": [\n    1,,\n  ]\n}\n');
+    expect(() => loadConfig(file)).toThrow(/token\.json is not a valid Caretaker config:\n {2}- line 3, column 7: not valid JSON: Unexpected token ','/);
   });
 });
 
