@@ -200,7 +200,9 @@ function versionEvents(image: Image, before: Image | undefined, emit: Emit, opti
   if (!before || status === previous) return;
 
   const change = `${status}@${at}`;
-  const deploymentRunId = str(image.deployingRunId) ?? runId;
+  // The deployment's run: on the version while it deploys; a finished deployment removes it, so the
+  // old image (DEPLOYING) says which run took it LIVE (a rollback's run is not the version's own).
+  const deploymentRunId = str(image.deployingRunId) ?? str(before.deployingRunId) ?? runId;
   const deployment = { at, model, version, deploymentRunId, rollback: deploymentRunId !== runId };
   const decided = obj(image.decision);
   switch (status) {

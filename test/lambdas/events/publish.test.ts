@@ -75,6 +75,15 @@ describe('deriveEvents', () => {
     expect(deriveEvents({ eventName: 'REMOVE', oldImage: approved })).toEqual([]);
   });
 
+  it('tells a rollback from the old image when the finished deployment removed deployingRunId', () => {
+    const deploying = version(1, 'DEPLOYING', { deployingRunId: 'churn-rollback-abc', updatedAt: '2026-12-01T01:00:00.000Z' });
+    const live = version(1, 'LIVE', { endpointName: 'caretaker-churn', endpointConfigName: 'cfg-1', updatedAt: '2026-12-01T02:00:00.000Z' });
+    const types = deriveEvents({ eventName: 'MODIFY', oldImage: deploying, newImage: live }).map((e) => e.detailType);
+    expect(types).toEqual(['DeploymentSucceeded', 'RolledBack']);
+    const own = deriveEvents({ eventName: 'MODIFY', oldImage: { ...deploying, deployingRunId: 'run-1' }, newImage: live }).map((e) => e.detailType);
+    expect(own).toEqual(['DeploymentSucceeded']);
+  });
+
   it('ignores items that are no registry change (leases, audit, requests)', () => {
     for (const pk of ['AUDIT#churn', 'REQUEST#r1', 'LEASE']) {
       expect(deriveEvents({ eventName: 'INSERT', newImage: { pk, sk: 'x', status: 'PENDING_APPROVAL' } })).toEqual([]);
