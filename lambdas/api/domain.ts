@@ -7,6 +7,7 @@ import type { DatasetSummary, DatasetVersionListItem, DatasetVersionRecord, Regi
 import {
   type AuditEvent,
   type DecisionRecord,
+  type DeliveryState,
   type ModelVersionRecord,
   type RetrainingRequest,
   runIdFor,
@@ -233,78 +234,225 @@ export async function checkDecision(ctx: ApiContext, input: { model: string; ver
   return { model: input.model, version: input.version, status: record.status, caller: input.caller.id, allowed: reason === undefined, ...(reason ? { reason } : {}), ...(expiresAt ? { expiresAt } : {}) };
 }
 
+/** What a decision route answers: the version's status now, the decision, and whether it reached the pipeline. */
+export interface DecisionResult {
+  readonly model: string;
+  readonly version: number;
+  readonly status: VersionStatus;
+  readonly decision: DecisionRecord;
+  /**
+   * DELIVERED: the pipeline has the decision. OWED: recorded, not yet delivered (Step Functions
+   * failed or did not answer); the delivery sweep, or a retry after a minute, finishes it.
+   * CLOSED: Step Functions answered that the task was already closed; the version is as the pipeline left it.
+   */
+  readonly delivery: DeliveryState;
+  readonly message?: string;
+}
+
+/** What delivering a decision needs: the registry, Step Functions' callbacks and the clock. */
+export type DeliveryPorts = Pick<Ports, 'registry' | 'callbacks' | 'clock'>;
+
 /**
- * Approve or reject a pending version. The rules read the version (its requester never
- * changes), then one conditional write decides (still pending, still that requester); only its
- * winner uses the task token. If the token is dead the version
- * becomes EXPIRED (409); if Step Functions fails otherwise, the write is undone so a retry can
- * succeed (503), and the token is left unused.
+ * How long an owed delivery belongs to the request that recorded it: longer than the API
+ * function may run (25 s), so the sweep and a replay never race the request's own first attempt.
  */
-export async function decide(ctx: ApiContext, input: DecisionInput): Promise<{ model: string; version: number; status: VersionStatus; decision: DecisionRecord }> {
+export const DELIVERY_GRACE_MS = 60_000;
+
+const decisionWriteOf = (record: ModelVersionRecord): DecisionWrite | undefined =>
+  record.decision ? { model: record.model, version: record.version, decision: record.decision, requestedBy: record.requestedBy } : undefined;
+
+/**
+ * Approve or reject a pending version, delivered exactly once (RELIABILITY rows 19, 20):
+ * 1. the rules, on a consistent read of the version (its requester, its task token);
+ * 2. ONE transaction records the decision, its audit event and the delivery owed — conditional
+ *    on the version still pending, for that requester, with that token: exactly one decision wins;
+ * 3. SendTaskSuccess/Failure, one HTTP attempt (the callbacks client does not retry, so a
+ *    TaskTimedOut can only mean the task was closed before this decision reached it);
+ * 4. the delivery is marked DELIVERED.
+ * Nothing is ever undone: if step 3 fails or does not answer, the decision stays recorded and
+ * OWED, and `finishOwedDeliveries` (a scheduled sweep) or the approver's retry delivers it. A
+ * TaskTimedOut on this first attempt is a real expiry (nothing was delivered): the version
+ * becomes EXPIRED (409). The same approver repeating the same decision gets the same answer.
+ */
+export async function decide(ctx: ApiContext, input: DecisionInput): Promise<DecisionResult> {
   const model = modelOf(ctx, input.model);
-  const { registry, callbacks, clock } = ctx.ports;
+  const { registry, clock } = ctx.ports;
   const caller = input.caller;
   const notApprover = approverRefusal(model, caller);
   if (notApprover) throw new Forbidden(notApprover);
-  const current = await registry.getVersion(input.model, input.version);
+  const current = await registry.readForDecision(input.model, input.version);
   if (!current) throw new NotFound(`${input.model} has no version ${input.version}`, [{ field: 'path.version', message: 'unknown version' }]);
-  if (current.status !== 'PENDING_APPROVAL') {
-    throw new Conflict(`version ${input.version} of ${input.model} is ${current.status}, not PENDING_APPROVAL`);
-  }
+  if (current.status !== 'PENDING_APPROVAL') return replay(ctx, current, input);
   const separation = separationOfDutiesRefusal(model, current.requestedBy, caller);
   if (separation) throw new Forbidden(separation);
+  const token = current.taskToken;
+  if (token === undefined) {
+    throw new Conflict(`version ${input.version} of ${input.model} is not waiting for a decision yet (the pipeline has not asked); nothing was changed, retry shortly`);
+  }
   const decision: DecisionRecord = { decision: input.decision, by: caller.id, reason: input.reason, at: clock.now().toISOString() };
   const write: DecisionWrite = { model: input.model, version: input.version, decision, requestedBy: current.requestedBy };
-  const outcome = await registry.decide(write);
-
-  if (outcome.kind === 'missing') {
-    throw new NotFound(`${input.model} has no version ${input.version}`, [{ field: 'path.version', message: 'unknown version' }]);
-  }
-  if (outcome.kind === 'lost') {
-    throw new Conflict(`version ${input.version} of ${input.model} is ${outcome.status}, not PENDING_APPROVAL`);
-  }
-
-  const { record } = outcome;
-  const token = record.taskToken;
-  try {
-    if (token === undefined) throw new TaskTokenGone('the version has no waiting approval task');
-    if (input.decision === 'APPROVED') {
-      await callbacks.approve(token, { decision: 'APPROVED', by: decision.by, reason: decision.reason, at: decision.at });
-    } else {
-      await callbacks.reject(token, { by: decision.by, reason: decision.reason, at: decision.at });
-    }
-  } catch (error) {
-    if (error instanceof TaskTokenGone) {
-      const at = clock.now().toISOString();
-      await registry.expire(write, at);
-      await appendAudit(ctx, { model: input.model, at, type: 'EXPIRED', actor: caller.id, version: input.version, runId: record.runId, reason: error.message, details: { caller: auditCaller(caller) } });
-      throw new Conflict(`the approval of version ${input.version} timed out; the version is EXPIRED`);
-    }
-    logger.error('could not deliver the decision to Step Functions; undoing it', { error: error as Error, model: input.model, version: input.version });
-    const reverted = await registry.revertDecision(write).catch((revertError: unknown) => {
-      logger.error('could not undo the decision', { error: revertError as Error });
-      return false;
-    });
-    throw new Unavailable(
-      reverted
-        ? 'the pipeline could not be resumed; nothing was decided, retry'
-        : 'the pipeline could not be resumed; the decision is recorded but not delivered',
-    );
-  }
-
-  // The decision is durable on the version item and delivered; a failed audit append must not
-  // turn it into an error the caller would retry (and get 409 for).
-  await appendAudit(ctx, {
+  const outcome = await registry.recordDecision(write, token, {
+    eventId: `${current.runId}#DECISION`,
     model: input.model,
     at: decision.at,
     type: input.decision,
     actor: caller.id,
     version: input.version,
-    runId: record.runId,
+    runId: current.runId,
     reason: input.reason,
     details: { caller: auditCaller(caller) },
-  }).catch((error: unknown) => logger.error('could not append the decision to the audit trail', { error: error as Error }));
-  return { model: input.model, version: input.version, status: input.decision, decision };
+  });
+  if (outcome.kind === 'missing') {
+    throw new NotFound(`${input.model} has no version ${input.version}`, [{ field: 'path.version', message: 'unknown version' }]);
+  }
+  if (outcome.kind === 'lost') {
+    if (outcome.record.status === 'PENDING_APPROVAL') {
+      // Still pending, so the token or requester changed under the rules: nothing was written.
+      throw new Unavailable(`the approval task of version ${input.version} changed while deciding; nothing was changed, retry`);
+    }
+    return replay(ctx, outcome.record, input);
+  }
+  return deliver(ctx.ports, { ...current, status: decision.decision, decision, deliveryState: 'OWED' }, write, token, true);
+}
+
+/**
+ * A decision route on a version that is no longer pending. The same approver repeating the same
+ * decision gets the outcome of that decision (delivering it first if it is owed and the request
+ * that recorded it is over); anybody else, or the other decision, gets 409.
+ */
+async function replay(ctx: ApiContext, record: ModelVersionRecord, input: DecisionInput): Promise<DecisionResult> {
+  const write = decisionWriteOf(record);
+  if (!write || write.decision.by !== input.caller.id || write.decision.decision !== input.decision) {
+    throw new Conflict(`version ${input.version} of ${input.model} is ${record.status}, not PENDING_APPROVAL`);
+  }
+  const owedSince = Date.parse(write.decision.at);
+  if (record.deliveryState === 'OWED' && ctx.ports.clock.now().getTime() - owedSince >= DELIVERY_GRACE_MS) {
+    return finishDelivery(ctx.ports, record);
+  }
+  return resultOf(record, write.decision);
+}
+
+function resultOf(record: ModelVersionRecord, decision: DecisionRecord, message?: string): DecisionResult {
+  return {
+    model: record.model,
+    version: record.version,
+    status: record.status,
+    decision,
+    // Versions decided before delivery was tracked were delivered (the old path undid undelivered ones).
+    delivery: record.deliveryState ?? 'DELIVERED',
+    ...(message !== undefined ? { message } : {}),
+  };
+}
+
+/** The version statuses only the pipeline sets after it resumed from an approval. */
+const AFTER_APPROVAL: readonly VersionStatus[] = ['DEPLOYING', 'LIVE', 'DEPLOY_FAILED', 'RETIRED'];
+
+/**
+ * Finishes one owed delivery (the sweep, a replay): when the pipeline already acted on the
+ * approval, it was delivered; when the pipeline moved the version elsewhere (EXPIRED) or holds no
+ * token, the task is closed; otherwise the callback is sent again (not a first attempt).
+ */
+async function finishDelivery(ports: DeliveryPorts, record: ModelVersionRecord): Promise<DecisionResult> {
+  const write = decisionWriteOf(record);
+  if (!write) throw new Error(`version ${record.version} of ${record.model} has no decision to deliver`);
+  const decision = write.decision;
+  if (record.deliveryState !== 'OWED') return resultOf(record, decision);
+  const now = ports.clock.now().toISOString();
+  if (decision.decision === 'APPROVED' && AFTER_APPROVAL.includes(record.status)) {
+    // Only SendTaskSuccess with this decision resumes the pipeline into deployment.
+    await ports.registry.markDelivered(write, now);
+    return resultOf({ ...record, deliveryState: 'DELIVERED' }, decision);
+  }
+  if (record.status !== decision.decision || record.taskToken === undefined) {
+    const reason = `the pipeline moved version ${record.version} to ${record.status} before the ${decision.decision} decision was delivered`;
+    await ports.registry.closeDelivery(write, closedEvent(record, write, now, reason));
+    return resultOf({ ...record, deliveryState: 'CLOSED' }, decision, reason);
+  }
+  return deliver(ports, record, write, record.taskToken, false);
+}
+
+function closedEvent(record: ModelVersionRecord, write: DecisionWrite, at: string, reason: string): AuditEvent {
+  return {
+    eventId: `${record.runId}#DELIVERY_CLOSED`,
+    model: record.model,
+    at,
+    type: 'DELIVERY_CLOSED',
+    actor: 'caretaker:api',
+    version: record.version,
+    runId: record.runId,
+    reason,
+    details: { decision: write.decision.decision, decidedBy: write.decision.by, decidedAt: write.decision.at, statusLeft: record.status },
+  };
+}
+
+/** Sends the decision's callback once and records what Step Functions answered. */
+async function deliver(ports: DeliveryPorts, record: ModelVersionRecord, write: DecisionWrite, token: string, first: boolean): Promise<DecisionResult> {
+  const { registry, callbacks, clock } = ports;
+  const { decision } = write;
+  try {
+    if (decision.decision === 'APPROVED') {
+      await callbacks.approve(token, { decision: 'APPROVED', by: decision.by, reason: decision.reason, at: decision.at });
+    } else {
+      await callbacks.reject(token, { by: decision.by, reason: decision.reason, at: decision.at });
+    }
+  } catch (error) {
+    const at = clock.now().toISOString();
+    if (!(error instanceof TaskTokenGone)) {
+      // Unknown outcome (the call may have succeeded): never undo; the decision stays owed.
+      logger.error('could not deliver the decision to Step Functions; it stays owed for the sweep', { error: error as Error, model: write.model, version: write.version });
+      return resultOf(record, decision, 'the decision is recorded; delivering it to the pipeline failed and is retried within minutes');
+    }
+    if (first) {
+      // Nothing of this decision reached the task, and the task is closed: the approval expired.
+      const expired = await registry
+        .expireUndelivered(write, {
+          eventId: `${record.runId}#EXPIRED`,
+          model: write.model,
+          at,
+          type: 'EXPIRED',
+          actor: 'caretaker:api',
+          version: write.version,
+          runId: record.runId,
+          reason: `the approval task was closed (${error.message}) before the ${decision.decision} decision by ${decision.by} reached it`,
+        })
+        .catch((expireError: unknown) => {
+          logger.error('could not record the expiry; the sweep closes the delivery', { error: expireError as Error });
+          return false;
+        });
+      throw new Conflict(`the approval of version ${write.version} timed out before the decision reached the pipeline; the version is ${expired ? 'EXPIRED' : 'expiring'}`);
+    }
+    // A repeat delivery: the task may have been closed by an earlier attempt of this very decision.
+    const reason = `Step Functions answered ${error.message}: the approval task was already closed (by an earlier delivery of this decision, or the approval timeout); version ${write.version} stays ${record.status} as the pipeline left it`;
+    await registry.closeDelivery(write, closedEvent(record, write, at, reason));
+    return resultOf({ ...record, deliveryState: 'CLOSED' }, decision, reason);
+  }
+  const delivered = await registry.markDelivered(write, clock.now().toISOString()).catch((error: unknown) => {
+    // Delivered but not marked: the sweep's repeat gets TaskTimedOut and closes it; nothing is undone.
+    logger.error('the decision was delivered but could not be marked delivered', { error: error as Error });
+    return false;
+  });
+  return resultOf({ ...record, deliveryState: delivered ? 'DELIVERED' : 'OWED' }, decision);
+}
+
+/**
+ * The delivery sweep: every decision still owed after `DELIVERY_GRACE_MS` is finished (see
+ * `finishDelivery`). Run on a schedule; returns what it did, per version.
+ */
+export async function finishOwedDeliveries(ports: DeliveryPorts, limit = 50): Promise<{ model: string; version: number; delivery: DeliveryState | 'FAILED' }[]> {
+  const before = new Date(ports.clock.now().getTime() - DELIVERY_GRACE_MS).toISOString();
+  const owed = await ports.registry.owedDeliveries(before, limit);
+  const results: { model: string; version: number; delivery: DeliveryState | 'FAILED' }[] = [];
+  for (const { model, version } of owed) {
+    try {
+      const record = await ports.registry.readForDecision(model, version);
+      if (!record?.decision) continue;
+      results.push({ model, version, delivery: (await finishDelivery(ports, record)).delivery });
+    } catch (error) {
+      logger.error('could not finish an owed delivery; the next sweep retries', { error: error as Error, model, version });
+      results.push({ model, version, delivery: 'FAILED' });
+    }
+  }
+  return results;
 }
 
 // ---------------------------------------------------------------------------------------------

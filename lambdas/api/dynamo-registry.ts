@@ -3,7 +3,6 @@
  * single metadata table. Every read is one Get or one Query on a key or gsi1; pages carry
  * DynamoDB's LastEvaluatedKey as an opaque, validated token.
  */
-import type { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
   type DynamoDBDocumentClient,
   GetCommand,
@@ -14,6 +13,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import {
   type AuditEvent,
+  type DeliveryState,
   KEY_PREFIX,
   keys,
   type ModelVersionRecord,
@@ -28,6 +28,7 @@ import type {
   DecisionOutcome,
   DecisionWrite,
   DeploymentRecord,
+  OwedDelivery,
   Page,
   PageRequest,
   RegistryRepository,
@@ -155,78 +156,129 @@ export class DynamoRegistry implements RegistryRepository {
     return { ...base, status: 'QUEUED' };
   }
 
-  async decide(write: DecisionWrite): Promise<DecisionOutcome> {
+  async readForDecision(model: string, version: number): Promise<ModelVersionRecord | undefined> {
+    const result = await this.client.send(new GetCommand({ TableName: this.tableName, Key: keys.version(model, version), ConsistentRead: true }));
+    return result.Item ? (strip(result.Item) as unknown as ModelVersionRecord) : undefined;
+  }
+
+  async recordDecision(write: DecisionWrite, taskToken: string, event: AuditEvent): Promise<DecisionOutcome> {
     const { model, version, decision } = write;
-    try {
-      const result = await this.client.send(
+    const outcome = await transactWithAudit(this.client, {
+      tableName: this.tableName,
+      items: [
+        {
+          Update: {
+            TableName: this.tableName,
+            Key: keys.version(model, version),
+            UpdateExpression:
+              'SET #status = :to, #decision = :decision, updatedAt = :at, gsi1pk = :gsi1pk, gsi1sk = :gsi1sk, deliveryState = :owed, gsi2pk = :gsi2pk, gsi2sk = :gsi2sk',
+            // The rules were checked against this requester and the token is the one the decision will answer.
+            ConditionExpression: 'attribute_exists(pk) AND #status = :pending AND requestedBy = :requestedBy AND taskToken = :token',
+            ExpressionAttributeNames: { '#status': 'status', '#decision': 'decision' },
+            ExpressionAttributeValues: {
+              ':to': decision.decision,
+              ':decision': decision,
+              ':at': decision.at,
+              ':pending': 'PENDING_APPROVAL',
+              ':requestedBy': write.requestedBy,
+              ':token': taskToken,
+              ':owed': 'OWED' satisfies DeliveryState,
+              ...prefixed(keys.versionByStatus(model, decision.decision, version)),
+              ...prefixed(keys.owedDelivery(model, version, decision.at)),
+            },
+          },
+        },
+      ],
+      audit: event,
+    });
+    if (outcome.written) return { kind: 'won' };
+    const current = await this.readForDecision(model, version);
+    return current ? { kind: 'lost', record: current } : { kind: 'missing' };
+  }
+
+  async markDelivered(write: DecisionWrite, at: string): Promise<boolean> {
+    return this.conditional(() =>
+      this.client.send(
         new UpdateCommand({
           TableName: this.tableName,
-          Key: keys.version(model, version),
-          UpdateExpression: 'SET #status = :to, #decision = :decision, updatedAt = :at, gsi1pk = :gsi1pk, gsi1sk = :gsi1sk',
-          // The rules were checked against this requester; requestedBy never changes, but the write says so.
-          ConditionExpression: 'attribute_exists(pk) AND #status = :pending AND requestedBy = :requestedBy',
-          ExpressionAttributeNames: { '#status': 'status', '#decision': 'decision' },
-          ExpressionAttributeValues: {
-            ':to': decision.decision,
-            ':decision': decision,
-            ':at': decision.at,
-            ':pending': 'PENDING_APPROVAL',
-            ':requestedBy': write.requestedBy,
-            ...prefixed(keys.versionByStatus(model, decision.decision, version)),
-          },
-          ReturnValues: 'ALL_NEW',
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          Key: keys.version(write.model, write.version),
+          UpdateExpression: 'SET deliveryState = :delivered, deliveredAt = :at REMOVE gsi2pk, gsi2sk',
+          ConditionExpression: `deliveryState = :owed AND ${SAME_DECISION}`,
+          ExpressionAttributeNames: DECISION_NAMES,
+          ExpressionAttributeValues: { ':delivered': 'DELIVERED' satisfies DeliveryState, ':owed': 'OWED' satisfies DeliveryState, ':at': at, ...decisionValues(write) },
         }),
-      );
-      return { kind: 'won', record: result.Attributes as unknown as ModelVersionRecord };
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-      // ALL_OLD comes back as raw attribute values; the two fields that explain the loss suffice.
-      const old = (error as ConditionalCheckFailedException).Item;
-      if (old) {
-        const status = old.status?.S;
-        const requestedBy = old.requestedBy?.S;
-        if (status !== undefined && requestedBy !== undefined) return { kind: 'lost', status: status as VersionStatus, requestedBy };
-      }
-      // Only when the service did not return the old item (older emulators): read it once.
-      const current = await this.client.send(
-        new GetCommand({ TableName: this.tableName, Key: keys.version(model, version), ConsistentRead: true }),
-      );
-      if (!current.Item) return { kind: 'missing' };
-      const record = current.Item as unknown as ModelVersionRecord;
-      return { kind: 'lost', status: record.status, requestedBy: record.requestedBy };
-    }
+      ),
+    );
   }
 
-  revertDecision(write: DecisionWrite): Promise<boolean> {
-    return this.undecide(write, 'PENDING_APPROVAL', 'REMOVE #decision');
+  async closeDelivery(write: DecisionWrite, event: AuditEvent): Promise<boolean> {
+    const outcome = await transactWithAudit(this.client, {
+      tableName: this.tableName,
+      items: [
+        {
+          Update: {
+            TableName: this.tableName,
+            Key: keys.version(write.model, write.version),
+            UpdateExpression: 'SET deliveryState = :closed, deliveryClosedAt = :at REMOVE gsi2pk, gsi2sk',
+            ConditionExpression: `deliveryState = :owed AND ${SAME_DECISION}`,
+            ExpressionAttributeNames: DECISION_NAMES,
+            ExpressionAttributeValues: { ':closed': 'CLOSED' satisfies DeliveryState, ':owed': 'OWED' satisfies DeliveryState, ':at': event.at, ...decisionValues(write) },
+          },
+        },
+      ],
+      audit: event,
+    });
+    return outcome.written;
   }
 
-  expire(write: DecisionWrite, at: string): Promise<boolean> {
-    return this.undecide(write, 'EXPIRED', 'REMOVE #decision, taskToken', at);
-  }
-
-  /** Moves a version out of exactly this decision (same principal and time), or does nothing. */
-  private async undecide(write: DecisionWrite, to: VersionStatus, remove: string, at = write.decision.at): Promise<boolean> {
+  async expireUndelivered(write: DecisionWrite, event: AuditEvent): Promise<boolean> {
     const { model, version, decision } = write;
-    try {
-      await this.client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: keys.version(model, version),
-          UpdateExpression: `SET #status = :to, updatedAt = :at, gsi1pk = :gsi1pk, gsi1sk = :gsi1sk ${remove}`,
-          ConditionExpression: '#status = :decided AND #decision.#by = :by AND #decision.#at = :decidedAt',
-          ExpressionAttributeNames: { '#status': 'status', '#decision': 'decision', '#by': 'by', '#at': 'at' },
-          ExpressionAttributeValues: {
-            ':to': to,
-            ':at': at,
-            ':decided': decision.decision,
-            ':by': decision.by,
-            ':decidedAt': decision.at,
-            ...prefixed(keys.versionByStatus(model, to, version)),
+    const outcome = await transactWithAudit(this.client, {
+      tableName: this.tableName,
+      items: [
+        {
+          Update: {
+            TableName: this.tableName,
+            Key: keys.version(model, version),
+            UpdateExpression:
+              'SET #status = :expired, updatedAt = :at, gsi1pk = :gsi1pk, gsi1sk = :gsi1sk, deliveryState = :closed, deliveryClosedAt = :at REMOVE #decision, taskToken, gsi2pk, gsi2sk',
+            ConditionExpression: `#status = :decided AND deliveryState = :owed AND ${SAME_DECISION}`,
+            ExpressionAttributeNames: { ...DECISION_NAMES, '#status': 'status' },
+            ExpressionAttributeValues: {
+              ':expired': 'EXPIRED' satisfies VersionStatus,
+              ':decided': decision.decision,
+              ':closed': 'CLOSED' satisfies DeliveryState,
+              ':owed': 'OWED' satisfies DeliveryState,
+              ':at': event.at,
+              ...decisionValues(write),
+              ...prefixed(keys.versionByStatus(model, 'EXPIRED', version)),
+            },
           },
-        }),
-      );
+        },
+      ],
+      audit: event,
+    });
+    return outcome.written;
+  }
+
+  async owedDeliveries(before: string, limit: number): Promise<readonly OwedDelivery[]> {
+    const result = await this.client.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        IndexName: 'gsi2',
+        KeyConditionExpression: 'gsi2pk = :pk AND gsi2sk < :before',
+        ExpressionAttributeValues: { ':pk': keys.owedDeliveries.gsi2pk, ':before': before },
+        ProjectionExpression: 'model, version',
+        Limit: limit,
+      }),
+    );
+    return (result.Items ?? []).map((item) => ({ model: String(item.model), version: Number(item.version) }));
+  }
+
+  /** true when the write applied, false when its condition did not hold; other errors are thrown. */
+  private async conditional(write: () => Promise<unknown>): Promise<boolean> {
+    try {
+      await write();
       return true;
     } catch (error) {
       if (isConditionFailure(error)) return false;
@@ -250,6 +302,11 @@ export class DynamoRegistry implements RegistryRepository {
     return outcome.written;
   }
 }
+
+/** The version still holds exactly this decision (same kind, principal and time). */
+const SAME_DECISION = '#decision.#kind = :kind AND #decision.#by = :by AND #decision.#at = :decidedAt';
+const DECISION_NAMES = { '#decision': 'decision', '#kind': 'decision', '#by': 'by', '#at': 'at' };
+const decisionValues = (write: DecisionWrite) => ({ ':kind': write.decision.decision, ':by': write.decision.by, ':decidedAt': write.decision.at });
 
 /** `{ gsi1pk, gsi1sk }` → `{ ':gsi1pk': …, ':gsi1sk': … }` */
 function prefixed(values: Record<string, string>): Record<string, string> {

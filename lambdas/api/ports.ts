@@ -66,15 +66,24 @@ export interface DecisionWrite {
   readonly requestedBy: string;
 }
 
-/** The outcome of the single conditional decision write. */
+/** The outcome of the transaction that records a decision (version, audit event, delivery owed). */
 export type DecisionOutcome =
-  | { readonly kind: 'won'; readonly record: ModelVersionRecord }
+  | { readonly kind: 'won' }
   | { readonly kind: 'missing' }
-  | { readonly kind: 'lost'; readonly status: VersionStatus; readonly requestedBy: string };
+  /** A condition did not hold: the version as it is now (consistent read). */
+  | { readonly kind: 'lost'; readonly record: ModelVersionRecord };
+
+/** A version whose decision is still owed to the pipeline, oldest first. */
+export interface OwedDelivery {
+  readonly model: string;
+  readonly version: number;
+}
 
 /** The model registry in the metadata table. Reads are single Query/Get round trips. */
 export interface RegistryRepository {
   getVersion(model: string, version: number): Promise<ModelVersionRecord | undefined>;
+  /** A consistent read of the version with its task token (never returned to a caller). */
+  readForDecision(model: string, version: number): Promise<ModelVersionRecord | undefined>;
   listVersions(model: string, page: PageRequest, status?: VersionStatus): Promise<Page<ModelVersionRecord>>;
   latestVersion(model: string): Promise<ModelVersionRecord | undefined>;
   liveVersion(model: string): Promise<ModelVersionRecord | undefined>;
@@ -82,12 +91,19 @@ export interface RegistryRepository {
   getRun(runId: string): Promise<RunRecord | undefined>;
   /** A retraining request with this run id that has no run: queued, or suppressed by the starter (and why). */
   getRunRequest(runId: string): Promise<RunRequestView | undefined>;
-  /** PENDING_APPROVAL → APPROVED/REJECTED in one conditional write, with the requester check in the same condition. */
-  decide(write: DecisionWrite): Promise<DecisionOutcome>;
-  /** Undoes a decision that could not be delivered, only if it is still exactly that decision. */
-  revertDecision(write: DecisionWrite): Promise<boolean>;
-  /** A decided version whose task token had expired becomes EXPIRED (only if still that decision). */
-  expire(write: DecisionWrite, at: string): Promise<boolean>;
+  /**
+   * One transaction: PENDING_APPROVAL → APPROVED/REJECTED (still that requester, still that task
+   * token), the decision's audit event, and the delivery owed.
+   */
+  recordDecision(write: DecisionWrite, taskToken: string, event: AuditEvent): Promise<DecisionOutcome>;
+  /** The callback was answered: delivery OWED → DELIVERED (only for exactly this decision). */
+  markDelivered(write: DecisionWrite, at: string): Promise<boolean>;
+  /** The task was closed before or without this delivery: OWED → CLOSED with its audit event; the status is left as it is. */
+  closeDelivery(write: DecisionWrite, event: AuditEvent): Promise<boolean>;
+  /** Nothing was ever delivered and the task is closed: the decided version becomes EXPIRED, with its audit event. */
+  expireUndelivered(write: DecisionWrite, event: AuditEvent): Promise<boolean>;
+  /** Decisions still owed that were recorded before `before` (ISO time), oldest first. */
+  owedDeliveries(before: string, limit: number): Promise<readonly OwedDelivery[]>;
   /** Records that a retrain request with this run id was accepted, with its audit event, atomically. `false`: it was already. */
   recordRetrainRequest(request: RetrainingRequest, event: AuditEvent): Promise<boolean>;
   hasRetrainRequest(runId: string): Promise<boolean>;

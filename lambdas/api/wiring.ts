@@ -13,7 +13,7 @@ import { catalogEnvValue } from '../datasets/catalog';
 import { createDocumentClient } from '../shared/dynamo';
 import { ENV, envValue, parseEnvironment } from '../shared/env';
 import { CloudWatchMetricsReader, S3EvaluationReports, S3GroundTruthStore, SfnApprovalCallbacks, SfnDeploymentStarter, SqsRetrainingQueue } from './aws-ports';
-import { newId } from './domain';
+import { type ApiContext, newId } from './domain';
 import { datasetsDomain } from './datasets';
 import { DynamoAuditLog, DynamoRegistry } from './dynamo-registry';
 import { approverEntrySchema } from './principal';
@@ -46,26 +46,28 @@ export const apiEnvironmentSchema = z.object({
   [ENV.datasetsCatalog]: catalogEnvValue,
 });
 
-export function createApiHandlerFromEnv(
+/** The API's domain context (models and AWS-backed ports) from the function's environment. */
+export function createApiContextFromEnv(
   /** The function's environment (`process.env` in Lambda), parsed once with `apiEnvironmentSchema`. */
   environment: Readonly<Record<string, string | undefined>>,
-  principal: Parameters<typeof createHandler>[0]['principal'],
   /** DynamoDB client settings (local mode serializes requests to keep moto's writes atomic). */
   dynamoConfig: DynamoDBClientConfig = {},
-): { handler: ApiHandler; modelCount: number } {
+): ApiContext {
   const env = parseEnvironment(apiEnvironmentSchema, environment);
   const api = sdkClientConfig('api');
   const dynamo = createDocumentClient({ ...api, ...dynamoConfig });
   const s3 = new S3Client(api);
   const sfn = new SFNClient(api);
-  const handler = createHandler({
-    principal,
+  // One HTTP attempt per callback, no SDK retry: a TaskTimedOut then always answers the attempt
+  // that got it, never a retry of an attempt whose success was lost (lambdas/api/domain.ts, decide).
+  const callbacks = new SFNClient({ ...sdkClientConfig('api'), maxAttempts: 1 });
+  return {
     models: env[ENV.models].map((model) => ({ ...model, ...(env[ENV.driftAlarms][model.name] !== undefined ? { driftAlarmName: env[ENV.driftAlarms][model.name] } : {}) })),
     ports: {
       registry: new DynamoRegistry(dynamo, env[ENV.tableName]),
       audit: new DynamoAuditLog(dynamo, env[ENV.tableName]),
       datasets: datasetsDomain({ s3, db: dynamo, tableName: env[ENV.tableName], bucket: env[ENV.datasetsBucket], catalog: env[ENV.datasetsCatalog] }),
-      callbacks: new SfnApprovalCallbacks(sfn),
+      callbacks: new SfnApprovalCallbacks(callbacks),
       retraining: new SqsRetrainingQueue(new SQSClient(api), env[ENV.retrainingQueueUrl]),
       deployments: new SfnDeploymentStarter(sfn, env[ENV.deployStateMachineArn]),
       groundTruth: new S3GroundTruthStore(s3, env[ENV.artifactsBucket]),
@@ -74,6 +76,16 @@ export function createApiHandlerFromEnv(
       clock: { now: () => new Date() },
       newId,
     },
-  });
-  return { handler, modelCount: env[ENV.models].length };
+  };
+}
+
+export function createApiHandlerFromEnv(
+  /** The function's environment (`process.env` in Lambda), parsed once with `apiEnvironmentSchema`. */
+  environment: Readonly<Record<string, string | undefined>>,
+  principal: Parameters<typeof createHandler>[0]['principal'],
+  /** DynamoDB client settings (local mode serializes requests to keep moto's writes atomic). */
+  dynamoConfig: DynamoDBClientConfig = {},
+): { handler: ApiHandler; modelCount: number } {
+  const ctx = createApiContextFromEnv(environment, dynamoConfig);
+  return { handler: createHandler({ principal, models: ctx.models, ports: ctx.ports }), modelCount: ctx.models.length };
 }

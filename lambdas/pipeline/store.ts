@@ -197,6 +197,23 @@ export class PipelineStore {
   }
 
   /**
+   * `transitionVersion` and its audit event in one transaction (RELIABILITY row 21): both, or
+   * neither. Returns false (nothing written) when the version is not in one of `from`, or the
+   * event was already written.
+   */
+  async transitionVersionWithAudit(
+    model: string,
+    version: number,
+    from: readonly VersionStatus[],
+    to: VersionStatus,
+    options: { readonly set?: Readonly<Record<string, unknown>>; readonly remove?: readonly string[]; readonly at: string },
+    event: AuditEvent,
+  ): Promise<boolean> {
+    const outcome = await transactWithAudit(this.client, { tableName: this.tableName, items: [{ Update: this.transitionUpdate(model, version, from, to, options) }], audit: event });
+    return outcome.written;
+  }
+
+  /**
    * The version goes LIVE, the previous live one RETIRED, a deployment history item is written,
    * the model summary points at the new version, the run SUCCEEDED — in one transaction.
    */

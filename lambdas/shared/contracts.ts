@@ -58,6 +58,14 @@ export const VERSION_STATUSES = [
 ] as const;
 export type VersionStatus = (typeof VERSION_STATUSES)[number];
 
+/**
+ * A decision's delivery to the pipeline's waiting task: OWED from the write that records it
+ * until SendTaskSuccess/Failure answered; DELIVERED when it did; CLOSED when Step Functions
+ * answered that the task was already closed (TaskTimedOut), or the pipeline had moved on.
+ */
+export const DELIVERY_STATES = ['OWED', 'DELIVERED', 'CLOSED'] as const;
+export type DeliveryState = (typeof DELIVERY_STATES)[number];
+
 /** A pipeline run, from start to its end. */
 export const RUN_STATUSES = [
   'RUNNING',
@@ -158,6 +166,8 @@ export interface ModelVersionRecord {
   /** Step Functions task token of the waiting approval task. Never returned by the API. */
   readonly taskToken?: string;
   readonly decision?: DecisionRecord;
+  /** Whether the decision still has to reach the waiting task (see `DELIVERY_STATES`). */
+  readonly deliveryState?: DeliveryState;
   readonly endpointConfigName?: string;
   readonly deployedAt?: string;
 }
@@ -227,7 +237,9 @@ export interface AuditEvent {
     | 'DEPLOYED'
     | 'DEPLOY_FAILED'
     | 'ROLLBACK_REQUESTED'
-    | 'GROUND_TRUTH_UPLOADED';
+    | 'GROUND_TRUTH_UPLOADED'
+    /** A recorded decision's callback found the approval task already closed (TaskTimedOut): the version stays as the pipeline left it. */
+    | 'DELIVERY_CLOSED';
   readonly actor: string;
   readonly version?: number;
   readonly runId?: string;
@@ -238,6 +250,8 @@ export interface AuditEvent {
 // ---------------------------------------------------------------------------------------------
 // Keys
 
+
+const OWED_DELIVERY_PARTITION = 'DELIVERY#OWED';
 
 export const keys = {
   model: (model: string) => ({ pk: `MODEL#${model}`, sk: 'MODEL' }),
@@ -258,6 +272,13 @@ export const keys = {
     gsi1pk: AUDIT_INDEX_PARTITION,
     gsi1sk: `${at}#${eventId}`,
   }),
+  /** gsi2 entry of a version whose decision is still owed to the pipeline (the delivery sweep's query). */
+  owedDelivery: (model: string, version: number, decidedAt: string) => ({
+    gsi2pk: OWED_DELIVERY_PARTITION,
+    gsi2sk: `${decidedAt}#${model}#${versionSortKey(version)}`,
+  }),
+  /** The gsi2 partition of every decision still owed to the pipeline, by decision time. */
+  owedDeliveries: { gsi2pk: OWED_DELIVERY_PARTITION },
   /** The partition of one model's audit events. */
   auditOf: (model: string) => ({ pk: `${KEY_PREFIX.audit}${model}` }),
   /** The gsi1 partition of every audit event, by time. */

@@ -22,7 +22,7 @@ import { ROUTES, type RouteSpec } from '../../lambdas/api/schemas';
 import { datasetCatalogFromConfig } from '../dataset-catalog';
 import { ENV } from '../../lambdas/shared/env';
 import { datasetPrefix, type artifactAreas } from '../../lambdas/shared/layout';
-import { KEY_PREFIX } from '../../lambdas/shared/contracts';
+import { KEY_PREFIX, keys } from '../../lambdas/shared/contracts';
 import { TABLE_SCHEMA } from '../../lambdas/shared/table-schema';
 import { AUDIT_METRICS, METRICS_NAMESPACE } from '../../lambdas/shared/metrics';
 import type { CaretakerConfig, ModelConfig } from '../config';
@@ -153,6 +153,31 @@ export function grantApiTableAccess(role: iam.IRole, table: dynamodb.ITable): vo
   table.encryptionKey?.grantEncryptDecrypt(role);
 }
 
+/**
+ * The decision sweep's table access: its owed-delivery index entries (gsi2, leading key
+ * `DELIVERY#OWED`), consistent reads and updates of versions, and audit events created by
+ * conditional Puts (a closed or expired delivery) — never an update or delete of an audit item.
+ */
+export function grantSweeperTableAccess(role: iam.IRole, table: dynamodb.ITable): void {
+  role.addToPrincipalPolicy(
+    new iam.PolicyStatement({
+      actions: ['dynamodb:Query'],
+      resources: [`${table.tableArn}/index/gsi2`],
+      conditions: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [keys.owedDeliveries.gsi2pk] } },
+    }),
+  );
+  role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], resources: [table.tableArn] }));
+  role.addToPrincipalPolicy(
+    new iam.PolicyStatement({
+      effect: iam.Effect.DENY,
+      actions: ['dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+      resources: [table.tableArn],
+      conditions: { 'ForAnyValue:StringLike': { 'dynamodb:LeadingKeys': [`${KEY_PREFIX.audit}*`] } },
+    }),
+  );
+  table.encryptionKey?.grantEncryptDecrypt(role);
+}
+
 export function modelSummaries(models: CaretakerConfig['models']): ModelSummary[] {
   return models.map((m) => ({
     name: m.name,
@@ -187,6 +212,8 @@ export class RegistryApi extends Construct {
   public readonly auditCopier: CaretakerFunction;
   /** Copies audit events missing from the bucket, from the table, on a schedule. */
   public readonly auditReconciler: CaretakerFunction;
+  /** Finishes the delivery of decisions recorded but not yet delivered to the pipeline (RELIABILITY row 19). */
+  public readonly decisionSweeper: CaretakerFunction;
   /** The audit copy's alarms: events copied late by the reconciler, copier batches given up, reconciler errors. */
   public readonly auditAlarms: readonly cloudwatch.Alarm[];
   public readonly webAcl?: wafv2.CfnWebACL;
@@ -238,6 +265,23 @@ export class RegistryApi extends Construct {
     }
     props.retrainingQueue?.grantSendMessages(this.handler.role);
     props.pipeline?.grantTaskResponse(this.handler.role);
+
+    // Decisions recorded but still owed to the pipeline are delivered (or closed) every minute.
+    this.decisionSweeper = new CaretakerFunction(this, 'DecisionSweeper', {
+      entry: 'api/sweep.handler.ts',
+      description: 'Caretaker: delivers approval decisions still owed to the pipeline',
+      encryptionKey: props.encryptionKey,
+      removalPolicy,
+      timeout: Duration.minutes(1),
+      environment: { [ENV.tableName]: props.table.tableName },
+    });
+    grantSweeperTableAccess(this.decisionSweeper.role, props.table);
+    props.pipeline?.grantTaskResponse(this.decisionSweeper.role);
+    new events.Rule(this, 'DecisionSweepSchedule', {
+      description: 'Caretaker: deliver approval decisions still owed to the pipeline',
+      schedule: events.Schedule.rate(Duration.minutes(1)),
+      targets: [new eventTargets.LambdaFunction(this.decisionSweeper.function, { retryAttempts: 0 })],
+    });
     props.deploymentStateMachine?.grantStartExecution(this.handler.role);
 
     this.accessLogGroup = new logs.LogGroup(this, 'AccessLogs', {
@@ -409,6 +453,14 @@ export class RegistryApi extends Construct {
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       }),
+      new cloudwatch.Alarm(this, 'DecisionSweeperErrorsAlarm', {
+        alarmDescription: 'The decision sweep could not deliver an approval decision the pipeline is owed; it retries every minute.',
+        metric: this.decisionSweeper.function.metricErrors({ period: Duration.minutes(15), statistic: 'Sum' }),
+        threshold: 3,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      }),
       new cloudwatch.Alarm(this, 'AuditReconcilerErrorsAlarm', {
         alarmDescription: 'The audit reconciler failed: nothing proves the write-once copy complete until it runs again.',
         metric: this.auditReconciler.function.metricErrors({ period: reconcile.every, statistic: 'Sum' }),
@@ -421,7 +473,7 @@ export class RegistryApi extends Construct {
     if (props.alertsTopic) for (const alarm of this.auditAlarms) alarm.addAlarmAction(new actions.SnsAction(props.alertsTopic));
 
     this.acknowledgeInherentFindings(props);
-    for (const fn of [this.handler, this.auditCopier, this.auditReconciler]) dropRedundantRoleDependency(fn);
+    for (const fn of [this.handler, this.decisionSweeper, this.auditCopier, this.auditReconciler]) dropRedundantRoleDependency(fn);
   }
 
   /** The stage's invoke URL, e.g. `https://abc.execute-api.eu-west-1.amazonaws.com/v1/`. */
@@ -562,6 +614,10 @@ export class RegistryApi extends Construct {
       { id: 'AwsSolutions-IAM5[Action::s3:Abort*]', reason: 'CDK\'s put grant lets multipart uploads under ground-truth/ be aborted; no other prefix.' },
       { id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]', reason: 'Encrypting with the stack key (table, bucket) needs GenerateDataKey and its variants.' },
       { id: 'AwsSolutions-IAM5[Action::kms:ReEncrypt*]', reason: 'CDK\'s table grant includes ReEncrypt* for the stack key; scoped to that one key.' },
+    );
+    Validations.of(this.decisionSweeper.role).acknowledge(
+      { id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]', reason: 'Encrypting table items with the stack key needs GenerateDataKey and its variants.' },
+      { id: 'AwsSolutions-IAM5[Action::kms:ReEncrypt*]', reason: 'Part of CDK\'s encrypt grant on the stack key; scoped to that key.' },
     );
     Validations.of(this.auditReconciler.role).acknowledge(
       { id: `AwsSolutions-IAM5[Resource::<${auditId}.Arn>/audit/*]`, reason: 'Copies missing audit events, one object each, under audit/ only.' },

@@ -288,4 +288,22 @@ describe('RegistryApi', () => {
     ) as { Properties: { Timeout: number } } | undefined;
     expect(fn?.Properties.Timeout).toBeLessThan(29);
   });
+
+  it('row 19: sweeps owed decision deliveries every minute, with only the owed-delivery index, version items and task callbacks', () => {
+    const sweeper = stack.getLogicalId(stack.api.decisionSweeper.function.node.defaultChild as never);
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(1 minute)',
+      Targets: Match.arrayWith([Match.objectLike({ Arn: { 'Fn::GetAtt': [sweeper, 'Arn'] } })]),
+    });
+    const role = stack.getLogicalId(stack.api.decisionSweeper.role.node.defaultChild as never);
+    const policies = Object.values(template.findResources('AWS::IAM::Policy')).filter((p) => JSON.stringify((p as { Properties: { Roles: unknown } }).Properties.Roles).includes(role));
+    const statements = policies.flatMap((p) => (p as { Properties: { PolicyDocument: { Statement: { Effect: string; Action: string | string[]; Condition?: unknown; Resource: unknown }[] } } }).Properties.PolicyDocument.Statement);
+    const allowed = statements.filter((st) => st.Effect === 'Allow').flatMap((st) => (Array.isArray(st.Action) ? st.Action : [st.Action]));
+    expect(allowed.filter((a) => a.startsWith('dynamodb:')).sort()).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem']);
+    expect(allowed).toEqual(expect.arrayContaining(['states:SendTaskSuccess', 'states:SendTaskFailure']));
+    expect(statements).toContainEqual(
+      expect.objectContaining({ Action: 'dynamodb:Query', Condition: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': ['DELIVERY#OWED'] } } }),
+    );
+    expect(statements).toContainEqual(expect.objectContaining({ Effect: 'Deny', Condition: { 'ForAnyValue:StringLike': { 'dynamodb:LeadingKeys': ['AUDIT#*'] } } }));
+  });
 });

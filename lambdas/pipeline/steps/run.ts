@@ -119,7 +119,9 @@ export const finishRunInput = z.object({
 
 /** Which version statuses a run's end moves its version out of, and to what. */
 const VERSION_CLEANUP: Partial<Record<RunStatus, { readonly from: readonly VersionStatus[]; readonly to: VersionStatus }[]>> = {
-  EXPIRED: [{ from: ['PENDING_APPROVAL'], to: 'EXPIRED' }],
+  // The wait timed out, so no decision reached the task: a decision recorded on the version but
+  // still owed (lambdas/api/domain.ts) expires with it.
+  EXPIRED: [{ from: ['PENDING_APPROVAL', 'APPROVED', 'REJECTED'], to: 'EXPIRED' }],
   REJECTED: [{ from: ['PENDING_APPROVAL'], to: 'REJECTED' }],
   FAILED: [
     { from: ['PENDING_APPROVAL'], to: 'EXPIRED' },
@@ -173,9 +175,14 @@ export async function finishRun(input: z.infer<typeof finishRunInput>, ports: St
   if (served) return served;
   if (version !== undefined) {
     for (const { from, to } of VERSION_CLEANUP[status] ?? []) {
-      const moved = await ports.store.transitionVersion(run.model, version, from, to, { at, remove: ['taskToken'], set: { endedBy: status } });
-      if (moved && (to === 'EXPIRED' || to === 'DEPLOY_FAILED')) {
-        await ports.store.putAudit({ eventId: `${run.runId}#${to}`, model: run.model, at, type: to, actor: 'caretaker:pipeline', version, runId: run.runId, reason: failure?.cause ?? reason });
+      const options = { at, remove: ['taskToken'], set: { endedBy: status } };
+      if (to === 'EXPIRED' || to === 'DEPLOY_FAILED') {
+        // The move and its audit event commit together (RELIABILITY row 21).
+        await ports.store.transitionVersionWithAudit(run.model, version, from, to, options, {
+          eventId: `${run.runId}#${to}`, model: run.model, at, type: to, actor: 'caretaker:pipeline', version, runId: run.runId, reason: failure?.cause ?? reason,
+        });
+      } else {
+        await ports.store.transitionVersion(run.model, version, from, to, options);
       }
     }
   }
