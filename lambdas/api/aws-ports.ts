@@ -92,7 +92,12 @@ export class SfnDeploymentStarter implements DeploymentStarter {
         name: request.deploymentId,
         input: JSON.stringify({ kind: 'rollback', ...request }),
       }),
-    );
+    ).catch((error: unknown) => {
+      // StartExecution with a name already used answers ExecutionAlreadyExists unless the execution
+      // is running with the same input (AWS Step Functions API Reference, StartExecution): either
+      // way this request's execution exists.
+      if (!(error instanceof Error && error.name === 'ExecutionAlreadyExists')) throw error;
+    });
     return { deploymentId: request.deploymentId };
   }
 }
@@ -111,12 +116,18 @@ export class S3GroundTruthStore implements GroundTruthStore {
     private readonly newId: () => string = randomUUID,
   ) {}
 
-  async put(model: string, records: readonly { inferenceId: string; label: unknown }[], at: Date): Promise<{ key: string }> {
-    const key = groundTruthKey(model, at, this.newId());
+  async put(model: string, records: readonly { inferenceId: string; label: unknown }[], at: Date, id?: string): Promise<{ key: string }> {
+    const key = groundTruthKey(model, at, id ?? this.newId());
     const body = records.map((r) => JSON.stringify({ inferenceId: r.inferenceId, label: r.label })).join('\n') + '\n';
-    await this.client.send(
-      new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentType: 'application/x-ndjson', IfNoneMatch: '*' }),
-    );
+    try {
+      await this.client.send(
+        new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentType: 'application/x-ndjson', IfNoneMatch: '*' }),
+      );
+    } catch (error) {
+      // S3 conditional writes: If-None-Match on an existing key answers 412 PreconditionFailed
+      // (Amazon S3 User Guide, "Conditional writes"). With a content id, that object is this one.
+      if (!(id !== undefined && error instanceof Error && error.name === 'PreconditionFailed')) throw error;
+    }
     return { key };
   }
 }

@@ -2,12 +2,13 @@
  * The registry API's domain: plain functions over the ports. They know nothing of HTTP,
  * events or environment variables; errors are the shared hierarchy.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { DatasetSummary, DatasetVersionListItem, DatasetVersionRecord, RegisterDatasetVersionInput, RegisterResult } from '../datasets';
 import {
   type AuditEvent,
   type DecisionRecord,
   type DeliveryState,
+  keys,
   type ModelVersionRecord,
   type RetrainingRequest,
   runIdFor,
@@ -19,7 +20,7 @@ import { Conflict, Forbidden, Invalid, NotFound, Unavailable } from '../shared/e
 import { logger } from '../shared/powertools';
 import { evaluationReportSchema } from '../pipeline/settings';
 import { auditCaller, matchesApprover, parsePrincipal, type Principal, sameRole, samePerson } from './principal';
-import { type DatasetsPort, type DecisionWrite, type DeploymentRecord, type ModelSummary, type Page, type PageRequest, type Ports, TaskTokenGone } from './ports';
+import { type DatasetsPort, type DecisionWrite, type DeploymentRecord, type ModelSummary, type Page, type PageRequest, type Ports, type RollbackRequest, TaskTokenGone } from './ports';
 
 export interface ApiContext {
   readonly ports: Ports;
@@ -31,10 +32,6 @@ function modelOf(ctx: ApiContext, name: string): ModelSummary {
   const model = ctx.models.find((m) => m.name === name);
   if (!model) throw new NotFound(`no model named ${name}`, [{ field: 'path.model', message: 'unknown model' }]);
   return model;
-}
-
-async function appendAudit(ctx: ApiContext, event: Omit<AuditEvent, 'eventId'> & { eventId?: string }): Promise<void> {
-  await ctx.ports.audit.append({ ...event, eventId: event.eventId ?? ctx.ports.newId() });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -522,10 +519,17 @@ async function trainableVersion(datasets: DatasetsPort, dataset: string, request
 
 const ROLLBACK_TARGETS: readonly VersionStatus[] = ['APPROVED', 'RETIRED'];
 
+/**
+ * Redeploys an APPROVED/RETIRED version (RELIABILITY row 21): the rollback request and its audit
+ * event are recorded in one transaction FIRST, then the deployment execution is started under the
+ * request's id (a name Step Functions runs at most once). A failed record leaves nothing done; a
+ * failed start leaves the request recorded and says so, and repeating the request with the same
+ * Idempotency-Key starts that one execution — never a second rollback.
+ */
 export async function rollback(
   ctx: ApiContext,
-  input: { model: string; toVersion: number; reason: string; caller: Principal },
-): Promise<{ deploymentId: string; model: string; version: number }> {
+  input: { model: string; toVersion: number; reason: string; caller: Principal; idempotencyKey?: string },
+): Promise<{ deploymentId: string; model: string; version: number; replayed: boolean }> {
   modelOf(ctx, input.model);
   const { registry, deployments, clock } = ctx.ports;
   const target = await registry.getVersion(input.model, input.toVersion);
@@ -535,37 +539,70 @@ export async function rollback(
   if (!ROLLBACK_TARGETS.includes(target.status)) {
     throw new Conflict(`version ${input.toVersion} is ${target.status}; only an APPROVED or RETIRED version can be rolled back to`);
   }
-  const requestedAt = clock.now().toISOString();
-  const deploymentId = `${input.model}-rollback-${ctx.ports.newId().replace(/-/g, '').slice(0, 24)}`;
-  await deployments.startRollback({ model: input.model, version: input.toVersion, requestedBy: input.caller.id, reason: input.reason, requestedAt, deploymentId });
-  await appendAudit(ctx, {
+  const idempotencyKey = input.idempotencyKey ?? ctx.ports.newId();
+  const deploymentId = `${input.model}-rollback-${digestOf(`${input.model}\n${idempotencyKey}`).slice(0, 24)}`;
+  const fresh: RollbackRequest = { model: input.model, version: input.toVersion, requestedBy: input.caller.id, reason: input.reason, requestedAt: clock.now().toISOString(), deploymentId };
+  const recorded = await registry.recordRequest(keys.rollbackRequest(deploymentId), { ...fresh }, {
+    eventId: deploymentId,
     model: input.model,
-    at: requestedAt,
+    at: fresh.requestedAt,
     type: 'ROLLBACK_REQUESTED',
     actor: input.caller.id,
     version: input.toVersion,
     reason: input.reason,
     details: { deploymentId, caller: auditCaller(input.caller) },
   });
-  return { deploymentId, model: input.model, version: input.toVersion };
+  const request = recorded.written ? fresh : (recorded.existing as unknown as RollbackRequest | undefined);
+  if (!request || request.version !== input.toVersion || request.model !== input.model) {
+    throw new Conflict(`Idempotency-Key ${idempotencyKey} was already used for another rollback`, [{ field: 'headers.idempotency-key', message: 'already used for another request' }]);
+  }
+  try {
+    await deployments.startRollback(request);
+  } catch (error) {
+    logger.error('the rollback is recorded but its execution could not be started', { error: error as Error, deploymentId });
+    throw new Unavailable(
+      `rollback ${deploymentId} to version ${input.toVersion} is recorded (audited) but its deployment could not be started; repeat the request with Idempotency-Key: ${idempotencyKey} to start it (once)`,
+    );
+  }
+  return { deploymentId, model: input.model, version: input.toVersion, replayed: !recorded.written };
 }
 
+/**
+ * Stores labels as one JSON Lines object (RELIABILITY row 21): the upload and its audit event are
+ * recorded in one transaction FIRST, keyed by the records' digest, then the object is written
+ * under that digest (If-None-Match). A failed record leaves nothing done; a failed write leaves
+ * the upload recorded and says so, and sending the same records again stores that one object.
+ */
 export async function uploadGroundTruth(
   ctx: ApiContext,
   input: { model: string; records: readonly { inferenceId: string; label: unknown }[]; caller: Principal },
-): Promise<{ key: string; records: number }> {
+): Promise<{ key: string; records: number; replayed: boolean }> {
   modelOf(ctx, input.model);
   const now = ctx.ports.clock.now();
-  const { key } = await ctx.ports.groundTruth.put(input.model, input.records, now);
-  await appendAudit(ctx, {
-    model: input.model,
-    at: now.toISOString(),
-    type: 'GROUND_TRUTH_UPLOADED',
-    actor: input.caller.id,
-    details: { key, records: input.records.length, caller: auditCaller(input.caller) },
-  });
-  return { key, records: input.records.length };
+  const digest = digestOf(JSON.stringify(input.records.map((r) => [r.inferenceId, r.label]))).slice(0, 32);
+  const recorded = await ctx.ports.registry.recordRequest(
+    keys.groundTruthUpload(input.model, digest),
+    { model: input.model, digest, at: now.toISOString(), records: input.records.length, uploadedBy: input.caller.id },
+    {
+      eventId: `ground-truth-${digest}`,
+      model: input.model,
+      at: now.toISOString(),
+      type: 'GROUND_TRUTH_UPLOADED',
+      actor: input.caller.id,
+      details: { digest, records: input.records.length, caller: auditCaller(input.caller) },
+    },
+  );
+  const at = recorded.written || typeof recorded.existing?.at !== 'string' ? now : new Date(recorded.existing.at);
+  try {
+    const { key } = await ctx.ports.groundTruth.put(input.model, input.records, at, digest);
+    return { key, records: input.records.length, replayed: !recorded.written };
+  } catch (error) {
+    logger.error('the ground-truth upload is recorded but could not be stored', { error: error as Error, digest });
+    throw new Unavailable(`the upload (digest ${digest}) is recorded (audited) but its object could not be stored; send the same records again to store it (once)`);
+  }
 }
+
+const digestOf = (text: string): string => createHash('sha256').update(text).digest('hex');
 
 // ---------------------------------------------------------------------------------------------
 // Datasets (the datasets part's domain functions, through its port)

@@ -29,6 +29,7 @@ import type {
   DecisionWrite,
   DeploymentRecord,
   OwedDelivery,
+  RecordedRequest,
   Page,
   PageRequest,
   RegistryRepository,
@@ -284,6 +285,17 @@ export class DynamoRegistry implements RegistryRepository {
       if (isConditionFailure(error)) return false;
       throw error;
     }
+  }
+
+  async recordRequest(key: { pk: string; sk: string }, item: Readonly<Record<string, unknown>>, event: AuditEvent): Promise<RecordedRequest> {
+    const outcome = await transactWithAudit(this.client, {
+      tableName: this.tableName,
+      items: [{ Put: { TableName: this.tableName, Item: { ...item, ...key }, ConditionExpression: 'attribute_not_exists(pk)' } }],
+      audit: event,
+    });
+    if (outcome.written) return { written: true };
+    const existing = await this.client.send(new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true }));
+    return { written: false, ...(existing.Item ? { existing: strip(existing.Item) } : {}) };
   }
 
   async hasRetrainRequest(runId: string): Promise<boolean> {

@@ -73,6 +73,8 @@ export type DecisionOutcome =
   /** A condition did not hold: the version as it is now (consistent read). */
   | { readonly kind: 'lost'; readonly record: ModelVersionRecord };
 
+export type RecordedRequest = { readonly written: true } | { readonly written: false; readonly existing?: Readonly<Record<string, unknown>> };
+
 /** A version whose decision is still owed to the pipeline, oldest first. */
 export interface OwedDelivery {
   readonly model: string;
@@ -104,6 +106,11 @@ export interface RegistryRepository {
   expireUndelivered(write: DecisionWrite, event: AuditEvent): Promise<boolean>;
   /** Decisions still owed that were recorded before `before` (ISO time), oldest first. */
   owedDeliveries(before: string, limit: number): Promise<readonly OwedDelivery[]>;
+  /**
+   * Records a request (rollback, ground-truth upload) and its audit event in one transaction,
+   * once per key: `{ written: false, existing }` when the key was already recorded (nothing written).
+   */
+  recordRequest(key: { pk: string; sk: string }, item: Readonly<Record<string, unknown>>, event: AuditEvent): Promise<RecordedRequest>;
   /** Records that a retrain request with this run id was accepted, with its audit event, atomically. `false`: it was already. */
   recordRetrainRequest(request: RetrainingRequest, event: AuditEvent): Promise<boolean>;
   hasRetrainRequest(runId: string): Promise<boolean>;
@@ -151,8 +158,11 @@ export interface DeploymentStarter {
 }
 
 export interface GroundTruthStore {
-  /** Writes one JSON Lines object; returns its S3 key. */
-  put(model: string, records: readonly { inferenceId: string; label: unknown }[], at: Date): Promise<{ readonly key: string }>;
+  /**
+   * Writes one JSON Lines object once (If-None-Match); returns its S3 key. With `id` the key is
+   * that id's, and an object already there under it counts as written (same id, same bytes).
+   */
+  put(model: string, records: readonly { inferenceId: string; label: unknown }[], at: Date, id?: string): Promise<{ readonly key: string }>;
 }
 
 /**

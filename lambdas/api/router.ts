@@ -107,6 +107,17 @@ function readBody(event: APIGatewayProxyEvent, schema: z.ZodType): unknown {
   return parse(schema, value, 'body');
 }
 
+/** The optional Idempotency-Key header, checked before anything is read or written. */
+function idempotencyKeyOf(event: APIGatewayProxyEvent): string | undefined {
+  const key = header(event, 'idempotency-key');
+  if (key !== undefined && !IDEMPOTENCY_KEY.test(key)) {
+    throw new Invalid('Idempotency-Key must be 1–128 letters, digits or . _ : -', [
+      { field: 'headers.idempotency-key', message: 'must be 1–128 letters, digits or . _ : -' },
+    ]);
+  }
+  return key;
+}
+
 function json(statusCode: number, body: unknown): APIGatewayProxyResult {
   return {
     statusCode,
@@ -116,13 +127,19 @@ function json(statusCode: number, body: unknown): APIGatewayProxyResult {
 }
 
 /** The one error mapping. Unknown errors are logged and shown only as their class of failure. */
-export function errorResponse(error: unknown): APIGatewayProxyResult {
+export function errorResponse(error: unknown, method = 'GET'): APIGatewayProxyResult {
   if (error instanceof CaretakerError) {
     return json(error.status, { error: error.code, message: error.message, ...(error.details ? { details: error.details } : {}) });
   }
   if (isSdkError(error)) {
     logger.error('a dependency failed', { error });
-    const unavailable = new Unavailable('a dependency is unavailable; nothing was changed, retry');
+    // A read changes nothing. A write whose first step failed may still have committed (a lost
+    // response): say only what is known, and what makes the retry safe.
+    const unavailable = new Unavailable(
+      method === 'GET'
+        ? 'a dependency is unavailable; nothing was changed, retry'
+        : 'a dependency is unavailable; the request may not have been recorded — retry it (decisions, and requests with an Idempotency-Key, are done once)',
+    );
     return json(unavailable.status, { error: unavailable.code, message: unavailable.message });
   }
   logger.error('unexpected error', { error: error as Error });
@@ -142,7 +159,7 @@ export function createHandler(deps: HandlerDeps): ApiHandler {
       const result = await dispatch(ctx, route, rawParams, event, caller);
       return json(route.successStatus ?? 200, result);
     } catch (error) {
-      return errorResponse(error);
+      return errorResponse(error, event.httpMethod);
     }
   };
 }
@@ -196,12 +213,7 @@ async function dispatch(
       const p = parse(params.model, rawParams, 'path');
       parse(queries.none, rawQuery, 'query');
       const body = readBody(event, bodies.retrain) as z.output<typeof bodies.retrain>;
-      const idempotencyKey = header(event, 'idempotency-key');
-      if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
-        throw new Invalid('Idempotency-Key must be 1–128 letters, digits or . _ : -', [
-          { field: 'headers.idempotency-key', message: 'must be 1–128 letters, digits or . _ : -' },
-        ]);
-      }
+      const idempotencyKey = idempotencyKeyOf(event);
       const { runId } = await domain.requestRetrain(ctx, { model: p.model, reason: body.reason, datasetVersion: body.datasetVersion, caller, idempotencyKey });
       return { runId };
     }
@@ -209,7 +221,7 @@ async function dispatch(
       const p = parse(params.model, rawParams, 'path');
       parse(queries.none, rawQuery, 'query');
       const body = readBody(event, bodies.rollback) as z.output<typeof bodies.rollback>;
-      return domain.rollback(ctx, { model: p.model, toVersion: body.toVersion, reason: body.reason, caller });
+      return domain.rollback(ctx, { model: p.model, toVersion: body.toVersion, reason: body.reason, caller, idempotencyKey: idempotencyKeyOf(event) });
     }
     case 'groundTruth': {
       const p = parse(params.model, rawParams, 'path');

@@ -309,4 +309,8 @@ export const keys = {
   retrainingRequest: (runId: string) => ({ pk: `REQUEST#${runId}`, sk: 'REQUEST' }),
   /** Marks that `POST /models/{model}/retrain` accepted this run id (Idempotency-Key replays find it). */
   retrainRequest: (runId: string) => ({ pk: `RUN#${runId}`, sk: 'REQUEST' }),
+  /** A rollback request the API recorded (with its audit event) before starting its execution. */
+  rollbackRequest: (deploymentId: string) => ({ pk: `ROLLBACK#${deploymentId}`, sk: 'REQUEST' }),
+  /** A ground-truth upload the API recorded (with its audit event) before storing it, by content digest. */
+  groundTruthUpload: (model: string, digest: string) => ({ pk: `GROUND_TRUTH#${model}`, sk: digest }),
 } as const;

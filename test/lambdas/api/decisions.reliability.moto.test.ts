@@ -101,14 +101,14 @@ describe('decisions delivered exactly once (RELIABILITY rows 19, 20), DynamoDB o
   };
 
   describe('row 19: SendTaskSuccess times out, or its response is lost after it succeeded', () => {
-    it('fault before the write: 503 "nothing was changed", the version stays PENDING_APPROVAL, no callback, no audit item; the retry delivers once', async () => {
+    it('fault before the write: 503 (retry is safe), the version stays PENDING_APPROVAL, no callback, no audit item; the retry delivers once', async () => {
       const t = await setUp();
       const original = t.registry.recordDecision.bind(t.registry);
       t.registry.recordDecision = () =>
         Promise.reject(Object.assign(new Error('Throughput exceeds the current capacity'), { name: 'ProvisionedThroughputExceededException', $metadata: { httpStatusCode: 400 } }));
       const failed = await t.approve();
       expect(failed.statusCode).toBe(503);
-      expect(bodyOf(failed).message).toMatch(/nothing was changed, retry/);
+      expect(bodyOf(failed).message).toMatch(/may not have been recorded — retry it/);
       expect(await stored(t.v)).toMatchObject({ status: 'PENDING_APPROVAL' });
       expect(await stored(t.v)).not.toHaveProperty('deliveryState');
       expect(t.tokens.attempts).toBe(0);

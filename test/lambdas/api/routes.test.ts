@@ -129,7 +129,7 @@ describe('registry API routes against moto', () => {
     const result = await h.handler(apiEvent('POST', '/models/churn/ground-truth', { body: { records } }));
     expect(result.statusCode).toBe(201);
     const { key } = bodyOf<{ key: string }>(result);
-    expect(key).toMatch(/^ground-truth\/churn\/\d{4}\/\d{2}\/\d{2}\/\d{2}\/[0-9a-f-]{36}\.jsonl$/);
+    expect(key).toMatch(/^ground-truth\/churn\/\d{4}\/\d{2}\/\d{2}\/\d{2}\/[0-9a-f]{32}\.jsonl$/);
     const object = await h.s3.send(new GetObjectCommand({ Bucket: h.bucket, Key: key }));
     const lines = (await object.Body!.transformToString()).trim().split('\n').map((l) => JSON.parse(l) as unknown);
     expect(lines).toEqual(records);
