@@ -75,8 +75,9 @@ describe('training pipeline, executed offline', () => {
       DestinationS3Uri: `s3://${world.artifactsBucket}/capture/${model}/`,
       KmsKeyId: expect.stringContaining(':key/') as unknown,
     });
-    // ml.g5 endpoints have NVMe instance storage: no storage-volume key (SageMaker would refuse it).
-    expect(endpointConfig).not.toHaveProperty('KmsKeyId');
+    // The example serves from ml.m5.large, whose volumes are EBS: encrypted with the stack key. (NVMe
+    // instance-storage types get no storage-volume key: test/lib/training-pipeline.test.ts.)
+    expect(endpointConfig!.KmsKeyId).toEqual((endpointConfig!.DataCaptureConfig as { KmsKeyId: string }).KmsKeyId);
     expect(approvals[0]?.body).toContain(`npx caretaker approve ${model} 1 --reason`);
     expect(alerts).toHaveLength(0);
   });
