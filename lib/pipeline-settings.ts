@@ -6,6 +6,7 @@
 import type { ModelConfig, ServerlessDeployment } from './config';
 import { featureTypesOf } from '../lambdas/drift/baseline';
 import { EVALUATION_CONTAINER_ARGUMENTS, type ModelSettings } from '../lambdas/pipeline/settings';
+import { executionBound, loadTrainingPipelineDefinition, type ExecutionBound } from './execution-bound';
 
 export interface ModelSettingsNames {
   /** Starts every SageMaker resource name; IAM is scoped to it. */
@@ -51,7 +52,22 @@ export function renderServerlessVariant(deployment: ServerlessDeployment, modelN
   };
 }
 
+/**
+ * A model's settings, with `deployment.leaseSeconds` (how long a deployment may hold the
+ * endpoint) set to the deploy path's bound, computed from the ASL and these settings.
+ */
 export function renderModelSettings(model: ModelConfig, names: ModelSettingsNames): ModelSettings {
+  const draft = renderWithoutLease(model, names);
+  const { deploySeconds } = executionBound(loadTrainingPipelineDefinition(), draft);
+  return { ...draft, deployment: { ...draft.deployment, leaseSeconds: deploySeconds } };
+}
+
+/** The longest one execution for this model can run (lib/execution-bound.ts), names aside. */
+export function executionBoundOf(model: ModelConfig): ExecutionBound {
+  return executionBound(loadTrainingPipelineDefinition(), renderModelSettings(model, { resourcePrefix: 'bound', endpointName: 'bound', rollbackAlarmNames: [], volumeKmsKeyArn: 'bound' }));
+}
+
+function renderWithoutLease(model: ModelConfig, names: ModelSettingsNames): ModelSettings {
   const { training } = model;
   const deployment = model.deployment;
   if (deployment.mode !== 'realtime') {
@@ -121,6 +137,8 @@ export function renderModelSettings(model: ModelConfig, names: ModelSettingsName
       initialInstanceCount: deployment.initialInstanceCount,
       dataCapturePercent: deployment.dataCapturePercent,
       encryptStorageVolume: takesVolumeKmsKey(deployment.instanceType),
+      // Set by renderModelSettings from the computed bound.
+      leaseSeconds: 1,
       deploymentConfig: {
         BlueGreenUpdatePolicy: {
           TrafficRoutingConfiguration: trafficRouting,

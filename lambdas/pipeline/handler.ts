@@ -19,6 +19,10 @@ import {
   finishRunInput,
   gate,
   gateInput,
+  baselineFailed,
+  baselineFailedInput,
+  buildBaseline,
+  buildBaselineInput,
   reconcileEndpoint,
   reconcileEndpointInput,
   recordDeployment,
@@ -37,6 +41,7 @@ import {
   startRunInput,
   type StepPorts,
 } from './steps';
+import { DeploymentLeases } from './deployment-lease';
 import { PipelineStore, type LineagePort } from './store';
 import { sdkClientConfig } from '../shared/sdk';
 
@@ -50,6 +55,8 @@ export const stepInput = z.discriminatedUnion('step', [
   reconcileEndpointInput,
   startRollbackInput,
   recordDeploymentInput,
+  buildBaselineInput,
+  baselineFailedInput,
   finishRunInput,
 ]);
 export type StepInput = z.infer<typeof stepInput>;
@@ -74,6 +81,10 @@ export async function runStep(input: StepInput, ports: StepPorts): Promise<unkno
       return startRollback(input, ports);
     case 'recordDeployment':
       return recordDeployment(input, ports);
+    case 'buildBaseline':
+      return buildBaseline(input, ports);
+    case 'baselineFailed':
+      return baselineFailed(input, ports);
     case 'finishRun':
       return finishRun(input, ports);
   }
@@ -132,6 +143,7 @@ export function createPorts(options: PortOptions): StepPorts {
   };
   return {
     store,
+    leases: new DeploymentLeases(dynamo, options.tableName),
     lineage,
     datasets,
     baselines: {

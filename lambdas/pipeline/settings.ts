@@ -83,6 +83,8 @@ export const modelSettingsSchema = z.object({
     instanceType: z.string(),
     initialInstanceCount: z.number().int().positive(),
     dataCapturePercent: z.number().int().min(0).max(100),
+    /** How long a deployment may hold the endpoint's lease: the deploy path's computed bound (lib/execution-bound.ts). */
+    leaseSeconds: z.number().int().positive(),
     /** False for instance types with NVMe instance storage, where SageMaker refuses a volume KmsKeyId. */
     encryptStorageVolume: z.boolean(),
     /** SageMaker `DeploymentConfig`: blue/green traffic routing, baking time, auto-rollback alarms. */

@@ -312,6 +312,25 @@ export class PipelineStore {
     if (!outcome.written) throw outcome.error;
   }
 
+  /** Sets fields of an existing version (never its status). */
+  async setVersionFields(model: string, version: number, fields: Readonly<Record<string, unknown>>): Promise<void> {
+    const entries = Object.entries(fields);
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.version(model, version),
+          UpdateExpression: `SET ${entries.map((_, i) => `#f${i} = :v${i}`).join(', ')}`,
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeNames: Object.fromEntries(entries.map(([name], i) => [`#f${i}`, name])),
+          ExpressionAttributeValues: Object.fromEntries(entries.map(([, value], i) => [`:v${i}`, value])),
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+  }
+
   /** Appends an audit event once; a repeat of the same event (same time and id) is already there. */
   async putAudit(event: AuditEvent): Promise<void> {
     try {

@@ -170,6 +170,10 @@ export interface ModelVersionRecord {
   readonly deliveryState?: DeliveryState;
   readonly endpointConfigName?: string;
   readonly deployedAt?: string;
+  /** The run deploying it (DEPLOYING only). */
+  readonly deployingRunId?: string;
+  /** The status a rollback moved it out of (DEPLOYING by a rollback only): a failed rollback gives it back. */
+  readonly statusBeforeDeploy?: VersionStatus;
 }
 
 /** `pk = RUN#<runId>`, `sk = RUN` */
@@ -263,6 +267,8 @@ export const keys = {
   }),
   deployment: (model: string, at: string) => ({ pk: `MODEL#${model}`, sk: `${KEY_PREFIX.deployment}${at}` }),
   lease: (model: string) => ({ pk: `MODEL#${model}`, sk: 'LEASE' }),
+  /** One deployment in flight per endpoint (lambdas/pipeline/deployment-lease.ts). */
+  deploymentLease: (endpointName: string) => ({ pk: `ENDPOINT#${endpointName}`, sk: 'DEPLOYMENT_LEASE' }),
   run: (runId: string) => ({ pk: `RUN#${runId}`, sk: 'RUN' }),
   runsOfModel: (model: string, startedAt: string) => ({ gsi1pk: `MODEL#${model}#RUNS`, gsi1sk: startedAt }),
   datasetVersion: (dataset: string, datasetVersion: string) => ({ pk: `DATASET#${dataset}`, sk: `VERSION#${datasetVersion}` }),

@@ -10,6 +10,7 @@
  * | model version     | `MODEL#<model>`       | `VERSION#<version>`         | `MODEL#<model>#STATUS#<status>` / `<version>` |
  * | deployment        | `MODEL#<model>`       | `DEPLOYMENT#<iso time>`     | —                                        |
  * | retraining lease  | `MODEL#<model>`       | `LEASE`                     | —                                        |
+ * | deployment lease  | `ENDPOINT#<endpoint>` | `DEPLOYMENT_LEASE`          | —                                        |
  * | pipeline run      | `RUN#<runId>`         | `RUN`                       | `MODEL#<model>#RUNS` / `<iso time>`      |
  * | dataset version   | `DATASET#<dataset>`   | `VERSION#<datasetVersion>`  | `DATASETS` / `<dataset>#<iso time>`      |
  * | audit event       | `AUDIT#<model>`       | `<iso time>#<eventId>`      | `AUDIT` / `<iso time>#<eventId>`         |

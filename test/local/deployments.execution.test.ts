@@ -4,6 +4,7 @@
  * refused for an existing name, UpdateEndpoint refused unless InService). SageMaker, not the
  * registry, is the source of truth for what an endpoint serves (RELIABILITY rows 23 and 25).
  */
+import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keys } from '../../lambdas/shared/contracts';
 import { uniqueName } from '../support/aws';
@@ -12,6 +13,7 @@ import { createMetadataTable } from '../support/table';
 
 const GOOD = { 'validation:auc': 0.91, 'validation:logloss': 0.31 };
 const BETTER = { 'validation:auc': 0.95, 'validation:logloss': 0.2 };
+const BEST = { 'validation:auc': 0.97, 'validation:logloss': 0.15 };
 
 describe('deploy path: SageMaker is the source of truth', () => {
   let table: Awaited<ReturnType<typeof createMetadataTable>>;
@@ -114,5 +116,96 @@ describe('scripted SageMaker refuses what SageMaker refuses', () => {
       message: expect.stringContaining('Error Code: ValidationException') as unknown,
     });
     await expect(sagemaker.describeEndpoint({ EndpointName: 'nope' })).rejects.toMatchObject({ name: 'SageMaker.ValidationException', message: expect.stringContaining('Could not find endpoint') as unknown });
+  });
+});
+
+describe('one deployment in flight per endpoint (RELIABILITY 24)', () => {
+  let table: Awaited<ReturnType<typeof createMetadataTable>>;
+  let world: PipelineWorld;
+  beforeAll(async () => {
+    table = await createMetadataTable();
+    world = new PipelineWorld(table.tableName);
+    await world.setUp();
+  });
+  afterAll(async () => {
+    await table.drop();
+  });
+
+  /** v1 deployed, then v2 over it: v1 RETIRED, v2 LIVE. */
+  async function twoDeployedVersions() {
+    const first = await world.execute({ evaluation: { candidate: GOOD } });
+    const continues = { model: first.model, dataset: first.dataset };
+    const second = await world.execute({ continues, evaluation: { candidate: BETTER, champion: GOOD } });
+    expect([first.execution.status, second.execution.status]).toEqual(['SUCCEEDED', 'SUCCEEDED']);
+    return continues;
+  }
+
+  it('RELIABILITY 24: a rollback during a rollout → one deployment, the rollback refused with the reason; its target stays RETIRED', async () => {
+    const { model, dataset } = await twoDeployedVersions();
+    let rollback: Awaited<ReturnType<PipelineWorld['rollback']>> | undefined;
+    const rollout = await world.execute({
+      continues: { model, dataset },
+      evaluation: { candidate: BEST, champion: BETTER },
+      // While v3's UpdateEndpoint is in progress, someone asks to roll back to v1.
+      duringRollout: async () => {
+        rollback = await world.rollback({ model, dataset, version: 1, reason: 'v2 regressed' });
+      },
+    });
+    expect(rollout.execution.status).toBe('SUCCEEDED');
+    expect(await world.version(model, 3)).toMatchObject({ status: 'LIVE' });
+    expect(rollout.sagemaker.callsTo('updateEndpoint')).toHaveLength(1);
+
+    expect(rollback?.execution.status).toBe('FAILED');
+    expect(rollback?.execution.error).toBe('Caretaker.DeploymentInFlight');
+    expect(rollback?.execution.cause).toContain(`deployment ${rollout.runId} of ${model} version 3 holds endpoint caretaker-${model}`);
+    expect(rollback?.sagemaker.calls.filter((c) => c.api !== 'describeEndpoint')).toEqual([]);
+    expect(rollback?.alerts).toHaveLength(1);
+    // The target never moved: it can still be rolled back to, and the lease is free again.
+    expect(await world.version(model, 1)).toMatchObject({ status: 'RETIRED' });
+    const later = await world.rollback({ model, dataset, version: 1, reason: 'v3 regressed too' });
+    expect(later.execution.status).toBe('SUCCEEDED');
+    expect(await world.version(model, 1)).toMatchObject({ status: 'LIVE' });
+  });
+
+  it('RELIABILITY 24: a failed rollback gives its target the status it had, so it can be rolled back to again', async () => {
+    const { model, dataset } = await twoDeployedVersions();
+    const failing = await world.rollback({ model, dataset, version: 1, reason: 'try', endpoint: { kind: 'fails', reason: 'ping health check failed' } });
+    expect(failing.execution.status).toBe('FAILED');
+    expect(await world.run(failing.runId)).toMatchObject({ status: 'DEPLOY_FAILED' });
+    expect(await world.version(model, 1)).toMatchObject({ status: 'RETIRED', lastFailedDeployment: { runId: failing.runId } });
+    expect(await world.version(model, 2)).toMatchObject({ status: 'LIVE' });
+  });
+});
+
+describe('drift baseline out of the critical path (RELIABILITY 25)', () => {
+  let table: Awaited<ReturnType<typeof createMetadataTable>>;
+  let world: PipelineWorld;
+  beforeAll(async () => {
+    table = await createMetadataTable();
+    world = new PipelineWorld(table.tableName);
+    await world.setUp();
+  });
+  afterAll(async () => {
+    await table.drop();
+  });
+
+  it('RELIABILITY 25: the training objects deleted once the endpoint is InService → the version is LIVE, its baseline FAILED, the run SUCCEEDED', async () => {
+    let objects: readonly { bucket: string; key: string; versionId: string }[] = [];
+    const { execution, model, runId, alerts } = await world.execute({
+      evaluation: { candidate: GOOD },
+      beforeRun: (_world, scenario) => {
+        objects = scenario.datasetObjects;
+        return Promise.resolve();
+      },
+      // A lifecycle rule removes the registered object versions while the endpoint is being created.
+      duringRollout: async () => {
+        for (const o of objects) await world.s3.send(new DeleteObjectCommand({ Bucket: o.bucket, Key: o.key, VersionId: o.versionId }));
+      },
+    });
+    expect(execution.status).toBe('SUCCEEDED');
+    expect(execution.states).toContain('BuildDriftBaseline');
+    expect(await world.version(model, 1)).toMatchObject({ status: 'LIVE', baselineStatus: 'FAILED', baselineError: expect.stringContaining('NoSuchVersion') as unknown });
+    expect(await world.run(runId)).toMatchObject({ status: 'SUCCEEDED' });
+    expect(alerts).toEqual([]);
   });
 });

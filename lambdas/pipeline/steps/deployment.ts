@@ -21,17 +21,30 @@ export const startDeploymentInput = z.object({
   version: z.number().int().positive(),
   resourcePrefix: z.string().min(1),
   endpointName: z.string().min(1),
+  leaseSeconds: z.number().int().positive(),
 });
 
+/**
+ * Takes the endpoint's deployment lease (a rollback already holds it from StartRollback), then
+ * APPROVED → DEPLOYING. A lease held by another deployment raises Caretaker.DeploymentInFlight
+ * before anything moved; the state retries it with backoff (the run waits its turn).
+ */
 export async function startDeployment(input: z.infer<typeof startDeploymentInput>, ports: StepPorts) {
   const { model, version, runId } = input;
   const at = ports.now().toISOString();
+  const held = await ports.leases.get(input.endpointName);
+  if (held?.holder !== runId) {
+    await ports.leases.acquire({ endpointName: input.endpointName, holder: runId, model, version, kind: 'training', acquiredAt: at, leaseSeconds: input.leaseSeconds });
+  }
   const moved = await ports.store.transitionVersion(model, version, ['APPROVED'], 'DEPLOYING', { at, set: { deployingRunId: runId }, remove: ['taskToken'] });
   if (!moved) {
     const current = await ports.store.getVersion(model, version);
-    if (!current) throw new NotFound(`${model} has no version ${version}`);
     // A retried step finds its own DEPLOYING version; anything else is not ours to deploy.
-    if (current.status !== 'DEPLOYING') throw new Conflict(`version ${version} of ${model} is ${current.status}, not APPROVED`);
+    if (current?.status !== 'DEPLOYING') {
+      await ports.leases.release(input.endpointName, runId, at);
+      if (!current) throw new NotFound(`${model} has no version ${version}`);
+      throw new Conflict(`version ${version} of ${model} is ${current.status}, not APPROVED`);
+    }
   }
   await ports.store.updateRun(runId, { currentState: 'Deploy' });
   const name = sagemakerName(`${input.resourcePrefix}-${model}-v${version}-${shortHash(runId, 6)}`);
@@ -154,17 +167,22 @@ export const recordDeploymentInput = z.object({
   modelName: z.string().min(1),
   trainingDataUri: z.string().startsWith('s3://'),
   executionArn: z.string().min(1),
-  datasetName: z.string().min(1),
-  datasetVersion: z.string().min(1),
-  baseline: baselineSettingsSchema,
 });
 
+/**
+ * The endpoint serves the version (VerifyLiveConfig): it goes LIVE, the previous one RETIRED,
+ * the run SUCCEEDED, in one transaction, and the endpoint's lease is given back. Short and
+ * idempotent: a retry finds the version LIVE. The drift baseline is built after, by its own
+ * state (BuildDriftBaseline), so nothing about the data can make a serving version fail.
+ */
 export async function recordDeployment(input: z.infer<typeof recordDeploymentInput>, ports: StepPorts) {
   const { model, version } = input;
   const current = await ports.store.getVersion(model, version);
   const baselineUri = s3Uri(ports.artifactsBucket, artifactPrefixes.baselines(model, String(version)));
-  if (current?.status === 'LIVE') return { baselineUri, deployedAt: current.deployedAt };
-  const baselineError = await writeBaseline(input, ports);
+  if (current?.status === 'LIVE') {
+    await releaseLease(ports, input.endpointName, input.runId, ports.now().toISOString());
+    return { baselineUri, deployedAt: current.deployedAt };
+  }
   const previous = await ports.store.findLiveVersion(model);
   const at = ports.now().toISOString();
   await ports.store.recordDeployment({
@@ -178,24 +196,66 @@ export async function recordDeployment(input: z.infer<typeof recordDeploymentInp
     modelName: input.modelName,
     baselineUri,
     trainingDataUri: input.trainingDataUri,
+    set: { baselineStatus: 'PENDING' },
   });
-  return { baselineUri, deployedAt: at, ...(baselineError !== undefined ? { baselineError } : {}) };
+  await releaseLease(ports, input.endpointName, input.runId, at);
+  return { baselineUri, deployedAt: at };
 }
 
+// ---------------------------------------------------------------------------------------------
+// BuildDriftBaseline: after the version is LIVE, retried on its own
+
+export const buildBaselineInput = z.object({
+  step: z.literal('buildBaseline'),
+  model: z.string().min(1),
+  version: z.number().int().positive(),
+  datasetName: z.string().min(1),
+  datasetVersion: z.string().min(1),
+  baseline: baselineSettingsSchema,
+});
+
+export const baselineFailedInput = z.object({
+  step: z.literal('baselineFailed'),
+  model: z.string().min(1),
+  version: z.number().int().positive(),
+  error: z.object({ Error: z.string(), Cause: z.unknown() }),
+});
+
 /**
- * The drift baseline of the exact registered objects the version was trained on, written before
- * the version goes LIVE so the analyzer finds it. The endpoint already serves the version: a
- * baseline that cannot be built from the data (dataset gone from the config, unreadable rows) is
- * reported, not turned into a failed deployment. Transient errors still fail the step, which retries.
+ * The drift baseline of the exact registered objects the version was trained on
+ * (`baselines/<model>/<version>/baseline.json`), then `baselineStatus: READY`. A baseline that
+ * cannot be built from the data (dataset gone from the config, an object version deleted,
+ * unreadable rows) is recorded FAILED on the version, which stays LIVE (the analyzer finds no
+ * baseline and says so). Transient errors fail the step, which the state retries.
  */
-async function writeBaseline(input: z.infer<typeof recordDeploymentInput>, ports: StepPorts): Promise<string | undefined> {
+export async function buildBaseline(input: z.infer<typeof buildBaselineInput>, ports: StepPorts) {
   try {
     const dataset = await getDatasetVersion(ports.datasets, input.datasetName, input.datasetVersion);
     await ports.baselines.write({ model: input.model, version: input.version, objects: dataset.objects, options: input.baseline });
-    return undefined;
   } catch (error) {
-    if (!(error instanceof CaretakerError || error instanceof DataFileError)) throw error;
-    logger.warn('no drift baseline for the deployed version', { model: input.model, version: input.version, error: error.message });
-    return `${error.name}: ${error.message}`;
+    const permanent = error instanceof CaretakerError || error instanceof DataFileError || (error as { name?: string }).name === 'NoSuchVersion';
+    if (!permanent) throw error;
+    const message = `${(error as Error).name}: ${(error as Error).message}`;
+    logger.warn('no drift baseline for the deployed version', { model: input.model, version: input.version, error: message });
+    await ports.store.setVersionFields(input.model, input.version, { baselineStatus: 'FAILED', baselineError: message, baselineAt: ports.now().toISOString() });
+    return { baselineStatus: 'FAILED', baselineError: message };
+  }
+  await ports.store.setVersionFields(input.model, input.version, { baselineStatus: 'READY', baselineAt: ports.now().toISOString() });
+  return { baselineStatus: 'READY' };
+}
+
+/** BuildDriftBaseline gave up (its retries ran out): the version stays LIVE, its baseline FAILED. */
+export async function baselineFailed(input: z.infer<typeof baselineFailedInput>, ports: StepPorts) {
+  const message = `${input.error.Error}: ${typeof input.error.Cause === 'string' ? input.error.Cause : JSON.stringify(input.error.Cause)}`;
+  await ports.store.setVersionFields(input.model, input.version, { baselineStatus: 'FAILED', baselineError: message.slice(0, 2048), baselineAt: ports.now().toISOString() });
+  return { baselineStatus: 'FAILED' };
+}
+
+/** Gives the endpoint back; a failure to do so only delays the next deployment until the lease expires. */
+export async function releaseLease(ports: StepPorts, endpointName: string, runId: string, at: string): Promise<void> {
+  try {
+    await ports.leases.release(endpointName, runId, at);
+  } catch (error) {
+    logger.warn('deployment lease not released; it expires on its own', { endpointName, runId, error: error as Error });
   }
 }

@@ -7,6 +7,7 @@ import * as z from 'zod';
 import { assertTrainable, DatasetNotTrainable, type DatasetPorts, type TrainableDataset } from '../../datasets';
 import { Invalid, NotFound } from '../../shared/errors';
 import type { BaselineSettings } from '../settings';
+import type { DeploymentLeases } from '../deployment-lease';
 import type { LineagePort, PipelineStore } from '../store';
 
 /** Where RecordDeployment writes the drift baseline of a deployed version (lambdas/drift/store.ts on AWS). */
@@ -22,6 +23,8 @@ export interface BaselinePort {
 
 export interface StepPorts {
   readonly store: PipelineStore;
+  /** One deployment in flight per endpoint. */
+  readonly leases: DeploymentLeases;
   readonly lineage: LineagePort;
   /** The datasets part's ports: the training check, staging and the registered objects. */
   readonly datasets: DatasetPorts;

@@ -27,6 +27,8 @@ export const startRollbackInput = z.object({
   requestedBy: z.string().min(1),
   trigger: z.object({ kind: z.enum(TRIGGER_KINDS), id: z.string(), reason: z.string() }),
   executionArn: z.string().min(1),
+  endpointName: z.string().min(1),
+  leaseSeconds: z.number().int().positive(),
 });
 
 /** Versions a rollback may redeploy (as the API checks before it starts one). */
@@ -42,11 +44,19 @@ export async function startRollback(input: z.infer<typeof startRollbackInput>, p
   const target = await ports.store.getVersion(model, version);
   if (!target) throw new NotFound(`${model} has no version ${version}`);
   const at = ports.now().toISOString();
-  const moved = await ports.store.transitionVersion(model, version, ROLLBACK_FROM, 'DEPLOYING', { at, set: { deployingRunId: runId } });
+  // One deployment in flight per endpoint: a rollback during a rollout (or another rollback) is
+  // refused here, naming the holder, before its target moves.
+  await ports.leases.acquire({ endpointName: input.endpointName, holder: runId, model, version, kind: 'rollback', acquiredAt: at, leaseSeconds: input.leaseSeconds });
+  // The status it had is kept, so a failed rollback gives it back (the version stays rollback-able).
+  const from = ROLLBACK_FROM.includes(target.status) ? [target.status] : ROLLBACK_FROM;
+  const moved = await ports.store.transitionVersion(model, version, from, 'DEPLOYING', { at, set: { deployingRunId: runId, statusBeforeDeploy: target.status } });
   if (!moved) {
     const current = await ports.store.getVersion(model, version);
     const ours = current?.status === 'DEPLOYING' && (current as { deployingRunId?: string }).deployingRunId === runId;
-    if (!ours) throw new Conflict(`version ${version} of ${model} is ${current?.status ?? 'gone'}; only an APPROVED or RETIRED version can be rolled back to`);
+    if (!ours) {
+      await ports.leases.release(input.endpointName, runId, at);
+      throw new Conflict(`version ${version} of ${model} is ${current?.status ?? 'gone'}; only an APPROVED or RETIRED version can be rolled back to`);
+    }
   }
   await ports.store.createRun({
     runId,

@@ -8,7 +8,8 @@ import { stageTrainingData } from '../../datasets';
 import { artifactPrefixes } from '../../shared/layout';
 import { APPROVAL_REJECTED_ERROR, parseRejectionCause, type RejectionCause } from '../../shared/approval';
 import { EVALUATION_REPORT_FILE } from '../settings';
-import { describedEndpoint } from './deployment';
+import { DEPLOYMENT_IN_FLIGHT } from '../deployment-lease';
+import { describedEndpoint, releaseLease } from './deployment';
 import { s3Uri, sagemakerName, shortHash, trainableDataset, type StepPorts } from './ports';
 
 // ---------------------------------------------------------------------------------------------
@@ -114,6 +115,7 @@ export const finishRunInput = z.object({
     /** DescribeEndpoint after the failure (DescribeEndpointAfterFailure): what the endpoint serves. */
     endpointAfterFailure: describedEndpoint.optional(),
     run: z.looseObject({ trainingDataUri: z.string().optional() }).optional(),
+    config: z.looseObject({ model: z.looseObject({ deployment: z.looseObject({ endpointName: z.string() }) }) }).optional(),
   }),
 });
 
@@ -171,9 +173,14 @@ export async function finishRun(input: z.infer<typeof finishRunInput>, ports: St
           : undefined;
 
   const version = run.registered?.version;
+  const endpointName = run.config?.model.deployment.endpointName;
+  if (endpointName !== undefined) await releaseLease(ports, endpointName, run.runId, at);
   const served = version === undefined ? undefined : await recordServedVersion(input, version, failure, ports);
   if (served) return served;
-  if (version !== undefined) {
+  const restored = version === undefined ? false : await restoreRollbackTarget(run.model, version, run.runId, failure, ports);
+  // A deployment that never got the endpoint (another one held it) changed nothing: the version stays APPROVED.
+  const neverStarted = failure?.error === DEPLOYMENT_IN_FLIGHT;
+  if (version !== undefined && !restored && !neverStarted) {
     for (const { from, to } of VERSION_CLEANUP[status] ?? []) {
       const options = { at, remove: ['taskToken'], set: { endedBy: status } };
       if (to === 'EXPIRED' || to === 'DEPLOY_FAILED') {
@@ -252,4 +259,24 @@ async function recordServedVersion(
     ...(failure ? { failure } : {}),
   });
   return { status: 'SUCCEEDED', Error: failure?.error ?? 'Caretaker.RecordedLive', Cause: note };
+}
+
+/**
+ * A rollback moved its target from APPROVED or RETIRED to DEPLOYING (`statusBeforeDeploy`); when
+ * the rollback fails, the target gets that status back, so it can be rolled back to again.
+ */
+async function restoreRollbackTarget(model: string, version: number, runId: string, failure: RunRecord['failure'], ports: StepPorts): Promise<boolean> {
+  const current = await ports.store.getVersion(model, version);
+  const before = current?.statusBeforeDeploy;
+  if (current?.status !== 'DEPLOYING' || current.deployingRunId !== runId || before === undefined) return false;
+  const at = ports.now().toISOString();
+  const moved = await ports.store.transitionVersion(model, version, ['DEPLOYING'], before, {
+    at,
+    remove: ['deployingRunId', 'statusBeforeDeploy'],
+    set: { lastFailedDeployment: { runId, at, ...(failure ? { state: failure.state, error: failure.error, cause: failure.cause } : {}) } },
+  });
+  if (moved) {
+    await ports.store.putAudit({ eventId: `${runId}#DEPLOY_FAILED`, model, at, type: 'DEPLOY_FAILED', actor: 'caretaker:pipeline', version, runId, reason: failure?.cause ?? 'rollback failed', details: { restoredTo: before } });
+  }
+  return moved;
 }

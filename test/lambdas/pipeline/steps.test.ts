@@ -110,7 +110,7 @@ describe('pipeline steps against the moto table', () => {
     const step = createHandler(ports);
     await step(registration(model, runId));
     await expect(
-      step({ step: 'startDeployment', runId, model, version: 1, resourcePrefix: 'caretaker', endpointName: `caretaker-${model}` }),
+      step({ step: 'startDeployment', runId, model, version: 1, resourcePrefix: 'caretaker', endpointName: `caretaker-${model}`, leaseSeconds: 3600 }),
     ).rejects.toMatchObject({ name: 'Conflict', message: expect.stringContaining('PENDING_APPROVAL, not APPROVED') as unknown });
   });
 
@@ -182,36 +182,45 @@ describe('pipeline steps against the moto table', () => {
           modelName: `caretaker-${model}-v1-abc`,
           trainingDataUri: `s3://${world.artifactsBucket}/models/${model}/${runId}/input/`,
           executionArn: 'arn:aws:states:us-east-1:1:execution:p:x',
-          datasetName: 'churn',
-          datasetVersion: 'v1',
-          baseline: { exclude: ['churned'], types: {} },
         },
       };
     }
 
-    it('writes the baseline of the registered objects before the version goes LIVE', async () => {
+    const baselineOf = (model: string) => ({ step: 'buildBaseline' as const, model, version: 1, datasetName: 'churn', datasetVersion: 'v1', baseline: { exclude: ['churned'], types: {} } });
+
+    it('RecordDeployment makes the version LIVE with its baseline PENDING; BuildDriftBaseline writes it and marks it READY', async () => {
       const { model, record } = await deployingVersion();
-      const outcome = await createHandler(ports)(record);
-      expect(outcome).not.toHaveProperty('baselineError');
-      expect(await world.version(model, 1)).toMatchObject({ status: 'LIVE' });
+      await createHandler(ports)(record);
+      expect(await world.version(model, 1)).toMatchObject({ status: 'LIVE', baselineStatus: 'PENDING' });
+      expect(await readBaseline(world.s3, world.artifactsBucket, model, 1)).toBeUndefined();
+      expect(await createHandler(ports)(baselineOf(model))).toEqual({ baselineStatus: 'READY' });
+      expect(await world.version(model, 1)).toMatchObject({ status: 'LIVE', baselineStatus: 'READY' });
       const baseline = await readBaseline(world.s3, world.artifactsBucket, model, 1);
       expect(baseline?.features.map((f) => f.name)).toEqual(['tenure_months', 'monthly_charges', 'support_calls', 'contract']);
     });
 
-    it('a baseline the data cannot give is reported, and the deployment (already serving) is still recorded LIVE', async () => {
+    it('RecordDeployment retried after it succeeded changes nothing and still answers', async () => {
       const { model, record } = await deployingVersion();
-      const step = createHandler({ ...ports, baselines: { write: () => Promise.reject(new Invalid('the header row has an empty column name')) } });
-      const outcome = await step(record);
-      expect(outcome).toMatchObject({ baselineError: expect.stringContaining('empty column name') as unknown });
-      expect(await world.version(model, 1)).toMatchObject({ status: 'LIVE' });
+      const first = await createHandler(ports)(record);
+      expect(await createHandler(ports)(record)).toEqual(first);
+      expect(await world.itemsUnder(`MODEL#${model}`, 'DEPLOYMENT#')).toHaveLength(1);
     });
 
-    it('a throttled baseline write fails the step as Caretaker.Unavailable (retried), with the version not yet LIVE', async () => {
+    it('RELIABILITY 25: a baseline the data cannot give is recorded FAILED on the version, which stays LIVE', async () => {
       const { model, record } = await deployingVersion();
+      await createHandler(ports)(record);
+      const step = createHandler({ ...ports, baselines: { write: () => Promise.reject(new Invalid('the header row has an empty column name')) } });
+      expect(await step(baselineOf(model))).toMatchObject({ baselineStatus: 'FAILED', baselineError: expect.stringContaining('empty column name') as unknown });
+      expect(await world.version(model, 1)).toMatchObject({ status: 'LIVE', baselineStatus: 'FAILED' });
+    });
+
+    it('a throttled baseline write fails the step as Caretaker.Unavailable (retried by its state); the version is LIVE regardless', async () => {
+      const { model, record } = await deployingVersion();
+      await createHandler(ports)(record);
       const throttled = Object.assign(new Error('Slow Down'), { name: 'ThrottlingException' });
       const step = createHandler({ ...ports, baselines: { write: () => Promise.reject(throttled) } });
-      await expect(step(record)).rejects.toMatchObject({ name: 'Caretaker.Unavailable' });
-      expect(await world.version(model, 1)).toMatchObject({ status: 'DEPLOYING' });
+      await expect(step(baselineOf(model))).rejects.toMatchObject({ name: 'Caretaker.Unavailable' });
+      expect(await world.version(model, 1)).toMatchObject({ status: 'LIVE', baselineStatus: 'PENDING' });
     });
   });
 
