@@ -135,7 +135,7 @@ export class CaretakerStack extends Stack {
 
     // --- retraining trigger (issue 6) ---
     this.retraining = new RetrainingTrigger(this, 'Retraining', {
-      models: config.models.map(retrainingModelFromConfig),
+      models: config.models.map((model) => retrainingModelFromConfig(model, this.pipeline.executionTimeout)),
       stateMachine: this.pipeline.stateMachine,
       table: this.metadata.table,
       encryptionKey: this.key,

@@ -1,3 +1,4 @@
+import { executionBoundOf } from '../pipeline-settings';
 import { Aws, type CfnElement, Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
@@ -17,7 +18,7 @@ import { Construct } from 'constructs';
 import { SCHEDULE_SOURCE } from '../../lambdas/retraining/messages';
 import { RETRAINING_ALARM_KINDS } from '../../lambdas/shared/contracts';
 import { ENV } from '../../lambdas/shared/env';
-import { rolloutSeconds, type ModelConfig } from '../config';
+import type { ModelConfig } from '../config';
 import { CaretakerFunction } from './caretaker-function';
 
 /** What the trigger needs to know about one model. */
@@ -402,13 +403,13 @@ function validate(scope: Construct, props: RetrainingTriggerProps): void {
 const LEASE_MARGIN = Duration.hours(6);
 
 /**
- * A model's retraining settings from its config. The lease timeout is an upper bound of one
- * pipeline run: every training attempt (each fallback instance type at its longest wait),
- * evaluation, the approval wait, traffic shifting and bake, plus a margin.
+ * A model's retraining settings from its config. The lease outlasts any execution: it is the
+ * pipeline's execution bound (lib/execution-bound.ts: every Task at its worst, every training
+ * attempt and fallback, the approval timeout, the longest endpoint polling) — or the state
+ * machine's top-level TimeoutSeconds when given, which stops any execution before then — plus a margin.
  */
-export function retrainingModelFromConfig(model: ModelConfig): RetrainingModel {
-  const training = (model.training.maxWaitSeconds ?? model.training.maxRuntimeSeconds) * model.training.instanceTypes.length;
-  const pipelineSeconds = training + model.evaluation.maxRuntimeSeconds + model.approval.timeoutSeconds + rolloutSeconds(model.deployment);
+export function retrainingModelFromConfig(model: ModelConfig, executionTimeout?: Duration): RetrainingModel {
+  const pipelineSeconds = Math.max(executionBoundOf(model).seconds, executionTimeout?.toSeconds() ?? 0);
   return {
     name: model.name,
     dataset: model.dataset.name,

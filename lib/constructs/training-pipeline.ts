@@ -1,3 +1,5 @@
+import { loadTrainingPipelineDefinition } from '../execution-bound';
+import { executionBoundOf } from '../pipeline-settings';
 import { ArnFormat, Duration, RemovalPolicy, Stack, Token, Validations, type CfnElement, type CfnResource } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
@@ -10,7 +12,6 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
-import { fileURLToPath } from 'node:url';
 import { datasetCatalogFromConfig } from '../dataset-catalog';
 import { datasetPrefix } from '../../lambdas/shared/layout';
 import { ENV } from '../../lambdas/shared/env';
@@ -24,7 +25,14 @@ import { renderModelSettings } from '../pipeline-settings';
 import { CaretakerFunction } from './caretaker-function';
 
 /** The ASL file this construct deploys. */
-export const TRAINING_PIPELINE_DEFINITION = fileURLToPath(new URL('../../state-machines/training-pipeline.asl.json', import.meta.url));
+export { TRAINING_PIPELINE_DEFINITION } from '../execution-bound';
+
+/**
+ * The steps Lambda's timeout. Every state that invokes it has a TimeoutSeconds above this
+ * (930 in the ASL, checked by test/lib/execution-bound.test.ts), so a step can never outlive its
+ * state and write after the state moved on (RELIABILITY row 26).
+ */
+export const STEPS_FUNCTION_TIMEOUT = Duration.minutes(15);
 
 const RESOURCE_PREFIX = /^[a-z][a-z0-9]{1,11}$/;
 const ECR_REPOSITORY = /^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?\/([^:@]+)/;
@@ -81,6 +89,11 @@ export class TrainingPipeline extends Construct {
   public readonly failedExecutionsAlarm: cloudwatch.Alarm;
   /** Prefix of every SageMaker resource the pipeline creates. */
   public readonly resourcePrefix: string;
+  /**
+   * The state machine's top-level TimeoutSeconds: the largest execution bound of the configured
+   * models (lib/execution-bound.ts). Retraining leases are derived from it.
+   */
+  public readonly executionTimeout: Duration;
 
   constructor(scope: Construct, id: string, props: TrainingPipelineProps) {
     super(scope, id);
@@ -91,6 +104,7 @@ export class TrainingPipeline extends Construct {
     }
     if (props.models.length === 0) throw new Error('TrainingPipeline models must list at least one model');
     this.resourcePrefix = resourcePrefix;
+    this.executionTimeout = Duration.seconds(Math.max(...props.models.map((model) => executionBoundOf(model).seconds)));
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     const sagemakerArn = (type: string) => stack.formatArn({ service: 'sagemaker', resource: type, resourceName: `${resourcePrefix}-*` });
 
@@ -102,7 +116,7 @@ export class TrainingPipeline extends Construct {
       encryptionKey: props.encryptionKey,
       // StageTrainingData copies up to 100 objects server-side (multipart above 5 GiB); RecordDeployment
       // reads the training objects one at a time into the drift baseline.
-      timeout: Duration.minutes(15),
+      timeout: STEPS_FUNCTION_TIMEOUT,
       memorySize: 2048,
       environment: {
         [ENV.tableName]: props.table.tableName,
@@ -191,7 +205,8 @@ export class TrainingPipeline extends Construct {
 
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       stateMachineType: sfn.StateMachineType.STANDARD,
-      definitionBody: sfn.DefinitionBody.fromFile(TRAINING_PIPELINE_DEFINITION),
+      // The ASL file with a top-level TimeoutSeconds: the longest any configured model's execution can run.
+      definitionBody: sfn.DefinitionBody.fromString(JSON.stringify({ ...loadTrainingPipelineDefinition(), TimeoutSeconds: this.executionTimeout.toSeconds() })),
       definitionSubstitutions: {
         StepsFunctionArn: this.steps.function.functionArn,
         SettingsParameterPrefix: settingsPrefix,

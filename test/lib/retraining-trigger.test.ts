@@ -140,13 +140,16 @@ describe('RetrainingTrigger', () => {
     }
   });
 
-  it('sizes the lease from the pipeline\'s limits (here: 2 × 4 h training, 1 h evaluation, 7 d approval, 10 + 10 min rollout, 6 h margin)', () => {
+  it('sizes the lease from the state machine\'s computed TimeoutSeconds plus a 6 h margin, never below the pipeline\'s nominal limits (2 × 4 h training, 1 h evaluation, 7 d approval, 10 + 10 min rollout)', () => {
     const fn = template.findResources('AWS::Lambda::Function', {
       Properties: { Environment: { Variables: Match.objectLike({ RETRAINING_POLICIES: Match.anyValue() }) } },
     });
     const [starter] = Object.values(fn) as { Properties: { Environment: { Variables: Record<string, string> } } }[];
     const policies = JSON.parse(starter!.Properties.Environment.Variables.RETRAINING_POLICIES!) as Record<string, unknown>;
-    expect(policies).toEqual({ churn: ['churn', 6, 3, 2 * 4 * 3600 + 3600 + 7 * 24 * 3600 + 600 + 600 + 6 * 3600] });
+    const leaseSeconds = stack.pipeline.executionTimeout.toSeconds() + 6 * 3600;
+    expect(policies).toEqual({ churn: ['churn', 6, 3, leaseSeconds] });
+    // The bound counts every retry and the longest polling: at least the nominal limits.
+    expect(leaseSeconds).toBeGreaterThan(2 * 4 * 3600 + 3600 + 7 * 24 * 3600 + 600 + 600 + 6 * 3600);
   });
 
   it('rejects bad props, naming the prop and the value', () => {
