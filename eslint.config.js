@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['cdk.out/**', 'node_modules/**', 'coverage/**', '**/*.d.ts', '.local/**'] },
+  { ignores: ['cdk.out/**', 'node_modules/**', 'coverage/**', '**/*.d.ts', '.local/**', 'console/dist/**', 'artifacts/**'] },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {

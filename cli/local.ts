@@ -31,7 +31,7 @@ async function assertPortFree(port: number): Promise<void> {
 
 /** Runs `work` with the stack up; stops everything on return, failure, Ctrl-C or SIGTERM. */
 async function withLocalStack<T>(
-  options: { config: string; port?: number; verbose: boolean },
+  options: { config: string; port?: number; verbose: boolean; console?: boolean },
   work: (stack: import('../local/stack').LocalStack, config: import('../lib/config').CaretakerConfig) => Promise<T>,
 ): Promise<T> {
   quietHandlers(options.verbose);
@@ -40,7 +40,7 @@ async function withLocalStack<T>(
   const config = localConfig(loadConfig(options.config));
   const log = options.verbose ? (line: string) => console.error(`  ${line}`) : undefined;
   console.log('Starting local mode: synthesizing the stack and creating its resources on moto …');
-  const stack = await startLocalStack({ config, apiPort: options.port, log });
+  const stack = await startLocalStack({ config, apiPort: options.port, log, console: options.console });
   let stopping: Promise<void> | undefined;
   const stop = () => (stopping ??= stack.close());
   const onSignal = (signal: NodeJS.Signals) => {
@@ -55,6 +55,17 @@ async function withLocalStack<T>(
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     await stop();
+  }
+}
+
+/** Whether `npm run build:console` has run (local up serves the console only then). */
+async function consoleBuilt(): Promise<boolean> {
+  const { assertConsoleBuilt } = await import('../local/console');
+  try {
+    assertConsoleBuilt();
+    return true;
+  } catch {
+    return false;
   }
 }
 
@@ -73,10 +84,12 @@ export function registerLocalCommands(program: Command): void {
     .option('--config <file>', 'config file', 'caretaker.config.json')
     .option('--verbose', 'show the services\' and handlers\' logs')
     .action(async (options: { port: number; config: string; verbose?: boolean }) => {
-      await withLocalStack({ config: options.config, port: options.port, verbose: options.verbose ?? false }, async (stack) => {
+      const built = await consoleBuilt();
+      await withLocalStack({ config: options.config, port: options.port, verbose: options.verbose ?? false, console: built }, async (stack) => {
         const { APPROVER, REQUESTER } = await import('../local/demo');
         console.log(`
 Caretaker is running locally.
+  Console     ${stack.consoleUrl ?? 'not built: run npm run build:console, then local up again'}   (sign in as a sample requester, approver or reader)
   API         ${stack.apiUrl}   (name the caller in the X-Caretaker-Principal header)
   moto        ${stack.endpoints.moto}
   SageMaker   ${stack.endpoints.sagemaker}
@@ -99,13 +112,21 @@ Press Ctrl-C to stop.`);
     .description('run the whole loop locally: data → training → gate → approval → rollout → drift → retraining → rollout')
     .option('--config <file>', 'config file', 'caretaker.config.json')
     .option('--verbose', 'show the services\' and handlers\' logs')
-    .action(async (options: { config: string; verbose?: boolean }) => {
+    .option('--console', 'keep the stack up after the loop and serve the console, to look at what it did (Ctrl-C stops)')
+    .option('--port <port>', 'registry API (and console) port with --console', parsePort, 0)
+    .action(async (options: { config: string; verbose?: boolean; console?: boolean; port: number }) => {
       const { runDemo, summaryTable } = await import('../local/demo');
-      await withLocalStack({ config: options.config, verbose: options.verbose ?? false }, async (stack, config) => {
+      if (options.console) (await import('../local/console')).assertConsoleBuilt();
+      await withLocalStack({ config: options.config, verbose: options.verbose ?? false, console: options.console, port: options.port || undefined }, async (stack, config) => {
         console.log(`Registry API at ${stack.apiUrl}\n`);
         const result = await runDemo({ stack, config, print: (line) => console.log(line) });
         console.log(summaryTable(result));
-        console.log('\nEvery step happened. Stopping local mode …');
+        if (!options.console) {
+          console.log('\nEvery step happened. Stopping local mode …');
+          return;
+        }
+        console.log(`\nEvery step happened. The stack stays up so you can look:\n  Console     ${stack.consoleUrl ?? ''}\n  API         ${stack.apiUrl}\nPress Ctrl-C to stop.`);
+        await new Promise<never>(() => undefined);
       });
     });
 }

@@ -14,11 +14,11 @@ import { readBaseline } from '../lambdas/drift/store';
 import { ENV } from '../lambdas/shared/env';
 import type { CaretakerConfig } from '../lib/config';
 import type { AlarmTransition } from './alarms';
+import { APPROVER, REQUESTER } from './principals';
 import type { LocalStack } from './stack';
 
 /** Role sessions, as API Gateway names callers (X-Caretaker-Principal carries the same shape). */
-export const REQUESTER = 'arn:aws:sts::123456789012:assumed-role/data-scientist/bob';
-export const APPROVER = 'arn:aws:sts::123456789012:assumed-role/ml-lead/alice';
+export { APPROVER, REQUESTER };
 
 /** Local mode's config overrides: the same stack, with waits a demo can sit through. */
 export function localConfig(config: CaretakerConfig): CaretakerConfig {

@@ -17,12 +17,13 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Agent, createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { APIGatewayProxyEvent } from 'aws-lambda';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { fromLocalHeader } from '../lambdas/api/principal';
 import type { ApiHandler } from '../lambdas/api/router';
 import { createApiHandlerFromEnv } from '../lambdas/api/wiring';
 import type { CaretakerConfig } from '../lib/config';
 import { LocalAlarms } from './alarms';
+import { consoleSite, type ConsoleSite, readOnlyRoleRefusal } from './console';
 import { startQueueConsumers, type QueueConsumers } from './consumers';
 import { startStreamConsumers, streamMappings, type StreamConsumers } from './streams';
 import { LocalFunctions } from './functions';
@@ -52,10 +53,14 @@ export interface LocalStackOptions {
   /** Prefix of every physical name. @default `caretaker-<random>` */
   readonly prefix?: string;
   readonly log?: (line: string) => void;
+  /** Serve the built console at the API's origin (`consoleUrl`). @default false */
+  readonly console?: boolean;
 }
 
 export interface LocalStack {
   readonly apiUrl: string;
+  /** The console's URL when `console` was asked for. */
+  readonly consoleUrl?: string;
   readonly endpoints: { readonly moto: string; readonly sagemaker: string; readonly stepFunctions: string };
   readonly template: CfnTemplate;
   readonly provisioned: ProvisionResult;
@@ -233,7 +238,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
     const apiId = onlyOne(template, 'AWS::Lambda::Function', 'RegistryApiHandler');
     const apiEnvironment = functions.byLogicalId.get(apiId)?.environment ?? {};
-    const api = await serveApi(apiHandler(apiEnvironment), options.apiPort ?? 0);
+    const api = await serveApi(apiHandler(apiEnvironment), options.apiPort ?? 0, 'v1', {
+      site: options.console ? consoleSite({ stage: 'v1' }) : undefined,
+      authorize: (event) => readOnlyRoleRefusal(event, `arn:aws:execute-api:${REGION}:${ACCOUNT_ID}:local/v1`),
+    });
     cleanups.push(api.close);
 
     const tableId = onlyOne(template, 'AWS::DynamoDB::Table', 'Metadata');
@@ -245,6 +253,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     };
     return {
       apiUrl: api.url,
+      consoleUrl: options.console ? api.url.replace(/v1\/$/, '') : undefined,
       endpoints: { moto: endpoint, sagemaker: sagemaker.endpoint, stepFunctions: stepFunctions.endpoint },
       template,
       provisioned,
@@ -287,13 +296,23 @@ async function readBody(request: IncomingMessage): Promise<string | null> {
   return chunks.length ? Buffer.concat(chunks).toString('utf8') : null;
 }
 
-/** API Gateway's proxy integration, locally: `http://127.0.0.1:<port>/v1/…` → the handler. */
-export async function serveApi(handler: ApiHandler, port = 0, stage = 'v1'): Promise<{ url: string; server: Server; close: () => Promise<void> }> {
+/**
+ * API Gateway's proxy integration, locally: `http://127.0.0.1:<port>/v1/…` → the handler, after
+ * `authorize` (API Gateway's authorization, where local mode models it). Other paths go to
+ * `site` (the console) when there is one.
+ */
+export async function serveApi(
+  handler: ApiHandler,
+  port = 0,
+  stage = 'v1',
+  options: { readonly site?: ConsoleSite; readonly authorize?: (event: APIGatewayProxyEvent) => APIGatewayProxyResult | undefined } = {},
+): Promise<{ url: string; server: Server; close: () => Promise<void> }> {
   const server = createServer((request, response) => {
     void (async () => {
       try {
         const url = new URL(request.url ?? '/', 'http://127.0.0.1');
         if (!url.pathname.startsWith(`/${stage}/`) && url.pathname !== `/${stage}`) {
+          if (options.site?.serve(request, response, url)) return;
           response.writeHead(404, { 'content-type': 'application/json' });
           response.end(JSON.stringify({ error: 'NotFound', message: `the API is under /${stage}/` }));
           return;
@@ -308,7 +327,7 @@ export async function serveApi(handler: ApiHandler, port = 0, stage = 'v1'): Pro
           queryStringParameters: url.searchParams.size ? Object.fromEntries(url.searchParams) : null,
           requestContext: { identity: { userArn: null } },
         } as unknown as APIGatewayProxyEvent;
-        const result = await handler(event);
+        const result = options.authorize?.(event) ?? (await handler(event));
         response.writeHead(result.statusCode, result.headers as Record<string, string>);
         response.end(result.body);
       } catch {

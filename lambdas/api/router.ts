@@ -36,7 +36,8 @@ function splitPath(path: string): string[] {
 
 const COMPILED = ROUTES.map((route) => ({ route, segments: splitPath(route.path) }));
 
-function match(method: string, path: string): Matched {
+/** The route of a request (`NotFound` when none); local mode's IAM stand-in asks it for the route's intent. */
+export function match(method: string, path: string): Matched {
   const segments = splitPath(path);
   for (const { route, segments: pattern } of COMPILED) {
     if (route.method !== method || pattern.length !== segments.length) continue;

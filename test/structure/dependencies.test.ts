@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { packageName, readSourceFiles, readSources, REPO_ROOT } from '../support/imports';
 
-/** Every directory that holds code the project runs: handlers, synth, local mode, CLI, tools, tests. */
-const SOURCE_DIRS = ['lambdas', 'lib', 'local', 'bin', 'cli', 'bench', 'scripts', 'test', 'examples'];
+/** Every directory that holds code the project runs: handlers, synth, local mode, CLI, tools, tests, the console. */
+const SOURCE_DIRS = ['lambdas', 'lib', 'local', 'bin', 'cli', 'bench', 'scripts', 'test', 'examples', 'console'];
 
 /**
  * Runtime dependencies listed ahead of the code that imports them, each with why. Keep this

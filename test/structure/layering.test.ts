@@ -7,7 +7,7 @@ import { readSources, type SourceFile } from '../support/imports';
  * `lib/` is synth-time code (constructs, config, the client); `lambdas/` is the runtime and
  * stands alone. An import that runs up, or a circle of imports, fails here with file and line.
  */
-const LAYERED_DIRS = ['lambdas', 'lib', 'local', 'cli', 'bin'];
+const LAYERED_DIRS = ['lambdas', 'lib', 'local', 'cli', 'bin', 'console'];
 
 /** [importer prefix, forbidden target prefix, why]. Prefixes are repository-relative paths. */
 const FORBIDDEN: readonly (readonly [string, string, string])[] = [
@@ -21,6 +21,14 @@ const FORBIDDEN: readonly (readonly [string, string, string])[] = [
   ['local/', 'cli/', 'local mode never imports the CLI'],
   ['local/', 'lib/cli/', 'local mode never imports the CLI'],
   ['local/', 'bin/', 'local mode never imports entry points'],
+  ['console/', 'lambdas/', 'the console runs in a browser and talks to the API only, through lib/client'],
+  ['console/', 'local/', 'the console is the same build in AWS and locally'],
+  ['console/', 'cli/', 'the console runs in a browser'],
+  ['console/', 'bin/', 'the console runs in a browser'],
+  ['console/', 'lib/constructs/', 'the console runs in a browser'],
+  ['console/', 'lib/client/index', 'lib/client/index adds the Node credential chain: the browser uses lib/client/core'],
+  ['lib/', 'console/', 'synth-time code never imports the console\'s sources (the hosting construct deploys its build)'],
+  ['lambdas/', 'console/', 'handlers never import the console'],
 ];
 
 /**

@@ -9,7 +9,7 @@ import ts from 'typescript';
 
 export const REPO_ROOT = resolve(import.meta.dirname, '..', '..');
 const SOURCE_EXTENSIONS = ['.ts', '.mts', '.cts', '.tsx', '.js', '.mjs', '.cjs'];
-const SKIP_DIRS = new Set(['node_modules', 'cdk.out', '.bench', '.local', 'coverage', 'results']);
+const SKIP_DIRS = new Set(['node_modules', 'cdk.out', '.bench', '.local', 'coverage', 'results', 'dist']);
 
 export interface SourceImport {
   /** The specifier as written (`'../lib/config'`, `'zod'`). */

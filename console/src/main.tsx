@@ -1,0 +1,127 @@
+/** The Caretaker console: reads config.json, signs the person in, and shows the page the hash names. */
+import { render } from 'preact';
+import { useErrorBoundary } from 'preact/hooks';
+import type { ConsoleConfig } from '../../lib/client/console-config';
+import { AuditPage } from './audit';
+import { DriftPage } from './drift';
+import { ModelPage, ModelsPage } from './models';
+import { href, type Route, useRoute } from './router';
+import { RunPage } from './run';
+import { currentSession, loadConfig, type Session, signIn, signOut } from './session';
+import './style.css';
+import { ErrorBox, person } from './ui';
+import { VersionPage } from './version';
+
+function App({ config }: { config: ConsoleConfig }) {
+  const route = useRoute();
+  // A rendering error shows on the page instead of leaving it blank.
+  const [renderError, resetError] = useErrorBoundary() as [unknown, () => void];
+  let session: Session | undefined;
+  try {
+    session = currentSession(config);
+  } catch (error) {
+    return <Frame><ErrorBox error={error} title="Cannot sign in" /></Frame>;
+  }
+  if (renderError) {
+    return (
+      <Frame session={session}>
+        <ErrorBox error={renderError} title="This page failed to render" />
+        <button type="button" onClick={resetError}>Try again</button>
+      </Frame>
+    );
+  }
+  if (!session || route.page === 'signin') return <Frame session={session}><SignIn config={config} /></Frame>;
+  return <Frame session={session}>{page(route, session, config)}</Frame>;
+}
+
+function page(route: Route, session: Session, config: ConsoleConfig) {
+  const { client } = session;
+  switch (route.page) {
+    case 'models':
+      return <ModelsPage client={client} />;
+    case 'model':
+      return <ModelPage client={client} model={route.model} />;
+    case 'version':
+      return <VersionPage client={client} model={route.model} version={route.version} />;
+    case 'drift':
+      return <DriftPage client={client} model={route.model} docsUrl={config.docsUrl} />;
+    case 'run':
+      return <RunPage client={client} runId={route.runId} />;
+    case 'audit':
+      return <AuditPage client={client} query={route} />;
+    case 'signin':
+      return null;
+    case 'unknown':
+      return <ErrorBox error={new Error(`there is no console page ${route.path || '/'}`)} title="Not found" />;
+  }
+}
+
+function Frame({ session, children }: { session?: Session; children: preact.ComponentChildren }) {
+  return (
+    <>
+      <header>
+        <a class="brand" href={href.models()}>Caretaker</a>
+        <nav>
+          <a href={href.models()}>Models</a>
+          <a href={href.audit()}>Audit</a>
+        </nav>
+        <span class="who" data-testid="who">
+          {session ? (
+            <>
+              {person(session.principal)} · {session.role}{' '}
+              <a
+                href={href.signin()}
+                onClick={() => {
+                  signOut();
+                }}
+              >
+                switch
+              </a>
+            </>
+          ) : (
+            'not signed in'
+          )}
+        </span>
+      </header>
+      <main>{children}</main>
+    </>
+  );
+}
+
+function SignIn({ config }: { config: ConsoleConfig }) {
+  if (config.auth.kind !== 'local') return null;
+  return (
+    <section class="card signin">
+      <h1>Sign in as</h1>
+      <p class="muted">Local mode: pick a sample person. The API takes the caller from the X-Caretaker-Principal header, as it takes API Gateway's IAM identity in AWS.</p>
+      <ul>
+        {config.auth.principals.map((p) => (
+          <li key={p.principal}>
+            <button
+              type="button"
+              data-testid={`signin-${p.role}`}
+              onClick={() => {
+                signIn(p.principal);
+                location.hash = href.models();
+                location.reload();
+              }}
+            >
+              {p.label}
+            </button>{' '}
+            <code class="muted">{p.principal}</code>
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}
+
+const root = document.getElementById('app');
+if (root) {
+  // Preact renders next to what is there: drop the static "Loading…" line first.
+  root.textContent = '';
+  loadConfig().then(
+    (config) => render(<App config={config} />, root),
+    (error: unknown) => render(<main><ErrorBox error={error} title="The console could not load its configuration" /></main>, root),
+  );
+}

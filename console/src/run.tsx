@@ -1,0 +1,77 @@
+/**
+ * A run as a timeline: started, version registered (waiting for approval), decided, deployed,
+ * ended — from the run record, its version and the audit trail, with the time each step took
+ * and the failure cause when it failed. (The API has no route to the execution's full state
+ * history; these are the moments the registry records.)
+ */
+import type { AuditEvent, CaretakerClient, RunRecord } from '../../lib/client/core';
+import { href } from './router';
+import { duration, person, Show, Status, time, useAsync } from './ui';
+
+interface Moment {
+  readonly at: string;
+  readonly what: string;
+  readonly detail?: string;
+}
+
+export function RunPage({ client, runId }: { client: CaretakerClient; runId: string }) {
+  const [data] = useAsync(async () => {
+    const run = await client.getRun(runId);
+    const [version, audit] = await Promise.all([
+      run.version !== undefined ? client.getVersion(run.model, run.version) : Promise.resolve(undefined),
+      client.listAudit({ model: run.model, from: run.startedAt, limit: 100 }),
+    ]);
+    return { run, version, audit: audit.items.filter((e) => e.runId === runId || (run.version !== undefined && e.version === run.version)) };
+  }, [client, runId]);
+  return (
+    <section>
+      <h1>Run {runId}</h1>
+      <Show value={data}>{({ run, version, audit }) => <Timeline run={run} moments={moments(run, version?.createdAt, version?.deployedAt, audit)} />}</Show>
+    </section>
+  );
+}
+
+function moments(run: RunRecord, registeredAt: string | undefined, deployedAt: string | undefined, audit: readonly AuditEvent[]): Moment[] {
+  const list: Moment[] = [{ at: run.startedAt, what: 'started', detail: `${run.trigger.kind} trigger by ${person(run.requestedBy)}: ${run.trigger.reason}` }];
+  if (registeredAt && run.version !== undefined) list.push({ at: registeredAt, what: `v${run.version} registered, waiting for approval` });
+  for (const event of audit) {
+    if (event.type === 'RUN_REQUESTED' || event.type === 'VERSION_REGISTERED') continue;
+    list.push({ at: event.at, what: event.type.toLowerCase().replace(/_/g, ' '), detail: `${person(event.actor)}${event.reason ? `: ${event.reason}` : ''}` });
+  }
+  if (deployedAt && !audit.some((e) => e.type === 'DEPLOYED')) list.push({ at: deployedAt, what: 'deployed (live)' });
+  if (run.endedAt) list.push({ at: run.endedAt, what: `ended ${run.status}`, detail: run.reason });
+  return list.sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
+}
+
+function Timeline({ run, moments: list }: { run: RunRecord; moments: readonly Moment[] }) {
+  const end = run.endedAt ? Date.parse(run.endedAt) : Date.now();
+  return (
+    <>
+      <p>
+        <Status status={run.status} /> model <a href={href.model(run.model)}>{run.model}</a>, dataset {run.datasetVersion}
+        {run.version !== undefined ? <>, version <a href={href.version(run.model, run.version)}>v{run.version}</a></> : null}
+        {run.currentState ? <>, current state <code>{run.currentState}</code></> : null}. Total {duration(end - Date.parse(run.startedAt))}
+        {run.endedAt ? '' : ' so far'}.
+      </p>
+      {run.failure ? (
+        <div class="error" role="alert" data-testid="failure">
+          <strong>Failed in {run.failure.state}</strong>: {run.failure.error} — {run.failure.cause}
+        </div>
+      ) : null}
+      {run.rejection ? <p data-testid="rejection">Rejected: {JSON.stringify(run.rejection)}</p> : null}
+      <ol class="timeline" data-testid="timeline">
+        {list.map((m, i) => {
+          const next = list[i + 1];
+          const took = next ? Date.parse(next.at) - Date.parse(m.at) : run.endedAt ? undefined : Date.now() - Date.parse(m.at);
+          return (
+            <li key={`${m.at}${m.what}`}>
+              <span class="when">{time(m.at)}</span> <strong>{m.what}</strong>
+              {m.detail ? <span class="muted"> — {m.detail}</span> : null}
+              {took !== undefined ? <span class="took"> {next ? 'then' : 'for'} {duration(took)}</span> : null}
+            </li>
+          );
+        })}
+      </ol>
+    </>
+  );
+}
