@@ -5,7 +5,12 @@
  * as CloudWatch does (threshold, comparison, EvaluationPeriods/DatapointsToAlarm over the
  * latest periods, missing data not breaching). A state change is put on the event bus as
  * "CloudWatch Alarm State Change", where the stack's own rules route it.
+ *
+ * With a CloudWatch client (moto), the alarms also exist there (PutMetricAlarm) and each state
+ * change is written with SetAlarmState, so DescribeAlarms — what the API's drift view reads —
+ * reports the simulated state. moto does not evaluate alarms itself.
  */
+import { type CloudWatchClient, PutMetricAlarmCommand, SetAlarmStateCommand } from '@aws-sdk/client-cloudwatch';
 import { PutEventsCommand, type EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { CfnTemplate } from './template';
 
@@ -20,6 +25,8 @@ interface AlarmDefinition {
   readonly comparison: string;
   readonly evaluationPeriods: number;
   readonly datapointsToAlarm: number;
+  readonly period: number;
+  readonly statistic: string;
 }
 
 export interface AlarmTransition {
@@ -60,6 +67,8 @@ export class LocalAlarms {
       readonly events: EventBridgeClient;
       readonly accountId: string;
       readonly region: string;
+      /** Mirror the alarms and their simulated states into this CloudWatch (moto). @default - not mirrored */
+      readonly cloudWatch?: CloudWatchClient;
     },
   ) {
     for (const [, resource] of Object.entries(options.template.Resources)) {
@@ -82,7 +91,32 @@ export class LocalAlarms {
         comparison: String(p.ComparisonOperator),
         evaluationPeriods,
         datapointsToAlarm: Number(p.DatapointsToAlarm ?? evaluationPeriods),
+        period: Number(p.Period ?? 60),
+        statistic: String(p.Statistic ?? 'Maximum'),
       });
+    }
+  }
+
+  /** Creates the simulated alarms in the mirror CloudWatch, each in the state evaluation starts from (OK). */
+  async mirror(): Promise<void> {
+    const cloudWatch = this.options.cloudWatch;
+    if (!cloudWatch) return;
+    for (const alarm of this.alarms) {
+      await cloudWatch.send(
+        new PutMetricAlarmCommand({
+          AlarmName: alarm.name,
+          Namespace: alarm.namespace,
+          MetricName: alarm.metricName,
+          Dimensions: Object.entries(alarm.dimensions).map(([Name, Value]) => ({ Name, Value })),
+          Threshold: alarm.threshold,
+          ComparisonOperator: alarm.comparison as PutMetricAlarmCommand['input']['ComparisonOperator'],
+          EvaluationPeriods: alarm.evaluationPeriods,
+          DatapointsToAlarm: alarm.datapointsToAlarm,
+          Period: alarm.period,
+          Statistic: alarm.statistic as PutMetricAlarmCommand['input']['Statistic'],
+        }),
+      );
+      await cloudWatch.send(new SetAlarmStateCommand({ AlarmName: alarm.name, StateValue: 'OK', StateReason: 'local mode: alarm evaluation simulated, no breaching datapoints yet' }));
     }
   }
 
@@ -109,6 +143,7 @@ export class LocalAlarms {
       if (to === from) continue;
       this.states.set(alarm.name, to);
       const reason = `Threshold Crossed: ${breaching} out of the last ${points.length} datapoints [${points.map((p) => p.toFixed(4)).join(', ')}] ${to === 'ALARM' ? 'were' : 'were not'} ${alarm.comparison.replace('Threshold', '')} the threshold (${alarm.threshold}).`;
+      await this.options.cloudWatch?.send(new SetAlarmStateCommand({ AlarmName: alarm.name, StateValue: to, StateReason: reason }));
       transitions.push(await this.publish(alarm.name, from, to, reason, at));
     }
     return transitions;

@@ -24,6 +24,7 @@ import { createApiHandlerFromEnv } from '../lambdas/api/wiring';
 import type { CaretakerConfig } from '../lib/config';
 import { LocalAlarms } from './alarms';
 import { consoleSite, type ConsoleSite, readOnlyRoleRefusal } from './console';
+import { extractEmfFromStdout } from './emf';
 import { startQueueConsumers, type QueueConsumers } from './consumers';
 import { startStreamConsumers, streamMappings, type StreamConsumers } from './streams';
 import { LocalFunctions } from './functions';
@@ -170,6 +171,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
     const s3 = new S3Client(clientConfig);
     const cloudWatch = new CloudWatchClient(clientConfig);
+    // The handlers' EMF lines become CloudWatch metrics, as CloudWatch Logs extracts them in AWS.
+    const emf = extractEmfFromStdout(cloudWatch, log);
+    cleanups.push(() => emf.stop());
     const sagemaker = await startLocalSageMaker({ s3, cloudWatch, region: REGION, accountId: ACCOUNT_ID, log: (line) => log(`sagemaker: ${line}`) });
     cleanups.push(() => sagemaker.close());
     process.env.AWS_ENDPOINT_URL_SAGEMAKER = sagemaker.endpoint;
@@ -234,7 +238,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     });
     cleanups.push(() => streams.stop());
 
-    const alarms = new LocalAlarms({ template, resolve, events, accountId: ACCOUNT_ID, region: REGION });
+    const alarms = new LocalAlarms({ template, resolve, events, accountId: ACCOUNT_ID, region: REGION, cloudWatch });
+    await alarms.mirror();
 
     const apiId = onlyOne(template, 'AWS::Lambda::Function', 'RegistryApiHandler');
     const apiEnvironment = functions.byLogicalId.get(apiId)?.environment ?? {};
