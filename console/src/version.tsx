@@ -119,8 +119,9 @@ function DecisionForm({ check, reason, setReason, busy, decide }: { check?: Deci
         </button>
       </div>
       {why ? (
-        <p class={allowed ? 'muted' : 'refusal'} data-testid={allowed ? 'decision-hint' : 'decision-refusal'}>
-          {allowed ? why : `You may not decide: ${why}`}
+        // A refusal is shown only once the API said so; until then it is a hint.
+        <p class={check && !allowed ? 'refusal' : 'muted'} data-testid={check && !allowed ? 'decision-refusal' : 'decision-hint'}>
+          {check && !allowed ? `You may not decide: ${why}` : why}
         </p>
       ) : null}
     </form>
