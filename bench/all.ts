@@ -30,6 +30,7 @@ const BENCHMARKS: readonly Benchmark[] = [
   { name: 'registry-api', script: 'registry-api.ts', env: { BENCH_API_ITERATIONS: '20' } },
   { name: 'localrunner', script: 'localrunner.ts', args: ['--rows', '5000', '--requests', '500'] },
   { name: 'local-demo', script: 'local-demo.ts' },
+  { name: 'console', script: 'console.ts', env: { BENCH_CONSOLE_LOADS: '10' } },
   // Issue 8 fixes this size: 1 000 000 rows × 10 numeric (and + 2 categorical), against numpy+scipy.
   { name: 'drift', script: 'drift.ts', args: ['--rows', '1000000', '--repeat', '3'] },
   // The one big item: a 1 GiB object streamed from moto, and a 256 MiB CSV registered.

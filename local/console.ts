@@ -17,7 +17,7 @@ import { extname, join, normalize, sep } from 'node:path';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { parsePrincipal } from '../lambdas/api/principal';
 import { match } from '../lambdas/api/router';
-import { CONSOLE_CONFIG_FILE, type ConsoleConfig } from '../lib/client/console-config';
+import { CONSOLE_CONFIG_FILE, type LocalConsoleConfig } from '../lib/client/console-config';
 import { CONSOLE_PRINCIPALS, READ_ONLY_ROLES } from './principals';
 
 export const ROOT = join(import.meta.dirname, '..');
@@ -63,10 +63,10 @@ export function consoleSite(options: { readonly dir?: string; readonly stage: st
       if (request.method !== 'GET' && request.method !== 'HEAD') return false;
       const origin = `http://${request.headers.host ?? url.host}`;
       if (url.pathname === `/${CONSOLE_CONFIG_FILE}`) {
-        const config: ConsoleConfig = {
+        const config: LocalConsoleConfig = {
           apiUrl: `${origin}/${options.stage}/`,
           docsUrl: `${origin}/docs/`,
-          auth: { kind: 'local', principals: CONSOLE_PRINCIPALS.map((p) => ({ ...p })) },
+          localPrincipals: CONSOLE_PRINCIPALS.map((p) => ({ ...p })),
         };
         send(response, 200, CONTENT_TYPES['.json'] ?? '', JSON.stringify(config), { 'cache-control': 'no-store' });
         return true;

@@ -46,7 +46,7 @@ export function extractEmf(line: string): Map<string, MetricDatum[]> | undefined
     for (const metric of directive.Metrics as { Name?: unknown; Unit?: unknown }[]) {
       if (typeof metric.Name !== 'string') continue;
       const value = root[metric.Name];
-      const values = typeof value === 'number' ? [value] : Array.isArray(value) && value.length <= 100 && value.every((v) => typeof v === 'number') ? (value as number[]) : undefined;
+      const values = typeof value === 'number' ? [value] : Array.isArray(value) && value.length <= 100 && value.every((v) => typeof v === 'number') ? value : undefined;
       if (!values?.length) continue;
       const unit = typeof metric.Unit === 'string' ? (metric.Unit as StandardUnit) : undefined;
       for (const dimensions of sets.length ? sets : [[]]) {
@@ -67,7 +67,9 @@ const MAX_DATUMS_PER_CALL = 1000;
  * waits for the puts in flight.
  */
 export function extractEmfFromStdout(cloudWatch: CloudWatchClient, log: (line: string) => void): { stop(): Promise<void> } {
+  // eslint-disable-next-line @typescript-eslint/unbound-method -- kept to be put back as it was; called with its stream as `this`
   const original = process.stdout.write;
+  const forward = original as unknown as (this: unknown, ...args: unknown[]) => boolean;
   const pending = new Set<Promise<void>>();
   const put = (namespace: string, data: MetricDatum[]) => {
     for (let i = 0; i < data.length; i += MAX_DATUMS_PER_CALL) {
@@ -87,8 +89,8 @@ export function extractEmfFromStdout(cloudWatch: CloudWatchClient, log: (line: s
         for (const [namespace, data] of extractEmf(line) ?? []) put(namespace, data);
       }
     }
-    return (original as (...args: unknown[]) => boolean).call(this, chunk, ...rest);
-  } as typeof process.stdout.write;
+    return forward.apply(this, [chunk, ...rest]);
+  };
   return {
     async stop() {
       process.stdout.write = original;

@@ -13,11 +13,12 @@ const W = 480;
 const H = 160;
 const PAD = { left: 44, right: 8, top: 10, bottom: 22 };
 
-export function LineChart({ title, series, threshold, testId }: { title: string; series: readonly Series[]; threshold?: { value: number; label: string }; testId?: string }) {
+/** `domain`: the time window to draw (default: the points' own span). */
+export function LineChart({ title, series, threshold, testId, domain }: { title: string; series: readonly Series[]; threshold?: { value: number; label: string }; testId?: string; domain?: readonly [string, string] }) {
   const points = series.flatMap((s) => s.timestamps.map((t, i) => ({ t: Date.parse(t), v: s.values[i] ?? Number.NaN }))).filter((p) => Number.isFinite(p.t) && Number.isFinite(p.v));
   const empty = points.length === 0;
-  const t0 = Math.min(...points.map((p) => p.t));
-  const t1 = Math.max(...points.map((p) => p.t));
+  const t0 = domain ? Date.parse(domain[0]) : Math.min(...points.map((p) => p.t));
+  const t1 = domain ? Date.parse(domain[1]) : Math.max(...points.map((p) => p.t));
   const values = [...points.map((p) => p.v), ...(threshold ? [threshold.value] : [])];
   const v0 = Math.min(0, ...values);
   const v1 = Math.max(...values, v0 + 1e-9);

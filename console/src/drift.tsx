@@ -9,7 +9,7 @@ const WINDOWS = { '1 day': 1, '7 days': 7, '15 days': 15 } as const;
 /** README section of the drift alarm's runbook (the alarm's description names it too). */
 const RUNBOOK = 'README.md#runbook-drift-alarm';
 
-export function DriftPage({ client, model, docsUrl }: { client: CaretakerClient; model: string; docsUrl: string }) {
+export function DriftPage({ client, model, docsUrl }: { client: CaretakerClient; model: string; docsUrl?: string }) {
   const [days, setDays] = useState<number>(7);
   const [data] = useAsync(async () => {
     const to = new Date();
@@ -42,13 +42,17 @@ export function DriftPage({ client, model, docsUrl }: { client: CaretakerClient;
                 <p>No drift alarm state found for {model}.</p>
               )}
               <p>
-                <a href={new URL(RUNBOOK, docsUrl).href} target="_blank" rel="noopener">Runbook: drift alarm</a>
+                {docsUrl ? (
+                  <a href={new URL(RUNBOOK, docsUrl).href} target="_blank" rel="noopener">Runbook: drift alarm</a>
+                ) : (
+                  <>Runbook: drift alarm, {RUNBOOK}</>
+                )}
               </p>
             </div>
-            <LineChart
-              title="DriftScore (largest feature PSI)"
-              series={[{ name: 'DriftScore', ...metrics.driftScore }]}
-            />
+            <div class="grid">
+              <LineChart title="DriftScore (largest feature PSI)" series={[{ name: 'DriftScore', ...metrics.driftScore }]} domain={[metrics.from, metrics.to]} />
+              <LineChart title="Model quality on labelled traffic" series={[{ name: 'ModelQuality', ...metrics.modelQuality }]} domain={[metrics.from, metrics.to]} />
+            </div>
             <h2>Per feature</h2>
             {metrics.features.length === 0 ? <p data-testid="no-features">No feature has drift metrics in this window yet: the analyzer publishes them once the live endpoint has captured traffic.</p> : null}
             <div class="grid">
@@ -57,6 +61,7 @@ export function DriftPage({ client, model, docsUrl }: { client: CaretakerClient;
                   key={f.feature}
                   testId="feature-chart"
                   title={f.feature}
+                  domain={[metrics.from, metrics.to]}
                   series={[
                     { name: 'PSI', ...f.psi },
                     { name: 'KS', ...f.ksStatistic },

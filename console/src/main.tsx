@@ -1,7 +1,7 @@
 /** The Caretaker console: reads config.json, signs the person in, and shows the page the hash names. */
 import { render } from 'preact';
 import { useErrorBoundary } from 'preact/hooks';
-import type { ConsoleConfig } from '../../lib/client/console-config';
+import { type ConsoleConfig, isLocalConsoleConfig } from '../../lib/client/console-config';
 import { AuditPage } from './audit';
 import { DriftPage } from './drift';
 import { ModelPage, ModelsPage } from './models';
@@ -89,13 +89,13 @@ function Frame({ session, children }: { session?: Session; children: preact.Comp
 }
 
 function SignIn({ config }: { config: ConsoleConfig }) {
-  if (config.auth.kind !== 'local') return null;
+  if (!isLocalConsoleConfig(config)) return null;
   return (
     <section class="card signin">
       <h1>Sign in as</h1>
       <p class="muted">Local mode: pick a sample person. The API takes the caller from the X-Caretaker-Principal header, as it takes API Gateway's IAM identity in AWS.</p>
       <ul>
-        {config.auth.principals.map((p) => (
+        {config.localPrincipals.map((p) => (
           <li key={p.principal}>
             <button
               type="button"

@@ -74,7 +74,9 @@ function ModelCard({ client, model }: { client: CaretakerClient; model: ModelLis
                   </tr>
                 </tbody>
               </table>
-              <LineChart title="DriftScore, last 7 days" series={[{ name: 'DriftScore', ...metrics.driftScore }]} />
+              <div class="grid">
+                <LineChart title="DriftScore, last 7 days" series={[{ name: 'DriftScore', ...metrics.driftScore }]} domain={[metrics.from, metrics.to]} />
+              </div>
             </>
           );
         }}

@@ -3,7 +3,7 @@
  * the "sign in as" page, sent as `X-Caretaker-Principal` (kept for this tab only). AWS: Cognito.
  */
 import { CaretakerClient } from '../../lib/client/core';
-import { CONSOLE_CONFIG_FILE, type ConsoleConfig, parseConsoleConfig } from '../../lib/client/console-config';
+import { CONSOLE_CONFIG_FILE, type ConsoleConfig, isLocalConsoleConfig, parseConsoleConfig } from '../../lib/client/console-config';
 
 const PRINCIPAL_KEY = 'caretaker.principal';
 
@@ -28,12 +28,12 @@ export interface Session {
 
 /** The signed-in session, or undefined when nobody has signed in yet in this tab. */
 export function currentSession(config: ConsoleConfig): Session | undefined {
-  if (config.auth.kind !== 'local') {
-    // The hosted UI + identity pool flow is not part of this build (see console/README.md).
+  if (!isLocalConsoleConfig(config)) {
+    // The hosted UI + identity pool sign-in is not part of this build yet.
     throw new Error('Sign-in through Cognito is not built into this console yet; use caretaker local up, or the CLI against AWS.');
   }
   const picked = sessionStorage.getItem(PRINCIPAL_KEY);
-  const entry = config.auth.principals.find((p) => p.principal === picked);
+  const entry = config.localPrincipals.find((p) => p.principal === picked);
   if (!entry) return undefined;
   return { ...entry, client: new CaretakerClient({ baseUrl: config.apiUrl, local: { principal: entry.principal } }) };
 }

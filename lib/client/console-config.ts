@@ -1,7 +1,8 @@
 /**
  * `config.json` next to the console's `index.html`: where the API is and how people sign in.
  * One definition for its three sides — the console reads it, `caretaker local up` serves it,
- * the hosting construct writes it into the bucket. Browser-safe (`zod/mini`, no Node imports).
+ * the hosting construct (lib/constructs/console-hosting.ts) writes it into the bucket.
+ * Browser-safe (`zod/mini`, no Node imports).
  */
 import * as z from 'zod/mini';
 
@@ -14,37 +15,51 @@ export type ConsoleRole = (typeof CONSOLE_ROLES)[number];
 
 const nonEmpty = z.string().check(z.minLength(1));
 
-export const consoleConfigSchema = z.object({
+const common = {
   /** The registry API's stage URL (`…/v1/`). */
   apiUrl: nonEmpty,
-  /** Base URL the runbook links (`README.md#runbook-…`) are resolved against. */
-  docsUrl: nonEmpty,
-  auth: z.discriminatedUnion('kind', [
-    /** Local mode: the caller is named in `X-Caretaker-Principal`, picked from these on a "sign in as" page. */
-    z.object({
-      kind: z.literal('local'),
-      principals: z.array(z.object({ role: z.enum(CONSOLE_ROLES), principal: nonEmpty, label: nonEmpty })).check(z.minLength(1)),
-    }),
-    /** AWS: a Cognito user pool for sign-in, its identity pool for the credentials that sign requests. */
-    z.object({
-      kind: z.literal('cognito'),
-      region: nonEmpty,
-      userPoolId: nonEmpty,
-      userPoolClientId: nonEmpty,
-      identityPoolId: nonEmpty,
-      /** Hosted UI domain, `https://<prefix>.auth.<region>.amazoncognito.com`. */
-      domain: nonEmpty,
-    }),
-  ]),
+  /** Base URL the runbook links (`README.md#runbook-…`) are resolved against. @default - links shown as text */
+  docsUrl: z.optional(nonEmpty),
+};
+
+/** Local mode: the caller is named in `X-Caretaker-Principal`, picked on a "sign in as" page. */
+export const localConsoleConfigSchema = z.strictObject({
+  ...common,
+  localPrincipals: z.array(z.strictObject({ role: z.enum(CONSOLE_ROLES), principal: nonEmpty, label: nonEmpty })).check(z.minLength(1)),
 });
 
+/** AWS: a Cognito user pool (hosted UI) for sign-in, its identity pool for the credentials that sign requests. */
+export const cognitoConsoleConfigSchema = z.strictObject({
+  ...common,
+  region: nonEmpty,
+  userPoolId: nonEmpty,
+  userPoolClientId: nonEmpty,
+  identityPoolId: nonEmpty,
+  /** The hosted UI's base URL, `https://<prefix>.auth.<region>.amazoncognito.com`. */
+  signInUrl: nonEmpty,
+  /** Where the hosted UI sends the browser back (the console's URL). */
+  redirectUri: nonEmpty,
+  /** The user pool groups that map to the approver and reader roles. */
+  groups: z.strictObject({ approvers: nonEmpty, readers: nonEmpty }),
+});
+
+export const consoleConfigSchema = z.union([localConsoleConfigSchema, cognitoConsoleConfigSchema]);
+
+export type LocalConsoleConfig = z.infer<typeof localConsoleConfigSchema>;
+export type CognitoConsoleConfig = z.infer<typeof cognitoConsoleConfigSchema>;
 export type ConsoleConfig = z.infer<typeof consoleConfigSchema>;
 
-/** Parses the file's JSON; the error names the first bad field. */
+export function isLocalConsoleConfig(config: ConsoleConfig): config is LocalConsoleConfig {
+  return 'localPrincipals' in config;
+}
+
+/** Parses the file's JSON; the error names the first bad field of the variant it is closest to. */
 export function parseConsoleConfig(value: unknown): ConsoleConfig {
-  const result = consoleConfigSchema.safeParse(value);
+  const local = typeof value === 'object' && value !== null && 'localPrincipals' in value;
+  const result = (local ? localConsoleConfigSchema : cognitoConsoleConfigSchema).safeParse(value);
   if (result.success) return result.data;
   const issue = result.error.issues[0];
   const field = issue?.path.map(String).join('.') || '(root)';
-  throw new Error(`${CONSOLE_CONFIG_FILE}: ${field}: ${issue?.message ?? 'invalid'}`);
+  const keys = issue?.code === 'unrecognized_keys' ? ` ${issue.keys.join(', ')}` : '';
+  throw new Error(`${CONSOLE_CONFIG_FILE}: ${field}: ${issue?.message ?? 'invalid'}${keys}`);
 }
