@@ -4,7 +4,7 @@
  * and the failure cause when it failed. (The API has no route to the execution's full state
  * history; these are the moments the registry records.)
  */
-import type { AuditEvent, CaretakerClient, RunRecord } from '../../lib/client/core';
+import type { AuditEvent, CaretakerClient, RunRecord, RunRequestView } from '../../lib/client/core';
 import { href } from './router';
 import { duration, person, Show, Status, time, useAsync } from './ui';
 
@@ -16,18 +16,37 @@ interface Moment {
 
 export function RunPage({ client, runId }: { client: CaretakerClient; runId: string }) {
   const [data] = useAsync(async () => {
-    const run = await client.getRun(runId);
+    const found = await client.getRun(runId);
+    // A retraining request that started no run (yet): QUEUED, or SUPPRESSED with the starter's reason.
+    if (!isRun(found)) return { kind: 'request' as const, request: found };
+    const run = found;
     const [version, audit] = await Promise.all([
       run.version !== undefined ? client.getVersion(run.model, run.version) : Promise.resolve(undefined),
       client.listAudit({ model: run.model, from: run.startedAt, limit: 100 }),
     ]);
-    return { run, version, audit: audit.items.filter((e) => e.runId === runId || (run.version !== undefined && e.version === run.version)) };
+    return { kind: 'run' as const, run, version, audit: audit.items.filter((e) => e.runId === runId || (run.version !== undefined && e.version === run.version)) };
   }, [client, runId]);
   return (
     <section>
       <h1>Run {runId}</h1>
-      <Show value={data}>{({ run, version, audit }) => <Timeline run={run} moments={moments(run, version?.createdAt, version?.deployedAt, audit)} />}</Show>
+      <Show value={data}>
+        {(d) => (d.kind === 'request' ? <Request request={d.request} /> : <Timeline run={d.run} moments={moments(d.run, d.version?.createdAt, d.version?.deployedAt, d.audit)} />)}
+      </Show>
     </section>
+  );
+}
+
+function isRun(run: RunRecord | RunRequestView): run is RunRecord {
+  return run.status !== 'QUEUED' && run.status !== 'SUPPRESSED';
+}
+
+function Request({ request }: { request: RunRequestView }) {
+  return (
+    <p data-testid="run-request">
+      <Status status={request.status} /> retraining request for <a href={href.model(request.model)}>{request.model}</a>
+      {request.requestedBy ? <> by {person(request.requestedBy)}</> : null}
+      {request.requestedAt ? <> at {time(request.requestedAt)}</> : null}: {request.status === 'QUEUED' ? 'waiting for the starter to start it.' : `not started — ${request.reason ?? 'suppressed'}`}
+    </p>
   );
 }
 

@@ -25,6 +25,7 @@ async function newPendingVersion(reason: string): Promise<number> {
   const { runId } = await bob.retrain(MODEL, { reason, idempotencyKey: `console-${reason.replace(/\W+/g, '-')}-${Date.now()}` });
   return waitFor(`run ${runId} to wait for approval`, async () => {
     const run = await bob.getRun(runId);
+    if (run.status === 'QUEUED') return undefined; // the starter has not started it yet
     if (run.status !== 'RUNNING') throw new Error(`run ${runId} ended ${run.status}`);
     if (run.version === undefined) return undefined;
     return (await bob.getVersion(MODEL, run.version)).status === 'PENDING_APPROVAL' ? run.version : undefined;
