@@ -92,7 +92,7 @@ export class LocalAlarms {
         evaluationPeriods,
         datapointsToAlarm: Number(p.DatapointsToAlarm ?? evaluationPeriods),
         period: Number(p.Period ?? 60),
-        statistic: String(p.Statistic ?? 'Maximum'),
+        statistic: typeof p.Statistic === 'string' ? p.Statistic : 'Maximum',
       });
     }
   }
