@@ -152,7 +152,7 @@ export async function* utf8Chunks(file: string, source: AsyncIterable<Uint8Array
       const done = bytes.subarray(0, bytes.length - keep);
       for (const b of done) if (b === 0x0a) line++;
       offset += done.length;
-      carry = bytes.slice(bytes.length - keep);
+      carry = new Uint8Array(bytes.subarray(bytes.length - keep)); // a copy: the chunk may be reused
       yield chunk;
     }
   } catch (error) {
