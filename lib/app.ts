@@ -9,6 +9,8 @@ export interface CaretakerAppOptions {
   readonly stackId?: string;
   /** Passed to `App` (tests use it for `outdir` and bundling context). */
   readonly appProps?: ConstructorParameters<typeof App>[0];
+  /** The built console to deploy. @default CONSOLE_DIST (`console/dist/`) */
+  readonly consoleAssetsPath?: string;
 }
 
 /** The app as `cdk synth` builds it: the stack, with cdk-nag's AwsSolutions pack at synth. */
@@ -16,6 +18,7 @@ export function buildApp(options: CaretakerAppOptions): { app: App; stack: Caret
   const app = new App(options.appProps);
   const stack = new CaretakerStack(app, options.stackId ?? 'Caretaker', {
     config: options.config,
+    ...(options.consoleAssetsPath ? { consoleAssetsPath: options.consoleAssetsPath } : {}),
     description: 'Caretaker: datasets, training pipeline, approvals, rollout, drift and retraining for ML models',
   });
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));

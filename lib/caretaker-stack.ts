@@ -24,6 +24,11 @@ import { TrainingPipeline } from './constructs/training-pipeline';
 export interface CaretakerStackProps extends StackProps {
   /** The parsed `caretaker.config.json`. */
   readonly config: CaretakerConfig;
+  /**
+   * The built console deployed to its bucket (a directory with `index.html` at its top).
+   * @default CONSOLE_DIST (`console/dist/`, written by `npm run build:console`)
+   */
+  readonly consoleAssetsPath?: string;
 }
 
 /**
@@ -216,6 +221,7 @@ export class CaretakerStack extends Stack {
               },
             }
           : {}),
+        ...(props.consoleAssetsPath ? { assetsPath: props.consoleAssetsPath } : {}),
         removalPolicy,
       });
     }

@@ -5,16 +5,16 @@
  * (`finishOwedDeliveries`). Only the table and Step Functions' task callbacks.
  */
 import { SFNClient } from '@aws-sdk/client-sfn';
-import * as z from 'zod';
 import { createDocumentClient } from '../shared/dynamo';
-import { ENV } from '../shared/env';
+import { ENV, parseEnvironment } from '../shared/env';
 import { logger } from '../shared/powertools';
 import { sdkClientConfig } from '../shared/sdk';
 import { SfnApprovalCallbacks } from './aws-ports';
 import { finishOwedDeliveries } from './domain';
 import { DynamoRegistry } from './dynamo-registry';
+import { sweepEnvironmentSchema } from './environment';
 
-const env = z.object({ [ENV.tableName]: z.string().min(1) }).parse(process.env);
+const env = parseEnvironment(sweepEnvironmentSchema);
 const ports = {
   registry: new DynamoRegistry(createDocumentClient(), env[ENV.tableName]),
   // One HTTP attempt per callback, as in the API (see wiring.ts).

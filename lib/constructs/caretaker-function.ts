@@ -1,4 +1,4 @@
-import { type CfnElement, type CfnResource, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { CfnElement, type CfnResource, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -104,15 +104,11 @@ export class CaretakerFunction extends Construct {
       },
     });
 
-    // Lambda's L2 makes the function depend on its whole role construct (role and default
-    // policy, so the policy exists before the first call). The role half duplicates the
-    // `Role: GetAtt` (cfn-lint W3005); keep only the policy. The role always has its default
-    // policy: the log statement above creates it.
+    // The role always has its default policy: the log statement above creates it.
+    dependOnDefaultPolicyOnly(this.function);
     const stack = Stack.of(this);
     // Local mode runs the handler module in-process; it finds it through this (ignored by CloudFormation).
     (this.function.node.defaultChild as CfnResource).addMetadata(ENTRY_METADATA, relative(REPO_ROOT, isAbsolute(props.entry) ? props.entry : `${LAMBDAS_DIR}${props.entry}`));
-    const defaultPolicy = this.role.node.findChild('DefaultPolicy').node.defaultChild as CfnElement;
-    (this.function.node.defaultChild as CfnResource).addOverride('DependsOn', [stack.getLogicalId(defaultPolicy)]);
 
     const logGroupId = stack.getLogicalId(this.logGroup.node.defaultChild as CfnElement);
     Validations.of(this.role).acknowledge(
@@ -126,4 +122,15 @@ export class CaretakerFunction extends Construct {
       },
     );
   }
+}
+
+/**
+ * Lambda's L2 makes a function depend on its whole role construct (role and default policy, so
+ * the policy exists before the first call). The role half duplicates the `Role: GetAtt`, which
+ * cfn-lint flags (W3005); keep only the policy. For our functions and CDK's own (BucketDeployment).
+ */
+export function dependOnDefaultPolicyOnly(fn: lambda.Function): void {
+  const policy = fn.role?.node.tryFindChild('DefaultPolicy')?.node.defaultChild;
+  if (!policy || !CfnElement.isCfnElement(policy)) return;
+  (fn.node.defaultChild as CfnResource).addOverride('DependsOn', [Stack.of(fn).getLogicalId(policy)]);
 }

@@ -9,9 +9,11 @@ import * as cognito from 'aws-cdk-lib/aws-cognito';
 import * as identitypool from 'aws-cdk-lib/aws-cognito-identitypool';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3deploy from 'aws-cdk-lib/aws-s3-deployment';
 import { Construct } from 'constructs';
+import { dependOnDefaultPolicyOnly } from './caretaker-function';
 import type { RegistryApi } from './registry-api';
 import { warnOnDestroy } from './removal';
 import { SecureBucket } from './secure-bucket';
@@ -408,6 +410,8 @@ export class ConsoleHosting extends Construct {
         distributionPaths: ['/*'],
         memoryLimit: 512,
       });
+      // CDK's handler for the deployment, a singleton Lambda function at the stack's top.
+      dependOnDefaultPolicyOnly(this.deployment.handlerRole.node.scope as lambda.Function);
       this.acknowledgeDeploymentFindings(this.deployment);
     } else {
       // Info, not a warning: synthesizing before the console is built (tests, CI) is normal.

@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Stack, Token, Validations, type CfnElement, type CfnResource } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, Token, Validations, type CfnElement } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -112,8 +112,6 @@ export class DriftMonitor extends Construct {
       environment: { [ENV.artifactsBucket]: props.artifactsBucket.bucketName, [ENV.tableName]: props.metadataTable.tableName },
       removalPolicy: props.removalPolicy,
     });
-    // lambda.Function always adds DependsOn its role, which Role: GetAtt already implies.
-    (this.analyzer.function.node.defaultChild as CfnResource).addMetadata('cfn-lint', { config: { ignore_checks: ['W3005'] } });
     this.grantAnalyzerReads(props);
 
     // One role for all schedules, assumable by EventBridge Scheduler for this account only.

@@ -96,17 +96,6 @@ const DATASETS_AREA = datasetPrefix('').split('/')[0] ?? 'datasets';
 /** The route paths with `{param}` as `*`, as execute-api ARNs spell them. */
 const arnPath = (route: RouteSpec) => route.path.replace(/\{[^}]+\}/g, '*');
 
-/**
- * Lambda's L2 makes the function depend on its whole role construct; the role itself is already
- * a `GetAtt` dependency, and cfn-lint (W3005) flags the duplicate. Keep only the policy.
- */
-function dropRedundantRoleDependency(fn: CaretakerFunction): void {
-  const policy = fn.role.node.tryFindChild('DefaultPolicy')?.node.defaultChild;
-  if (!policy || !CfnElement.isCfnElement(policy)) return;
-  const cfn = fn.function.node.defaultChild as lambda.CfnFunction;
-  cfn.addOverride('DependsOn', [Stack.of(fn).getLogicalId(policy)]);
-}
-
 /** A zod schema as an API Gateway (JSON Schema draft 4) model schema. */
 export function apiGatewaySchema(schema: z.ZodType): apigw.JsonSchema {
   const { $schema: _ignored, ...json } = z.toJSONSchema(schema, { target: 'draft-04', io: 'input', unrepresentable: 'any' });
@@ -473,7 +462,6 @@ export class RegistryApi extends Construct {
     if (props.alertsTopic) for (const alarm of this.auditAlarms) alarm.addAlarmAction(new actions.SnsAction(props.alertsTopic));
 
     this.acknowledgeInherentFindings(props);
-    for (const fn of [this.handler, this.decisionSweeper, this.auditCopier, this.auditReconciler]) dropRedundantRoleDependency(fn);
   }
 
   /** The stage's invoke URL, e.g. `https://abc.execute-api.eu-west-1.amazonaws.com/v1/`. */

@@ -1,4 +1,4 @@
-import { CfnElement, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as eventschemas from 'aws-cdk-lib/aws-eventschemas';
@@ -89,10 +89,6 @@ export class RegistryEvents extends Construct {
       { id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]', reason: 'Sending a failed batch\'s record to the KMS-encrypted dead-letter queue needs GenerateDataKey on the stack key (that key only).' },
       { id: 'AwsSolutions-IAM5[Action::kms:ReEncrypt*]', reason: 'Part of CDK\'s encrypt grant on the stack key for the dead-letter queue; scoped to that one key.' },
     );
-    const policy = this.publisher.role.node.tryFindChild('DefaultPolicy')?.node.defaultChild;
-    if (policy && CfnElement.isCfnElement(policy)) {
-      (this.publisher.function.node.defaultChild as lambda.CfnFunction).addOverride('DependsOn', [Stack.of(this).getLogicalId(policy)]);
-    }
 
     this.schemaRegistry = new eventschemas.CfnRegistry(this, 'Schemas', {
       description: 'Caretaker registry events (source caretaker): one schema per detail type',

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { describe, expect, it } from 'vitest';
-import { synthCaretaker } from '../support/stack';
+import { fakeConsoleBuild, synthCaretaker } from '../support/stack';
 
 const run = promisify(execFile);
 
@@ -19,7 +19,8 @@ interface ManifestMetadataEntry {
 
 describe('compliance of the synthesized app', () => {
   // Bundled, as `npm run synth` does: the templates checked are the ones that deploy.
-  const { app, outdir } = synthCaretaker({ bundle: true });
+  // With a built console, so the console's BucketDeployment is linted and nagged too.
+  const { app, outdir } = synthCaretaker({ bundle: true, consoleAssetsPath: fakeConsoleBuild() });
   const assembly = app.synth();
 
   it('has no unacknowledged cdk-nag AwsSolutions finding', () => {

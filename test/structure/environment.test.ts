@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import * as z from 'zod';
 import { auditCopierEnvironmentSchema, auditReconcilerEnvironmentSchema } from '../../lambdas/audit/environment';
+import { sweepEnvironmentSchema } from '../../lambdas/api/environment';
 import { apiEnvironmentSchema } from '../../lambdas/api/wiring';
 import { datasetsEnvironmentSchema, newDataEnvironmentSchema } from '../../lambdas/datasets/ports';
 import { analyzerEnvironmentSchema } from '../../lambdas/drift/handler';
@@ -23,6 +24,7 @@ import { parseConfig } from '../../lib/config';
 /** Each function entry (`Caretaker::Entry`, repository-relative) with the schema its module parses. */
 const SCHEMAS: Readonly<Record<string, z.ZodObject>> = {
   'lambdas/api/handler.ts': apiEnvironmentSchema,
+  'lambdas/api/sweep.handler.ts': sweepEnvironmentSchema,
   'lambdas/audit/handler.ts': auditCopierEnvironmentSchema,
   'lambdas/audit/reconcile.handler.ts': auditReconcilerEnvironmentSchema,
   'lambdas/datasets/register.handler.ts': datasetsEnvironmentSchema,

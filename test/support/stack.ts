@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Template } from 'aws-cdk-lib/assertions';
@@ -28,6 +28,19 @@ export interface SynthOptions {
   readonly bundle?: boolean;
   /** Adds constructs to the stack before it is synthesized (for constructs tested alone). */
   readonly extend?: (stack: CaretakerStack) => void;
+  /**
+   * The built console the stack deploys. By default an empty directory, so what a test synthesizes
+   * does not depend on whether `console/dist/` happens to be built (the test setup builds it).
+   */
+  readonly consoleAssetsPath?: string;
+}
+
+/** A minimal built console (index.html and one script), as `vite build` lays it out. */
+export function fakeConsoleBuild(): string {
+  const dist = mkdtempSync(join(tmpdir(), 'caretaker-console-dist-'));
+  writeFileSync(join(dist, 'index.html'), '<!doctype html><title>Caretaker</title><script type="module" src="/app.js"></script>');
+  writeFileSync(join(dist, 'app.js'), 'document.title = "Caretaker";');
+  return dist;
 }
 
 /** Builds the app exactly as `bin/app.ts` does (cdk-nag included) into a temporary cloud assembly. */
@@ -37,7 +50,11 @@ export function synthCaretaker(options: SynthOptions = {}) {
     ...CDK_JSON_CONTEXT,
     ...(options.bundle ? { 'aws:cdk:enable-asset-metadata': true } : { 'aws:cdk:bundling-stacks': [] }),
   };
-  const { app, stack } = buildApp({ config: options.config ?? exampleConfig(), appProps: { outdir, context } });
+  const { app, stack } = buildApp({
+    config: options.config ?? exampleConfig(),
+    appProps: { outdir, context },
+    consoleAssetsPath: options.consoleAssetsPath ?? mkdtempSync(join(tmpdir(), 'caretaker-console-not-built-')),
+  });
   options.extend?.(stack);
   const template = Template.fromStack(stack);
   return { app, stack, template, outdir };
