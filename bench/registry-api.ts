@@ -117,6 +117,7 @@ async function main(): Promise<void> {
           callbacks: { approve: () => Promise.resolve(), reject: () => Promise.resolve() },
           retraining: { send: () => Promise.resolve() },
           deployments: { startRollback: (r) => Promise.resolve({ deploymentId: r.deploymentId }) },
+          leases: { get: () => Promise.resolve(undefined) },
           groundTruth: { put: () => Promise.resolve({ key: 'unused' }) },
           metrics: { driftMetrics: () => Promise.reject(new Error('not benchmarked')), alarm: () => Promise.resolve(undefined) },
           evaluations: { read: () => Promise.resolve(undefined) },

@@ -190,6 +190,7 @@ export class CaretakerStack extends Stack {
       pipeline: this.pipeline.stateMachine,
       // Rollback starts the pipeline with { kind: 'rollback', … }, which takes its deploy path only.
       deploymentStateMachine: this.pipeline.stateMachine,
+      endpointName: (model) => this.pipeline.endpointName(model),
       driftAlarms: new Map([...this.drift.alarms].map(([model, alarms]) => [model, alarms.drift])),
       table: this.metadata.table,
       artifactsBucket: this.artifacts.bucket,

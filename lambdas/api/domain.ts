@@ -19,6 +19,7 @@ import {
 import { Conflict, Forbidden, Invalid, NotFound, Unavailable } from '../shared/errors';
 import { logger } from '../shared/powertools';
 import { evaluationReportSchema } from '../pipeline/settings';
+import { DeploymentInFlight, describeHolder } from '../pipeline/deployment-lease';
 import { auditCaller, matchesApprover, parsePrincipal, type Principal, sameRole, samePerson } from './principal';
 import { type DatasetsPort, type DecisionWrite, type DeploymentRecord, type ModelSummary, type Page, type PageRequest, type Ports, type RollbackRequest, TaskTokenGone } from './ports';
 
@@ -530,7 +531,7 @@ export async function rollback(
   ctx: ApiContext,
   input: { model: string; toVersion: number; reason: string; caller: Principal; idempotencyKey?: string },
 ): Promise<{ deploymentId: string; model: string; version: number; replayed: boolean }> {
-  modelOf(ctx, input.model);
+  const model = modelOf(ctx, input.model);
   const { registry, deployments, clock } = ctx.ports;
   const target = await registry.getVersion(input.model, input.toVersion);
   if (!target) {
@@ -541,6 +542,7 @@ export async function rollback(
   }
   const idempotencyKey = input.idempotencyKey ?? ctx.ports.newId();
   const deploymentId = `${input.model}-rollback-${digestOf(`${input.model}\n${idempotencyKey}`).slice(0, 24)}`;
+  if (model.endpointName !== undefined) await refuseWhileDeploying(ctx, model.endpointName, deploymentId);
   const fresh: RollbackRequest = { model: input.model, version: input.toVersion, requestedBy: input.caller.id, reason: input.reason, requestedAt: clock.now().toISOString(), deploymentId };
   const recorded = await registry.recordRequest(keys.rollbackRequest(deploymentId), { ...fresh }, {
     eventId: deploymentId,
@@ -565,6 +567,21 @@ export async function rollback(
     );
   }
   return { deploymentId, model: input.model, version: input.toVersion, replayed: !recorded.written };
+}
+
+/**
+ * One deployment in flight per endpoint (RELIABILITY row 24), answered before anything is
+ * written: an unexpired lease held by another deployment is a 409 naming its run. This is only
+ * the early answer; two rollbacks racing past it both start, and the pipeline's conditional lease
+ * take (StartRollback) refuses the second before its target moves.
+ */
+async function refuseWhileDeploying(ctx: ApiContext, endpointName: string, deploymentId: string): Promise<void> {
+  const lease = await ctx.ports.leases.get(endpointName);
+  // The same expiry rule as the take (DeploymentLeases.acquire): an expired lease is free.
+  if (!lease || lease.holder === deploymentId || lease.leaseExpiresAt < ctx.ports.clock.now().toISOString()) return;
+  throw new DeploymentInFlight(`${describeHolder(lease)}; nothing was changed: roll back once it has finished`, lease, [
+    { field: 'path.model', message: `run ${lease.holder} is deploying to endpoint ${endpointName}` },
+  ]);
 }
 
 /**

@@ -19,6 +19,7 @@ import type {
   RunRequestView,
   VersionStatus,
 } from '../shared/contracts';
+import type { DeploymentLease } from '../pipeline/deployment-lease';
 import type { ApproverEntry } from './principal';
 
 /** A page of items plus the opaque token of the next page. */
@@ -47,6 +48,11 @@ export interface ModelSummary {
   readonly gate?: { readonly minImprovement: number; readonly thresholds: Readonly<Record<string, { readonly min?: number; readonly max?: number }>> };
   /** Name of the model's drift alarm (`<alarmNamePrefix><model>-drift`). @default - no alarm state shown */
   readonly driftAlarmName?: string;
+  /**
+   * The SageMaker endpoint the model deploys to, whose deployment lease a rollback checks first.
+   * @default - a rollback is accepted without looking at the lease (the pipeline's StartRollback still refuses it)
+   */
+  readonly endpointName?: string;
 }
 
 export interface DeploymentRecord {
@@ -157,6 +163,16 @@ export interface DeploymentStarter {
   startRollback(request: RollbackRequest): Promise<{ readonly deploymentId: string }>;
 }
 
+/**
+ * The endpoints' deployment leases (lambdas/pipeline/deployment-lease.ts), read-only here: the
+ * pipeline's StartDeployment/StartRollback take them and are the real guard; the API reads them
+ * to refuse a rollback early, before anything is written.
+ */
+export interface DeploymentLeaseReader {
+  /** A consistent read; `undefined` when no deployment holds the endpoint (or ever did). */
+  get(endpointName: string): Promise<DeploymentLease | undefined>;
+}
+
 export interface GroundTruthStore {
   /**
    * Writes one JSON Lines object once (If-None-Match); returns its S3 key. With `id` the key is
@@ -226,6 +242,7 @@ export interface Ports {
   readonly callbacks: ApprovalCallbacks;
   readonly retraining: RetrainingQueue;
   readonly deployments: DeploymentStarter;
+  readonly leases: DeploymentLeaseReader;
   readonly groundTruth: GroundTruthStore;
   readonly datasets: DatasetsPort;
   readonly metrics: MetricsReader;

@@ -15,6 +15,7 @@ import { ENV, envValue, parseEnvironment } from '../shared/env';
 import { CloudWatchMetricsReader, S3EvaluationReports, S3GroundTruthStore, SfnApprovalCallbacks, SfnDeploymentStarter, SqsRetrainingQueue } from './aws-ports';
 import { type ApiContext, newId } from './domain';
 import { datasetsDomain } from './datasets';
+import { DeploymentLeases } from '../pipeline/deployment-lease';
 import { DynamoAuditLog, DynamoRegistry } from './dynamo-registry';
 import { approverEntrySchema } from './principal';
 import { createHandler, type ApiHandler } from './router';
@@ -29,6 +30,7 @@ const modelSummarySchema = z.array(
     approvers: z.array(approverEntrySchema).optional(),
     requireDistinctRole: z.boolean().optional(),
     approvalTimeoutSeconds: z.number(),
+    endpointName: z.string().min(1).optional(),
     gate: z.object({ minImprovement: z.number(), thresholds: z.record(z.string(), z.object({ min: z.number().optional(), max: z.number().optional() })) }).optional(),
   }),
 );
@@ -70,6 +72,7 @@ export function createApiContextFromEnv(
       callbacks: new SfnApprovalCallbacks(callbacks),
       retraining: new SqsRetrainingQueue(new SQSClient(api), env[ENV.retrainingQueueUrl]),
       deployments: new SfnDeploymentStarter(sfn, env[ENV.deployStateMachineArn]),
+      leases: new DeploymentLeases(dynamo, env[ENV.tableName]),
       groundTruth: new S3GroundTruthStore(s3, env[ENV.artifactsBucket]),
       metrics: new CloudWatchMetricsReader(new CloudWatchClient(api)),
       evaluations: new S3EvaluationReports(s3),

@@ -11,7 +11,7 @@
 import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { keys } from '../shared/contracts';
 import { isConditionFailure } from '../shared/dynamo';
-import { Conflict } from '../shared/errors';
+import { Conflict, type ErrorDetail } from '../shared/errors';
 
 export interface DeploymentLease {
   readonly endpointName: string;
@@ -30,8 +30,9 @@ export class DeploymentInFlight extends Conflict {
   constructor(
     message: string,
     readonly holder?: DeploymentLease,
+    details?: readonly ErrorDetail[],
   ) {
-    super(message);
+    super(message, details);
     this.name = DEPLOYMENT_IN_FLIGHT;
   }
 }

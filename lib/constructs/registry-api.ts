@@ -62,6 +62,12 @@ export interface RegistryApiProps {
    */
   readonly deploymentStateMachine?: sfn.IStateMachine;
   /**
+   * The SageMaker endpoint each model deploys to. A rollback reads its deployment lease first and
+   * answers 409 naming the run that holds it, before anything is written.
+   * @default - rollback is accepted without that check; the pipeline's StartRollback still refuses it
+   */
+  readonly endpointName?: (model: string) => string;
+  /**
    * Each model's drift alarm, by model name: `GET /models/{model}/metrics` shows its state.
    * @default - no alarm state is shown
    */
@@ -167,9 +173,10 @@ export function grantSweeperTableAccess(role: iam.IRole, table: dynamodb.ITable)
   table.encryptionKey?.grantEncryptDecrypt(role);
 }
 
-export function modelSummaries(models: CaretakerConfig['models']): ModelSummary[] {
+export function modelSummaries(models: CaretakerConfig['models'], endpointName?: (model: string) => string): ModelSummary[] {
   return models.map((m) => ({
     name: m.name,
+    ...(endpointName ? { endpointName: endpointName(m.name) } : {}),
     ...(m.description !== undefined ? { description: m.description } : {}),
     datasetName: m.dataset.name,
     objective: m.objective,
@@ -226,7 +233,7 @@ export class RegistryApi extends Construct {
       environment: {
         [ENV.tableName]: props.table.tableName,
         [ENV.artifactsBucket]: props.artifactsBucket.bucketName,
-        [ENV.models]: JSON.stringify(modelSummaries(props.models)),
+        [ENV.models]: JSON.stringify(modelSummaries(props.models, props.endpointName)),
         // Alarm names are tokens until deploy: a map of their own, so MODELS stays a literal.
         ...(props.driftAlarms ? { [ENV.driftAlarms]: Stack.of(scope).toJsonString(Object.fromEntries([...props.driftAlarms].map(([model, alarm]) => [model, alarm.alarmName]))) } : {}),
         [ENV.datasetsBucket]: props.datasetBucket.bucketName,

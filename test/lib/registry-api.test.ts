@@ -116,6 +116,15 @@ describe('RegistryApi', () => {
     });
   });
 
+  it("names each model's endpoint (the pipeline's) in MODELS, so a rollback checks that endpoint's deployment lease first", () => {
+    const fn = Object.values(template.findResources('AWS::Lambda::Function', { Properties: { Description: 'Caretaker registry and approval API' } }))[0] as {
+      Properties: { Environment: { Variables: Record<string, string> } };
+    };
+    const models = JSON.parse(fn.Properties.Environment.Variables[ENV.models] ?? '[]') as { name: string; endpointName?: string }[];
+    expect(models.length).toBeGreaterThan(0);
+    for (const model of models) expect(model.endpointName).toBe(stack.pipeline.endpointName(model.name));
+  });
+
   it('gives the function the datasets bucket and catalog, and read-only access to datasets/ objects for registration', () => {
     const datasetsBucket = stack.getLogicalId(stack.datasets.bucket.node.defaultChild as never);
     template.hasResourceProperties('AWS::Lambda::Function', {

@@ -12,6 +12,7 @@ import { datasetsDomain } from '../../../lambdas/api/datasets';
 import { DynamoAuditLog, DynamoRegistry } from '../../../lambdas/api/dynamo-registry';
 import type { ApprovalCallbacks, ModelSummary, Ports, RetrainingQueue, RollbackRequest } from '../../../lambdas/api/ports';
 import { fromIamContext, fromLocalHeader } from '../../../lambdas/api/principal';
+import { DeploymentLeases } from '../../../lambdas/pipeline/deployment-lease';
 import { type ApiHandler, createHandler } from '../../../lambdas/api/router';
 import { keys, type ModelVersionRecord, type RetrainingRequest } from '../../../lambdas/shared/contracts';
 import { createDocumentClient } from '../../../lambdas/shared/dynamo';
@@ -126,6 +127,7 @@ export async function createHarness(options: { readonly stream?: boolean } = {})
         return Promise.resolve({ deploymentId: request.deploymentId });
       },
     },
+    leases: new DeploymentLeases(client, table.tableName),
     groundTruth: new S3GroundTruthStore(s3, bucket),
     metrics: new CloudWatchMetricsReader(new CloudWatchClient(motoClientConfig())),
     evaluations: new S3EvaluationReports(s3),
