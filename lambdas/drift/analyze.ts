@@ -14,9 +14,11 @@ import { QualityAccumulator, qualityMetricFor } from './quality';
 import { DEFAULT_MIN_RECORDS, reportDocument, type DriftReportDocument } from './report';
 import { renderReportHtml } from './report-html';
 import { artifactPrefixes, driftReportKeys } from '../shared/layout';
+import { METRICS_NAMESPACE } from '../shared/metrics';
 import { CurrentWindow, type WindowOptions } from './window';
 
-export const METRIC_NAMESPACE = 'Caretaker';
+/** The namespace the analyzer publishes in: every Caretaker metric's (`lambdas/shared/metrics.ts`). */
+export const METRIC_NAMESPACE = METRICS_NAMESPACE;
 /** Metric names the analyzer publishes (the alarms and the dashboard use these). */
 export const DRIFT_METRICS = {
   driftScore: 'DriftScore',

@@ -4,6 +4,7 @@
 import { ExecutionAlreadyExists, StartExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
 import type { PipelineInput } from '../shared/contracts';
+import { RETRAINING_DIMENSIONS, RETRAINING_METRICS } from '../shared/metrics';
 import type { SuppressionReason } from './policy';
 import type { Pipeline, RetrainingMetrics } from './start';
 
@@ -36,18 +37,18 @@ export class StepFunctionsPipeline implements Pipeline {
 }
 
 /**
- * `RetrainingStarted` (dimension Model) and `RetrainingSuppressed` (Model, Reason) in the
- * Caretaker namespace, as embedded metric format, one record per outcome.
+ * `RETRAINING_METRICS` (`RetrainingStarted` with dimension Model, `RetrainingSuppressed` with
+ * Model and Reason) in the Caretaker namespace, as embedded metric format, one record per outcome.
  */
 export class EmfRetrainingMetrics implements RetrainingMetrics {
   constructor(private readonly metrics: Metrics) {}
 
   started(model: string): void {
-    this.emit('RetrainingStarted', { Model: model });
+    this.emit(RETRAINING_METRICS.started, { [RETRAINING_DIMENSIONS.model]: model });
   }
 
   suppressed(model: string, reason: SuppressionReason): void {
-    this.emit('RetrainingSuppressed', { Model: model, Reason: reason });
+    this.emit(RETRAINING_METRICS.suppressed, { [RETRAINING_DIMENSIONS.model]: model, [RETRAINING_DIMENSIONS.reason]: reason });
   }
 
   private emit(name: string, dimensions: Record<string, string>): void {

@@ -14,6 +14,8 @@ import { DRIFT_METRICS, METRIC_NAMESPACE } from '../../lambdas/drift/analyze';
 import { artifactPrefixes, driftReportKeys, type artifactAreas } from '../../lambdas/shared/layout';
 import { qualityMetricFor } from '../../lambdas/drift/quality';
 import { ENV } from '../../lambdas/shared/env';
+import { SUPPRESSION_REASONS } from '../../lambdas/retraining/policy';
+import { RETRAINING_DIMENSIONS, RETRAINING_METRICS } from '../../lambdas/shared/metrics';
 import { endpointDeployment, type ModelConfig } from '../config';
 import { CaretakerFunction } from './caretaker-function';
 
@@ -333,18 +335,28 @@ export class DriftMonitor extends Construct {
         period: Duration.minutes(5),
         label: `${model} ${metricName}`,
       });
-    const triggers = (metricName: string) =>
-      perModel(
-        (m) =>
-          new cloudwatch.Metric({
-            namespace: METRIC_NAMESPACE,
-            metricName,
-            dimensionsMap: { Model: m.name },
-            statistic: cloudwatch.Stats.SUM,
-            period: Duration.hours(1),
-            label: `${m.name} ${metricName === 'RetrainingStarted' ? 'started' : 'suppressed'}`,
-          }),
-      );
+    const trigger = (model: string, metricName: string, dimensions: Record<string, string> = {}) =>
+      new cloudwatch.Metric({
+        namespace: METRIC_NAMESPACE,
+        metricName,
+        dimensionsMap: { [RETRAINING_DIMENSIONS.model]: model, ...dimensions },
+        statistic: cloudwatch.Stats.SUM,
+        period: Duration.hours(1),
+      });
+    // RetrainingSuppressed is published per Model *and* Reason: a metric with the Model dimension
+    // alone is another metric (CloudWatch matches the exact dimension set), so sum the reasons.
+    // Ids are unique per graph (one graph holds every model's expression).
+    const suppressed = (model: string, index: number) => {
+      const ids = SUPPRESSION_REASONS.map((_, i) => `s${index}_${i}`);
+      return new cloudwatch.MathExpression({
+        expression: `SUM([${ids.join(', ')}])`,
+        usingMetrics: Object.fromEntries(
+          SUPPRESSION_REASONS.map((reason, i) => [ids[i], trigger(model, RETRAINING_METRICS.suppressed, { [RETRAINING_DIMENSIONS.reason]: reason })]),
+        ),
+        period: Duration.hours(1),
+        label: `${model} suppressed`,
+      });
+    };
 
     dashboard.addWidgets(
       new cloudwatch.TextWidget({
@@ -397,8 +409,8 @@ export class DriftMonitor extends Construct {
     dashboard.addWidgets(
       new cloudwatch.GraphWidget({
         title: 'Retraining triggers: started vs suppressed',
-        left: triggers('RetrainingStarted'),
-        right: triggers('RetrainingSuppressed'),
+        left: perModel((m) => trigger(m.name, RETRAINING_METRICS.started).with({ label: `${m.name} started` })),
+        right: models.map((m, index) => suppressed(m.name, index)),
         width: 12,
       }),
       new cloudwatch.GraphWidget({

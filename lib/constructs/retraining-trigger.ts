@@ -18,6 +18,7 @@ import { Construct } from 'constructs';
 import { SCHEDULE_SOURCE } from '../../lambdas/retraining/messages';
 import { RETRAINING_ALARM_KINDS } from '../../lambdas/shared/contracts';
 import { ENV } from '../../lambdas/shared/env';
+import { METRICS_NAMESPACE, RETRAINING_DIMENSIONS, RETRAINING_METRICS } from '../../lambdas/shared/metrics';
 import type { ModelConfig } from '../config';
 import { CaretakerFunction } from './caretaker-function';
 
@@ -305,18 +306,17 @@ export class RetrainingTrigger extends Construct {
 
   /** Retraining runs started, per model (`RetrainingStarted`, dimension Model). */
   metricStarted(model: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return new cloudwatch.Metric({ namespace: 'Caretaker', metricName: 'RetrainingStarted', dimensionsMap: { Model: model }, statistic: 'Sum', ...props });
+    return this.metric(RETRAINING_METRICS.started, { [RETRAINING_DIMENSIONS.model]: model }, props);
   }
 
   /** Triggers suppressed, per model and reason (`RetrainingSuppressed`, dimensions Model and Reason). */
   metricSuppressed(model: string, reason: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return new cloudwatch.Metric({
-      namespace: 'Caretaker',
-      metricName: 'RetrainingSuppressed',
-      dimensionsMap: { Model: model, Reason: reason },
-      statistic: 'Sum',
-      ...props,
-    });
+    return this.metric(RETRAINING_METRICS.suppressed, { [RETRAINING_DIMENSIONS.model]: model, [RETRAINING_DIMENSIONS.reason]: reason }, props);
+  }
+
+  /** One of the starter's metrics (`lambdas/shared/metrics.ts`), summed; as aws-lambda's `FunctionBase.metric`. */
+  metric(metricName: string, dimensionsMap: Record<string, string>, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return new cloudwatch.Metric({ namespace: METRICS_NAMESPACE, metricName, dimensionsMap, statistic: cloudwatch.Stats.SUM, ...props });
   }
 
   /** The role Scheduler invokes the intake with; it also writes undeliverable ticks to the encrypted dead-letter queue. */
