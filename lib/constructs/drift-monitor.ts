@@ -347,12 +347,13 @@ export class DriftMonitor extends Construct {
     // alone is another metric (CloudWatch matches the exact dimension set), so sum the reasons.
     // Ids are unique per graph (one graph holds every model's expression).
     const suppressed = (model: string, index: number) => {
-      const ids = SUPPRESSION_REASONS.map((_, i) => `s${index}_${i}`);
+      const usingMetrics: Record<string, cloudwatch.IMetric> = {};
+      SUPPRESSION_REASONS.forEach((reason, i) => {
+        usingMetrics[`s${index}_${i}`] = trigger(model, RETRAINING_METRICS.suppressed, { [RETRAINING_DIMENSIONS.reason]: reason });
+      });
       return new cloudwatch.MathExpression({
-        expression: `SUM([${ids.join(', ')}])`,
-        usingMetrics: Object.fromEntries(
-          SUPPRESSION_REASONS.map((reason, i) => [ids[i], trigger(model, RETRAINING_METRICS.suppressed, { [RETRAINING_DIMENSIONS.reason]: reason })]),
-        ),
+        expression: `SUM([${Object.keys(usingMetrics).join(', ')}])`,
+        usingMetrics,
         period: Duration.hours(1),
         label: `${model} suppressed`,
       });
