@@ -58,11 +58,18 @@ describe('caretaker CLI against the API', () => {
     expect((JSON.parse(out) as { items: { version: number }[] }).items.map((v) => v.version)).toEqual([2, 1]);
   });
 
-  it('approve then a second approve exits non-zero with the conflict', async () => {
-    expect((await cli('approve', 'churn', '2', '--reason', 'better auc')).code).toBe(0);
-    const again = await cli('approve', 'churn', '2', '--reason', 'again');
-    expect(again.code).toBe(1);
-    expect(again.err).toContain('Conflict (409)');
+  it('approve, the same approver repeating it gets the same answer, and a reject after it exits non-zero with the conflict', async () => {
+    const first = await cli('approve', 'churn', '2', '--reason', 'better auc', '--json');
+    expect(first.code).toBe(0);
+    // A retry of a decision already made (lambdas/api/domain.ts replay): the recorded decision, not a second one.
+    const again = await cli('approve', 'churn', '2', '--reason', 'again', '--json');
+    expect(again.code).toBe(0);
+    const decisionOf = (out: string) => (JSON.parse(out) as { decision: { reason: string; at: string } }).decision;
+    expect(decisionOf(again.out)).toEqual(decisionOf(first.out));
+    expect(decisionOf(again.out).reason).toBe('better auc');
+    const reject = await cli('reject', 'churn', '2', '--reason', 'changed my mind');
+    expect(reject.code).toBe(1);
+    expect(reject.err).toContain('Conflict (409)');
   });
 
   it('names the bad field when the API refuses input', async () => {
