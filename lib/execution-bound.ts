@@ -137,7 +137,7 @@ function doublingWaits(first: number, count: number, doublesBelow = Number.POSIT
 }
 
 /** States on the pipeline's loops, bounded below by their caps rather than counted once. */
-const LOOP_TASKS = new Set(['TrainModel', 'Evaluate', 'DescribeEndpoint']);
+export const LOOP_TASKS: ReadonlySet<string> = new Set(['TrainModel', 'Evaluate', 'DescribeEndpoint']);
 
 export interface ExecutionBound {
   readonly model: string;
@@ -188,14 +188,18 @@ export function executionBound(definition: AslDefinition, settings: ModelSetting
   return { model: settings.model, seconds: Math.ceil(seconds), deploySeconds: Math.ceil(deployTasks + parts.endpointPolling), parts };
 }
 
-/** The Task states of the deploy path (StartDeployment … RecordDeployment), outside the polling loop. */
-const DEPLOY_TASKS = new Set([
+/**
+ * The Task states of the deploy path (StartDeployment … RecordDeployment), outside the polling
+ * loop, every mode's branch counted (an upper bound: one execution takes one branch).
+ */
+export const DEPLOY_TASKS: ReadonlySet<string> = new Set([
   'StartDeployment',
   'DescribeLiveEndpoint',
   'ReconcileEndpoint',
   'CreateModel',
   'CreateEndpointConfig',
   'CreateEndpointConfigOnInstanceStorage',
+  'CreateServerlessEndpointConfig',
   'CreateEndpoint',
   'UpdateEndpoint',
   'RecordDeployment',

@@ -35,21 +35,26 @@ export function takesVolumeKmsKey(instanceType: string): boolean {
 const TASK_TIMEOUT_MARGIN_SECONDS = 3600;
 
 /**
- * The production variant of a serverless endpoint config: `ServerlessConfig` in place of the
- * instance fields (SageMaker CreateEndpointConfig, ProductionVariant.ServerlessConfig). No
- * DataCaptureConfig and no network isolation go with it: serverless endpoints support neither
- * (serverless-endpoints.html, feature exclusions). Not yet wired into the pipeline's ASL.
+ * A serverless variant's `ServerlessConfig` (SageMaker CreateEndpointConfig,
+ * ProductionVariant.ServerlessConfig): memory, the concurrency cap, and provisioned (warm)
+ * concurrency only when configured; without it the endpoint scales to zero.
+ */
+export function renderServerlessConfig(deployment: ServerlessDeployment): { MemorySizeInMB: number; MaxConcurrency: number; ProvisionedConcurrency?: number } {
+  return {
+    MemorySizeInMB: deployment.memorySizeInMB,
+    MaxConcurrency: deployment.maxConcurrency,
+    ...(deployment.provisionedConcurrency !== undefined ? { ProvisionedConcurrency: deployment.provisionedConcurrency } : {}),
+  };
+}
+
+/**
+ * The production variant of a serverless endpoint config, as the pipeline's
+ * CreateServerlessEndpointConfig state sends it: `ServerlessConfig` in place of the instance
+ * fields. No DataCaptureConfig and no network isolation go with it: serverless endpoints support
+ * neither (serverless-endpoints.html, feature exclusions).
  */
 export function renderServerlessVariant(deployment: ServerlessDeployment, modelName: string): Record<string, unknown> {
-  return {
-    VariantName: 'AllTraffic',
-    ModelName: modelName,
-    ServerlessConfig: {
-      MemorySizeInMB: deployment.memorySizeInMB,
-      MaxConcurrency: deployment.maxConcurrency,
-      ...(deployment.provisionedConcurrency !== undefined ? { ProvisionedConcurrency: deployment.provisionedConcurrency } : {}),
-    },
-  };
+  return { VariantName: 'AllTraffic', ModelName: modelName, ServerlessConfig: renderServerlessConfig(deployment) };
 }
 
 /**
@@ -70,9 +75,9 @@ export function executionBoundOf(model: ModelConfig): ExecutionBound {
 function renderWithoutLease(model: ModelConfig, names: ModelSettingsNames): ModelSettings {
   const { training } = model;
   const deployment = model.deployment;
-  if (deployment.mode !== 'realtime') {
-    // The config check accepts serverless and batch (lib/config.ts); the pipeline's deploy states do not render them yet.
-    throw new Error(`model ${model.name}: deployment.mode "${deployment.mode}" is not deployed by this release's pipeline yet; use "realtime"`);
+  if (deployment.mode === 'batch') {
+    // The config check accepts batch (lib/config.ts); the pipeline has no transform states yet.
+    throw new Error(`model ${model.name}: deployment.mode "batch" is not deployed by this release's pipeline yet; use "realtime" or "serverless"`);
   }
   const longestTraining = training.maxWaitSeconds ?? training.maxRuntimeSeconds;
   const shifting = deployment.trafficShifting;
@@ -82,6 +87,21 @@ function renderWithoutLease(model: ModelConfig, names: ModelSettingsNames): Mode
       : shifting.type === 'LINEAR'
         ? { Type: 'LINEAR', LinearStepSize: { Type: 'CAPACITY_PERCENT', Value: shifting.stepPercent }, WaitIntervalInSeconds: shifting.waitSeconds }
         : { Type: 'ALL_AT_ONCE', WaitIntervalInSeconds: 0 };
+
+  const endpoint = {
+    endpointName: names.endpointName,
+    imageUri: model.inferenceImageUri ?? model.trainingImageUri,
+    // Set by renderModelSettings from the computed bound.
+    leaseSeconds: 1,
+    deploymentConfig: {
+      BlueGreenUpdatePolicy: {
+        TrafficRoutingConfiguration: trafficRouting,
+        // Baking time: how long the new fleet serves all traffic, watched by the alarms, before the old one goes.
+        TerminationWaitInSeconds: deployment.bakeSeconds,
+      },
+      AutoRollbackConfiguration: { Alarms: names.rollbackAlarmNames.map((AlarmName) => ({ AlarmName })) },
+    },
+  };
 
   return {
     model: model.name,
@@ -130,23 +150,23 @@ function renderWithoutLease(model: ModelConfig, names: ModelSettingsNames): Mode
       timeoutSeconds: model.approval.timeoutSeconds,
       heartbeatSeconds: model.approval.heartbeatSeconds ?? model.approval.timeoutSeconds,
     },
-    deployment: {
-      endpointName: names.endpointName,
-      imageUri: model.inferenceImageUri ?? model.trainingImageUri,
-      instanceType: deployment.instanceType,
-      initialInstanceCount: deployment.initialInstanceCount,
-      dataCapturePercent: deployment.dataCapturePercent,
-      encryptStorageVolume: takesVolumeKmsKey(deployment.instanceType),
-      // Set by renderModelSettings from the computed bound.
-      leaseSeconds: 1,
-      deploymentConfig: {
-        BlueGreenUpdatePolicy: {
-          TrafficRoutingConfiguration: trafficRouting,
-          // Baking time: how long the new fleet serves all traffic, watched by the alarms, before the old one goes.
-          TerminationWaitInSeconds: deployment.bakeSeconds,
-        },
-        AutoRollbackConfiguration: { Alarms: names.rollbackAlarmNames.map((AlarmName) => ({ AlarmName })) },
-      },
-    },
+    deployment:
+      deployment.mode === 'serverless'
+        ? {
+            mode: 'serverless',
+            ...endpoint,
+            // Serverless endpoints do not support network isolation (feature exclusions); the model runs without it.
+            networkIsolation: false,
+            serverlessConfig: renderServerlessConfig(deployment),
+          }
+        : {
+            mode: 'realtime',
+            ...endpoint,
+            networkIsolation: training.networkIsolation,
+            instanceType: deployment.instanceType,
+            initialInstanceCount: deployment.initialInstanceCount,
+            dataCapturePercent: deployment.dataCapturePercent,
+            encryptStorageVolume: takesVolumeKmsKey(deployment.instanceType),
+          },
   };
 }

@@ -28,6 +28,21 @@ export const baselineSettingsSchema = z.object({
 });
 export type BaselineSettings = z.infer<typeof baselineSettingsSchema>;
 
+/** What every endpoint mode's deploy states read (`$.config.model.deployment`). */
+const endpointSettings = {
+  endpointName: z.string().min(1),
+  imageUri: z.string(),
+  /** CreateModel's EnableNetworkIsolation: the training setting for realtime; false for serverless, which does not support it. */
+  networkIsolation: z.boolean(),
+  /** How long a deployment may hold the endpoint's lease: the deploy path's computed bound (lib/execution-bound.ts). */
+  leaseSeconds: z.number().int().positive(),
+  /** SageMaker `DeploymentConfig`: blue/green traffic routing, baking time, auto-rollback alarms. */
+  deploymentConfig: z.object({
+    BlueGreenUpdatePolicy: z.record(z.string(), z.unknown()),
+    AutoRollbackConfiguration: z.object({ Alarms: z.array(z.object({ AlarmName: z.string() })) }),
+  }),
+};
+
 export const modelSettingsSchema = z.object({
   model: z.string().min(1),
   datasetName: z.string().min(1),
@@ -77,22 +92,27 @@ export const modelSettingsSchema = z.object({
   gate: gateSettingsSchema,
   baseline: baselineSettingsSchema,
   approval: z.object({ timeoutSeconds: z.number().int().positive(), heartbeatSeconds: z.number().int().positive() }),
-  deployment: z.object({
-    endpointName: z.string().min(1),
-    imageUri: z.string(),
-    instanceType: z.string(),
-    initialInstanceCount: z.number().int().positive(),
-    dataCapturePercent: z.number().int().min(0).max(100),
-    /** How long a deployment may hold the endpoint's lease: the deploy path's computed bound (lib/execution-bound.ts). */
-    leaseSeconds: z.number().int().positive(),
-    /** False for instance types with NVMe instance storage, where SageMaker refuses a volume KmsKeyId. */
-    encryptStorageVolume: z.boolean(),
-    /** SageMaker `DeploymentConfig`: blue/green traffic routing, baking time, auto-rollback alarms. */
-    deploymentConfig: z.object({
-      BlueGreenUpdatePolicy: z.record(z.string(), z.unknown()),
-      AutoRollbackConfiguration: z.object({ Alarms: z.array(z.object({ AlarmName: z.string() })) }),
+  deployment: z.discriminatedUnion('mode', [
+    z.object({
+      mode: z.literal('realtime'),
+      ...endpointSettings,
+      instanceType: z.string(),
+      initialInstanceCount: z.number().int().positive(),
+      dataCapturePercent: z.number().int().min(0).max(100),
+      /** False for instance types with NVMe instance storage, where SageMaker refuses a volume KmsKeyId. */
+      encryptStorageVolume: z.boolean(),
     }),
-  }),
+    z.object({
+      mode: z.literal('serverless'),
+      ...endpointSettings,
+      /** SageMaker `ProductionVariant.ServerlessConfig`, in place of the instance fields. */
+      serverlessConfig: z.object({
+        MemorySizeInMB: z.number().int().positive(),
+        MaxConcurrency: z.number().int().positive(),
+        ProvisionedConcurrency: z.number().int().positive().optional(),
+      }),
+    }),
+  ]),
 });
 export type ModelSettings = z.infer<typeof modelSettingsSchema>;
 

@@ -5,7 +5,7 @@
  * each model's retraining lease outlasts it.
  */
 import { describe, expect, it } from 'vitest';
-import { executionBound, loadTrainingPipelineDefinition, type AslDefinition } from '../../lib/execution-bound';
+import { DEPLOY_TASKS, executionBound, LOOP_TASKS, loadTrainingPipelineDefinition, type AslDefinition } from '../../lib/execution-bound';
 import { executionBoundOf, renderModelSettings } from '../../lib/pipeline-settings';
 import { exampleConfig, synthCaretaker } from '../support/stack';
 
@@ -80,4 +80,24 @@ describe('timeouts by construction', () => {
     // The deployment lease each execution takes is the deploy path's bound.
     expect(settings.deployment.leaseSeconds).toBe(base.deploySeconds);
   });
+
+  it('the deployment lease counts every Task of the deploy path, every mode\'s branch: DEPLOY_TASKS is what the ASL reaches from StartDeployment to RecordDeployment', () => {
+    const definition = loadTrainingPipelineDefinition() as unknown as { States: Record<string, { Type: string; Next?: string; Default?: string; Choices?: { Next: string }[] }> };
+    // The success path's transitions (Next, every Choice branch; not Catch), stopping where a deployment ends.
+    const ends = new Set(['RecordDeployment', 'DescribeEndpointAfterFailure', 'RecordDeployFailure']);
+    const reached = new Set<string>();
+    const queue = ['StartDeployment'];
+    while (queue.length > 0) {
+      const name = queue.shift()!;
+      if (reached.has(name)) continue;
+      reached.add(name);
+      if (ends.has(name)) continue;
+      const s = definition.States[name]!;
+      queue.push(...[s.Next, s.Default, ...(s.Choices ?? []).map((c) => c.Next)].filter((n): n is string => n !== undefined));
+    }
+    const tasks = [...reached].filter((name) => definition.States[name]!.Type === 'Task' && !LOOP_TASKS.has(name) && name !== 'DescribeEndpointAfterFailure' && name !== 'RecordDeployFailure');
+    expect(tasks).toContain('CreateServerlessEndpointConfig');
+    expect(tasks.sort()).toEqual([...DEPLOY_TASKS].sort());
+  });
 });
+

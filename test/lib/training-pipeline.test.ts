@@ -149,6 +149,18 @@ describe('TrainingPipeline', () => {
     });
   });
 
+  it('synthesizes a serverless model: its settings carry ServerlessConfig and no instance fields, and its endpoint gets the rollback alarms', () => {
+    const input = exampleConfigInput();
+    const config = parseConfig({ ...input, models: [{ ...input.models[0]!, deployment: { mode: 'serverless', memorySizeInMB: 4096 } }] });
+    const synthesized = synthCaretaker({ config }).template;
+    const parameters = Object.values(synthesized.findResources('AWS::SSM::Parameter')).map((r) => JSON.stringify(r));
+    const settings = parameters.find((text) => text.includes('/pipeline/models/churn'));
+    expect(settings).toContain('\\"mode\\":\\"serverless\\"');
+    expect(settings).toContain('\\"serverlessConfig\\":{\\"MemorySizeInMB\\":4096,\\"MaxConcurrency\\":5}');
+    expect(settings).not.toContain('instanceType\\":\\"ml.m5.large');
+    synthesized.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'Invocation5XXErrors', Dimensions: Match.arrayWith([{ Name: 'EndpointName', Value: 'caretaker-churn' }]) });
+  });
+
   it('creates 5XX and p99 latency rollback alarms on each model\'s endpoint', () => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Namespace: 'AWS/SageMaker',
@@ -194,13 +206,13 @@ describe('renderModelSettings', () => {
     expect(settings.training.resourceConfigs.map((r) => r.VolumeKmsKeyId)).toEqual([undefined, undefined]);
     expect(settings.evaluation.clusterConfig).toMatchObject({ InstanceType: 'ml.m5.xlarge', VolumeKmsKeyId: names.volumeKmsKeyArn });
     // The example serves from ml.m5.large (EBS): its endpoint volume takes the key.
-    expect(settings.deployment.encryptStorageVolume).toBe(true);
+    expect(settings.deployment).toMatchObject({ mode: 'realtime', encryptStorageVolume: true });
     const input = exampleConfigInput();
     const model = input.models[0]!;
     const ebs = parseConfig({ ...input, models: [{ ...model, training: { ...model.training, instanceTypes: ['ml.p3.2xlarge'] }, deployment: { instanceType: 'ml.g5.xlarge' } }] });
     const rendered = renderModelSettings(ebs.models[0]!, names);
     expect(rendered.training.resourceConfigs).toEqual([{ InstanceType: 'ml.p3.2xlarge', InstanceCount: 1, VolumeSizeInGB: 50, VolumeKmsKeyId: names.volumeKmsKeyArn }]);
-    expect(rendered.deployment.encryptStorageVolume).toBe(false);
+    expect(rendered.deployment).toMatchObject({ mode: 'realtime', encryptStorageVolume: false });
   });
 
   it('omits MaxWaitTimeInSeconds without spot (SageMaker rejects it there)', () => {
@@ -223,5 +235,27 @@ describe('renderModelSettings', () => {
     expect(renderModelSettings(allAtOnce.models[0]!, names).deployment.deploymentConfig.AutoRollbackConfiguration).toEqual({
       Alarms: [{ AlarmName: 'a' }, { AlarmName: 'b' }],
     });
+  });
+
+  it('renders a serverless deployment: ServerlessConfig and no instance fields, no network isolation, all at once with the bake and the rollback alarms', () => {
+    const input = exampleConfigInput();
+    const model = input.models[0]!;
+    const serverless = parseConfig({ ...input, models: [{ ...model, deployment: { mode: 'serverless', memorySizeInMB: 3072, maxConcurrency: 10, provisionedConcurrency: 2, bakeSeconds: 300 } }] });
+    const deployment = modelSettingsSchema.parse(renderModelSettings(serverless.models[0]!, names)).deployment;
+    expect(deployment.mode).toBe('serverless');
+    expect(Object.keys(deployment).sort()).toEqual(['deploymentConfig', 'endpointName', 'imageUri', 'leaseSeconds', 'mode', 'networkIsolation', 'serverlessConfig']);
+    expect(deployment).toMatchObject({ networkIsolation: false, serverlessConfig: { MemorySizeInMB: 3072, MaxConcurrency: 10, ProvisionedConcurrency: 2 } });
+    expect(deployment.deploymentConfig).toEqual({
+      BlueGreenUpdatePolicy: { TrafficRoutingConfiguration: { Type: 'ALL_AT_ONCE', WaitIntervalInSeconds: 0 }, TerminationWaitInSeconds: 300 },
+      AutoRollbackConfiguration: { Alarms: [{ AlarmName: 'a' }, { AlarmName: 'b' }] },
+    });
+    // Training keeps its isolation; only the serverless model goes without (SageMaker does not support it there).
+    expect(renderModelSettings(serverless.models[0]!, names).training.networkIsolation).toBe(model.training?.networkIsolation ?? true);
+  });
+
+  it('refuses to render a batch model until the pipeline has transform states, naming the model and the mode', () => {
+    const input = exampleConfigInput();
+    const batch = parseConfig({ ...input, models: [{ ...input.models[0]!, deployment: { mode: 'batch', schedule: 'cron(0 2 * * ? *)' } }] });
+    expect(() => renderModelSettings(batch.models[0]!, names)).toThrow(/model churn: deployment\.mode "batch" is not deployed/);
   });
 });

@@ -18,6 +18,7 @@ import {
   type RunRecord,
 } from '../../lambdas/shared/contracts';
 import { createDocumentClient } from '../../lambdas/shared/dynamo';
+import type { DeploymentConfig } from '../../lib/config';
 import { renderModelSettings } from '../../lib/pipeline-settings';
 import { sendTaskFailure, sendTaskSuccess, type LocalExecution } from '../../local/stepfunctions/runner';
 import { LOCAL_SUBSTITUTIONS, runTrainingPipeline } from '../../local/stepfunctions/training-pipeline';
@@ -64,6 +65,11 @@ export interface ScenarioOptions extends Omit<ScriptedSageMakerOptions, 's3' | '
   /** A version already LIVE before this run (v1), with its objective score. */
   readonly champion?: { readonly score: number };
   readonly settings?: (settings: ModelSettings) => ModelSettings;
+  /**
+   * The model's `deployment` as caretaker.config.json would give it (parsed with its defaults),
+   * kept for this model's later runs and rollbacks. @default - the example's (realtime)
+   */
+  readonly deployment?: DeploymentConfig;
 }
 
 export class PipelineWorld {
@@ -73,6 +79,8 @@ export class PipelineWorld {
   readonly datasetsBucket = uniqueName('datasets');
   /** The account's SageMaker endpoints, by name: every execution of this world sees the same ones. */
   readonly endpoints = new Map<string, EndpointState>();
+  /** Deployment config per model, where a scenario set one. */
+  private readonly deployments = new Map<string, DeploymentConfig>();
 
   /** `clientConfig` defaults to the test run's moto server; benchmarks pass their own. */
   constructor(
@@ -127,6 +135,7 @@ export class PipelineWorld {
     const model = options.continues?.model ?? uniqueName(MODEL);
     const dataset = options.continues?.dataset ?? uniqueName('churn');
     const runId = `${model}-api-${uniqueName('run').slice(4)}`;
+    if (options.deployment) this.deployments.set(model, options.deployment);
     const { catalog, datasets } = this.datasetsOf(model, dataset);
     let settings = this.settingsOf(model, dataset);
     if (options.approver?.kind === 'never-answers') settings = { ...settings, approval: { timeoutSeconds: 1, heartbeatSeconds: 1 } };
@@ -161,7 +170,7 @@ export class PipelineWorld {
         deployedAt: at,
       });
       await this.put({ ...keys.model(model), model, versionCounter: 1, liveVersion: 1 });
-      this.endpoints.set(`caretaker-${model}`, { status: 'InService', config: liveConfig! });
+      this.endpoints.set(`caretaker-${model}`, { status: 'InService', config: liveConfig!, serverless: settings.deployment.mode === 'serverless' });
     }
 
     const input: PipelineInput = {
@@ -211,7 +220,7 @@ export class PipelineWorld {
 
   private configOf(model: string, dataset: string) {
     const base = exampleConfig().models[0]!;
-    return { ...base, name: model, dataset: { ...base.dataset, name: dataset, minRows: 10 } };
+    return { ...base, name: model, dataset: { ...base.dataset, name: dataset, minRows: 10 }, deployment: this.deployments.get(model) ?? base.deployment };
   }
 
   private settingsOf(model: string, dataset: string): ModelSettings {
