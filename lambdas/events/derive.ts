@@ -6,14 +6,17 @@
  * the item's key and the transition, so replaying the stream yields the same ids.
  */
 import { createHash } from 'node:crypto';
-import { RETRAINING_ALARM_KINDS } from '../shared/contracts';
+import { KEY_PREFIX, keys, RETRAINING_ALARM_KINDS } from '../shared/contracts';
 import { artifactPrefixes, driftReportKeys } from '../shared/layout';
 import type { CaretakerEvent, DetailType, EventDetail } from './catalog';
 
 export type Image = Readonly<Record<string, unknown>>;
 
 /** Partition-key prefixes of the items events are derived from (the event source mapping filters on them). */
-export const CHANGE_KEY_PREFIXES = ['DATASET#', 'RUN#', 'TRIGGER#', 'MODEL#'] as const;
+export const CHANGE_KEY_PREFIXES = [KEY_PREFIX.dataset, KEY_PREFIX.run, KEY_PREFIX.trigger, KEY_PREFIX.model] as const;
+
+/** The sort key of a run's own item (its other items, e.g. the API's retrain request, derive nothing). */
+const RUN_SORT_KEY = keys.run('').sk;
 
 export interface ChangeRecord {
   readonly eventName: 'INSERT' | 'MODIFY' | 'REMOVE';
@@ -58,7 +61,7 @@ export function deriveEvents(record: ChangeRecord, options: DeriveOptions = {}):
     events.push({ detailType, detail: { eventId: eventIdOf(detailType, pk, sk, change), ...detail } } as unknown as CaretakerEvent);
   };
 
-  if (pk.startsWith('DATASET#') && sk.startsWith('VERSION#')) {
+  if (pk.startsWith(KEY_PREFIX.dataset) && sk.startsWith(KEY_PREFIX.version)) {
     if (before) return [];
     const validation = obj(image.validation) ?? {};
     emit('DatasetVersionRegistered', 'registered', {
@@ -77,9 +80,9 @@ export function deriveEvents(record: ChangeRecord, options: DeriveOptions = {}):
     return events;
   }
 
-  if (pk.startsWith('RUN#') && sk === 'RUN') runEvents(image, before, emit);
-  else if (pk.startsWith('TRIGGER#') && !before) triggerEvents(image, emit);
-  else if (pk.startsWith('MODEL#') && sk.startsWith('VERSION#')) versionEvents(image, before, emit, options);
+  if (pk.startsWith(KEY_PREFIX.run) && sk === RUN_SORT_KEY) runEvents(image, before, emit);
+  else if (pk.startsWith(KEY_PREFIX.trigger) && !before) triggerEvents(image, emit);
+  else if (pk.startsWith(KEY_PREFIX.model) && sk.startsWith(KEY_PREFIX.version)) versionEvents(image, before, emit, options);
   return events;
 }
 

@@ -15,12 +15,18 @@ import type { RejectionCause } from './approval';
 /** Model versions are numbered per model: 1, 2, 3 … (what people type: `caretaker approve churn 3`). */
 export const versionNumber = z.coerce.number().int().positive().max(9_999_999_999);
 
-/** Key prefixes that readers outside `keys` match on (the audit copier's stream filter, queries). */
+/**
+ * Key prefixes that readers outside `keys` match on (the audit copier's and the events publisher's
+ * stream filters, the dataset functions' `dynamodb:LeadingKeys` condition, queries).
+ */
 export const KEY_PREFIX = {
   model: 'MODEL#',
   audit: 'AUDIT#',
   version: 'VERSION#',
   deployment: 'DEPLOYMENT#',
+  dataset: 'DATASET#',
+  run: 'RUN#',
+  trigger: 'TRIGGER#',
 } as const;
 const AUDIT_INDEX_PARTITION = 'AUDIT';
 
@@ -258,20 +264,20 @@ export interface AuditEvent {
 const OWED_DELIVERY_PARTITION = 'DELIVERY#OWED';
 
 export const keys = {
-  model: (model: string) => ({ pk: `MODEL#${model}`, sk: 'MODEL' }),
-  version: (model: string, version: number) => ({ pk: `MODEL#${model}`, sk: versionSortKey(version) }),
+  model: (model: string) => ({ pk: `${KEY_PREFIX.model}${model}`, sk: 'MODEL' }),
+  version: (model: string, version: number) => ({ pk: `${KEY_PREFIX.model}${model}`, sk: versionSortKey(version) }),
   /** gsi1 entry of a version, for "versions of a model with status S". */
   versionByStatus: (model: string, status: VersionStatus, version: number) => ({
-    gsi1pk: `MODEL#${model}#STATUS#${status}`,
+    gsi1pk: `${KEY_PREFIX.model}${model}#STATUS#${status}`,
     gsi1sk: versionSortKey(version),
   }),
-  deployment: (model: string, at: string) => ({ pk: `MODEL#${model}`, sk: `${KEY_PREFIX.deployment}${at}` }),
-  lease: (model: string) => ({ pk: `MODEL#${model}`, sk: 'LEASE' }),
+  deployment: (model: string, at: string) => ({ pk: `${KEY_PREFIX.model}${model}`, sk: `${KEY_PREFIX.deployment}${at}` }),
+  lease: (model: string) => ({ pk: `${KEY_PREFIX.model}${model}`, sk: 'LEASE' }),
   /** One deployment in flight per endpoint (lambdas/pipeline/deployment-lease.ts). */
   deploymentLease: (endpointName: string) => ({ pk: `ENDPOINT#${endpointName}`, sk: 'DEPLOYMENT_LEASE' }),
-  run: (runId: string) => ({ pk: `RUN#${runId}`, sk: 'RUN' }),
-  runsOfModel: (model: string, startedAt: string) => ({ gsi1pk: `MODEL#${model}#RUNS`, gsi1sk: startedAt }),
-  datasetVersion: (dataset: string, datasetVersion: string) => ({ pk: `DATASET#${dataset}`, sk: `VERSION#${datasetVersion}` }),
+  run: (runId: string) => ({ pk: `${KEY_PREFIX.run}${runId}`, sk: 'RUN' }),
+  runsOfModel: (model: string, startedAt: string) => ({ gsi1pk: `${KEY_PREFIX.model}${model}#RUNS`, gsi1sk: startedAt }),
+  datasetVersion: (dataset: string, datasetVersion: string) => ({ pk: `${KEY_PREFIX.dataset}${dataset}`, sk: `${KEY_PREFIX.version}${datasetVersion}` }),
   audit: (model: string, at: string, eventId: string) => ({
     pk: `${KEY_PREFIX.audit}${model}`,
     sk: `${at}#${eventId}`,
@@ -289,32 +295,32 @@ export const keys = {
   auditOf: (model: string) => ({ pk: `${KEY_PREFIX.audit}${model}` }),
   /** The gsi1 partition of every audit event, by time. */
   auditIndex: { gsi1pk: AUDIT_INDEX_PARTITION },
-  trigger: (model: string, at: string, triggerId: string) => ({ pk: `TRIGGER#${model}`, sk: `${at}#${triggerId}` }),
+  trigger: (model: string, at: string, triggerId: string) => ({ pk: `${KEY_PREFIX.trigger}${model}`, sk: `${at}#${triggerId}` }),
   /** Per-dataset summary: latest version, latest passed version, sequence counter. */
-  dataset: (dataset: string) => ({ pk: `DATASET#${dataset}`, sk: 'DATASET' }),
+  dataset: (dataset: string) => ({ pk: `${KEY_PREFIX.dataset}${dataset}`, sk: 'DATASET' }),
   /** Content address → dataset version: registering the same bytes twice finds the first version. */
-  datasetContent: (dataset: string, contentAddress: string) => ({ pk: `DATASET#${dataset}`, sk: `CONTENT#${contentAddress}` }),
+  datasetContent: (dataset: string, contentAddress: string) => ({ pk: `${KEY_PREFIX.dataset}${dataset}`, sk: `CONTENT#${contentAddress}` }),
   /** A model version trained on a dataset version (lineage, listed per dataset version). */
   datasetLineage: (dataset: string, datasetVersion: string, model: string, version: number) => ({
-    pk: `DATASET#${dataset}`,
+    pk: `${KEY_PREFIX.dataset}${dataset}`,
     sk: `LINEAGE#${datasetVersion}#${model}#${versionSortKey(version)}`,
   }),
   /** Query prefix of every lineage entry of one dataset version. */
-  datasetLineageOf: (dataset: string, datasetVersion: string) => ({ pk: `DATASET#${dataset}`, skPrefix: `LINEAGE#${datasetVersion}#` }),
+  datasetLineageOf: (dataset: string, datasetVersion: string) => ({ pk: `${KEY_PREFIX.dataset}${dataset}`, skPrefix: `LINEAGE#${datasetVersion}#` }),
   /** Atomic counter of new objects under the dataset prefix ("enough new data" trigger). */
-  datasetNewObjects: (dataset: string) => ({ pk: `DATASET#${dataset}`, sk: 'NEW_OBJECTS' }),
+  datasetNewObjects: (dataset: string) => ({ pk: `${KEY_PREFIX.dataset}${dataset}`, sk: 'NEW_OBJECTS' }),
   /**
    * Marker of one counted S3 object version, so a redelivered event is not counted twice.
    * Hashed: an S3 key alone may use the whole 1,024 bytes a sort key allows.
    */
   datasetObjectSeen: (dataset: string, key: string, versionId: string) => ({
-    pk: `DATASET#${dataset}`,
+    pk: `${KEY_PREFIX.dataset}${dataset}`,
     sk: `SEEN#${createHash('sha256').update(`${key}\n${versionId}`).digest('hex')}`,
   }),
   /** The retraining starter's idempotency record of one request: claimed once, then its outcome. */
   retrainingRequest: (runId: string) => ({ pk: `REQUEST#${runId}`, sk: 'REQUEST' }),
   /** Marks that `POST /models/{model}/retrain` accepted this run id (Idempotency-Key replays find it). */
-  retrainRequest: (runId: string) => ({ pk: `RUN#${runId}`, sk: 'REQUEST' }),
+  retrainRequest: (runId: string) => ({ pk: `${KEY_PREFIX.run}${runId}`, sk: 'REQUEST' }),
   /** A rollback request the API recorded (with its audit event) before starting its execution. */
   rollbackRequest: (deploymentId: string) => ({ pk: `ROLLBACK#${deploymentId}`, sk: 'REQUEST' }),
   /** A ground-truth upload the API recorded (with its audit event) before storing it, by content digest. */

@@ -7,6 +7,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { DatasetCatalog } from '../../lambdas/datasets/catalog';
+import { KEY_PREFIX } from '../../lambdas/shared/contracts';
 import { ENV } from '../../lambdas/shared/env';
 import { datasetPrefix } from '../../lambdas/shared/layout';
 import { CaretakerFunction } from './caretaker-function';
@@ -161,7 +162,7 @@ export class DatasetRegistry extends Construct {
       new iam.PolicyStatement({
         actions,
         resources: [table.tableArn],
-        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['DATASET#*'] } },
+        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${KEY_PREFIX.dataset}*`] } },
       }),
     );
     const kmsActions = actions.some((a) => a !== 'dynamodb:GetItem' && a !== 'dynamodb:Query' && a !== 'dynamodb:BatchGetItem')
