@@ -11,7 +11,7 @@
 import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { keys } from '../shared/contracts';
 import { isConditionFailure } from '../shared/dynamo';
-import { Conflict, type ErrorDetail } from '../shared/errors';
+import { Conflict, PIPELINE_ERRORS, type ErrorDetail } from '../shared/errors';
 
 export interface DeploymentLease {
   readonly endpointName: string;
@@ -24,7 +24,7 @@ export interface DeploymentLease {
 }
 
 /** Another deployment holds the endpoint: raised before anything was changed. */
-export const DEPLOYMENT_IN_FLIGHT = 'Caretaker.DeploymentInFlight';
+export const DEPLOYMENT_IN_FLIGHT = PIPELINE_ERRORS.deploymentInFlight;
 
 export class DeploymentInFlight extends Conflict {
   constructor(

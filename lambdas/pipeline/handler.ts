@@ -12,7 +12,7 @@ import { createDocumentClient } from '../shared/dynamo';
 import { ENV, envValue } from '../shared/env';
 import { catalogEnvValue, recordLineage, type DatasetCatalog, type DatasetPorts } from '../datasets';
 import { baselineFromObjects, writeBaseline } from '../drift/store';
-import { CaretakerError, Invalid, Unavailable } from '../shared/errors';
+import { CaretakerError, Invalid, PIPELINE_ERRORS, Unavailable } from '../shared/errors';
 import { logger } from '../shared/powertools';
 import {
   finishRun,
@@ -93,10 +93,10 @@ export async function runStep(input: StepInput, ports: StepPorts): Promise<unkno
 const TRANSIENT = /Throttl|ProvisionedThroughputExceeded|RequestLimitExceeded|ServiceUnavailable|InternalServerError|InternalFailure|TransactionConflict|TimeoutError|ECONNRESET/;
 
 /** Unavailable with the name the state machine's Retry matches. */
-class StepUnavailable extends Unavailable {
+export class StepUnavailable extends Unavailable {
   constructor(message: string) {
     super(message);
-    this.name = 'Caretaker.Unavailable';
+    this.name = PIPELINE_ERRORS.unavailable;
   }
 }
 

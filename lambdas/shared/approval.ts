@@ -11,9 +11,10 @@
  * the pipeline has already expired the version (EXPIRED), so the API answers 409.
  */
 import * as z from 'zod';
+import { PIPELINE_ERRORS } from './errors';
 
 /** `SendTaskFailure.error` for a rejection; the ASL's `WaitForApproval` Catch matches exactly this name. */
-export const APPROVAL_REJECTED_ERROR = 'Caretaker.Rejected';
+export const APPROVAL_REJECTED_ERROR = PIPELINE_ERRORS.rejected;
 
 /** `SendTaskSuccess.output` (JSON): lands in `$.approval`; `IsApproved` checks `decision`. */
 export const approvalOutputSchema = z.object({

@@ -55,3 +55,27 @@ export class Unavailable extends CaretakerError {
   readonly status = 503;
   readonly code = 'Unavailable';
 }
+
+/**
+ * The error names that cross into the training pipeline's state machine, matched by its Retry and
+ * Catch (`ErrorEquals` in state-machines/training-pipeline.asl.json) or recorded as a run's failure.
+ * The steps Lambda throws errors with these `name`s (Lambda reports the name as the task's
+ * error); the approval API sends `rejected` with SendTaskFailure. Nothing else spells them:
+ * test/structure/pipeline-errors.test.ts checks that every name a Retry or Catch matches is one
+ * of these (and that a handler raises it), a `States.*` name, or its Task's service integration's.
+ */
+export const PIPELINE_ERRORS = {
+  /** A transient AWS error in a step, nothing half-written: retried with backoff. */
+  unavailable: 'Caretaker.Unavailable',
+  /** The dataset version is unknown or did not pass validation: training never starts on it. */
+  datasetNotValidated: 'Caretaker.DatasetNotValidated',
+  /** Another deployment holds the endpoint's lease: StartDeployment retries, a rollback is refused. */
+  deploymentInFlight: 'Caretaker.DeploymentInFlight',
+  /** The endpoint is being changed by something else. */
+  endpointBusy: 'Caretaker.EndpointBusy',
+  /** The endpoint exists but SageMaker cannot update it. */
+  endpointUnusable: 'Caretaker.EndpointUnusable',
+  /** An approver rejected the version (`SendTaskFailure.error`, lambdas/shared/approval.ts). */
+  rejected: 'Caretaker.Rejected',
+} as const;
+export type PipelineErrorName = (typeof PIPELINE_ERRORS)[keyof typeof PIPELINE_ERRORS];

@@ -5,7 +5,7 @@
 import * as z from 'zod';
 import { getDatasetVersion } from '../../datasets';
 import { DataFileError } from '../../drift/table';
-import { CaretakerError, Conflict, NotFound } from '../../shared/errors';
+import { CaretakerError, Conflict, NotFound, PIPELINE_ERRORS } from '../../shared/errors';
 import { logger } from '../../shared/powertools';
 import { artifactPrefixes } from '../../shared/layout';
 import { baselineSettingsSchema } from '../settings';
@@ -82,7 +82,7 @@ const SETTLING = new Set(['Creating', 'Updating', 'SystemUpdating', 'RollingBack
 export class EndpointBusy extends Conflict {
   constructor(message: string) {
     super(message);
-    this.name = 'Caretaker.EndpointBusy';
+    this.name = PIPELINE_ERRORS.endpointBusy;
   }
 }
 
@@ -90,7 +90,7 @@ export class EndpointBusy extends Conflict {
 export class EndpointUnusable extends Conflict {
   constructor(message: string) {
     super(message);
-    this.name = 'Caretaker.EndpointUnusable';
+    this.name = PIPELINE_ERRORS.endpointUnusable;
   }
 }
 

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import * as z from 'zod';
 import { assertTrainable, DatasetNotTrainable, type DatasetPorts, type TrainableDataset } from '../../datasets';
-import { Invalid, NotFound } from '../../shared/errors';
+import { Invalid, NotFound, PIPELINE_ERRORS } from '../../shared/errors';
 import type { BaselineSettings } from '../settings';
 import type { DeploymentLeases } from '../deployment-lease';
 import type { LineagePort, PipelineStore } from '../store';
@@ -41,7 +41,7 @@ export interface StepPorts {
 export class DatasetNotValidated extends Invalid {
   constructor(message: string) {
     super(message);
-    this.name = 'Caretaker.DatasetNotValidated';
+    this.name = PIPELINE_ERRORS.datasetNotValidated;
   }
 }
 
