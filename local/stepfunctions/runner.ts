@@ -182,7 +182,13 @@ export function waitForTaskToken(start: TaskHandler): TaskHandler {
 export async function runPipelineLocally(options: RunPipelineOptions): Promise<LocalExecution> {
   const definition = JSON.parse(substitute(options.definition, options.substitutions)) as {
     States: Record<string, AslState>;
+    TimeoutSeconds?: number;
   };
+  // aws-local-stepfunctions times an execution (top-level TimeoutSeconds) and a task with one
+  // setTimeout; Node fires a delay past 2^31-1 ms (24.8 days) at once, failing the execution with
+  // ExecutionTimeoutError at its first state. The pipeline's execution bound can be longer (weeks
+  // of approval plus training); no local run lasts 24 days, so cap the timers there.
+  if (definition.TimeoutSeconds !== undefined) definition.TimeoutSeconds = Math.min(definition.TimeoutSeconds, UNBOUNDED_SECONDS);
   const executionName = options.executionName ?? randomUUID();
   const executionArn = options.executionArn ?? `arn:aws:states:local:000000000000:execution:training-pipeline:${executionName}`;
   // One callback task per execution in this ASL; a token per execution is enough.
@@ -197,6 +203,7 @@ export async function runPipelineLocally(options: RunPipelineOptions): Promise<L
     if (options.skipWaits) retryIntervalOverrides[stateName] = 0;
     const handler = options.taskHandlers[state.Resource];
     if (!handler) throw new Error(`state ${stateName}: no local handler for resource ${state.Resource}`);
+    if (state.TimeoutSeconds !== undefined) state.TimeoutSeconds = Math.min(state.TimeoutSeconds, UNBOUNDED_SECONDS);
     const limitFor = prepareTask(state);
     taskResourceLocalHandlers[stateName] = async (input) => {
       const { __raw: raw, __params: parameters } = input as { __raw: unknown; __params: unknown };

@@ -141,7 +141,7 @@ export class LocalStepFunctions {
       record.status = result.status;
       record.stopDate = new Date();
       record.result = result;
-      this.options.log?.(`execution ${name} ${result.status}${result.error ? ` (${result.error})` : ''}`);
+      this.options.log?.(`execution ${name} ${result.status}${result.error ? ` in ${result.states.at(-1) ?? '?'} (${result.error}: ${result.cause ?? ''})` : ''}`);
       await this.options.onExecutionEnded?.(record);
     }).catch((error: unknown) => this.options.log?.(`execution ${name}: ${String(error)}`));
     return { executionArn, startDate: seconds(startDate) };

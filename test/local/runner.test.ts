@@ -54,6 +54,33 @@ describe('local Step Functions runner', () => {
     expect(execution).toMatchObject({ status: 'FAILED', error: APPROVAL_REJECTED_ERROR, cause: 'no' });
   });
 
+  it('runs an execution whose top-level TimeoutSeconds is past what one Node timer holds (the pipeline\'s bound can be weeks)', async () => {
+    const definition = JSON.stringify({ ...(JSON.parse(callback) as object), TimeoutSeconds: 60 * 24 * 3600 });
+    const execution = await runPipelineLocally({
+      definition,
+      substitutions: { Fn: 'f' },
+      input: { limits: { seconds: 30 } },
+      taskHandlers: {
+        'arn:aws:states:::lambda:invoke.waitForTaskToken': waitForTaskToken((params) => {
+          const { token } = (params as { Payload: { token: string } }).Payload;
+          setTimeout(() => sendTaskSuccess(token, { ok: true }), 20);
+        }),
+      },
+    });
+    expect(execution).toMatchObject({ status: 'SUCCEEDED', output: { answer: { ok: true } } });
+  });
+
+  it('still ends an execution at a short top-level TimeoutSeconds', async () => {
+    const definition = JSON.stringify({ ...(JSON.parse(callback) as object), TimeoutSeconds: 1 });
+    const execution = await runPipelineLocally({
+      definition,
+      substitutions: { Fn: 'f' },
+      input: { limits: { seconds: 30 } },
+      taskHandlers: { 'arn:aws:states:::lambda:invoke.waitForTaskToken': waitForTaskToken(() => undefined) },
+    });
+    expect(execution).toMatchObject({ status: 'FAILED', error: 'ExecutionTimeoutError' });
+  });
+
   it('applies TimeoutSecondsPath against the state input, as Step Functions does', async () => {
     const execution = await runPipelineLocally({
       definition: callback,
