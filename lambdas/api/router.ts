@@ -19,6 +19,12 @@ export interface HandlerDeps {
   readonly principal: PrincipalResolver;
   readonly ports: Ports;
   readonly models: readonly ModelSummary[];
+  /**
+   * The one web origin (the console's URL) allowed to read responses cross-origin: every
+   * response, refusals included, carries it as `Access-Control-Allow-Origin`.
+   * @default - no CORS header (CLI callers and local mode, which serves the console itself)
+   */
+  readonly corsOrigin?: string;
 }
 
 export type ApiHandler = (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
@@ -158,11 +164,15 @@ export function createHandler(deps: HandlerDeps): ApiHandler {
       const { route, params: rawParams } = match(event.httpMethod, event.path);
       const caller = deps.principal(event);
       const result = await dispatch(ctx, route, rawParams, event, caller);
-      return json(route.successStatus ?? 200, result);
+      return withCors(json(route.successStatus ?? 200, result));
     } catch (error) {
-      return errorResponse(error, event.httpMethod);
+      return withCors(errorResponse(error, event.httpMethod));
     }
   };
+  function withCors(response: APIGatewayProxyResult): APIGatewayProxyResult {
+    if (deps.corsOrigin === undefined) return response;
+    return { ...response, headers: { ...response.headers, 'access-control-allow-origin': deps.corsOrigin, vary: 'Origin' } };
+  }
 }
 
 function pageOf(query: { limit?: number; nextToken?: string }) {

@@ -10,7 +10,15 @@ import { MAX_PAGE_SIZE } from '../shared/pages';
 
 /** Largest accepted request body; API Gateway allows 10 MB, the registry never needs more than this. */
 export const MAX_BODY_BYTES = 64 * 1024;
-/** Largest page a list route returns. */
+
+/**
+ * The request headers a browser page may send cross-origin (the CORS preflight's
+ * `Access-Control-Allow-Headers`): what lib/client's SigV4 signing adds (Authorization,
+ * X-Amz-Date, X-Amz-Security-Token for the identity pool's temporary credentials, and
+ * X-Amz-Content-Sha256, which @smithy/signature-v4 adds unless told not to), Content-Type
+ * (application/json is not a CORS-safelisted type) and Idempotency-Key. Accept is safelisted.
+ */
+export const CORS_REQUEST_HEADERS = ['Authorization', 'Content-Type', 'X-Amz-Date', 'X-Amz-Security-Token', 'X-Amz-Content-Sha256', 'Idempotency-Key'] as const;
 
 const name = z
   .string()

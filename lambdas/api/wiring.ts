@@ -46,6 +46,8 @@ export const apiEnvironmentSchema = z.object({
   [ENV.deployStateMachineArn]: envValue.arn.optional(),
   [ENV.datasetsBucket]: envValue.name,
   [ENV.datasetsCatalog]: catalogEnvValue,
+  /** The console's origin, when the stack has a console (RegistryApi.allowBrowserOrigin). */
+  [ENV.consoleOrigin]: envValue.origin.optional(),
 });
 
 /** The API's domain context (models and AWS-backed ports) from the function's environment. */
@@ -54,7 +56,7 @@ export function createApiContextFromEnv(
   environment: Readonly<Record<string, string | undefined>>,
   /** DynamoDB client settings (local mode serializes requests to keep moto's writes atomic). */
   dynamoConfig: DynamoDBClientConfig = {},
-): ApiContext {
+): ApiContext & { corsOrigin?: string } {
   const env = parseEnvironment(apiEnvironmentSchema, environment);
   const api = sdkClientConfig('api');
   const dynamo = createDocumentClient({ ...api, ...dynamoConfig });
@@ -64,6 +66,7 @@ export function createApiContextFromEnv(
   // that got it, never a retry of an attempt whose success was lost (lambdas/api/domain.ts, decide).
   const callbacks = new SFNClient({ ...sdkClientConfig('api'), maxAttempts: 1 });
   return {
+    ...(env[ENV.consoleOrigin] !== undefined ? { corsOrigin: env[ENV.consoleOrigin] } : {}),
     models: env[ENV.models].map((model) => ({ ...model, ...(env[ENV.driftAlarms][model.name] !== undefined ? { driftAlarmName: env[ENV.driftAlarms][model.name] } : {}) })),
     ports: {
       registry: new DynamoRegistry(dynamo, env[ENV.tableName]),
@@ -90,5 +93,5 @@ export function createApiHandlerFromEnv(
   dynamoConfig: DynamoDBClientConfig = {},
 ): { handler: ApiHandler; modelCount: number } {
   const ctx = createApiContextFromEnv(environment, dynamoConfig);
-  return { handler: createHandler({ principal, models: ctx.models, ports: ctx.ports }), modelCount: ctx.models.length };
+  return { handler: createHandler({ principal, models: ctx.models, ports: ctx.ports, ...(ctx.corsOrigin !== undefined ? { corsOrigin: ctx.corsOrigin } : {}) }), modelCount: ctx.models.length };
 }

@@ -37,6 +37,11 @@ export const ENV = {
   eventBusName: 'EVENT_BUS_NAME',
   /** Base URL of the Caretaker console, linked from ApprovalRequested events (optional). */
   consoleUrl: 'CONSOLE_URL',
+  /**
+   * The one web origin (`https://host[:port]`, the console's URL) whose pages may read the API's
+   * responses: the API function's `Access-Control-Allow-Origin` (optional; unset, no CORS header).
+   */
+  consoleOrigin: 'CONSOLE_ORIGIN',
   /** The retraining intake's model names, comma-separated. */
   modelNames: 'MODEL_NAMES',
   /** Prefix of the alarm names the retraining intake acts on. */
@@ -62,6 +67,8 @@ export const envValue = {
   name: z.string().min(1, 'is not set'),
   arn: z.string().startsWith('arn:', 'is not an ARN'),
   url: z.url('is not a URL'),
+  /** A web origin as browsers send it in `Origin`: `https://` and a host (and port), no path, no trailing slash. */
+  origin: z.string().regex(/^https:\/\/[A-Za-z0-9.-]+(:\d{1,5})?$/, 'is not an https origin (https://host[:port], no path)'),
   /** JSON text, parsed and then checked with `schema`. */
   json: <S extends z.ZodType>(schema: S) =>
     z

@@ -308,6 +308,15 @@ export class ConsoleHosting extends Construct {
     });
 
     this.host = props.domainNames?.[0] ?? this.distribution.distributionDomainName;
+    // The console's pages call the API from the browser: its one CORS origin is the console's URL.
+    if (props.api.browserOrigin === undefined) {
+      props.api.allowBrowserOrigin(this.url);
+    } else {
+      Annotations.of(this).addWarningV2(
+        'caretaker:consoleApiOriginTaken',
+        `The API already allows another console's origin (${props.api.browserOrigin}); browsers refuse this console's calls to it (CORS allows one origin per API).`,
+      );
+    }
     const origins_ = [
       ...(props.domainNames ?? []).map((name) => `https://${name}`),
       `https://${this.distribution.distributionDomainName}`,

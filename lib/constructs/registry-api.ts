@@ -1,4 +1,4 @@
-import { CfnElement, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { CfnElement, Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
@@ -18,9 +18,9 @@ import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct, type IConstruct } from 'constructs';
 import * as z from 'zod';
 import type { ModelSummary } from '../../lambdas/api/ports';
-import { ROUTES, type RouteSpec } from '../../lambdas/api/schemas';
+import { CORS_REQUEST_HEADERS, ROUTES, type RouteSpec } from '../../lambdas/api/schemas';
 import { datasetCatalogFromConfig } from '../dataset-catalog';
-import { ENV } from '../../lambdas/shared/env';
+import { ENV, envValue } from '../../lambdas/shared/env';
 import { datasetPrefix, type artifactAreas } from '../../lambdas/shared/layout';
 import { KEY_PREFIX, keys } from '../../lambdas/shared/contracts';
 import { TABLE_SCHEMA } from '../../lambdas/shared/table-schema';
@@ -213,6 +213,12 @@ export class RegistryApi extends Construct {
   /** The audit copy's alarms: events copied late by the reconciler, copier batches given up, reconciler errors. */
   public readonly auditAlarms: readonly cloudwatch.Alarm[];
   public readonly webAcl?: wafv2.CfnWebACL;
+  /** The web origin allowed to call the API from a browser (`allowBrowserOrigin`), once set. */
+  public get browserOrigin(): string | undefined {
+    return this.corsOrigin;
+  }
+  private corsOrigin?: string;
+  private readonly gatewayResponses: apigw.GatewayResponse[] = [];
 
   constructor(scope: Construct, id: string, props: RegistryApiProps) {
     super(scope, id);
@@ -522,19 +528,68 @@ export class RegistryApi extends Construct {
 
   /** API Gateway's own refusals use the same `{ error, message }` shape as the function's. */
   private addGatewayResponses(): void {
-    const respond = (id: string, type: apigw.ResponseType, statusCode: string, error: string, message: string) =>
-      this.api.addGatewayResponse(id, {
-        type,
-        statusCode,
-        templates: { 'application/json': `{"error":"${error}","message":${message}}` },
-      });
+    const respond = (id: string, type: apigw.ResponseType, statusCode: string | undefined, error: string, message: string) =>
+      this.gatewayResponses.push(
+        this.api.addGatewayResponse(id, {
+          type,
+          ...(statusCode !== undefined ? { statusCode } : {}),
+          templates: { 'application/json': `{"error":"${error}","message":${message}}` },
+        }),
+      );
     respond('BadBody', apigw.ResponseType.BAD_REQUEST_BODY, '400', 'Invalid', '"$context.error.validationErrorString"');
     respond('BadParameters', apigw.ResponseType.BAD_REQUEST_PARAMETERS, '400', 'Invalid', '"$context.error.validationErrorString"');
     respond('TooLarge', apigw.ResponseType.REQUEST_TOO_LARGE, '413', 'PayloadTooLarge', '"the body is too large"');
-    respond('Denied', apigw.ResponseType.ACCESS_DENIED, '403', 'Forbidden', '"$context.error.messageString"');
+    // $context.error.messageString is already quoted (API Gateway developer guide, "$context
+    // variables": "the quoted value of $context.error.message"); it is API Gateway's own default
+    // template, {"message":$context.error.messageString}.
+    respond('Denied', apigw.ResponseType.ACCESS_DENIED, '403', 'Forbidden', '$context.error.messageString');
     respond('NoRoute', apigw.ResponseType.MISSING_AUTHENTICATION_TOKEN, '403', 'Forbidden', '"no such route, or the request is not signed"');
     respond('Throttled', apigw.ResponseType.THROTTLED, '429', 'Throttled', '"too many requests; retry with backoff"');
     respond('Default5xx', apigw.ResponseType.DEFAULT_5XX, '502', 'Unavailable', '"the API is unavailable; retry"');
+    // Every other refusal (INVALID_SIGNATURE, EXPIRED_TOKEN, UNAUTHORIZED …) keeps its status and
+    // names its type, so a browser can tell expired credentials from a refusal.
+    respond('Default4xx', apigw.ResponseType.DEFAULT_4XX, undefined, '$context.error.responseType', '$context.error.messageString');
+  }
+
+  /**
+   * Lets pages served from `origin` (`https://host[:port]`, e.g. the console's CloudFront URL)
+   * call the API from a browser, and read its answers, refusals included (CORS):
+   * - an OPTIONS method on each route's resource, a mock integration with no authorization (a
+   *   browser's preflight carries no credentials, so it cannot be SigV4-signed), answering 204
+   *   with exactly this origin, the route's methods and `CORS_REQUEST_HEADERS`;
+   * - `Access-Control-Allow-Origin` on the function's responses (`CONSOLE_ORIGIN`);
+   * - the same header on API Gateway's own responses (IAM 403s, throttling, 4XX and 5XX).
+   * One origin, never `*`: the header holds one value, and a wildcard would let any site's page
+   * read a signed-in person's answers. Call it once.
+   */
+  allowBrowserOrigin(origin: string): void {
+    if (this.corsOrigin !== undefined) {
+      throw new Error(`RegistryApi ${this.node.path}: allowBrowserOrigin was already called with ${this.corsOrigin}; one origin per API, got ${origin}`);
+    }
+    if (!Token.isUnresolved(origin) && !envValue.origin.safeParse(origin).success) {
+      throw new Error(`RegistryApi ${this.node.path}: allowBrowserOrigin(origin) must be https://host[:port] with no path or trailing slash (not "*"), got ${origin}`);
+    }
+    this.corsOrigin = origin;
+    const methodsByPath = new Map<string, string[]>();
+    for (const route of ROUTES) methodsByPath.set(route.path, [...(methodsByPath.get(route.path) ?? []), route.method]);
+    for (const [path, methods] of methodsByPath) {
+      const preflight = this.api.root.resourceForPath(path).addCorsPreflight({
+        allowOrigins: [origin],
+        allowMethods: methods,
+        allowHeaders: [...CORS_REQUEST_HEADERS],
+        maxAge: Duration.minutes(10),
+      });
+      Validations.of(preflight).acknowledge(
+        { id: 'AwsSolutions-APIG4', reason: 'CORS preflight (OPTIONS, mock integration): browsers send it without credentials, so it cannot be signed; it answers headers only and reaches no function or data.' },
+        { id: 'AwsSolutions-COG4', reason: 'CORS preflight: unauthenticated by the Fetch standard; every route method itself requires AWS_IAM.' },
+      );
+    }
+    this.handler.function.addEnvironment(ENV.consoleOrigin, origin);
+    for (const response of this.gatewayResponses) {
+      const cfn = response.node.defaultChild as apigw.CfnGatewayResponse;
+      const existing = (cfn.responseParameters ?? {}) as Record<string, string>;
+      cfn.responseParameters = { ...existing, 'gatewayresponse.header.Access-Control-Allow-Origin': `'${origin}'`, 'gatewayresponse.header.Vary': "'Origin'" };
+    }
   }
 
   private addWaf(): wafv2.CfnWebACL {

@@ -24,9 +24,9 @@ describe('RegistryApi', () => {
   });
   const apiId = stack.getLogicalId(stack.api.api.node.defaultChild as never);
 
-  it('requires AWS_IAM on every method, one per route', () => {
-    const methods = template.findResources('AWS::ApiGateway::Method');
-    const auth = Object.values(methods).map((m) => (m as { Properties: { AuthorizationType: string } }).Properties.AuthorizationType);
+  it('requires AWS_IAM on every method but the CORS preflights, one per route', () => {
+    const methods = Object.values(template.findResources('AWS::ApiGateway::Method')) as { Properties: { HttpMethod: string; AuthorizationType: string } }[];
+    const auth = methods.filter((m) => m.Properties.HttpMethod !== 'OPTIONS').map((m) => m.Properties.AuthorizationType);
     expect(auth).toHaveLength(ROUTES.length);
     expect(new Set(auth)).toEqual(new Set(['AWS_IAM']));
   });
@@ -54,8 +54,8 @@ describe('RegistryApi', () => {
       OperationName: 'listVersions',
       RequestParameters: Match.objectLike({ 'method.request.querystring.status': false, 'method.request.path.model': true }),
     });
-    const methods = Object.values(template.findResources('AWS::ApiGateway::Method')) as { Properties: { RequestValidatorId?: unknown } }[];
-    expect(methods.every((m) => m.Properties.RequestValidatorId !== undefined)).toBe(true);
+    const methods = Object.values(template.findResources('AWS::ApiGateway::Method')) as { Properties: { HttpMethod: string; RequestValidatorId?: unknown } }[];
+    expect(methods.filter((m) => m.Properties.HttpMethod !== 'OPTIONS').every((m) => m.Properties.RequestValidatorId !== undefined)).toBe(true);
   });
 
   it('produces draft-4 schemas API Gateway accepts', () => {

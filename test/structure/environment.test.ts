@@ -67,7 +67,7 @@ export function disagreements(fn: SynthesizedFunction, schema: z.ZodObject | und
 
 /** A value of the shape a field accepts, standing in for a deploy-time token (a Ref or GetAtt). */
 function standIn(field: z.ZodType, name: string): string {
-  const candidates = [`${name.toLowerCase()}-value`, 'arn:aws:states:eu-west-1:123456789012:stateMachine:x', 'https://sqs.eu-west-1.amazonaws.com/123456789012/x.fifo', '{}'];
+  const candidates = [`${name.toLowerCase()}-value`, 'arn:aws:states:eu-west-1:123456789012:stateMachine:x', 'https://sqs.eu-west-1.amazonaws.com/123456789012/x.fifo', 'https://d111111abcdef8.cloudfront.net', '{}'];
   const fitting = candidates.find((candidate) => field.safeParse(candidate).success);
   if (fitting === undefined) throw new Error(`no stand-in fits ${name}`);
   return fitting;
