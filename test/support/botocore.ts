@@ -40,3 +40,24 @@ export function sagemakerShapeConstraints(operation: string, path: readonly stri
   const out = execFileSync('python3', ['-c', BOUNDS_SCRIPT], { input: JSON.stringify({ operation, path }), encoding: 'utf8' });
   return JSON.parse(out) as Record<string, { min?: number; max?: number }>;
 }
+
+const SERVICE_SCRIPT = `
+import json, sys
+import botocore.session
+from botocore.validate import ParamValidator
+request = json.load(sys.stdin)
+model = botocore.session.get_session().get_service_model(request['service'])
+operation = model.operation_model(request['operation'])
+report = ParamValidator().validate(request['params'], operation.input_shape)
+print(json.dumps({'errors': report.generate_report().splitlines() if report.has_errors() else [], 'protocol': model.metadata['protocol'], 'targetPrefix': model.metadata.get('targetPrefix'), 'jsonVersion': model.metadata.get('jsonVersion'), 'authtype': operation.metadata.get('authtype', operation._operation_model.get('authtype'))}))
+`;
+
+/**
+ * botocore's validation errors for `params` of any service's `operation` (e.g. cognito-identity
+ * GetId), with what the model says about how it is sent: protocol, JSON target prefix and
+ * version, and the operation's auth type (`none` for unsigned calls).
+ */
+export function serviceRequestCheck(service: string, operation: string, params: unknown): { errors: string[]; protocol: string; targetPrefix?: string; jsonVersion?: string; authtype?: string } {
+  const out = execFileSync('python3', ['-c', SERVICE_SCRIPT], { input: JSON.stringify({ service, operation, params }), encoding: 'utf8' });
+  return JSON.parse(out) as ReturnType<typeof serviceRequestCheck>;
+}
