@@ -172,10 +172,12 @@ export async function runDemo({ stack, config, print = () => undefined, stepTime
     step(`${batch} traffic sent`, `${rows} requests to the live endpoint, captured at ${model.deployment.dataCapturePercent} %`);
   };
 
-  /** The pipeline's RecordDeployment writes the deployed version's drift baseline; the analyzer needs it. */
+  /**
+   * The pipeline's BuildDriftBaseline, the state after RecordDeployment, writes the deployed
+   * version's drift baseline (the analyzer needs it): the version is LIVE a moment before it exists.
+   */
   const expectDriftBaseline = async (v: number) => {
-    const baseline = await readBaseline(s3, stack.names.artifactsBucket, model.name, v);
-    if (!baseline) throw new DemoFailure(`the pipeline wrote no drift baseline for v${v}`);
+    const baseline = await waitFor(`the pipeline's drift baseline for v${v}`, () => readBaseline(s3, stack.names.artifactsBucket, model.name, v));
     step(`v${v} drift baseline recorded`, `${baseline.rows} rows, ${Object.keys(baseline.features).length} features`);
   };
 

@@ -158,6 +158,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         const name = typeof resource.Properties?.AlarmName === 'string' ? resource.Properties.AlarmName : `${prefix}-${logicalId}`;
         resources.set(logicalId, { type: resource.Type, ref: name, attributes: { Arn: `arn:aws:cloudwatch:${REGION}:${ACCOUNT_ID}:alarm:${name}` } });
       }
+      if (resource.Type === 'AWS::CloudFront::Distribution') {
+        // No CDN locally: `local up` serves the console from the API's own origin, so its requests
+        // are same-origin and the API's CORS origin (CONSOLE_ORIGIN, from this name) is never consulted.
+        resources.set(logicalId, { type: resource.Type, ref: logicalId, attributes: { DomainName: 'localhost' } });
+      }
       if (resource.Type === 'AWS::KMS::Key') {
         const arn = `arn:aws:kms:${REGION}:${ACCOUNT_ID}:key/${logicalId}`;
         resources.set(logicalId, { type: resource.Type, ref: logicalId, attributes: { Arn: arn } });
