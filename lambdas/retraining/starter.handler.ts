@@ -2,7 +2,8 @@
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { createDocumentClient } from '../shared/dynamo';
 import { ENV, parseEnvironment } from '../shared/env';
-import { logger, metrics } from '../shared/powertools';
+import { logger } from '../shared/powertools';
+import { metrics } from '../shared/powertools-metrics';
 import { sdkClientConfig } from '../shared/sdk';
 import { EmfRetrainingMetrics, StepFunctionsPipeline } from './adapters';
 import { DynamoDatasetVersions, DynamoRetrainingStore } from './repository';
