@@ -11,7 +11,7 @@ import { approvalOutput, rejectionFailure, type ApprovalOutput, type RejectionCa
 import { retrainingRequestSchema } from '../shared/contracts';
 import { Unavailable } from '../shared/errors';
 import { artifactPrefixes } from '../shared/layout';
-import { DRIFT_METRICS, METRIC_NAMESPACE } from '../drift/analyze';
+import { DRIFT_DIMENSIONS, DRIFT_METRICS, METRICS_NAMESPACE } from '../shared/metrics';
 import {
   type AlarmStatus,
   type DriftMetrics,
@@ -173,9 +173,9 @@ export class CloudWatchMetricsReader implements MetricsReader {
               ReturnData: true,
               MetricStat: {
                 Metric: {
-                  Namespace: METRIC_NAMESPACE,
+                  Namespace: METRICS_NAMESPACE,
                   MetricName: q.metric,
-                  Dimensions: [{ Name: 'Model', Value: model }, ...(q.feature !== undefined ? [{ Name: 'Feature', Value: q.feature }] : [])],
+                  Dimensions: [{ Name: DRIFT_DIMENSIONS.model, Value: model }, ...(q.feature !== undefined ? [{ Name: DRIFT_DIMENSIONS.feature, Value: q.feature }] : [])],
                 },
                 Period: range.periodSeconds,
                 Stat: q.metric === DRIFT_METRICS.capturedRecords ? 'Sum' : 'Maximum',
@@ -216,10 +216,10 @@ export class CloudWatchMetricsReader implements MetricsReader {
     let nextToken: string | undefined;
     do {
       const page = await this.client.send(
-        new ListMetricsCommand({ Namespace: METRIC_NAMESPACE, MetricName: DRIFT_METRICS.psi, Dimensions: [{ Name: 'Model', Value: model }], NextToken: nextToken }),
+        new ListMetricsCommand({ Namespace: METRICS_NAMESPACE, MetricName: DRIFT_METRICS.psi, Dimensions: [{ Name: DRIFT_DIMENSIONS.model, Value: model }], NextToken: nextToken }),
       );
       for (const metric of page.Metrics ?? []) {
-        const feature = metric.Dimensions?.find((d) => d.Name === 'Feature')?.Value;
+        const feature = metric.Dimensions?.find((d) => d.Name === DRIFT_DIMENSIONS.feature)?.Value;
         if (feature !== undefined) found.add(feature);
       }
       nextToken = page.NextToken;

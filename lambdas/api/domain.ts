@@ -8,6 +8,7 @@ import {
   type AuditEvent,
   type DecisionRecord,
   type DeliveryState,
+  evaluationReportSchema,
   keys,
   type ModelVersionRecord,
   type RetrainingRequest,
@@ -18,7 +19,6 @@ import {
 } from '../shared/contracts';
 import { Conflict, Forbidden, Invalid, NotFound, Unavailable } from '../shared/errors';
 import { logger } from '../shared/powertools';
-import { evaluationReportSchema } from '../pipeline/settings';
 import { DeploymentInFlight, describeHolder } from '../pipeline/deployment-lease';
 import { auditCaller, matchesApprover, parsePrincipal, type Principal, sameRole, samePerson } from './principal';
 import { type DatasetsPort, type DecisionWrite, type DeploymentRecord, type ModelSummary, type Page, type PageRequest, type Ports, type RollbackRequest, TaskTokenGone } from './ports';

@@ -14,25 +14,8 @@ import { QualityAccumulator, qualityMetricFor } from './quality';
 import { DEFAULT_MIN_RECORDS, reportDocument, type DriftReportDocument } from './report';
 import { renderReportHtml } from './report-html';
 import { artifactPrefixes, driftReportKeys } from '../shared/layout';
-import { METRICS_NAMESPACE } from '../shared/metrics';
+import { DRIFT_DIMENSIONS, DRIFT_METRICS, METRICS_NAMESPACE } from '../shared/metrics';
 import { CurrentWindow, type WindowOptions } from './window';
-
-/** The namespace the analyzer publishes in: every Caretaker metric's (`lambdas/shared/metrics.ts`). */
-export const METRIC_NAMESPACE = METRICS_NAMESPACE;
-/** Metric names the analyzer publishes (the alarms and the dashboard use these). */
-export const DRIFT_METRICS = {
-  driftScore: 'DriftScore',
-  capturedRecords: 'CapturedRecords',
-  driftedFeatures: 'DriftedFeatures',
-  modelQuality: 'ModelQuality',
-  labeledRecords: 'LabeledRecords',
-  psi: 'PSI',
-  jsDistance: 'JSDistance',
-  ksStatistic: 'KSStatistic',
-  ksPValue: 'KSPValue',
-  chiSquarePValue: 'ChiSquarePValue',
-  missingRate: 'MissingRate',
-} as const;
 
 export interface DriftPorts {
   /** Version currently LIVE for the model, if any. */
@@ -151,7 +134,7 @@ export async function analyzeWindow(request: AnalyzeRequest, ports: DriftPorts):
           ? { [DRIFT_METRICS.ksStatistic]: drift.ks.statistic, [DRIFT_METRICS.ksPValue]: drift.ks.pValue }
           : { [DRIFT_METRICS.chiSquarePValue]: drift.chiSquare.pValue }),
       };
-      ports.emit(emf(timestamp, { Model: model, Feature: feature }, values, { Version: version }));
+      ports.emit(emf(timestamp, { [DRIFT_DIMENSIONS.model]: model, [DRIFT_DIMENSIONS.feature]: feature }, values, { Version: version }));
       driftScore = Math.max(driftScore ?? 0, drift.psi);
     }
   }
@@ -159,7 +142,7 @@ export async function analyzeWindow(request: AnalyzeRequest, ports: DriftPorts):
   ports.emit(
     emf(
       timestamp,
-      { Model: model },
+      { [DRIFT_DIMENSIONS.model]: model },
       {
         [DRIFT_METRICS.capturedRecords]: window.rows,
         ...(report && driftScore !== undefined
@@ -287,7 +270,7 @@ export function emf(
       Timestamp: timestamp,
       CloudWatchMetrics: [
         {
-          Namespace: METRIC_NAMESPACE,
+          Namespace: METRICS_NAMESPACE,
           Dimensions: [Object.keys(dimensions)],
           Metrics: metrics.map(([name]) => ({ Name: name, Unit: name === DRIFT_METRICS.capturedRecords || name === DRIFT_METRICS.labeledRecords || name === DRIFT_METRICS.driftedFeatures ? 'Count' : 'None' })),
         },

@@ -121,10 +121,5 @@ export const EVALUATION_CONTAINER_ARGUMENTS = ['evaluate'] as const;
 /** … and writes this file into its `report` output (`evaluations/<model>/<runId>/`). */
 export const EVALUATION_REPORT_FILE = 'evaluation.json';
 
-/** `evaluation.json`: metrics of the candidate and, when there is one, the champion, on the same holdout. */
-export const evaluationReportSchema = z.object({
-  candidate: z.object({ metrics: z.record(z.string(), z.number()) }),
-  champion: z.object({ metrics: z.record(z.string(), z.number()) }).nullish(),
-  holdout: z.object({ rows: z.number().int().nonnegative().optional() }).optional(),
-});
-export type EvaluationReport = z.infer<typeof evaluationReportSchema>;
+/** `evaluation.json`'s shape: the pipeline's gate and the API's evaluation view both read it. */
+export { evaluationReportSchema, type EvaluationReport } from '../shared/contracts';

@@ -258,6 +258,20 @@ export interface AuditEvent {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Evaluation
+
+/**
+ * `evaluation.json` (the evaluation container's report): metrics of the candidate and, when there
+ * is one, the champion, on the same holdout. The pipeline's gate decides on it; the API shows it.
+ */
+export const evaluationReportSchema = z.object({
+  candidate: z.object({ metrics: z.record(z.string(), z.number()) }),
+  champion: z.object({ metrics: z.record(z.string(), z.number()) }).nullish(),
+  holdout: z.object({ rows: z.number().int().nonnegative().optional() }).optional(),
+});
+export type EvaluationReport = z.infer<typeof evaluationReportSchema>;
+
+// ---------------------------------------------------------------------------------------------
 // Keys
 
 

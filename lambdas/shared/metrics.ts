@@ -22,3 +22,21 @@ export const AUDIT_METRICS = {
   /** Audit events older than the grace period that the reconciler found missing from the write-once bucket and copied. */
   late: 'AuditCopyLate',
 } as const;
+
+/** Metric names the drift analyzer publishes (its alarms, the dashboard and the API's drift view read these). */
+export const DRIFT_METRICS = {
+  driftScore: 'DriftScore',
+  capturedRecords: 'CapturedRecords',
+  driftedFeatures: 'DriftedFeatures',
+  modelQuality: 'ModelQuality',
+  labeledRecords: 'LabeledRecords',
+  psi: 'PSI',
+  jsDistance: 'JSDistance',
+  ksStatistic: 'KSStatistic',
+  ksPValue: 'KSPValue',
+  chiSquarePValue: 'ChiSquarePValue',
+  missingRate: 'MissingRate',
+} as const;
+
+/** Dimension names of the drift metrics: per model, and per model and feature for the feature statistics. */
+export const DRIFT_DIMENSIONS = { model: 'Model', feature: 'Feature' } as const;

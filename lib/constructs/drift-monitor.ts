@@ -10,12 +10,11 @@ import * as targets from 'aws-cdk-lib/aws-scheduler-targets';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { DRIFT_METRICS, METRIC_NAMESPACE } from '../../lambdas/drift/analyze';
 import { artifactPrefixes, driftReportKeys, type artifactAreas } from '../../lambdas/shared/layout';
 import { qualityMetricFor } from '../../lambdas/drift/quality';
 import { ENV } from '../../lambdas/shared/env';
 import { SUPPRESSION_REASONS } from '../../lambdas/retraining/policy';
-import { RETRAINING_DIMENSIONS, RETRAINING_METRICS } from '../../lambdas/shared/metrics';
+import { DRIFT_DIMENSIONS, DRIFT_METRICS, METRICS_NAMESPACE, RETRAINING_DIMENSIONS, RETRAINING_METRICS } from '../../lambdas/shared/metrics';
 import { endpointDeployment, type ModelConfig } from '../config';
 import { CaretakerFunction } from './caretaker-function';
 
@@ -155,24 +154,17 @@ export class DriftMonitor extends Construct {
 
   /** `DriftScore` of a model: the largest feature PSI in a window. */
   metricDriftScore(model: string, period = Duration.minutes(15)): cloudwatch.Metric {
-    return new cloudwatch.Metric({
-      namespace: METRIC_NAMESPACE,
-      metricName: DRIFT_METRICS.driftScore,
-      dimensionsMap: { Model: model },
-      statistic: cloudwatch.Stats.MAXIMUM,
-      period,
-    });
+    return this.metric(DRIFT_METRICS.driftScore, model, { statistic: cloudwatch.Stats.MAXIMUM, period });
   }
 
   /** `ModelQuality` of a model: its objective metric over labelled traffic in a window. */
   metricModelQuality(model: string, period = Duration.minutes(15)): cloudwatch.Metric {
-    return new cloudwatch.Metric({
-      namespace: METRIC_NAMESPACE,
-      metricName: DRIFT_METRICS.modelQuality,
-      dimensionsMap: { Model: model },
-      statistic: cloudwatch.Stats.AVERAGE,
-      period,
-    });
+    return this.metric(DRIFT_METRICS.modelQuality, model, { statistic: cloudwatch.Stats.AVERAGE, period });
+  }
+
+  /** One of the analyzer's per-model metrics (`DRIFT_METRICS`, dimension Model); as aws-lambda's `FunctionBase.metric`. */
+  metric(metricName: string, model: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return new cloudwatch.Metric({ namespace: METRICS_NAMESPACE, metricName, dimensionsMap: { [DRIFT_DIMENSIONS.model]: model }, ...props });
   }
 
   private grantAnalyzerReads(props: DriftMonitorProps): void {
@@ -337,7 +329,7 @@ export class DriftMonitor extends Construct {
       });
     const trigger = (model: string, metricName: string, dimensions: Record<string, string> = {}) =>
       new cloudwatch.Metric({
-        namespace: METRIC_NAMESPACE,
+        namespace: METRICS_NAMESPACE,
         metricName,
         dimensionsMap: { [RETRAINING_DIMENSIONS.model]: model, ...dimensions },
         statistic: cloudwatch.Stats.SUM,
@@ -422,14 +414,7 @@ export class DriftMonitor extends Construct {
         ],
         right: perModel(
           (m) =>
-            new cloudwatch.Metric({
-              namespace: METRIC_NAMESPACE,
-              metricName: DRIFT_METRICS.capturedRecords,
-              dimensionsMap: { Model: m.name },
-              statistic: cloudwatch.Stats.SUM,
-              period: Duration.hours(1),
-              label: `${m.name} captured records`,
-            }),
+            this.metric(DRIFT_METRICS.capturedRecords, m.name, { statistic: cloudwatch.Stats.SUM, period: Duration.hours(1), label: `${m.name} captured records` }),
         ),
         width: 12,
       }),
