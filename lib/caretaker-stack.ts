@@ -140,7 +140,7 @@ export class CaretakerStack extends Stack {
 
     // --- retraining trigger (issue 6) ---
     this.retraining = new RetrainingTrigger(this, 'Retraining', {
-      models: config.models.map((model) => retrainingModelFromConfig(model, this.pipeline.executionTimeout)),
+      models: config.models.map((model) => ({ ...retrainingModelFromConfig(model, this.pipeline.executionTimeout), endpointName: this.pipeline.endpointName(model.name) })),
       stateMachine: this.pipeline.stateMachine,
       table: this.metadata.table,
       encryptionKey: this.key,

@@ -6,4 +6,4 @@ import { releaseSettingsSchema } from './settings';
 
 const settings = parseEnvironment(releaseSettingsSchema);
 
-export const handler = createReleaseHandler(dynamoReleasePorts(createDocumentClient(), settings[ENV.tableName]));
+export const handler = createReleaseHandler(dynamoReleasePorts(createDocumentClient(), settings[ENV.tableName], () => new Date(), settings[ENV.deploymentEndpoints]));

@@ -1,13 +1,17 @@
 /**
  * Step Functions "Execution Status Change" (a pipeline execution ended) → the model's lease is
  * released and its cooldown starts. The rule matches only the training pipeline's terminal
- * statuses. A run the pipeline could not close itself (aborted, timed out) is closed here.
- * If this event is ever lost, the lease still expires (`leaseSeconds`), so a model cannot
- * stay blocked forever.
+ * statuses. A run the pipeline could not close itself (aborted, timed out) is closed here, and
+ * the endpoint's deployment lease it may hold (taken by StartDeployment/StartRollback) is freed:
+ * an aborted or timed-out execution never reaches RecordDeployment/FinishRun, which free it
+ * otherwise. Both releases are conditioned on the lease still naming this run, so a late event
+ * never frees another run's lease. If this event is ever lost, both leases still expire
+ * (`leaseSeconds`, the deploy path's bound), so a model cannot stay blocked forever.
  */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { EventBridgeEvent } from 'aws-lambda';
 import * as z from 'zod';
+import { DeploymentLeases } from '../pipeline/deployment-lease';
 import { TRIGGER_KINDS, type RunRecord } from '../shared/contracts';
 import { logger } from '../shared/powertools';
 import { released } from './policy';
@@ -44,15 +48,25 @@ export function modelOfExecution(detail: ExecutionEnded['detail']): string | und
   return RUN_ID.exec(detail.name)?.[1];
 }
 
+/** A model's endpoint deployment lease, given back by the run that holds it. */
+export interface DeploymentLeasePort {
+  /** Frees the lease of `model`'s endpoint if `runId` still holds it; `false` when it does not (or the model has no endpoint here). */
+  releaseHeldBy(model: string, runId: string, at: string): Promise<boolean>;
+}
+
 export interface ReleasePorts {
   readonly store: Pick<RetrainingStore, 'readLease' | 'writeLease'>;
   readonly closeRun: (runId: string, end: { status: RunRecord['status']; endedAt: string; failure?: RunRecord['failure'] }) => Promise<boolean>;
+  /** @default - no deployment lease is freed here (it expires after the deploy path's bound) */
+  readonly deploymentLease?: DeploymentLeasePort;
   readonly now: () => Date;
 }
 
 export interface ReleaseResult {
   readonly released: boolean;
   readonly closedRun: boolean;
+  /** The ended run held its endpoint's deployment lease, and it was freed. */
+  readonly freedDeployment: boolean;
 }
 
 /** Releases `runId`'s lease on `model` (no-op when it no longer holds it) and closes the run if still open. */
@@ -67,6 +81,9 @@ export async function releaseRun(
     if (next === undefined) break; // already released, or taken over after expiry
     wasReleased = await ports.store.writeLease(next, state.revision);
   }
+  // Every terminal status: SUCCEEDED/FAILED runs freed it themselves (then this is a no-op);
+  // ABORTED/TIMED_OUT ones stopped wherever they were, possibly holding the endpoint.
+  const freedDeployment = (await ports.deploymentLease?.releaseHeldBy(ended.model, ended.runId, ended.endedAt)) ?? false;
   const closedRun = await ports.closeRun(
     ended.runId,
     ended.status === 'SUCCEEDED'
@@ -77,7 +94,7 @@ export async function releaseRun(
           failure: { state: 'Execution', error: ended.error ?? `States.${ended.status}`, cause: ended.cause ?? `execution ${ended.status}` },
         },
   );
-  return { released: wasReleased, closedRun };
+  return { released: wasReleased, closedRun, freedDeployment };
 }
 
 export function createReleaseHandler(ports: ReleasePorts, log: Pick<typeof logger, 'info' | 'error'> = logger) {
@@ -109,10 +126,23 @@ export function createReleaseHandler(ports: ReleasePorts, log: Pick<typeof logge
   };
 }
 
-export function dynamoReleasePorts(client: DynamoDBDocumentClient, tableName: string, now: () => Date = () => new Date()): ReleasePorts {
+export function dynamoReleasePorts(
+  client: DynamoDBDocumentClient,
+  tableName: string,
+  now: () => Date = () => new Date(),
+  /** Each model's SageMaker endpoint (`DEPLOYMENT_ENDPOINTS`); models not named have no deployment lease freed here. */
+  endpoints: Readonly<Record<string, string>> = {},
+): ReleasePorts {
+  const leases = new DeploymentLeases(client, tableName);
   return {
     store: new DynamoRetrainingStore(client, tableName),
     closeRun: (runId, end) => closeRunIfOpen(client, tableName, runId, end),
+    deploymentLease: {
+      releaseHeldBy: (model, runId, at) => {
+        const endpointName = Object.hasOwn(endpoints, model) ? endpoints[model] : undefined;
+        return endpointName === undefined ? Promise.resolve(false) : leases.release(endpointName, runId, at);
+      },
+    },
     now,
   };
 }

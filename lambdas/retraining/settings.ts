@@ -31,7 +31,11 @@ export const starterSettingsSchema = z.object({
 });
 export type StarterSettings = z.infer<typeof starterSettingsSchema>;
 
-export const releaseSettingsSchema = z.object({ [ENV.tableName]: envValue.name });
+export const releaseSettingsSchema = z.object({
+  [ENV.tableName]: envValue.name,
+  /** `{ "<model>": "<endpoint name>" }`: whose deployment leases an ended execution gives back. */
+  [ENV.deploymentEndpoints]: envValue.json(z.record(z.string().min(1), z.string().min(1))).default({}),
+});
 
 export const intakeSettingsSchema = z.object({
   [ENV.retrainingQueueUrl]: envValue.url,

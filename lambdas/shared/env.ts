@@ -48,6 +48,8 @@ export const ENV = {
   alarmNamePrefix: 'ALARM_NAME_PREFIX',
   /** The starter's per-model policies as compact JSON. */
   retrainingPolicies: 'RETRAINING_POLICIES',
+  /** The releaser's SageMaker endpoint per model, as JSON `{ "<model>": "<endpoint name>" }` (optional): their deployment leases are freed when the holding execution ends. */
+  deploymentEndpoints: 'DEPLOYMENT_ENDPOINTS',
   /** How long the starter's claim on a request lasts, in seconds. */
   claimSeconds: 'CLAIM_SECONDS',
   /** How far back the drift analyzer looks for ground-truth labels (hours; optional). */

@@ -39,6 +39,13 @@ export interface RetrainingModel {
    * model can retrain again. Make it longer than the pipeline can run, approval wait included.
    */
   readonly leaseTimeout: Duration;
+  /**
+   * The SageMaker endpoint the model deploys to. When an execution ends (aborted and timed-out
+   * ones included) the releaser frees this endpoint's deployment lease if that execution still
+   * holds it.
+   * @default - the releaser frees no deployment lease; a lease an aborted run held expires after the deploy path's bound
+   */
+  readonly endpointName?: string;
 }
 
 export interface RetrainingTriggerProps {
@@ -191,12 +198,16 @@ export class RetrainingTrigger extends Construct {
     grantTableItems(this.starter.role, props, ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query']);
     props.stateMachine.grantStartExecution(this.starter.role);
 
-    // --- releaser: pipeline executions that end give the lease back
+    // --- releaser: pipeline executions that end give the lease back (and the endpoint's deployment lease)
+    const endpoints = props.models.flatMap((m) => (m.endpointName === undefined ? [] : [[m.name, m.endpointName] as const]));
     this.releaser = new CaretakerFunction(this, 'Releaser', {
       entry: 'retraining/release.handler.ts',
       description: 'Caretaker: releases a model\'s retraining lease when its pipeline execution ends',
       encryptionKey: key,
-      environment: { [ENV.tableName]: props.table.tableName },
+      environment: {
+        [ENV.tableName]: props.table.tableName,
+        ...(endpoints.length > 0 ? { [ENV.deploymentEndpoints]: JSON.stringify(Object.fromEntries(endpoints)) } : {}),
+      },
       removalPolicy,
     });
     grantTableItems(this.releaser.role, props, ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);

@@ -102,6 +102,16 @@ describe('RetrainingTrigger', () => {
     });
   });
 
+  it("tells the releaser each model's endpoint (the pipeline's), whose deployment lease an ended execution gives back", () => {
+    const resources = (template.toJSON() as { Resources: Record<string, { Properties: { Environment: { Variables: Record<string, string> } } }> }).Resources;
+    const releaser = resources[id(retraining.releaser.function)]!;
+    const endpoints = JSON.parse(releaser.Properties.Environment.Variables.DEPLOYMENT_ENDPOINTS ?? '{}') as Record<string, string>;
+    const starter = resources[id(retraining.starter.function)]!;
+    const models = Object.keys(JSON.parse(starter.Properties.Environment.Variables.RETRAINING_POLICIES ?? '{}') as object);
+    expect(models.length).toBeGreaterThan(0);
+    expect(endpoints).toEqual(Object.fromEntries(models.map((m) => [m, stack.pipeline.endpointName(m)])));
+  });
+
   it('reads the queue with partial batch failures', () => {
     template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       EventSourceArn: { 'Fn::GetAtt': [id(retraining.queue), 'Arn'] },

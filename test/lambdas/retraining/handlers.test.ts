@@ -114,7 +114,7 @@ describe('release handler', () => {
     expect(released).toEqual([]);
 
     const result = await handler(asEvent(executionStatusChange(STATE_MACHINE_ARN, input.runId, 'TIMED_OUT', input, Date.parse('2026-11-22T12:00:00Z'))));
-    expect(result).toEqual({ released: true, closedRun: false });
+    expect(result).toEqual({ released: true, closedRun: false, freedDeployment: false });
     expect(released).toEqual([expect.objectContaining({ model: 'churn-eu', revision: 4, lastEndedAt: '2026-11-22T12:00:00.000Z' })]);
     expect(released[0]).not.toHaveProperty('holder');
   });

@@ -310,7 +310,7 @@ describe('release', () => {
     await starter.deliver(alarmStateChange(driftAlarm(model)), model);
     const runId = starter.sfn.calls[0]!.name!;
     const result = await releaseRun({ model, runId, status: 'ABORTED', endedAt: '2026-11-22T11:00:00.000Z' }, starter.release);
-    expect(result).toEqual({ released: true, closedRun: true });
+    expect(result).toEqual({ released: true, closedRun: true, freedDeployment: false });
     expect(await starter.get(keys.run(runId))).toMatchObject({
       status: 'FAILED',
       endedAt: '2026-11-22T11:00:00.000Z',
