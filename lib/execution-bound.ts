@@ -139,6 +139,9 @@ function doublingWaits(first: number, count: number, doublesBelow = Number.POSIT
 /** States on the pipeline's loops, bounded below by their caps rather than counted once. */
 export const LOOP_TASKS: ReadonlySet<string> = new Set(['TrainModel', 'Evaluate', 'DescribeEndpoint']);
 
+/** Tasks only one deployment mode reaches (their TimeoutSecondsPath reads that mode's settings). */
+export const MODE_TASKS: Readonly<Record<string, ModelSettings['deployment']['mode']>> = { ScoreWithTransform: 'batch' };
+
 export interface ExecutionBound {
   readonly model: string;
   readonly seconds: number;
@@ -178,6 +181,8 @@ export function executionBound(definition: AslDefinition, settings: ModelSetting
   let otherTasks = 0;
   for (const [name, s] of Object.entries(definition.States)) {
     if (s.Type !== 'Task' || LOOP_TASKS.has(name)) continue;
+    const only = MODE_TASKS[name];
+    if (only !== undefined && only !== settings.deployment.mode) continue;
     const seconds = taskWorstSeconds(name, s, settings);
     if (DEPLOY_TASKS.has(name)) deployTasks += seconds;
     else otherTasks += seconds;
@@ -200,6 +205,8 @@ export const DEPLOY_TASKS: ReadonlySet<string> = new Set([
   'CreateEndpointConfig',
   'CreateEndpointConfigOnInstanceStorage',
   'CreateServerlessEndpointConfig',
+  'ScoreWithTransform',
+  'RecordBatchDeployment',
   'CreateEndpoint',
   'UpdateEndpoint',
   'RecordDeployment',

@@ -5,6 +5,7 @@
  */
 import type { ModelConfig, ServerlessDeployment } from './config';
 import { featureTypesOf } from '../lambdas/drift/baseline';
+import { artifactPrefixes } from '../lambdas/shared/layout';
 import { EVALUATION_CONTAINER_ARGUMENTS, type ModelSettings } from '../lambdas/pipeline/settings';
 import { executionBound, loadTrainingPipelineDefinition, type ExecutionBound } from './execution-bound';
 
@@ -17,6 +18,8 @@ export interface ModelSettingsNames {
   readonly rollbackAlarmNames: readonly string[];
   /** Key for EBS storage volumes of jobs and endpoints (not used on instance-storage types). */
   readonly volumeKmsKeyArn: string;
+  /** The artifacts bucket's name: batch models' transform input and output live in it. Required for batch models. */
+  readonly artifactsBucket?: string;
 }
 
 /**
@@ -69,17 +72,40 @@ export function renderModelSettings(model: ModelConfig, names: ModelSettingsName
 
 /** The longest one execution for this model can run (lib/execution-bound.ts), names aside. */
 export function executionBoundOf(model: ModelConfig): ExecutionBound {
-  return executionBound(loadTrainingPipelineDefinition(), renderModelSettings(model, { resourcePrefix: 'bound', endpointName: 'bound', rollbackAlarmNames: [], volumeKmsKeyArn: 'bound' }));
+  return executionBound(loadTrainingPipelineDefinition(), renderModelSettings(model, { resourcePrefix: 'bound', endpointName: 'bound', rollbackAlarmNames: [], volumeKmsKeyArn: 'bound', artifactsBucket: 'bound' }));
 }
 
 function renderWithoutLease(model: ModelConfig, names: ModelSettingsNames): ModelSettings {
-  const { training } = model;
-  const deployment = model.deployment;
+  return { ...renderCommon(model, names), deployment: renderDeployment(model, names) };
+}
+
+function renderDeployment(model: ModelConfig, names: ModelSettingsNames): ModelSettings['deployment'] {
+  const { training, deployment } = model;
+  const imageUri = model.inferenceImageUri ?? model.trainingImageUri;
   if (deployment.mode === 'batch') {
-    // The config check accepts batch (lib/config.ts); the pipeline has no transform states yet.
-    throw new Error(`model ${model.name}: deployment.mode "batch" is not deployed by this release's pipeline yet; use "realtime" or "serverless"`);
+    if (names.artifactsBucket === undefined) throw new Error(`model ${model.name}: deployment.mode "batch" needs the artifacts bucket's name to render its transform input and output`);
+    const s3 = (prefix: string) => `s3://${names.artifactsBucket}/${prefix}`;
+    return {
+      mode: 'batch',
+      endpointName: names.endpointName,
+      imageUri,
+      networkIsolation: training.networkIsolation,
+      // Set by renderModelSettings from the computed bound.
+      leaseSeconds: 1,
+      transform: {
+        inputUri: s3(deployment.inputPrefix ?? artifactPrefixes.batchInput(model.name)),
+        outputUri: s3(deployment.outputPrefix ?? artifactPrefixes.batchOutput(model.name)),
+        contentType: deployment.contentType,
+        maxPayloadInMB: deployment.maxPayloadInMB,
+        resources: {
+          InstanceType: deployment.instanceType,
+          InstanceCount: deployment.instanceCount,
+          ...(takesVolumeKmsKey(deployment.instanceType) ? { VolumeKmsKeyId: names.volumeKmsKeyArn } : {}),
+        },
+        taskTimeoutSeconds: deployment.timeoutSeconds,
+      },
+    };
   }
-  const longestTraining = training.maxWaitSeconds ?? training.maxRuntimeSeconds;
   const shifting = deployment.trafficShifting;
   const trafficRouting =
     shifting.type === 'CANARY'
@@ -90,7 +116,7 @@ function renderWithoutLease(model: ModelConfig, names: ModelSettingsNames): Mode
 
   const endpoint = {
     endpointName: names.endpointName,
-    imageUri: model.inferenceImageUri ?? model.trainingImageUri,
+    imageUri,
     // Set by renderModelSettings from the computed bound.
     leaseSeconds: 1,
     deploymentConfig: {
@@ -103,6 +129,29 @@ function renderWithoutLease(model: ModelConfig, names: ModelSettingsNames): Mode
     },
   };
 
+  if (deployment.mode === 'serverless') {
+    return {
+      mode: 'serverless',
+      ...endpoint,
+      // Serverless endpoints do not support network isolation (feature exclusions); the model runs without it.
+      networkIsolation: false,
+      serverlessConfig: renderServerlessConfig(deployment),
+    };
+  }
+  return {
+    mode: 'realtime',
+    ...endpoint,
+    networkIsolation: training.networkIsolation,
+    instanceType: deployment.instanceType,
+    initialInstanceCount: deployment.initialInstanceCount,
+    dataCapturePercent: deployment.dataCapturePercent,
+    encryptStorageVolume: takesVolumeKmsKey(deployment.instanceType),
+  };
+}
+
+function renderCommon(model: ModelConfig, names: ModelSettingsNames): Omit<ModelSettings, 'deployment'> {
+  const { training } = model;
+  const longestTraining = training.maxWaitSeconds ?? training.maxRuntimeSeconds;
   return {
     model: model.name,
     datasetName: model.dataset.name,
@@ -150,23 +199,5 @@ function renderWithoutLease(model: ModelConfig, names: ModelSettingsNames): Mode
       timeoutSeconds: model.approval.timeoutSeconds,
       heartbeatSeconds: model.approval.heartbeatSeconds ?? model.approval.timeoutSeconds,
     },
-    deployment:
-      deployment.mode === 'serverless'
-        ? {
-            mode: 'serverless',
-            ...endpoint,
-            // Serverless endpoints do not support network isolation (feature exclusions); the model runs without it.
-            networkIsolation: false,
-            serverlessConfig: renderServerlessConfig(deployment),
-          }
-        : {
-            mode: 'realtime',
-            ...endpoint,
-            networkIsolation: training.networkIsolation,
-            instanceType: deployment.instanceType,
-            initialInstanceCount: deployment.initialInstanceCount,
-            dataCapturePercent: deployment.dataCapturePercent,
-            encryptStorageVolume: takesVolumeKmsKey(deployment.instanceType),
-          },
   };
 }

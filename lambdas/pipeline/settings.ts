@@ -112,6 +112,27 @@ export const modelSettingsSchema = z.object({
         ProvisionedConcurrency: z.number().int().positive().optional(),
       }),
     }),
+    z.object({
+      mode: z.literal('batch'),
+      /** No endpoint: the deployment lease's key (one deployment in flight per model's serving name). */
+      endpointName: z.string().min(1),
+      imageUri: z.string(),
+      networkIsolation: z.boolean(),
+      leaseSeconds: z.number().int().positive(),
+      /** The Batch Transform job the deploy path runs with the approved version (CreateTransformJob). */
+      transform: z.object({
+        /** `s3://<artifacts>/<inputPrefix>`: every object under it is scored. */
+        inputUri: z.string().startsWith('s3://'),
+        /** `s3://<artifacts>/<outputPrefix>`: each job writes under `<outputUri><job name>/`. */
+        outputUri: z.string().startsWith('s3://'),
+        contentType: z.string(),
+        maxPayloadInMB: z.number().int().positive(),
+        /** SageMaker `TransformResources` (VolumeKmsKeyId only on EBS-backed types). */
+        resources: z.object({ InstanceType: z.string(), InstanceCount: z.number().int().positive(), VolumeKmsKeyId: z.string().optional() }),
+        /** Task timeout of the `.sync` transform state: deployment.timeoutSeconds. */
+        taskTimeoutSeconds: z.number().int().positive(),
+      }),
+    }),
   ]),
 });
 export type ModelSettings = z.infer<typeof modelSettingsSchema>;

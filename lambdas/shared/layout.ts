@@ -12,6 +12,8 @@
  * - `baselines/<model>/<version>/`    drift baselines of a deployed version's training data
  * - `ground-truth/<model>/`           labels supplied for captured inference ids
  * - `reports/<model>/<window>/`       the drift analyzer's report of one window (report.json, report.html)
+ * - `batch/<model>/input/`            what a batch model's transform jobs score (deployment.inputPrefix's default)
+ * - `batch/<model>/output/<job>/`     each transform job's output, `<input key>.out` per input object (outputPrefix's default)
  *
  * Datasets bucket:
  * - `datasets/<dataset>/`             objects a dataset version is registered from
@@ -25,6 +27,8 @@ export const artifactPrefixes = {
   groundTruth: (model: string) => `ground-truth/${model}/`,
   reports: (model: string) => `reports/${model}/`,
   trainingInput: (model: string, runId: string) => `models/${model}/${runId}/input/`,
+  batchInput: (model: string) => `batch/${model}/input/`,
+  batchOutput: (model: string) => `batch/${model}/output/`,
 } as const;
 
 export const datasetPrefix = (dataset: string) => `datasets/${dataset}/`;

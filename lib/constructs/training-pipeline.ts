@@ -103,6 +103,14 @@ export class TrainingPipeline extends Construct {
       throw new Error(`TrainingPipeline resourcePrefix must be 2–12 lowercase letters and digits, starting with a letter; got "${resourcePrefix}"`);
     }
     if (props.models.length === 0) throw new Error('TrainingPipeline models must list at least one model');
+    const batch = props.models.filter((model) => model.deployment.mode === 'batch');
+    if (batch.length > 0) {
+      // The ASL's transform path runs offline (ScoreWithTransform); scheduled scoring, the drift window
+      // from transform input, and the transform jobs' IAM are not in this release.
+      throw new Error(
+        `TrainingPipeline models ${batch.map((m) => m.name).join(', ')}: deployment.mode "batch" is not deployed by this release (no scheduled scoring, drift window or transform IAM yet); use "realtime" or "serverless"`,
+      );
+    }
     this.resourcePrefix = resourcePrefix;
     this.executionTimeout = Duration.seconds(Math.max(...props.models.map((model) => executionBoundOf(model).seconds)));
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
@@ -174,6 +182,7 @@ export class TrainingPipeline extends Construct {
           endpointName,
           rollbackAlarmNames: (rollbackAlarms[model.name] ?? []).map((alarm) => alarm.alarmName),
           volumeKmsKeyArn: props.encryptionKey.keyArn,
+          artifactsBucket: props.artifactsBucket.bucketName,
         }),
       );
       settings[model.name] = new ssm.StringParameter(this, `Settings-${model.name}`, {

@@ -31,6 +31,7 @@ export interface TaskPorts {
 const SYNC_JOBS: Record<string, { describe: string; name: string; status: string }> = {
   createTrainingJob: { describe: 'DescribeTrainingJob', name: 'TrainingJobName', status: 'TrainingJobStatus' },
   createProcessingJob: { describe: 'DescribeProcessingJob', name: 'ProcessingJobName', status: 'ProcessingJobStatus' },
+  createTransformJob: { describe: 'DescribeTransformJob', name: 'TransformJobName', status: 'TransformJobStatus' },
 };
 
 const capitalize = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);

@@ -23,6 +23,8 @@ export const LOCAL_SUBSTITUTIONS = {
 export interface LocalSageMaker {
   createTrainingJob(request: Record<string, unknown>): Promise<unknown>;
   createProcessingJob(request: Record<string, unknown>): Promise<unknown>;
+  /** `.sync`: resolves with DescribeTransformJob's output once Completed. */
+  createTransformJob(request: Record<string, unknown>): Promise<unknown>;
   createModel(request: Record<string, unknown>): Promise<unknown>;
   createEndpointConfig(request: Record<string, unknown>): Promise<unknown>;
   createEndpoint(request: Record<string, unknown>): Promise<unknown>;
@@ -58,6 +60,7 @@ export function trainingPipelineTaskHandlers(wiring: TrainingPipelineWiring): Re
     },
     'arn:aws:states:::sagemaker:createTrainingJob.sync': (request) => sagemaker.createTrainingJob(record(request)),
     'arn:aws:states:::sagemaker:createProcessingJob.sync': (request) => sagemaker.createProcessingJob(record(request)),
+    'arn:aws:states:::sagemaker:createTransformJob.sync': (request) => sagemaker.createTransformJob(record(request)),
     'arn:aws:states:::sagemaker:createModel': (request) => sagemaker.createModel(record(request)),
     'arn:aws:states:::sagemaker:createEndpointConfig': (request) => sagemaker.createEndpointConfig(record(request)),
     'arn:aws:states:::sagemaker:createEndpoint': (request) => sagemaker.createEndpoint(record(request)),

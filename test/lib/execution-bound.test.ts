@@ -84,7 +84,7 @@ describe('timeouts by construction', () => {
   it('the deployment lease counts every Task of the deploy path, every mode\'s branch: DEPLOY_TASKS is what the ASL reaches from StartDeployment to RecordDeployment', () => {
     const definition = loadTrainingPipelineDefinition() as unknown as { States: Record<string, { Type: string; Next?: string; Default?: string; Choices?: { Next: string }[] }> };
     // The success path's transitions (Next, every Choice branch; not Catch), stopping where a deployment ends.
-    const ends = new Set(['RecordDeployment', 'DescribeEndpointAfterFailure', 'RecordDeployFailure']);
+    const ends = new Set(['RecordDeployment', 'RecordBatchDeployment', 'DescribeEndpointAfterFailure', 'RecordDeployFailure']);
     const reached = new Set<string>();
     const queue = ['StartDeployment'];
     while (queue.length > 0) {
@@ -96,7 +96,7 @@ describe('timeouts by construction', () => {
       queue.push(...[s.Next, s.Default, ...(s.Choices ?? []).map((c) => c.Next)].filter((n): n is string => n !== undefined));
     }
     const tasks = [...reached].filter((name) => definition.States[name]!.Type === 'Task' && !LOOP_TASKS.has(name) && name !== 'DescribeEndpointAfterFailure' && name !== 'RecordDeployFailure');
-    expect(tasks).toContain('CreateServerlessEndpointConfig');
+    expect(tasks).toEqual(expect.arrayContaining(['CreateServerlessEndpointConfig', 'ScoreWithTransform', 'RecordBatchDeployment']));
     expect(tasks.sort()).toEqual([...DEPLOY_TASKS].sort());
   });
 });

@@ -6,7 +6,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { describe, expect, it } from 'vitest';
-import { modelSettingsSchema } from '../../lambdas/pipeline/settings';
+import { modelSettingsSchema, type ModelSettings } from '../../lambdas/pipeline/settings';
 import { parseConfig } from '../../lib/config';
 import { TRAINING_PIPELINE_DEFINITION, TrainingPipeline } from '../../lib/constructs/training-pipeline';
 import { renderModelSettings } from '../../lib/pipeline-settings';
@@ -186,6 +186,12 @@ describe('TrainingPipeline', () => {
   });
 });
 
+/** The settings of a model served from an endpoint (realtime or serverless). */
+function endpointOf(settings: Pick<ModelSettings, 'deployment'>) {
+  if (settings.deployment.mode === 'batch') throw new Error('expected an endpoint deployment');
+  return settings.deployment;
+}
+
 describe('renderModelSettings', () => {
   const names = { resourcePrefix: 'caretaker', endpointName: 'caretaker-churn', rollbackAlarmNames: ['a', 'b'], volumeKmsKeyArn: 'arn:aws:kms:us-east-1:1:key/k' };
 
@@ -226,13 +232,13 @@ describe('renderModelSettings', () => {
     const input = exampleConfigInput();
     const model = input.models[0]!;
     const linear = parseConfig({ ...input, models: [{ ...model, deployment: { trafficShifting: { type: 'LINEAR', stepPercent: 20, waitSeconds: 120 } } }] });
-    expect(renderModelSettings(linear.models[0]!, names).deployment.deploymentConfig.BlueGreenUpdatePolicy.TrafficRoutingConfiguration).toEqual({
+    expect(endpointOf(renderModelSettings(linear.models[0]!, names)).deploymentConfig.BlueGreenUpdatePolicy.TrafficRoutingConfiguration).toEqual({
       Type: 'LINEAR',
       LinearStepSize: { Type: 'CAPACITY_PERCENT', Value: 20 },
       WaitIntervalInSeconds: 120,
     });
     const allAtOnce = parseConfig({ ...input, models: [{ ...model, deployment: { trafficShifting: { type: 'ALL_AT_ONCE' } } }] });
-    expect(renderModelSettings(allAtOnce.models[0]!, names).deployment.deploymentConfig.AutoRollbackConfiguration).toEqual({
+    expect(endpointOf(renderModelSettings(allAtOnce.models[0]!, names)).deploymentConfig.AutoRollbackConfiguration).toEqual({
       Alarms: [{ AlarmName: 'a' }, { AlarmName: 'b' }],
     });
   });
@@ -245,7 +251,7 @@ describe('renderModelSettings', () => {
     expect(deployment.mode).toBe('serverless');
     expect(Object.keys(deployment).sort()).toEqual(['deploymentConfig', 'endpointName', 'imageUri', 'leaseSeconds', 'mode', 'networkIsolation', 'serverlessConfig']);
     expect(deployment).toMatchObject({ networkIsolation: false, serverlessConfig: { MemorySizeInMB: 3072, MaxConcurrency: 10, ProvisionedConcurrency: 2 } });
-    expect(deployment.deploymentConfig).toEqual({
+    expect(endpointOf({ deployment }).deploymentConfig).toEqual({
       BlueGreenUpdatePolicy: { TrafficRoutingConfiguration: { Type: 'ALL_AT_ONCE', WaitIntervalInSeconds: 0 }, TerminationWaitInSeconds: 300 },
       AutoRollbackConfiguration: { Alarms: [{ AlarmName: 'a' }, { AlarmName: 'b' }] },
     });
@@ -253,9 +259,28 @@ describe('renderModelSettings', () => {
     expect(renderModelSettings(serverless.models[0]!, names).training.networkIsolation).toBe(model.training?.networkIsolation ?? true);
   });
 
-  it('refuses to render a batch model until the pipeline has transform states, naming the model and the mode', () => {
+  it('renders a batch deployment: the transform\'s input and output under the artifacts bucket, its resources with the volume key on EBS types, the job timeout', () => {
     const input = exampleConfigInput();
-    const batch = parseConfig({ ...input, models: [{ ...input.models[0]!, deployment: { mode: 'batch', schedule: 'cron(0 2 * * ? *)' } }] });
-    expect(() => renderModelSettings(batch.models[0]!, names)).toThrow(/model churn: deployment\.mode "batch" is not deployed/);
+    const batch = parseConfig({ ...input, models: [{ ...input.models[0]!, deployment: { mode: 'batch', schedule: 'cron(0 2 * * ? *)', timeoutSeconds: 3600 } }] });
+    const deployment = modelSettingsSchema.parse(renderModelSettings(batch.models[0]!, { ...names, artifactsBucket: 'artifacts' })).deployment;
+    expect(deployment).toMatchObject({
+      mode: 'batch',
+      endpointName: 'caretaker-churn',
+      transform: {
+        inputUri: 's3://artifacts/batch/churn/input/',
+        outputUri: 's3://artifacts/batch/churn/output/',
+        contentType: 'text/csv',
+        maxPayloadInMB: 6,
+        resources: { InstanceType: 'ml.m5.large', InstanceCount: 1, VolumeKmsKeyId: names.volumeKmsKeyArn },
+        taskTimeoutSeconds: 3600,
+      },
+    });
+    expect(() => renderModelSettings(batch.models[0]!, names)).toThrow(/model churn: deployment\.mode "batch" needs the artifacts bucket's name/);
+  });
+
+  it('refuses to synthesize a batch model until scheduled scoring, its drift window and the transform IAM land, naming the model', () => {
+    const input = exampleConfigInput();
+    const config = parseConfig({ ...input, models: [{ ...input.models[0]!, deployment: { mode: 'batch', onNewData: true } }] });
+    expect(() => synthCaretaker({ config })).toThrow(/models churn: deployment\.mode "batch" is not deployed by this release/);
   });
 });

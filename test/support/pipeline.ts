@@ -229,6 +229,7 @@ export class PipelineWorld {
       endpointName: `caretaker-${model}`,
       rollbackAlarmNames: [`caretaker-${model}-5xx`, `caretaker-${model}-latency`],
       volumeKmsKeyArn: LOCAL_SUBSTITUTIONS.KmsKeyArn,
+      artifactsBucket: this.artifactsBucket,
     });
   }
 

@@ -48,7 +48,8 @@ export async function startDeployment(input: z.infer<typeof startDeploymentInput
   }
   await ports.store.updateRun(runId, { currentState: 'Deploy' });
   const name = sagemakerName(`${input.resourcePrefix}-${model}-v${version}-${shortHash(runId, 6)}`);
-  return { endpointName: input.endpointName, modelName: name, endpointConfigName: name };
+  // A batch model's deployment runs a transform job of the same name (no endpoint config).
+  return { endpointName: input.endpointName, modelName: name, endpointConfigName: name, transformJobName: name };
 }
 
 // ---------------------------------------------------------------------------------------------
