@@ -266,6 +266,13 @@ export async function runDemo({ stack, config, print = () => undefined, stepTime
   const liveVersion = Number((live.body.live as { version?: number } | undefined)?.version);
   if (liveVersion !== v2.version) throw new DemoFailure(`the live version is ${liveVersion}, not ${v2.version}`);
   step(`v${v2.version} deployed and live`, `the API reports live version ${liveVersion}`);
+  await expectDriftBaseline(v2.version);
+
+  // The demo ends quiet: its executions over and the model's retraining lease freed (the releaser,
+  // on each execution's end event), so a run asked for next, from the console say, is not
+  // suppressed as in-progress behind the demo's own.
+  await waitFor('the pipeline executions to end', () => Promise.resolve(stack.stepFunctions.service.running().length === 0 ? true : undefined));
+  await waitFor(`the releaser to free ${model.name}'s retraining lease`, async () => ((await get<{ holder?: string }>(keys.lease(model.name)))?.holder === undefined ? true : undefined));
 
   const runs = await Promise.all(
     [firstRunId, alarmRunId].map(async (runId) => {

@@ -23,12 +23,18 @@ let pending: number | undefined;
 async function newPendingVersion(reason: string): Promise<number> {
   const bob = demo.client(REQUESTER);
   const { runId } = await bob.retrain(MODEL, { reason, idempotencyKey: `console-${reason.replace(/\W+/g, '-')}-${Date.now()}` });
+  let last = 'not yet read';
   return waitFor(`run ${runId} to wait for approval`, async () => {
     const run = await bob.getRun(runId);
+    last = `run ${run.status}`;
     if (run.status === 'QUEUED') return undefined; // the starter has not started it yet
     if (run.status !== 'RUNNING') throw new Error(`run ${runId} ended ${run.status}`);
     if (run.version === undefined) return undefined;
-    return (await bob.getVersion(MODEL, run.version)).status === 'PENDING_APPROVAL' ? run.version : undefined;
+    const status = (await bob.getVersion(MODEL, run.version)).status;
+    last += `, version ${run.version} ${status}`;
+    return status === 'PENDING_APPROVAL' ? run.version : undefined;
+  }, 240_000).catch((error: unknown) => {
+    throw new Error(`${(error as Error).message} (last seen: ${last})`);
   });
 }
 
@@ -64,7 +70,7 @@ describe('the console in a browser', () => {
     // The version is still pending: the page refused nothing by itself.
     expect((await demo.client(REQUESTER).getVersion(MODEL, version)).status).toBe('PENDING_APPROVAL');
     await screenshot(page, 'version-requester');
-  }, 180_000);
+  }, 300_000);
 
   it('shows a reader (read-only grant) the buttons disabled with the IAM refusal', async () => {
     const version = await pendingVersion();
@@ -76,7 +82,7 @@ describe('the console in a browser', () => {
     // What the page says is what the API does: the reader's approve is refused too.
     await expect(demo.client(READER).approve(MODEL, version, 'reader tries')).rejects.toMatchObject({ status: 403, code: 'AccessDeniedException' });
     await screenshot(page, 'version-reader');
-  }, 180_000);
+  }, 300_000);
 
   it('lets the approver approve with a reason: the version goes LIVE and the audit names the approver', async () => {
     const version = await pendingVersion();
