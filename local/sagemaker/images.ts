@@ -44,8 +44,14 @@ export function tsCommand(file: string): string[] {
 /** The example models of this repository (examples/), under their repository names. */
 export function defaultImageRegistry(): ImageRegistry {
   const churn = (file: string) => tsCommand(join(REPO_ROOT, 'examples', 'churn', 'src', file));
+  const standIn = { train: churn('train.ts'), serve: churn('serve.ts'), entrypoints: { evaluate: churn('evaluate.ts') } };
   return {
-    'caretaker-churn': { train: churn('train.ts'), serve: churn('serve.ts'), entrypoints: { evaluate: churn('evaluate.ts') } },
+    'caretaker-churn': standIn,
+    // SageMaker's XGBoost image (lib/sagemaker-images.ts resolves it per region) has no local
+    // build: the example's Node trainer and server stand in for it. They are not XGBoost: they
+    // ignore tree_method/device and train on the CPU; only the job contract (/opt/ml layout,
+    // model.tar.gz, the serve protocol, the evaluate entry point) is the same.
+    'sagemaker-xgboost': standIn,
   };
 }
 
