@@ -13,8 +13,9 @@ import { FileError, readJson } from './files';
 export const MODEL_NAME_MAX_LENGTH = 24;
 const MODEL_NAME = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
 const SAGEMAKER_INSTANCE_TYPE = /^ml\.[a-z0-9]+\.[a-z0-9]+$/;
+/** An ECR image URI with a tag or digest, or a SageMaker image by name (`sagemaker-xgboost:1.7-1`, resolved per region at synth: lib/sagemaker-images.ts). */
 const ECR_IMAGE_URI =
-  /^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?\/[a-z0-9]+([._/-][a-z0-9]+)*(:[\w.-]{1,128}|@sha256:[a-f0-9]{64})$/;
+  /^(\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?\/[a-z0-9]+([._/-][a-z0-9]+)*(:[\w.-]{1,128}|@sha256:[a-f0-9]{64})|sagemaker-xgboost:\d+\.\d+-\d+)$/;
 const SCHEDULE_EXPRESSION = /^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\([^)]+\))$/;
 const METRIC_NAME = /^[A-Za-z0-9_:./-]{1,128}$/;
 
@@ -302,11 +303,11 @@ const modelSchema = z
     description: z.string().max(512).optional().describe('What the model is for.'),
     trainingImageUri: z
       .string()
-      .regex(ECR_IMAGE_URI, 'must be an ECR image URI with a tag or digest')
-      .describe('Training container image (ECR URI).'),
+      .regex(ECR_IMAGE_URI, 'must be an ECR image URI with a tag or digest, or sagemaker-xgboost:<version>')
+      .describe('Training container image: an ECR URI, or a SageMaker image by name (sagemaker-xgboost:1.7-1), resolved for the stack region at synth.'),
     inferenceImageUri: z
       .string()
-      .regex(ECR_IMAGE_URI, 'must be an ECR image URI with a tag or digest')
+      .regex(ECR_IMAGE_URI, 'must be an ECR image URI with a tag or digest, or sagemaker-xgboost:<version>')
       .optional()
       .describe('Serving container image. Default: the training image.'),
     dataset: z
@@ -352,7 +353,7 @@ const modelSchema = z
         maxRuntimeSeconds: positiveInt.max(24 * 3600).default(3600),
         imageUri: z
           .string()
-          .regex(ECR_IMAGE_URI, 'must be an ECR image URI with a tag or digest')
+          .regex(ECR_IMAGE_URI, 'must be an ECR image URI with a tag or digest, or sagemaker-xgboost:<version>')
           .optional()
           .describe('Evaluation container, run with the argument "evaluate". Default: the training image.'),
       })

@@ -22,6 +22,7 @@ const DATASETS_AREA = datasetPrefix('').split('/')[0] ?? 'datasets';
 const STAGED_INPUTS = 'models/*/*/input/*';
 import { endpointDeployment, type ModelConfig } from '../config';
 import { renderModelSettings } from '../pipeline-settings';
+import { resolveImageUri } from '../sagemaker-images';
 import { CaretakerFunction } from './caretaker-function';
 
 /** The ASL file this construct deploys. */
@@ -176,8 +177,14 @@ export class TrainingPipeline extends Construct {
     for (const model of props.models) {
       const endpointName = this.endpointName(model.name);
       rollbackAlarms[model.name] = this.createRollbackAlarms(model, endpointName);
+      // SageMaker's own images by name (sagemaker-xgboost:1.7-1) become the region's URI here.
+      const images = {
+        trainingImageUri: resolveImageUri(this, model.trainingImageUri, `models[${model.name}].trainingImageUri`),
+        ...(model.inferenceImageUri !== undefined ? { inferenceImageUri: resolveImageUri(this, model.inferenceImageUri, `models[${model.name}].inferenceImageUri`) } : {}),
+      };
+      const evaluation = model.evaluation.imageUri !== undefined ? { ...model.evaluation, imageUri: resolveImageUri(this, model.evaluation.imageUri, `models[${model.name}].evaluation.imageUri`) } : model.evaluation;
       const value = stack.toJsonString(
-        renderModelSettings(model, {
+        renderModelSettings({ ...model, ...images, evaluation }, {
           resourcePrefix,
           endpointName,
           rollbackAlarmNames: (rollbackAlarms[model.name] ?? []).map((alarm) => alarm.alarmName),
@@ -307,12 +314,15 @@ export class TrainingPipeline extends Construct {
         if (match) repositories.add(`arn:${Stack.of(this).partition}:ecr:${match[2]}:${match[1]}:repository/${match[3]}`);
       }
     }
-    role.addToPolicy(
-      new iam.PolicyStatement({
-        actions: ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer', 'ecr:BatchCheckLayerAvailability'],
-        resources: [...repositories].sort(),
-      }),
-    );
+    // SageMaker's own images (sagemaker-xgboost:…) are pulled with service credentials: no grant.
+    if (repositories.size > 0) {
+      role.addToPolicy(
+        new iam.PolicyStatement({
+          actions: ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer', 'ecr:BatchCheckLayerAvailability'],
+          resources: [...repositories].sort(),
+        }),
+      );
+    }
     role.addToPolicy(new iam.PolicyStatement({ actions: ['ecr:GetAuthorizationToken'], resources: ['*'] }));
     role.addToPolicy(
       new iam.PolicyStatement({

@@ -96,7 +96,14 @@ describe('parseConfig', () => {
   it('rejects an image that is not an ECR URI', () => {
     const problems = problemsOf(withModel((m) => ({ ...m, trainingImageUri: 'docker.io/library/python:3' })));
     expect(problems).toEqual([
-      'models[0].trainingImageUri ("docker.io/library/python:3"): must be an ECR image URI with a tag or digest',
+      'models[0].trainingImageUri ("docker.io/library/python:3"): must be an ECR image URI with a tag or digest, or sagemaker-xgboost:<version>',
+    ]);
+  });
+
+  it("accepts SageMaker's XGBoost image by name (resolved per region at synth), and only that form", () => {
+    expect(parseConfig(withModel((m) => ({ ...m, trainingImageUri: 'sagemaker-xgboost:1.7-1' }))).models[0]?.trainingImageUri).toBe('sagemaker-xgboost:1.7-1');
+    expect(problemsOf(withModel((m) => ({ ...m, trainingImageUri: 'sagemaker-xgboost:latest' })))).toEqual([
+      'models[0].trainingImageUri ("sagemaker-xgboost:latest"): must be an ECR image URI with a tag or digest, or sagemaker-xgboost:<version>',
     ]);
   });
 

@@ -2,7 +2,9 @@ import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { builtInImageUri, gpuHyperparametersOf, parseBuiltInImage, resolveImageUri, SAGEMAKER_XGBOOST_REGISTRIES } from '../../lib/sagemaker-images';
+import { parseConfig } from '../../lib/config';
 import { defaultImageRegistry, resolveImage } from '../../local/sagemaker/images';
+import { exampleConfigInput, synthCaretaker } from '../support/stack';
 
 describe('SageMaker images by name, resolved per region', () => {
   it('resolves sagemaker-xgboost to the account the SageMaker guide lists for the region', () => {
@@ -48,5 +50,23 @@ describe('SageMaker images by name, resolved per region', () => {
     expect(entry.train?.at(-1)).toMatch(/examples\/churn\/src\/train\.ts$/);
     expect(entry.serve?.at(-1)).toMatch(/examples\/churn\/src\/serve\.ts$/);
     expect(entry.entrypoints?.evaluate?.at(-1)).toMatch(/examples\/churn\/src\/evaluate\.ts$/);
+  });
+
+  it('a config naming sagemaker-xgboost:1.7-1 synthesizes the region-resolved URI into the model settings, with no ECR grant for it', () => {
+    const input = exampleConfigInput();
+    const [first] = input.models;
+    if (!first) throw new Error('example config has no model');
+    const config = parseConfig({ ...input, models: [{ ...first, trainingImageUri: 'sagemaker-xgboost:1.7-1', evaluation: { imageUri: 'sagemaker-xgboost:1.7-1' } }] });
+    const { template } = synthCaretaker({ config });
+    const settings: unknown[] = Object.values(template.findResources('AWS::SSM::Parameter')).map((r) => (r as { Properties: { Value: unknown } }).Properties.Value);
+    const text = JSON.stringify(settings);
+    expect(text).toContain('/sagemaker-xgboost:1.7-1');
+    expect(text).toContain('Fn::FindInMap');
+    expect(text).not.toContain('"sagemaker-xgboost:1.7-1');
+    const statements = Object.values(template.findResources('AWS::IAM::Policy')).flatMap(
+      (p) => (p as { Properties: { PolicyDocument: { Statement: { Action: string | string[]; Resource: unknown }[] } } }).Properties.PolicyDocument.Statement,
+    );
+    const ecr = statements.filter((st) => [st.Action].flat().includes('ecr:BatchGetImage'));
+    expect(JSON.stringify(ecr)).not.toContain('sagemaker-xgboost');
   });
 });
