@@ -7,12 +7,12 @@ import { DriftPage } from './drift';
 import { ModelPage, ModelsPage } from './models';
 import { href, type Route, useRoute } from './router';
 import { RunPage } from './run';
-import { currentSession, loadConfig, type Session, signIn, signOut } from './session';
+import { completeSignIn, currentSession, loadConfig, type Session, signIn, signInWithCognito, signOut } from './session';
 import './style.css';
 import { ErrorBox, person } from './ui';
 import { VersionPage } from './version';
 
-function App({ config }: { config: ConsoleConfig }) {
+function App({ config, signInError }: { config: ConsoleConfig; signInError?: unknown }) {
   const route = useRoute();
   // A rendering error shows on the page instead of leaving it blank.
   const [renderError, resetError] = useErrorBoundary() as [unknown, () => void];
@@ -20,18 +20,18 @@ function App({ config }: { config: ConsoleConfig }) {
   try {
     session = currentSession(config);
   } catch (error) {
-    return <Frame><ErrorBox error={error} title="Cannot sign in" /></Frame>;
+    return <Frame config={config}><ErrorBox error={error} title="Cannot sign in" /></Frame>;
   }
   if (renderError) {
     return (
-      <Frame session={session}>
+      <Frame config={config} session={session}>
         <ErrorBox error={renderError} title="This page failed to render" />
         <button type="button" onClick={resetError}>Try again</button>
       </Frame>
     );
   }
-  if (!session || route.page === 'signin') return <Frame session={session}><SignIn config={config} /></Frame>;
-  return <Frame session={session}>{page(route, session, config)}</Frame>;
+  if (!session || route.page === 'signin') return <Frame config={config} session={session}><SignIn config={config} error={signInError} /></Frame>;
+  return <Frame config={config} session={session}>{page(route, session, config)}</Frame>;
 }
 
 function page(route: Route, session: Session, config: ConsoleConfig) {
@@ -56,7 +56,7 @@ function page(route: Route, session: Session, config: ConsoleConfig) {
   }
 }
 
-function Frame({ session, children }: { session?: Session; children: preact.ComponentChildren }) {
+function Frame({ config, session, children }: { config: ConsoleConfig; session?: Session; children: preact.ComponentChildren }) {
   return (
     <>
       <header>
@@ -72,10 +72,10 @@ function Frame({ session, children }: { session?: Session; children: preact.Comp
               <a
                 href={href.signin()}
                 onClick={() => {
-                  signOut();
+                  signOut(config);
                 }}
               >
-                switch
+                {isLocalConsoleConfig(config) ? 'switch' : 'sign out'}
               </a>
             </>
           ) : (
@@ -88,8 +88,25 @@ function Frame({ session, children }: { session?: Session; children: preact.Comp
   );
 }
 
-function SignIn({ config }: { config: ConsoleConfig }) {
-  if (!isLocalConsoleConfig(config)) return null;
+function SignIn({ config, error }: { config: ConsoleConfig; error?: unknown }) {
+  if (!isLocalConsoleConfig(config)) {
+    return (
+      <section class="card signin">
+        <h1>Sign in</h1>
+        {error ? <ErrorBox error={error} title="Sign-in failed" /> : null}
+        <p class="muted">With your Caretaker account (the team's user pool, or your company's sign-in). Your group decides what you may do: readers read, approvers approve.</p>
+        <button
+          type="button"
+          data-testid="signin-cognito"
+          onClick={() => {
+            void signInWithCognito(config);
+          }}
+        >
+          Sign in
+        </button>
+      </section>
+    );
+  }
   return (
     <section class="card signin">
       <h1>Sign in as</h1>
@@ -121,7 +138,14 @@ if (root) {
   // Preact renders next to what is there: drop the static "Loading…" line first.
   root.textContent = '';
   loadConfig().then(
-    (config) => render(<App config={config} />, root),
+    async (config) => {
+      // Back from the hosted UI: redeem the code before the first render.
+      let signInError: unknown;
+      await completeSignIn(config).catch((error: unknown) => {
+        signInError = error;
+      });
+      render(<App config={config} signInError={signInError} />, root);
+    },
     (error: unknown) => render(<main><ErrorBox error={error} title="The console could not load its configuration" /></main>, root),
   );
 }

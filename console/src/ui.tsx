@@ -49,6 +49,13 @@ export function ErrorBox({ error, title }: { error: unknown; title?: string }) {
     );
   }
   const message = error instanceof Error ? error.message : String(error);
+  if (error instanceof Error && error.name === 'SignInRequired') {
+    return (
+      <div class="error" role="alert" data-testid="api-error">
+        <strong>{title ?? 'Your sign-in has ended'}</strong>: {message} <a href="#/signin">Sign in again</a>
+      </div>
+    );
+  }
   return (
     <div class="error" role="alert" data-testid="api-error">
       <strong>{title ?? 'Something failed'}</strong>: {message}

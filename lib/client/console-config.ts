@@ -28,19 +28,23 @@ export const localConsoleConfigSchema = z.strictObject({
   localPrincipals: z.array(z.strictObject({ role: z.enum(CONSOLE_ROLES), principal: nonEmpty, label: nonEmpty })).check(z.minLength(1)),
 });
 
-/** AWS: a Cognito user pool (hosted UI) for sign-in, its identity pool for the credentials that sign requests. */
+/**
+ * AWS: a Cognito user pool (hosted UI) for sign-in, its identity pool for the credentials that
+ * sign requests — what ConsoleHosting writes (lib/constructs/console-hosting.ts). The hosted UI
+ * sends the browser back to the console's own URL (`location.origin` and `/`, the app client's
+ * callback URL); the user pool groups the person is in come in the ID token.
+ */
 export const cognitoConsoleConfigSchema = z.strictObject({
   ...common,
-  region: nonEmpty,
-  userPoolId: nonEmpty,
-  userPoolClientId: nonEmpty,
-  identityPoolId: nonEmpty,
-  /** The hosted UI's base URL, `https://<prefix>.auth.<region>.amazoncognito.com`. */
-  signInUrl: nonEmpty,
-  /** Where the hosted UI sends the browser back (the console's URL). */
-  redirectUri: nonEmpty,
-  /** The user pool groups that map to the approver and reader roles. */
-  groups: z.strictObject({ approvers: nonEmpty, readers: nonEmpty }),
+  auth: z.strictObject({
+    kind: z.literal('cognito'),
+    region: nonEmpty,
+    userPoolId: nonEmpty,
+    userPoolClientId: nonEmpty,
+    identityPoolId: nonEmpty,
+    /** The hosted UI's base URL, `https://<prefix>.auth.<region>.amazoncognito.com`. */
+    domain: nonEmpty,
+  }),
 });
 
 export const consoleConfigSchema = z.union([localConsoleConfigSchema, cognitoConsoleConfigSchema]);

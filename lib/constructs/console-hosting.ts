@@ -14,6 +14,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3deploy from 'aws-cdk-lib/aws-s3-deployment';
 import { Construct } from 'constructs';
 import { dependOnDefaultPolicyOnly } from './caretaker-function';
+import type { CognitoConsoleConfig } from '../client/console-config';
 import type { RegistryApi } from './registry-api';
 import { warnOnDestroy } from './removal';
 import { SecureBucket } from './secure-bucket';
@@ -390,14 +391,13 @@ export class ConsoleHosting extends Construct {
     new cognito.UserPoolGroup(this, 'ReadersGroup', { userPool: this.userPool, groupName: groups.readers, description: 'Caretaker readers: the console reader role', precedence: 10, role: this.readerRole });
 
     const assetsPath = props.assetsPath ?? CONSOLE_DIST;
-    // config.json as console-app's contract reads it (lib/client/console-config.ts on their
-    // branch: { apiUrl, docsUrl, auth: { kind: 'cognito', region, userPoolId, userPoolClientId,
-    // identityPoolId, domain } }); the README is deployed under docs/ for the runbook links.
-    const runtimeConfig = {
+    // config.json as the console reads it (lib/client/console-config.ts, cognitoConsoleConfigSchema);
+    // the README is deployed under docs/ for the runbook links.
+    const runtimeConfig: CognitoConsoleConfig = {
       apiUrl: props.api.url,
       docsUrl: `${this.url}/docs/`,
       auth: {
-        kind: 'cognito',
+        kind: 'cognito' as const,
         region: stack.region,
         userPoolId: this.userPool.userPoolId,
         userPoolClientId: this.userPoolClient.userPoolClientId,

@@ -57,6 +57,8 @@ export class CognitoStandIn {
   /** Credentials lifetime GetCredentialsForIdentity gives (1 hour, the roles' maxSessionDuration). */
   readonly credentialSeconds = 3600;
   readonly calls: { url: string; target?: string; form?: Record<string, string>; body?: unknown }[] = [];
+  /** Credentials GetCredentialsForIdentity issued, by access key id (an API stand-in verifies signatures with them). */
+  readonly issued = new Map<string, { secretAccessKey: string; sessionToken: string }>();
   private readonly codes = new Map<string, IssuedCode>();
   private readonly refreshTokens = new Map<string, StandInUser>();
   private readonly identities = new Map<string, string>();
@@ -186,10 +188,9 @@ export class CognitoStandIn {
       // "Choose role from token" with AmbiguousRoleResolution Deny, for a user in no group (the
       // message as real identity pools answer it, e.g. aws-amplify/amplify-js#8644).
       if (user.groups.length === 0) return error('NotAuthorizedException', `The ambiguous role mapping rules for: ${key} denied this request.`);
-      return Response.json({
-        IdentityId: body.IdentityId,
-        Credentials: { AccessKeyId: `ASIA${randomUUID().replace(/-/g, '').slice(0, 16).toUpperCase()}`, SecretKey: randomUUID(), SessionToken: `session-${randomUUID()}`, Expiration: Math.floor(this.now() / 1000) + this.credentialSeconds },
-      });
+      const credentials = { AccessKeyId: `ASIA${randomUUID().replace(/-/g, '').slice(0, 16).toUpperCase()}`, SecretKey: randomUUID(), SessionToken: `session-${randomUUID()}` };
+      this.issued.set(credentials.AccessKeyId, { secretAccessKey: credentials.SecretKey, sessionToken: credentials.SessionToken });
+      return Response.json({ IdentityId: body.IdentityId, Credentials: { ...credentials, Expiration: Math.floor(this.now() / 1000) + this.credentialSeconds } });
     }
     return error('UnknownOperationException', target);
   }
