@@ -194,7 +194,8 @@ function withRoleArn(entry: NonNullable<ModelConfig['approval']['approvers']>[nu
 }
 
 /**
- * The registry and approval API: API Gateway REST with AWS_IAM on every method, request
+ * The registry and approval API: API Gateway REST with AWS_IAM on every route's method (the CORS
+ * preflights of `allowBrowserOrigin` excepted: browsers send them without credentials), request
  * validation from the route table's zod schemas, access logs to a KMS-encrypted log group,
  * stage throttling and tracing, optional WAF; one router Lambda; and the audit trail's
  * write-once copy (stream → Lambda → Object Lock bucket).
