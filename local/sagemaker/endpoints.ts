@@ -47,6 +47,9 @@ export const createEndpointConfigSchema = z.looseObject({
         InitialInstanceCount: z.number().int().min(1).optional(),
         InstanceType: z.string().optional(),
         InitialVariantWeight: z.number().min(0).optional(),
+        ServerlessConfig: z
+          .looseObject({ MemorySizeInMB: z.number().int(), MaxConcurrency: z.number().int(), ProvisionedConcurrency: z.number().int().optional() })
+          .optional(),
       }),
     )
     .min(1)
@@ -94,6 +97,9 @@ export const updateEndpointSchema = createEndpointSchema.extend({ RetainAllVaria
 
 type ModelDefinition = z.infer<typeof createModelSchema> & { readonly arn: string; readonly creationTime: Date };
 type EndpointConfig = z.infer<typeof createEndpointConfigSchema> & { readonly arn: string; readonly creationTime: Date };
+
+/** A serverless endpoint config: its variant has a ServerlessConfig in place of instances. Served locally by one process (scale to zero is not simulated). */
+const isServerless = (config: z.infer<typeof createEndpointConfigSchema>) => config.ProductionVariants.some((v) => v.ServerlessConfig !== undefined);
 
 interface Variant {
   readonly name: string;
@@ -239,6 +245,10 @@ export class Endpoints {
       throw validationError(`Cannot create already existing endpoint configuration "${arnOf(this.context, 'endpoint-config', request.EndpointConfigName)}".`);
     }
     for (const variant of request.ProductionVariants) this.model(variant.ModelName);
+    // Serverless Inference's feature exclusions (serverless-endpoints.html): no data capture. Wording ours.
+    if (isServerless(request) && request.DataCaptureConfig !== undefined) {
+      throw validationError(`DataCaptureConfig is not supported for serverless endpoint config ${request.EndpointConfigName}.`);
+    }
     const config = { ...request, arn: arnOf(this.context, 'endpoint-config', request.EndpointConfigName), creationTime: new Date() };
     this.configs.set(request.EndpointConfigName, config);
     return { EndpointConfigArn: config.arn };
@@ -341,6 +351,10 @@ export class Endpoints {
     }
     const config = this.config(request.EndpointConfigName);
     const blue = endpoint.live;
+    // "Update a serverless endpoint" (serverless-endpoints-update.html): a real-time endpoint cannot be updated to a serverless config. Wording ours.
+    if (isServerless(config) && !isServerless(blue.config)) {
+      throw validationError(`Updating a real-time endpoint "${endpoint.arn}" to a serverless endpoint config is not supported.`);
+    }
     const steps = shiftSteps(
       request.DeploymentConfig?.BlueGreenUpdatePolicy?.TrafficRoutingConfiguration,
       config.ProductionVariants.reduce((sum, v) => sum + (v.InitialInstanceCount ?? 1), 0),

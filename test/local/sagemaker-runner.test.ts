@@ -485,6 +485,32 @@ describe('endpoints', () => {
     expect(missing.headers.get('x-amzn-errortype')).toBe('ValidationError');
   });
 
+  it('serves a serverless endpoint config (ServerlessConfig, no instances); refuses data capture on one, and an update of a real-time endpoint to one', async () => {
+    const variant = { VariantName: 'AllTraffic', ModelName: 'churn-v1', ServerlessConfig: { MemorySizeInMB: 2048, MaxConcurrency: 5 } };
+    await sagemaker.send(new CreateEndpointConfigCommand({ EndpointConfigName: 'churn-serverless-1', ProductionVariants: [variant] }));
+    await sagemaker.send(new CreateEndpointCommand({ EndpointName: 'churn-serverless', EndpointConfigName: 'churn-serverless-1' }));
+    expect(await endpointSettled('churn-serverless')).toMatchObject({ EndpointStatus: 'InService', EndpointConfigName: 'churn-serverless-1' });
+    const response = await invoke('churn-serverless', '3,90.5,4,month-to-month\n');
+    expect(response.status).toBe(200);
+    expect(Number((await response.text()).trim())).toBeGreaterThan(0.5);
+
+    await expect(
+      sagemaker.send(
+        new CreateEndpointConfigCommand({
+          EndpointConfigName: 'churn-serverless-capture',
+          ProductionVariants: [variant],
+          DataCaptureConfig: { EnableCapture: true, InitialSamplingPercentage: 20, DestinationS3Uri: `s3://${bucket}/capture/churn`, CaptureOptions: [{ CaptureMode: 'Input' }] },
+        }),
+      ),
+    ).rejects.toMatchObject({ name: 'ValidationException', message: expect.stringContaining('DataCaptureConfig is not supported for serverless') as unknown });
+    await expect(sagemaker.send(new UpdateEndpointCommand({ EndpointName: 'churn-serve', EndpointConfigName: 'churn-serverless-1' }))).rejects.toMatchObject({
+      name: 'ValidationException',
+      message: expect.stringContaining('to a serverless endpoint config is not supported') as unknown,
+    });
+    expect(await endpointSettled('churn-serve')).toMatchObject({ EndpointStatus: 'InService', EndpointConfigName: 'churn-config-1' });
+    await sagemaker.send(new DeleteEndpointCommand({ EndpointName: 'churn-serverless' }));
+  });
+
   it('updates blue/green with a canary: the new config goes live and the old process stops', async () => {
     const before = local.runner.endpoints.processes('churn-serve');
     await sagemaker.send(
