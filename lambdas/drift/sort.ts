@@ -61,44 +61,15 @@ export function sortFloat64(values: Float64Array): Float64Array {
     const base = pass * 65536;
     // A pass where every key has the same digit moves nothing.
     if (counts[base + ((from[word]! >>> shift) & 0xffff)] === n) continue;
-    let sum = 0;
-    for (let d = base; d < base + 65536; d++) {
-      const c = counts[d]!;
-      counts[d] = sum;
-      sum += c;
-    }
-    if (word === 0) {
-      for (let i = 0; i < n; i++) {
-        const lo = from[2 * i]!;
-        const at = counts[base + ((lo >>> shift) & 0xffff)]!++;
-        to[2 * at] = lo;
-        to[2 * at + 1] = from[2 * i + 1]!;
-      }
-    } else {
-      for (let i = 0; i < n; i++) {
-        const hi = from[2 * i + 1]!;
-        const at = counts[base + ((hi >>> shift) & 0xffff)]!++;
-        to[2 * at] = from[2 * i]!;
-        to[2 * at + 1] = hi;
-      }
-    }
+    exclusivePrefixSums(counts, base);
+    scatter(from, to, n, word, shift, base);
     const swap = from;
     from = to;
     to = swap;
   }
 
   // Back from keys to doubles, into `values`.
-  for (let i = 0; i < n; i++) {
-    const hi = from[2 * i + 1]!;
-    const lo = from[2 * i]!;
-    if (hi & 0x80000000) {
-      wordsA[2 * i + 1] = (hi & 0x7fffffff) >>> 0;
-      wordsA[2 * i] = lo;
-    } else {
-      wordsA[2 * i + 1] = ~hi >>> 0;
-      wordsA[2 * i] = ~lo >>> 0;
-    }
-  }
+  keysToDoubles(from, wordsA, n);
   return values;
 }
 
@@ -163,12 +134,7 @@ function compactSortDoubles(values: Float64Array): Float64Array {
     const word = pass >> 1;
     const shift = (pass & 1) * 16;
     const base = pass * 65536;
-    let sum = 0;
-    for (let d = base; d < base + 65536; d++) {
-      const c = counts[d]!;
-      counts[d] = sum;
-      sum += c;
-    }
+    exclusivePrefixSums(counts, base);
     const last = p === passes.length - 1;
     if (last && from === outWords) {
       // In place is impossible for a scatter: go through scratch, then back-map below.
@@ -187,18 +153,33 @@ function compactSortDoubles(values: Float64Array): Float64Array {
     to = swap;
   }
   // Keys to doubles, from wherever they ended, into `out`.
+  keysToDoubles(from, outWords, n);
+  return out.subarray(0, n);
+}
+
+/** Turns one digit's counts (the 65,536 of `digitCounts` from `base`) into the offsets its keys are scattered to. */
+function exclusivePrefixSums(digitCounts: Uint32Array, base: number): void {
+  let sum = 0;
+  for (let d = base; d < base + 65536; d++) {
+    const c = digitCounts[d]!;
+    digitCounts[d] = sum;
+    sum += c;
+  }
+}
+
+/** The doubles of the first `n` sortable keys of `from`, written to `to` (which may be `from`). */
+function keysToDoubles(from: Uint32Array, to: Uint32Array, n: number): void {
   for (let i = 0; i < n; i++) {
     const hi = from[2 * i + 1]!;
     const lo = from[2 * i]!;
     if (hi & 0x80000000) {
-      outWords[2 * i + 1] = (hi & 0x7fffffff) >>> 0;
-      outWords[2 * i] = lo;
+      to[2 * i + 1] = (hi & 0x7fffffff) >>> 0;
+      to[2 * i] = lo;
     } else {
-      outWords[2 * i + 1] = ~hi >>> 0;
-      outWords[2 * i] = ~lo >>> 0;
+      to[2 * i + 1] = ~hi >>> 0;
+      to[2 * i] = ~lo >>> 0;
     }
   }
-  return out.subarray(0, n);
 }
 
 function scatter(from: Uint32Array, to: Uint32Array, n: number, word: number, shift: number, base: number): void {
@@ -284,12 +265,7 @@ export function sortDecimals(values: Float64Array): Float64Array | undefined {
     const shift = pass * 16;
     const base = pass * 65536;
     if (n === 0 || counts32[base + ((from[0]! >>> shift) & 0xffff)] === n) continue;
-    let sum = 0;
-    for (let dgt = base; dgt < base + 65536; dgt++) {
-      const c = counts32[dgt]!;
-      counts32[dgt] = sum;
-      sum += c;
-    }
+    exclusivePrefixSums(counts32, base);
     for (let i = 0; i < n; i++) {
       const key = from[i]!;
       to[counts32[base + ((key >>> shift) & 0xffff)]!++] = key;
