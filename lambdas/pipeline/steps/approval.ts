@@ -1,7 +1,7 @@
 /** WaitForApproval's task-token step: stores the token on the version and asks for a decision. */
 import * as z from 'zod';
 import { Conflict } from '../../shared/errors';
-import { metricComparison, type StepPorts } from './ports';
+import { metricComparison, RUN_VERSION_FIELDS, type StepPorts } from './ports';
 
 // ---------------------------------------------------------------------------------------------
 // WaitForApproval (the task-token Lambda)
@@ -9,9 +9,7 @@ import { metricComparison, type StepPorts } from './ports';
 export const requestApprovalInput = z.object({
   step: z.literal('requestApproval'),
   taskToken: z.string().min(1),
-  runId: z.string().min(1),
-  model: z.string().min(1),
-  version: z.number().int().positive(),
+  ...RUN_VERSION_FIELDS,
   comparison: metricComparison,
   metrics: z.record(z.string(), z.number()),
   requestedBy: z.string().min(1),

@@ -9,16 +9,14 @@ import { CaretakerError, Conflict, NotFound, PIPELINE_ERRORS } from '../../share
 import { logger } from '../../shared/powertools';
 import { artifactPrefixes } from '../../shared/layout';
 import { baselineSettingsSchema } from '../settings';
-import { s3Uri, sagemakerName, shortHash, type StepPorts } from './ports';
+import { DATASET_FIELDS, RUN_VERSION_FIELDS, VERSION_FIELDS, s3Uri, sagemakerName, shortHash, type StepPorts } from './ports';
 
 // ---------------------------------------------------------------------------------------------
 // Deploy
 
 export const startDeploymentInput = z.object({
   step: z.literal('startDeployment'),
-  runId: z.string().min(1),
-  model: z.string().min(1),
-  version: z.number().int().positive(),
+  ...RUN_VERSION_FIELDS,
   resourcePrefix: z.string().min(1),
   endpointName: z.string().min(1),
   leaseSeconds: z.number().int().positive(),
@@ -64,9 +62,7 @@ export const describedEndpoint = z.looseObject({
 
 export const reconcileEndpointInput = z.object({
   step: z.literal('reconcileEndpoint'),
-  runId: z.string().min(1),
-  model: z.string().min(1),
-  version: z.number().int().positive(),
+  ...RUN_VERSION_FIELDS,
   resourcePrefix: z.string().min(1),
   endpointName: z.string().min(1),
   endpoint: describedEndpoint,
@@ -160,9 +156,7 @@ export async function reconcileEndpoint(input: z.infer<typeof reconcileEndpointI
 
 export const recordDeploymentInput = z.object({
   step: z.literal('recordDeployment'),
-  runId: z.string().min(1),
-  model: z.string().min(1),
-  version: z.number().int().positive(),
+  ...RUN_VERSION_FIELDS,
   endpointName: z.string().min(1),
   endpointConfigName: z.string().min(1),
   modelName: z.string().min(1),
@@ -208,17 +202,14 @@ export async function recordDeployment(input: z.infer<typeof recordDeploymentInp
 
 export const buildBaselineInput = z.object({
   step: z.literal('buildBaseline'),
-  model: z.string().min(1),
-  version: z.number().int().positive(),
-  datasetName: z.string().min(1),
-  datasetVersion: z.string().min(1),
+  ...VERSION_FIELDS,
+  ...DATASET_FIELDS,
   baseline: baselineSettingsSchema,
 });
 
 export const baselineFailedInput = z.object({
   step: z.literal('baselineFailed'),
-  model: z.string().min(1),
-  version: z.number().int().positive(),
+  ...VERSION_FIELDS,
   error: z.object({ Error: z.string(), Cause: z.unknown() }),
 });
 

@@ -6,15 +6,14 @@ import * as z from 'zod';
 import { Conflict, Invalid } from '../../shared/errors';
 import { decideGate } from '../gate';
 import { evaluationReportSchema, gateSettingsSchema, objectiveSchema } from '../settings';
-import { metricComparison, type StepPorts } from './ports';
+import { DATASET_FIELDS, metricComparison, RUN_FIELDS, type StepPorts } from './ports';
 
 // ---------------------------------------------------------------------------------------------
 // Gate
 
 export const gateInput = z.object({
   step: z.literal('gate'),
-  runId: z.string().min(1),
-  model: z.string().min(1),
+  ...RUN_FIELDS,
   objective: objectiveSchema,
   gate: gateSettingsSchema,
   evaluationReportUri: z.string().startsWith('s3://'),
@@ -43,11 +42,9 @@ export async function gate(input: z.infer<typeof gateInput>, ports: StepPorts) {
 
 export const registerVersionInput = z.object({
   step: z.literal('registerVersion'),
-  runId: z.string().min(1),
-  model: z.string().min(1),
+  ...RUN_FIELDS,
   requestedBy: z.string().min(1),
-  datasetName: z.string().min(1),
-  datasetVersion: z.string().min(1),
+  ...DATASET_FIELDS,
   trainingJobName: z.string().min(1),
   modelArtifactUri: z.string().startsWith('s3://'),
   imageUri: z.string().min(1),

@@ -10,6 +10,17 @@ import type { BaselineSettings } from '../settings';
 import type { DeploymentLeases } from '../deployment-lease';
 import type { LineagePort, PipelineStore } from '../store';
 
+/** The fields that say what a step acts on, as the ASL passes them; each step's input spreads the ones it needs. */
+const nonEmpty = z.string().min(1);
+/** The run a step belongs to and its model. */
+export const RUN_FIELDS = { runId: nonEmpty, model: nonEmpty } as const;
+/** A model version. */
+export const VERSION_FIELDS = { model: nonEmpty, version: z.number().int().positive() } as const;
+/** The run, its model and the model version it acts on. */
+export const RUN_VERSION_FIELDS = { ...RUN_FIELDS, ...VERSION_FIELDS } as const;
+/** The dataset version a run trains on (the datasets part's canonical id). */
+export const DATASET_FIELDS = { datasetName: nonEmpty, datasetVersion: nonEmpty } as const;
+
 /** Where RecordDeployment writes the drift baseline of a deployed version (lambdas/drift/store.ts on AWS). */
 export interface BaselinePort {
   /** Summarizes the exact objects into `baselines/<model>/<version>/baseline.json`; returns the object's key. */

@@ -3,7 +3,7 @@ import * as z from 'zod';
 import { TRIGGER_KINDS, type VersionStatus } from '../../shared/contracts';
 import { Conflict, NotFound } from '../../shared/errors';
 import { artifactPrefixes } from '../../shared/layout';
-import { s3Uri, type StepPorts } from './ports';
+import { RUN_VERSION_FIELDS, s3Uri, type StepPorts } from './ports';
 
 // ---------------------------------------------------------------------------------------------
 // Rollback: the deploy path for an earlier version (`POST /models/{model}/rollback`)
@@ -21,9 +21,7 @@ export const rollbackInputSchema = z.object({
 
 export const startRollbackInput = z.object({
   step: z.literal('startRollback'),
-  runId: z.string().min(1),
-  model: z.string().min(1),
-  version: z.number().int().positive(),
+  ...RUN_VERSION_FIELDS,
   requestedBy: z.string().min(1),
   trigger: z.object({ kind: z.enum(TRIGGER_KINDS), id: z.string(), reason: z.string() }),
   executionArn: z.string().min(1),

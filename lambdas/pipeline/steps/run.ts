@@ -10,7 +10,7 @@ import { APPROVAL_REJECTED_ERROR, parseRejectionCause, type RejectionCause } fro
 import { EVALUATION_REPORT_FILE } from '../settings';
 import { DEPLOYMENT_IN_FLIGHT } from '../deployment-lease';
 import { describedEndpoint, releaseLease } from './deployment';
-import { s3Uri, sagemakerName, shortHash, trainableDataset, type StepPorts } from './ports';
+import { DATASET_FIELDS, RUN_FIELDS, s3Uri, sagemakerName, shortHash, trainableDataset, type StepPorts } from './ports';
 
 // ---------------------------------------------------------------------------------------------
 // StartRun
@@ -68,10 +68,8 @@ export async function startRun(input: z.infer<typeof startRunInput>, ports: Step
 
 export const stageTrainingDataInput = z.object({
   step: z.literal('stageTrainingData'),
-  runId: z.string().min(1),
-  model: z.string().min(1),
-  datasetName: z.string().min(1),
-  datasetVersion: z.string().min(1),
+  ...RUN_FIELDS,
+  ...DATASET_FIELDS,
 });
 
 /**
