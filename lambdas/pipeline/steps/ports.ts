@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import * as z from 'zod';
 import { assertTrainable, DatasetNotTrainable, type DatasetPorts, type TrainableDataset } from '../../datasets';
 import { Invalid, NotFound, PIPELINE_ERRORS } from '../../shared/errors';
+import type { RunRecord } from '../../shared/contracts';
 import type { BaselineSettings } from '../settings';
 import type { DeploymentLeases } from '../deployment-lease';
 import type { LineagePort, PipelineStore } from '../store';
@@ -20,6 +21,19 @@ export const VERSION_FIELDS = { model: nonEmpty, version: z.number().int().posit
 export const RUN_VERSION_FIELDS = { ...RUN_FIELDS, ...VERSION_FIELDS } as const;
 /** The dataset version a run trains on (the datasets part's canonical id). */
 export const DATASET_FIELDS = { datasetName: nonEmpty, datasetVersion: nonEmpty } as const;
+
+/**
+ * Opens the execution's run record, RUNNING, with who and what started it: the first thing
+ * StartRun and StartRollback write (`state` is which of them).
+ */
+export function openRun(
+  ports: StepPorts,
+  execution: Pick<RunRecord, 'runId' | 'model' | 'executionArn' | 'requestedBy' | 'trigger'>,
+  run: { readonly datasetVersion: string; readonly state: 'StartRun' | 'StartRollback'; readonly startedAt: string },
+): Promise<void> {
+  const { runId, model, executionArn, requestedBy, trigger } = execution;
+  return ports.store.createRun({ runId, model, status: 'RUNNING', executionArn, requestedBy, trigger, datasetVersion: run.datasetVersion, currentState: run.state, startedAt: run.startedAt });
+}
 
 /** Where RecordDeployment writes the drift baseline of a deployed version (lambdas/drift/store.ts on AWS). */
 export interface BaselinePort {

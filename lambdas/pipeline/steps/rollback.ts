@@ -3,7 +3,7 @@ import * as z from 'zod';
 import { TRIGGER_KINDS, type VersionStatus } from '../../shared/contracts';
 import { Conflict, NotFound } from '../../shared/errors';
 import { artifactPrefixes } from '../../shared/layout';
-import { RUN_VERSION_FIELDS, s3Uri, type StepPorts } from './ports';
+import { openRun, RUN_VERSION_FIELDS, s3Uri, type StepPorts } from './ports';
 
 // ---------------------------------------------------------------------------------------------
 // Rollback: the deploy path for an earlier version (`POST /models/{model}/rollback`)
@@ -56,17 +56,7 @@ export async function startRollback(input: z.infer<typeof startRollbackInput>, p
       throw new Conflict(`version ${version} of ${model} is ${current?.status ?? 'gone'}; only an APPROVED or RETIRED version can be rolled back to`);
     }
   }
-  await ports.store.createRun({
-    runId,
-    model,
-    status: 'RUNNING',
-    executionArn: input.executionArn,
-    requestedBy: input.requestedBy,
-    trigger: input.trigger,
-    datasetVersion: target.datasetVersion,
-    currentState: 'StartRollback',
-    startedAt: at,
-  });
+  await openRun(ports, input, { datasetVersion: target.datasetVersion, state: 'StartRollback', startedAt: at });
   await ports.store.updateRun(runId, { version });
   const bucket = ports.artifactsBucket;
   return {

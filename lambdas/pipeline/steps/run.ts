@@ -10,7 +10,7 @@ import { APPROVAL_REJECTED_ERROR, parseRejectionCause, type RejectionCause } fro
 import { EVALUATION_REPORT_FILE } from '../settings';
 import { DEPLOYMENT_IN_FLIGHT } from '../deployment-lease';
 import { describedEndpoint, releaseLease } from './deployment';
-import { DATASET_FIELDS, RUN_FIELDS, s3Uri, sagemakerName, shortHash, trainableDataset, type StepPorts } from './ports';
+import { DATASET_FIELDS, openRun, RUN_FIELDS, s3Uri, sagemakerName, shortHash, trainableDataset, type StepPorts } from './ports';
 
 // ---------------------------------------------------------------------------------------------
 // StartRun
@@ -25,17 +25,7 @@ export const startRunInput = pipelineInputSchema.extend({
 export async function startRun(input: z.infer<typeof startRunInput>, ports: StepPorts) {
   const { runId, model, datasetName, datasetVersion } = input;
   const startedAt = ports.now().toISOString();
-  await ports.store.createRun({
-    runId,
-    model,
-    status: 'RUNNING',
-    executionArn: input.executionArn,
-    requestedBy: input.requestedBy,
-    trigger: input.trigger,
-    datasetVersion,
-    currentState: 'StartRun',
-    startedAt,
-  });
+  await openRun(ports, input, { datasetVersion, state: 'StartRun', startedAt });
 
   const trainable = await trainableDataset(ports, model, datasetName, datasetVersion);
   // Training and evaluation read the run's own copy of the exact registered object versions
