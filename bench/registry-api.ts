@@ -115,7 +115,7 @@ async function main(): Promise<void> {
           // The dataset routes are not benchmarked here; the datasets part's functions answer them.
           datasets: datasetsDomain({ s3: new S3Client({ ...config, forcePathStyle: true }), db: client, tableName, bucket: 'bench-datasets', catalog: {} }),
           callbacks: { approve: () => Promise.resolve(), reject: () => Promise.resolve() },
-          retraining: { send: () => Promise.resolve() },
+          retraining: { assertWired: () => undefined, send: () => Promise.resolve() },
           deployments: { startRollback: (r) => Promise.resolve({ deploymentId: r.deploymentId }) },
           leases: { get: () => Promise.resolve(undefined) },
           groundTruth: { put: () => Promise.resolve({ key: 'unused' }) },

@@ -59,8 +59,12 @@ export class SqsRetrainingQueue implements RetrainingQueue {
     private readonly queueUrl: string | undefined,
   ) {}
 
+  assertWired(): void {
+    if (!this.queueUrl) throw new Unavailable('retraining is not wired into this deployment (no retraining queue); nothing was changed');
+  }
+
   async send(request: Parameters<RetrainingQueue['send']>[0]): Promise<void> {
-    if (!this.queueUrl) throw new Unavailable('retraining is not wired into this deployment (no retraining queue)');
+    this.assertWired();
     const message = retrainingRequestSchema.parse(request);
     await this.client.send(
       new SendMessageCommand({

@@ -12,6 +12,7 @@ import {
   keys,
   type ModelVersionRecord,
   type RetrainingRequest,
+  type RetrainSendState,
   runIdFor,
   type RunRecord,
   type RunRequestView,
@@ -21,7 +22,7 @@ import { Conflict, Forbidden, Invalid, NotFound, Unavailable } from '../shared/e
 import { logger } from '../shared/powertools';
 import { DeploymentInFlight, describeHolder } from '../pipeline/deployment-lease';
 import { auditCaller, matchesApprover, parsePrincipal, type Principal, sameRole, samePerson } from './principal';
-import { type DatasetsPort, type DecisionWrite, type DeploymentRecord, type ModelSummary, type Page, type PageRequest, type Ports, type RollbackRequest, TaskTokenGone } from './ports';
+import { type DatasetsPort, type DecisionWrite, type DeploymentRecord, type ModelSummary, type Page, type PageRequest, type Ports, type RecordedRetrainRequest, type RollbackRequest, TaskTokenGone } from './ports';
 
 export interface ApiContext {
   readonly ports: Ports;
@@ -465,16 +466,28 @@ export interface RetrainInput {
 }
 
 /**
- * Sends a `RetrainingRequest` to the retraining queue. The run id derives from the
- * Idempotency-Key, so a repeat gets the same run id and sends nothing; two repeats racing both
- * send with the same deduplication id (the FIFO queue drops the second) and one records it.
+ * Requests a retraining run (RELIABILITY rows 12, 21): the request and its RUN_REQUESTED audit
+ * event are recorded in ONE transaction FIRST, with the send to the retraining queue owed; then
+ * the `RetrainingRequest` is sent and the send marked done. The run id derives from the
+ * Idempotency-Key, so every send of one request carries the same MessageDeduplicationId and
+ * runId, and the starter claims a runId once: however often it is sent, one run.
+ * - A failed record leaves nothing done (503 "nothing was changed").
+ * - A failed send leaves the request recorded and owed, and says so (503 naming the key): the
+ *   sweep (`finishOwedRetrainSends`) sends it within minutes, and repeating the request with the
+ *   same Idempotency-Key sends it now.
+ * - A repeat of a request already sent sends nothing.
  */
 export async function requestRetrain(ctx: ApiContext, input: RetrainInput): Promise<{ runId: string; replayed: boolean }> {
   const model = modelOf(ctx, input.model);
-  const { registry, retraining, clock, datasets } = ctx.ports;
+  const { registry, clock, datasets } = ctx.ports;
+  ctx.ports.retraining.assertWired();
   const discriminator = input.idempotencyKey ?? ctx.ports.newId();
   const runId = runIdFor(input.model, 'api', discriminator);
-  if (await registry.hasRetrainRequest(runId)) return { runId, replayed: true };
+  const earlier = await registry.getRetrainRequest(runId);
+  if (earlier) {
+    await sendOwed(ctx.ports, earlier, discriminator);
+    return { runId, replayed: true };
+  }
   // Named by the datasets part's canonical id (`v3` → `v000003`), and refused here when it may not train.
   const datasetVersion = input.datasetVersion === undefined ? undefined : await trainableVersion(datasets, model.datasetName, input.datasetVersion);
   const requestedAt = clock.now().toISOString();
@@ -486,7 +499,6 @@ export async function requestRetrain(ctx: ApiContext, input: RetrainInput): Prom
     requestedAt,
     ...(datasetVersion !== undefined ? { datasetVersion } : {}),
   };
-  await retraining.send(request);
   const recorded = await registry.recordRetrainRequest(request, {
     eventId: runId,
     model: input.model,
@@ -497,7 +509,72 @@ export async function requestRetrain(ctx: ApiContext, input: RetrainInput): Prom
     reason: input.reason,
     details: { caller: auditCaller(input.caller), ...(datasetVersion !== undefined ? { datasetVersion } : {}) },
   });
-  return { runId, replayed: !recorded };
+  if (!recorded) {
+    // A concurrent repeat recorded it first: that record is the request.
+    const winner = await registry.getRetrainRequest(runId);
+    if (!winner) throw new Conflict(`retrain request ${runId} could not be recorded; nothing was changed, retry`);
+    await sendOwed(ctx.ports, winner, discriminator);
+    return { runId, replayed: true };
+  }
+  await sendOwed(ctx.ports, { request, sendState: 'OWED' }, discriminator);
+  return { runId, replayed: false };
+}
+
+/** What sending a recorded retrain request needs: the registry, the queue and the clock. */
+export type RetrainSendPorts = Pick<Ports, 'registry' | 'retraining' | 'clock'>;
+
+/**
+ * Sends a recorded request that is still owed to the queue, and marks it sent. A send that fails
+ * is `Unavailable` saying the request is recorded and how it will reach the queue; a send whose
+ * mark fails is logged (the sweep's resend is deduplicated by the runId).
+ */
+async function sendOwed(ports: RetrainSendPorts, recorded: RecordedRetrainRequest, idempotencyKey: string): Promise<void> {
+  if (recorded.sendState !== 'OWED') return;
+  const { request } = recorded;
+  try {
+    await ports.retraining.send(request);
+  } catch (error) {
+    logger.error('the retrain request is recorded but could not be sent to the retraining queue; it stays owed for the sweep', { error: error as Error, runId: request.runId });
+    throw new Unavailable(
+      `retrain request ${request.runId} is recorded (audited) but could not be sent to the retraining queue; it is sent within minutes, or repeat the request with Idempotency-Key: ${idempotencyKey} to send it now (one run either way)`,
+    );
+  }
+  await ports.registry.markRetrainSent(request.runId, ports.clock.now().toISOString()).catch((error: unknown) => {
+    logger.error('the retrain request was sent but could not be marked sent; the sweep sends it again (deduplicated by its runId)', { error: error as Error, runId: request.runId });
+  });
+}
+
+/**
+ * How long an owed send belongs to the request that recorded it before the sweep sends it: longer
+ * than the API function may run, so the sweep rarely races the request's own send (and a race
+ * is harmless: the same runId, deduplicated by the queue and claimed once by the starter).
+ */
+export const RETRAIN_SEND_GRACE_MS = 60_000;
+
+/**
+ * The retrain send sweep: every API retrain request recorded but still owed to the retraining
+ * queue after `RETRAIN_SEND_GRACE_MS` is sent now and marked sent. Run on a schedule with the
+ * decision sweep; returns what it did, per run id.
+ */
+export async function finishOwedRetrainSends(ports: RetrainSendPorts, limit = 50): Promise<{ runId: string; send: RetrainSendState | 'FAILED' }[]> {
+  const before = new Date(ports.clock.now().getTime() - RETRAIN_SEND_GRACE_MS).toISOString();
+  const owed = await ports.registry.owedRetrainSends(before, limit);
+  const results: { runId: string; send: RetrainSendState | 'FAILED' }[] = [];
+  for (const runId of owed) {
+    try {
+      const recorded = await ports.registry.getRetrainRequest(runId);
+      if (!recorded) continue;
+      if (recorded.sendState === 'OWED') {
+        await ports.retraining.send(recorded.request);
+        await ports.registry.markRetrainSent(runId, ports.clock.now().toISOString());
+      }
+      results.push({ runId, send: 'SENT' });
+    } catch (error) {
+      logger.error('could not send an owed retrain request; the next sweep retries', { error: error as Error, runId });
+      results.push({ runId, send: 'FAILED' });
+    }
+  }
+  return results;
 }
 
 async function trainableVersion(datasets: DatasetsPort, dataset: string, requested: string): Promise<string> {

@@ -18,6 +18,8 @@ import {
   keys,
   type ModelVersionRecord,
   type RetrainingRequest,
+  retrainingRequestSchema,
+  type RetrainSendState,
   type RunRecord,
   type RunRequestView,
   type VersionStatus,
@@ -30,6 +32,7 @@ import type {
   DeploymentRecord,
   OwedDelivery,
   RecordedRequest,
+  RecordedRetrainRequest,
   Page,
   PageRequest,
   RegistryRepository,
@@ -137,7 +140,7 @@ export class DynamoRegistry implements RegistryRepository {
       this.client.send(new GetCommand({ TableName: this.tableName, Key: keys.retrainRequest(runId), ConsistentRead: true })),
       this.client.send(new GetCommand({ TableName: this.tableName, Key: keys.retrainingRequest(runId), ConsistentRead: true })),
     ]);
-    const request = accepted.Item as Partial<RetrainingRequest> | undefined;
+    const request = accepted.Item as (Partial<RetrainingRequest> & { sendState?: RetrainSendState }) | undefined;
     const decision = decided.Item as { model?: string; status?: string; reason?: string; detail?: string; decidedAt?: string } | undefined;
     const model = request?.model ?? decision?.model;
     if (model === undefined) return undefined;
@@ -154,7 +157,7 @@ export class DynamoRegistry implements RegistryRepository {
       return { ...base, status: 'SUPPRESSED', decidedAt: decision.decidedAt, reason: `${reason}: ${detail}`, suppression: { reason, detail } };
     }
     // Not decided yet, or STARTED with the run's record about to be read (the starter writes it first).
-    return { ...base, status: 'QUEUED' };
+    return { ...base, status: 'QUEUED', ...(request?.sendState === undefined ? {} : { sendState: request.sendState }) };
   }
 
   async readForDecision(model: string, version: number): Promise<ModelVersionRecord | undefined> {
@@ -298,21 +301,70 @@ export class DynamoRegistry implements RegistryRepository {
     return { written: false, ...(existing.Item ? { existing: strip(existing.Item) } : {}) };
   }
 
-  async hasRetrainRequest(runId: string): Promise<boolean> {
-    const result = await this.client.send(
-      new GetCommand({ TableName: this.tableName, Key: keys.retrainRequest(runId), ConsistentRead: true, ProjectionExpression: 'pk' }),
-    );
-    return result.Item !== undefined;
+  async getRetrainRequest(runId: string): Promise<RecordedRetrainRequest | undefined> {
+    const result = await this.client.send(new GetCommand({ TableName: this.tableName, Key: keys.retrainRequest(runId), ConsistentRead: true }));
+    return result.Item ? retrainRequestOf(result.Item) : undefined;
   }
 
   async recordRetrainRequest(request: RetrainingRequest, event: AuditEvent): Promise<boolean> {
     const outcome = await transactWithAudit(this.client, {
       tableName: this.tableName,
-      items: [{ Put: { TableName: this.tableName, Item: { ...keys.retrainRequest(request.runId), ...request }, ConditionExpression: 'attribute_not_exists(pk)' } }],
+      items: [
+        {
+          Put: {
+            TableName: this.tableName,
+            // Recorded with its send still owed: the gsi2 entry is the sweep's way to it.
+            Item: {
+              ...request,
+              ...keys.retrainRequest(request.runId),
+              sendState: 'OWED' satisfies RetrainSendState,
+              ...keys.owedRetrainSend(request.requestedAt, request.runId),
+            },
+            ConditionExpression: 'attribute_not_exists(pk)',
+          },
+        },
+      ],
       audit: event,
     });
     return outcome.written;
   }
+
+  async markRetrainSent(runId: string, at: string): Promise<boolean> {
+    return this.conditional(() =>
+      this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.retrainRequest(runId),
+          UpdateExpression: 'SET sendState = :sent, sentAt = :at REMOVE gsi2pk, gsi2sk',
+          ConditionExpression: 'sendState = :owed',
+          ExpressionAttributeValues: { ':sent': 'SENT' satisfies RetrainSendState, ':owed': 'OWED' satisfies RetrainSendState, ':at': at },
+        }),
+      ),
+    );
+  }
+
+  async owedRetrainSends(before: string, limit: number): Promise<readonly string[]> {
+    const result = await this.client.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        IndexName: 'gsi2',
+        KeyConditionExpression: 'gsi2pk = :pk AND gsi2sk < :before',
+        ExpressionAttributeValues: { ':pk': keys.owedRetrainSends.gsi2pk, ':before': before },
+        ProjectionExpression: 'runId',
+        Limit: limit,
+      }),
+    );
+    return (result.Items ?? []).map((item) => String(item.runId));
+  }
+}
+
+/**
+ * The retrain request item as the queue message it stands for, and its send state. Items
+ * recorded before send states existed were recorded after their send: SENT.
+ */
+function retrainRequestOf(item: Item): RecordedRetrainRequest {
+  const fields = Object.fromEntries(Object.entries(item).filter(([name]) => name in retrainingRequestSchema.shape));
+  return { request: retrainingRequestSchema.parse(fields), sendState: item.sendState === 'OWED' ? 'OWED' : 'SENT' };
 }
 
 /** The version still holds exactly this decision (same kind, principal and time). */

@@ -15,6 +15,7 @@ import type {
   DecisionRecord,
   ModelVersionRecord,
   RetrainingRequest,
+  RetrainSendState,
   RunRecord,
   RunRequestView,
   VersionStatus,
@@ -79,6 +80,12 @@ export type DecisionOutcome =
   /** A condition did not hold: the version as it is now (consistent read). */
   | { readonly kind: 'lost'; readonly record: ModelVersionRecord };
 
+/** A retrain request the API recorded: the queue message, and whether SQS has it yet. */
+export interface RecordedRetrainRequest {
+  readonly request: RetrainingRequest;
+  readonly sendState: RetrainSendState;
+}
+
 export type RecordedRequest = { readonly written: true } | { readonly written: false; readonly existing?: Readonly<Record<string, unknown>> };
 
 /** A version whose decision is still owed to the pipeline, oldest first. */
@@ -117,9 +124,17 @@ export interface RegistryRepository {
    * once per key: `{ written: false, existing }` when the key was already recorded (nothing written).
    */
   recordRequest(key: { pk: string; sk: string }, item: Readonly<Record<string, unknown>>, event: AuditEvent): Promise<RecordedRequest>;
-  /** Records that a retrain request with this run id was accepted, with its audit event, atomically. `false`: it was already. */
+  /** The recorded retrain request with this run id (consistent read), and whether it is on the queue yet. */
+  getRetrainRequest(runId: string): Promise<RecordedRetrainRequest | undefined>;
+  /**
+   * Records that a retrain request with this run id was accepted, with its audit event, atomically,
+   * its send to the retraining queue OWED. `false`: it was already (nothing written).
+   */
   recordRetrainRequest(request: RetrainingRequest, event: AuditEvent): Promise<boolean>;
-  hasRetrainRequest(runId: string): Promise<boolean>;
+  /** SQS accepted the request's message: OWED → SENT. `false` when it was not OWED. */
+  markRetrainSent(runId: string, at: string): Promise<boolean>;
+  /** Run ids of retrain requests recorded before `before` (ISO time) and still owed to the queue, oldest first. */
+  owedRetrainSends(before: string, limit: number): Promise<readonly string[]>;
 }
 
 export interface AuditLog {
@@ -142,6 +157,8 @@ export class TaskTokenGone extends Error {
 
 /** The retraining FIFO queue (MessageGroupId = model, MessageDeduplicationId = runId). */
 export interface RetrainingQueue {
+  /** Throws `Unavailable` when this deployment has no retraining queue: checked before a request is recorded. */
+  assertWired(): void;
   send(request: RetrainingRequest): Promise<void>;
 }
 

@@ -72,6 +72,15 @@ export type VersionStatus = (typeof VERSION_STATUSES)[number];
 export const DELIVERY_STATES = ['OWED', 'DELIVERED', 'CLOSED'] as const;
 export type DeliveryState = (typeof DELIVERY_STATES)[number];
 
+/**
+ * An API retrain request's send to the retraining queue: OWED from the transaction that records
+ * the request and its audit event until SQS accepted the message; SENT after. An OWED request is
+ * sent again (same MessageDeduplicationId, same runId: the starter claims a runId once) by the
+ * sweep or by a repeat of the request with the same Idempotency-Key.
+ */
+export const RETRAIN_SEND_STATES = ['OWED', 'SENT'] as const;
+export type RetrainSendState = (typeof RETRAIN_SEND_STATES)[number];
+
 /** A pipeline run, from start to its end. */
 export const RUN_STATUSES = [
   'RUNNING',
@@ -220,6 +229,8 @@ export interface RunRequestView {
   /** `<reason>: <detail>`, e.g. `in-progress: run churn-api-… is in flight (lease until …)` (SUPPRESSED only). */
   readonly reason?: string;
   readonly suppression?: { readonly reason: string; readonly detail: string };
+  /** QUEUED only, API requests only: OWED while the request is recorded but not yet on the retraining queue. */
+  readonly sendState?: RetrainSendState;
 }
 
 /** `pk = DATASET#<dataset>`, `sk = VERSION#<datasetVersion>` — owned by the datasets part. */
@@ -276,6 +287,7 @@ export type EvaluationReport = z.infer<typeof evaluationReportSchema>;
 
 
 const OWED_DELIVERY_PARTITION = 'DELIVERY#OWED';
+const OWED_RETRAIN_SEND_PARTITION = 'RETRAIN#OWED';
 
 export const keys = {
   model: (model: string) => ({ pk: `${KEY_PREFIX.model}${model}`, sk: 'MODEL' }),
@@ -305,6 +317,10 @@ export const keys = {
   }),
   /** The gsi2 partition of every decision still owed to the pipeline, by decision time. */
   owedDeliveries: { gsi2pk: OWED_DELIVERY_PARTITION },
+  /** gsi2 entry of an API retrain request recorded but not yet sent to the retraining queue (the sweep's query). */
+  owedRetrainSend: (requestedAt: string, runId: string) => ({ gsi2pk: OWED_RETRAIN_SEND_PARTITION, gsi2sk: `${requestedAt}#${runId}` }),
+  /** The gsi2 partition of every API retrain request still owed to the retraining queue, by request time. */
+  owedRetrainSends: { gsi2pk: OWED_RETRAIN_SEND_PARTITION },
   /** The partition of one model's audit events. */
   auditOf: (model: string) => ({ pk: `${KEY_PREFIX.audit}${model}` }),
   /** The gsi1 partition of every audit event, by time. */

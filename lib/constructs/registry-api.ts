@@ -149,16 +149,17 @@ export function grantApiTableAccess(role: iam.IRole, table: dynamodb.ITable): vo
 }
 
 /**
- * The decision sweep's table access: its owed-delivery index entries (gsi2, leading key
- * `DELIVERY#OWED`), consistent reads and updates of versions, and audit events created by
- * conditional Puts (a closed or expired delivery) — never an update or delete of an audit item.
+ * The delivery sweep's table access: its index entries (gsi2, leading keys `DELIVERY#OWED` for
+ * owed decisions and `RETRAIN#OWED` for owed retrain sends), consistent reads and updates of
+ * versions and retrain requests, and audit events created by conditional Puts (a closed or expired
+ * delivery) — never an update or delete of an audit item.
  */
 export function grantSweeperTableAccess(role: iam.IRole, table: dynamodb.ITable): void {
   role.addToPrincipalPolicy(
     new iam.PolicyStatement({
       actions: ['dynamodb:Query'],
       resources: [`${table.tableArn}/index/gsi2`],
-      conditions: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [keys.owedDeliveries.gsi2pk] } },
+      conditions: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [keys.owedDeliveries.gsi2pk, keys.owedRetrainSends.gsi2pk] } },
     }),
   );
   role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], resources: [table.tableArn] }));
@@ -269,17 +270,22 @@ export class RegistryApi extends Construct {
     props.retrainingQueue?.grantSendMessages(this.handler.role);
     props.pipeline?.grantTaskResponse(this.handler.role);
 
-    // Decisions recorded but still owed to the pipeline are delivered (or closed) every minute.
+    // Decisions recorded but still owed to the pipeline are delivered (or closed) every minute,
+    // and retrain requests recorded but still owed to the retraining queue are sent.
     this.decisionSweeper = new CaretakerFunction(this, 'DecisionSweeper', {
       entry: 'api/sweep.handler.ts',
-      description: 'Caretaker: delivers approval decisions still owed to the pipeline',
+      description: 'Caretaker: delivers approval decisions and retrain requests still owed',
       encryptionKey: props.encryptionKey,
       removalPolicy,
       timeout: Duration.minutes(1),
-      environment: { [ENV.tableName]: props.table.tableName },
+      environment: {
+        [ENV.tableName]: props.table.tableName,
+        ...(props.retrainingQueue ? { [ENV.retrainingQueueUrl]: props.retrainingQueue.queueUrl } : {}),
+      },
     });
     grantSweeperTableAccess(this.decisionSweeper.role, props.table);
     props.pipeline?.grantTaskResponse(this.decisionSweeper.role);
+    props.retrainingQueue?.grantSendMessages(this.decisionSweeper.role);
     new events.Rule(this, 'DecisionSweepSchedule', {
       description: 'Caretaker: deliver approval decisions still owed to the pipeline',
       schedule: events.Schedule.rate(Duration.minutes(1)),

@@ -298,7 +298,7 @@ describe('RegistryApi', () => {
     expect(fn?.Properties.Timeout).toBeLessThan(29);
   });
 
-  it('row 19: sweeps owed decision deliveries every minute, with only the owed-delivery index, version items and task callbacks', () => {
+  it('rows 19, 21: sweeps owed decision deliveries and retrain sends every minute, with only the owed index entries, table items, task callbacks and the retraining queue', () => {
     const sweeper = stack.getLogicalId(stack.api.decisionSweeper.function.node.defaultChild as never);
     template.hasResourceProperties('AWS::Events::Rule', {
       ScheduleExpression: 'rate(1 minute)',
@@ -311,8 +311,11 @@ describe('RegistryApi', () => {
     expect(allowed.filter((a) => a.startsWith('dynamodb:')).sort()).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem']);
     expect(allowed).toEqual(expect.arrayContaining(['states:SendTaskSuccess', 'states:SendTaskFailure']));
     expect(statements).toContainEqual(
-      expect.objectContaining({ Action: 'dynamodb:Query', Condition: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': ['DELIVERY#OWED'] } } }),
+      expect.objectContaining({ Action: 'dynamodb:Query', Condition: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': ['DELIVERY#OWED', 'RETRAIN#OWED'] } } }),
     );
+    expect(allowed).toContain('sqs:SendMessage');
+    const fn = template.toJSON().Resources[sweeper] as { Properties: { Environment: { Variables: Record<string, unknown> } } };
+    expect(fn.Properties.Environment.Variables).toHaveProperty(ENV.retrainingQueueUrl);
     expect(statements).toContainEqual(expect.objectContaining({ Effect: 'Deny', Condition: { 'ForAnyValue:StringLike': { 'dynamodb:LeadingKeys': ['AUDIT#*'] } } }));
   });
 });

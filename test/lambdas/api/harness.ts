@@ -74,6 +74,9 @@ export class FakeCallbacks implements ApprovalCallbacks {
 
 export class FakeQueue implements RetrainingQueue {
   readonly sent: RetrainingRequest[] = [];
+  assertWired(): void {
+    // wired
+  }
   send(request: RetrainingRequest): Promise<void> {
     this.sent.push(request);
     return Promise.resolve();
