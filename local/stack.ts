@@ -28,6 +28,7 @@ import { extractEmfFromStdout } from './emf';
 import { startQueueConsumers, type QueueConsumers } from './consumers';
 import { startStreamConsumers, streamMappings, type StreamConsumers } from './streams';
 import { LocalFunctions } from './functions';
+import { scheduledFunctions, startSchedules, type RunningSchedules } from './schedules';
 import { startMotoServer, type MotoServer } from './moto';
 import { provisionFromTemplate, type ProvisionResult } from './provision';
 import { startLocalSageMaker, type RunningLocalSageMaker } from './sagemaker/server';
@@ -72,6 +73,8 @@ export interface LocalStack {
   readonly consumers: QueueConsumers;
   /** Table stream → the consumers in `LOCAL_STREAM_CONSUMERS` (the registry events publisher, the audit copier). */
   readonly streams: StreamConsumers;
+  /** Scheduled rules → the functions in `LOCAL_SCHEDULED_FUNCTIONS` (the API's delivery sweep), at the template's rates. */
+  readonly schedules: RunningSchedules;
   /** Physical names of the resources the demo and tests use. */
   readonly names: { readonly table: string; readonly datasetsBucket: string; readonly artifactsBucket: string; readonly stateMachineArn: string };
   /** Client settings for the moto server. */
@@ -242,6 +245,15 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       log,
     });
     cleanups.push(() => streams.stop());
+    // Scheduled rules (moto never fires them): the delivery sweep at the rate its construct set.
+    const schedules = startSchedules({
+      schedules: scheduledFunctions(template, functions, (id) => `arn:aws:events:${REGION}:${ACCOUNT_ID}:rule/${prefix}-${id}`),
+      functions,
+      accountId: ACCOUNT_ID,
+      region: REGION,
+      log,
+    });
+    cleanups.push(() => schedules.stop());
 
     const alarms = new LocalAlarms({ template, resolve, events, accountId: ACCOUNT_ID, region: REGION, cloudWatch });
     await alarms.mirror();
@@ -273,6 +285,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       alarms,
       consumers,
       streams,
+      schedules,
       names,
       clientConfig,
       close,
