@@ -251,7 +251,7 @@ export function registerApiCommands(program: Command): void {
     .argument('<model>')
     .requiredOption('--reason <text>', 'why')
     .option('--dataset-version <version>', 'train on this dataset version')
-    .option('--idempotency-key <key>', 'repeat-safe key: the same key returns the same run')
+    .option('--idempotency-key <key>', 'repeat-safe key: the same key returns the same run (default: one per command, kept for its retries)')
     .option('--wait <seconds>', 'seconds to wait for the retraining starter\'s decision (0: do not wait)', nonNegativeInt, 30)
     .action(
       run(async (cmd, model: string) => {
@@ -274,9 +274,11 @@ export function registerApiCommands(program: Command): void {
     .argument('<model>')
     .argument('<version>', 'version to roll back to', positiveInt)
     .requiredOption('--reason <text>', 'why')
+    .option('--idempotency-key <key>', 'repeat-safe key: the same key returns the same deployment (default: one per command, kept for its retries)')
     .action(
       run(async (cmd, model: string, version: number) => {
-        const result = await clientFor(cmd).rollback(model, version, cmd.opts<{ reason: string }>().reason);
+        const o = cmd.opts<{ reason: string; idempotencyKey?: string }>();
+        const result = await clientFor(cmd).rollback(model, version, o.reason, { idempotencyKey: o.idempotencyKey });
         print(cmd, result, () => `rolling ${model} back to version ${version} (deployment ${result.deploymentId})`);
       }),
     );

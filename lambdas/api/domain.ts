@@ -21,6 +21,7 @@ import {
 import { Conflict, Forbidden, Invalid, NotFound, Unavailable } from '../shared/errors';
 import { logger } from '../shared/powertools';
 import { DeploymentInFlight, describeHolder } from '../pipeline/deployment-lease';
+import type { DecisionResult } from './schemas';
 import { auditCaller, matchesApprover, parsePrincipal, type Principal, sameRole, samePerson } from './principal';
 import { type DatasetsPort, type DecisionWrite, type DeploymentRecord, type ModelSummary, type Page, type PageRequest, type Ports, type RecordedRetrainRequest, type RollbackRequest, TaskTokenGone } from './ports';
 
@@ -233,20 +234,8 @@ export async function checkDecision(ctx: ApiContext, input: { model: string; ver
   return { model: input.model, version: input.version, status: record.status, caller: input.caller.id, allowed: reason === undefined, ...(reason ? { reason } : {}), ...(expiresAt ? { expiresAt } : {}) };
 }
 
-/** What a decision route answers: the version's status now, the decision, and whether it reached the pipeline. */
-export interface DecisionResult {
-  readonly model: string;
-  readonly version: number;
-  readonly status: VersionStatus;
-  readonly decision: DecisionRecord;
-  /**
-   * DELIVERED: the pipeline has the decision. OWED: recorded, not yet delivered (Step Functions
-   * failed or did not answer); the delivery sweep, or a retry after a minute, finishes it.
-   * CLOSED: Step Functions answered that the task was already closed; the version is as the pipeline left it.
-   */
-  readonly delivery: DeliveryState;
-  readonly message?: string;
-}
+/** What a decision route answers (the route table's `responses.decision`, which the clients type themselves from). */
+export type { DecisionResult } from './schemas';
 
 /** What delivering a decision needs: the registry, Step Functions' callbacks and the clock. */
 export type DeliveryPorts = Pick<Ports, 'registry' | 'callbacks' | 'clock'>;

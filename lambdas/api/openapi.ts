@@ -8,6 +8,7 @@ import { errorResponse, ROUTES } from './schemas';
 type Json = Record<string, unknown>;
 
 const toSchema = (schema: z.ZodType): Json => z.toJSONSchema(schema, { target: 'openapi-3.0', io: 'input', unrepresentable: 'any' });
+const toResponseSchema = (schema: z.ZodType): Json => z.toJSONSchema(schema, { target: 'openapi-3.0', io: 'output', unrepresentable: 'any' });
 
 const ERRORS: Record<string, string> = {
   '400': 'Invalid: malformed JSON, wrong types, unknown fields, wrong content type',
@@ -29,14 +30,13 @@ function parameters(route: (typeof ROUTES)[number]): Json[] {
       out.push({ name, in: where, required: where === 'path' || (json.required ?? []).includes(name), schema: property });
     }
   }
-  if (route.id === 'retrain') {
-    out.push({
-      name: 'Idempotency-Key',
-      in: 'header',
-      required: false,
-      description: 'The same key returns the same run id and starts nothing new.',
-      schema: { type: 'string', pattern: '^[A-Za-z0-9_.:-]{1,128}$' },
-    });
+  const idempotent: Partial<Record<string, string>> = {
+    retrain: 'The same key returns the same run id and starts nothing new; a request recorded but not yet queued is sent.',
+    rollback: 'The same key returns the same deployment and starts no second one; a rollback recorded but not yet started is started.',
+  };
+  const description = idempotent[route.id];
+  if (description !== undefined) {
+    out.push({ name: 'Idempotency-Key', in: 'header', required: false, description, schema: { type: 'string', pattern: '^[A-Za-z0-9_.:-]{1,128}$' } });
   }
   return out;
 }
@@ -50,7 +50,10 @@ export function openApiDocument(): Json {
       security: [{ sigv4: [] }],
       parameters: parameters(route),
       responses: {
-        [String(route.successStatus ?? 200)]: { description: 'Success', content: { 'application/json': { schema: { type: 'object' } } } },
+        [String(route.successStatus ?? 200)]: {
+          description: 'Success',
+          content: { 'application/json': { schema: route.response ? toResponseSchema(route.response) : { type: 'object' } } },
+        },
         ...Object.fromEntries(
           Object.entries(ERRORS).map(([status, description]) => [
             status,

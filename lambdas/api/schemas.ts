@@ -5,7 +5,7 @@
  */
 import * as z from 'zod';
 import { registerDatasetVersionInputSchema } from '../datasets/register';
-import { VERSION_STATUSES } from '../shared/contracts';
+import { DELIVERY_STATES, VERSION_STATUSES } from '../shared/contracts';
 import { MAX_PAGE_SIZE } from '../shared/pages';
 
 /** Largest accepted request body; API Gateway allows 10 MB, the registry never needs more than this. */
@@ -113,15 +113,41 @@ export interface RouteSpec {
   readonly successStatus?: number;
   /** Who may call it, as the construct grants it. */
   readonly intent: 'read' | 'retrain' | 'approve' | 'submit';
+  /** The success body's schema, where the clients type themselves from it. @default - described as an object */
+  readonly response?: z.ZodType;
 }
+
+/**
+ * Success bodies, as the domain returns them: the domain's result types and the TypeScript
+ * client's are inferred from these (one contract), and the OpenAPI document describes them.
+ */
+export const responses = {
+  /** `POST …/approve`, `…/reject`: the version now, the decision, and whether the pipeline has it. */
+  decision: z.strictObject({
+    model: z.string(),
+    version: z.number().int().positive(),
+    status: z.enum(VERSION_STATUSES),
+    decision: z.strictObject({ decision: z.enum(['APPROVED', 'REJECTED']), by: z.string(), reason: z.string(), at: z.string() }),
+    /**
+     * DELIVERED: the pipeline has the decision. OWED: recorded, not yet delivered (Step Functions
+     * failed or did not answer); the delivery sweep, or a retry after a minute, finishes it.
+     * CLOSED: Step Functions answered that the task was already closed; the version is as the pipeline left it.
+     */
+    delivery: z.enum(DELIVERY_STATES),
+    /** Why the delivery is OWED or CLOSED, in words. */
+    message: z.string().optional(),
+  }),
+} as const;
+
+export type DecisionResult = z.output<typeof responses.decision>;
 
 export const ROUTES: readonly RouteSpec[] = [
   { id: 'listModels', method: 'GET', path: '/models', summary: 'Models from config with their live and latest version', params: params.none, query: queries.none, intent: 'read' },
   { id: 'getModel', method: 'GET', path: '/models/{model}', summary: 'One model: config summary, live version, deployment history', params: params.model, query: queries.none, intent: 'read' },
   { id: 'listVersions', method: 'GET', path: '/models/{model}/versions', summary: 'Versions newest first, optionally by status', params: params.model, query: queries.versions, intent: 'read' },
   { id: 'getVersion', method: 'GET', path: '/models/{model}/versions/{version}', summary: 'One version with metrics, dataset, training job, run and decision', params: params.version, query: queries.none, intent: 'read' },
-  { id: 'approve', method: 'POST', path: '/models/{model}/versions/{version}/approve', summary: 'Approve a pending version; resumes the waiting pipeline', params: params.version, query: queries.none, body: bodies.decision, intent: 'approve' },
-  { id: 'reject', method: 'POST', path: '/models/{model}/versions/{version}/reject', summary: 'Reject a pending version; ends the run as rejected', params: params.version, query: queries.none, body: bodies.decision, intent: 'approve' },
+  { id: 'approve', method: 'POST', path: '/models/{model}/versions/{version}/approve', summary: 'Approve a pending version; resumes the waiting pipeline', params: params.version, query: queries.none, body: bodies.decision, response: responses.decision, intent: 'approve' },
+  { id: 'reject', method: 'POST', path: '/models/{model}/versions/{version}/reject', summary: 'Reject a pending version; ends the run as rejected', params: params.version, query: queries.none, body: bodies.decision, response: responses.decision, intent: 'approve' },
   { id: 'retrain', method: 'POST', path: '/models/{model}/retrain', summary: 'Request a retraining run (honours Idempotency-Key)', params: params.model, query: queries.none, body: bodies.retrain, successStatus: 202, intent: 'retrain' },
   { id: 'rollback', method: 'POST', path: '/models/{model}/rollback', summary: 'Redeploy an earlier approved version', params: params.model, query: queries.none, body: bodies.rollback, successStatus: 202, intent: 'approve' },
   { id: 'groundTruth', method: 'POST', path: '/models/{model}/ground-truth', summary: 'Upload labels for captured inference ids', params: params.model, query: queries.none, body: bodies.groundTruth, successStatus: 201, intent: 'submit' },

@@ -9,12 +9,12 @@ import { Sha256 } from '@aws-crypto/sha256-js';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { DecisionCheck, EvaluationView, ModelListItem } from '../../lambdas/api/domain';
+import type { DecisionResult } from '../../lambdas/api/schemas';
 import type { DatasetSummary, DatasetVersionListItem, DatasetVersionRecord, RegisterDatasetVersionInput, RegisterResult } from '../../lambdas/datasets';
 import type { AlarmStatus, DeploymentRecord, DriftMetrics, ModelSummary, Page } from '../../lambdas/api/ports';
 import type {
   AuditEvent,
   DatasetVersionRecordCore,
-  DecisionRecord,
   ModelVersionRecord,
   RunRecord,
   RunRequestView,
@@ -67,7 +67,18 @@ export interface CaretakerClientOptions {
   readonly local?: { readonly principal: string };
   /** @default globalThis.fetch */
   readonly fetch?: typeof fetch;
+  /**
+   * Retries of the calls an Idempotency-Key makes safe to repeat (retrain, rollback): after a
+   * network failure, 429, 502, 503 or 504, the same call is sent again with the same key, waiting
+   * `delayMs` × 2^(attempt − 1) between attempts. @default { attempts: 3, delayMs: 500 }
+   */
+  readonly retry?: { readonly attempts?: number; readonly delayMs?: number };
+  /** A fresh Idempotency-Key for an acting call given none. @default crypto.randomUUID */
+  readonly newIdempotencyKey?: () => string;
 }
+
+/** Answers after which repeating a call with the same Idempotency-Key is safe and may succeed. */
+const TRANSIENT_STATUSES = new Set([429, 502, 503, 504]);
 
 /** An error response from the API (or the gateway in front of it). */
 export class CaretakerApiError extends Error {
@@ -82,12 +93,8 @@ export class CaretakerApiError extends Error {
   }
 }
 
-export interface DecisionResult {
-  readonly model: string;
-  readonly version: number;
-  readonly status: VersionStatus;
-  readonly decision: DecisionRecord;
-}
+/** `POST …/approve` and `…/reject`: typed from the route table's `responses.decision`, the contract the API answers with. */
+export type { DecisionResult };
 
 export interface PageOptions {
   readonly limit?: number;
@@ -144,18 +151,36 @@ export class CaretakerClient {
     return this.request('POST', ['models', model, 'versions', String(version), 'reject'], { body: { reason } });
   }
 
-  /** The same `idempotencyKey` always yields the same run id and starts nothing new. */
+  /**
+   * The same `idempotencyKey` always yields the same run id and starts nothing new. Without one,
+   * this call gets a key of its own, kept for its retries (`retry`): one run per call.
+   */
   retrain(model: string, options: { reason: string; datasetVersion?: string; idempotencyKey?: string }): Promise<{ runId: string }> {
     // Request fields are picked by name: whatever else a caller's object carries never reaches the API.
     const { idempotencyKey, reason, datasetVersion } = options;
-    return this.request('POST', ['models', model, 'retrain'], {
-      body: { reason, datasetVersion },
-      headers: idempotencyKey !== undefined ? { 'idempotency-key': idempotencyKey } : {},
-    });
+    return this.idempotent(idempotencyKey, (key) => this.request('POST', ['models', model, 'retrain'], { body: { reason, datasetVersion }, headers: { 'idempotency-key': key } }));
   }
 
-  rollback(model: string, toVersion: number, reason: string): Promise<{ deploymentId: string; model: string; version: number }> {
-    return this.request('POST', ['models', model, 'rollback'], { body: { toVersion, reason } });
+  /** Like `retrain`: one Idempotency-Key per call (or the one given), kept for its retries: one rollback per call. */
+  rollback(model: string, toVersion: number, reason: string, options: { idempotencyKey?: string } = {}): Promise<{ deploymentId: string; model: string; version: number; replayed?: boolean }> {
+    return this.idempotent(options.idempotencyKey, (key) => this.request('POST', ['models', model, 'rollback'], { body: { toVersion, reason }, headers: { 'idempotency-key': key } }));
+  }
+
+  /** Sends `call` with one key, again after a transient failure (`retry`), never with another key. */
+  private async idempotent<T>(given: string | undefined, call: (key: string) => Promise<T>): Promise<T> {
+    const key = given ?? (this.options.newIdempotencyKey ?? (() => globalThis.crypto.randomUUID()))();
+    const attempts = Math.max(1, this.options.retry?.attempts ?? 3);
+    const delayMs = this.options.retry?.delayMs ?? 500;
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await call(key);
+      } catch (error) {
+        // fetch rejects with a TypeError when the request or its answer never made it.
+        const transient = error instanceof CaretakerApiError ? TRANSIENT_STATUSES.has(error.status) : error instanceof TypeError;
+        if (!transient || attempt >= attempts) throw error;
+        await new Promise((resolve) => setTimeout(resolve, delayMs * 2 ** (attempt - 1)));
+      }
+    }
   }
 
   uploadGroundTruth(model: string, records: readonly { inferenceId: string; label: number | string | boolean }[]): Promise<{ key: string; records: number }> {

@@ -1,5 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CaretakerApiError, CaretakerClient } from '../../lib/client';
+import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest';
+import { responses } from '../../lambdas/api/schemas';
+import { CaretakerApiError, CaretakerClient, type DecisionResult } from '../../lib/client';
 import { APPROVER, createHarness, type Harness, REQUESTER } from '../lambdas/api/harness';
 import { serveApi } from '../../local/stack';
 
@@ -38,6 +39,24 @@ describe('CaretakerClient in local mode against the handler', () => {
     expect(b.runId).toBe(a.runId);
     expect(h.queue.sent).toHaveLength(1);
   });
+
+  it('a decision answers the route table\'s contract exactly, delivery and all (the type the client returns)', async () => {
+    await h.putVersion({ model: 'churn', version: 2 });
+    const result: DecisionResult = await as(APPROVER).reject('churn', 2, 'not this one');
+    expect(responses.decision.parse(result)).toEqual(result);
+    expect(result).toMatchObject({ status: 'REJECTED', delivery: 'DELIVERED' });
+    expectTypeOf<DecisionResult['delivery']>().toEqualTypeOf<'OWED' | 'DELIVERED' | 'CLOSED'>();
+    expectTypeOf<DecisionResult['message']>().toEqualTypeOf<string | undefined>();
+  });
+
+  it('against the API: a rollback retried with its key deploys once (the repeat is a replay)', async () => {
+    const client = new CaretakerClient({ baseUrl: server.url, local: { principal: APPROVER } });
+    await h.putVersion({ model: 'churn', version: 3, status: 'RETIRED' });
+    const first = await client.rollback('churn', 3, 'back to 3', { idempotencyKey: 'client-rb-1' });
+    const again = await client.rollback('churn', 3, 'back to 3', { idempotencyKey: 'client-rb-1' });
+    expect(again).toMatchObject({ deploymentId: first.deploymentId, replayed: true });
+    expect(new Set(h.rollbacks.map((r) => r.deploymentId))).toEqual(new Set([first.deploymentId]));
+  });
 });
 
 describe('CaretakerClient signing', () => {
@@ -72,4 +91,44 @@ describe('CaretakerClient signing', () => {
       if (region !== undefined) process.env.AWS_REGION = region;
     }
   });
+});
+
+describe('CaretakerClient: one Idempotency-Key per acting call, kept for its retries', () => {
+  /** Answers `statuses` in turn (then 202), recording every request's Idempotency-Key. */
+  function scripted(statuses: (number | 'network')[], body: unknown) {
+    const keys: (string | null)[] = [];
+    const fetchImpl: typeof fetch = (_input, init) => {
+      keys.push(new Headers(init?.headers).get('idempotency-key'));
+      const next = statuses.shift() ?? 202;
+      // fetch rejects with a TypeError when the connection fails (WHATWG Fetch, "network error").
+      if (next === 'network') return Promise.reject(new TypeError('fetch failed'));
+      const answer = next < 300 ? body : { error: next === 503 ? 'Unavailable' : 'Conflict', message: 'scripted' };
+      return Promise.resolve(new Response(JSON.stringify(answer), { status: next }));
+    };
+    let n = 0;
+    const client = new CaretakerClient({ baseUrl: 'http://127.0.0.1:1/v1/', local: { principal: REQUESTER }, fetch: fetchImpl, retry: { delayMs: 0 }, newIdempotencyKey: () => `key-${++n}` });
+    return { client, keys };
+  }
+
+  it('retrain without a key: a key of its own, the same on each retry after 503 and a network failure; the next call another', async () => {
+    const { client, keys } = scripted([503, 'network'], { runId: 'churn-api-x' });
+    expect(await client.retrain('churn', { reason: 'drift' })).toEqual({ runId: 'churn-api-x' });
+    expect(keys).toEqual(['key-1', 'key-1', 'key-1']);
+    await client.retrain('churn', { reason: 'drift' });
+    expect(keys.at(-1)).toBe('key-2');
+  });
+
+  it('rollback sends a key per call (the one given, or its own) and retries 502/503/504/429 with it, not 409 or 400', async () => {
+    const body = { deploymentId: 'churn-rollback-x', model: 'churn', version: 1 };
+    const retried = scripted([502, 429, 504], body);
+    await expect(retried.client.rollback('churn', 1, 'regressed')).rejects.toMatchObject({ status: 504 });
+    expect(retried.keys).toEqual(['key-1', 'key-1', 'key-1']);
+    const given = scripted([503], body);
+    expect(await given.client.rollback('churn', 1, 'regressed', { idempotencyKey: 'rb-7' })).toEqual(body);
+    expect(given.keys).toEqual(['rb-7', 'rb-7']);
+    const refused = scripted([409], body);
+    await expect(refused.client.rollback('churn', 1, 'regressed')).rejects.toMatchObject({ status: 409 });
+    expect(refused.keys).toEqual(['key-1']);
+  });
+
 });

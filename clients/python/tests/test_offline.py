@@ -76,3 +76,52 @@ def test_parsing_names_the_field_that_does_not_fit() -> None:
         from_json(ModelVersion, {"version": "1"})
     with pytest.raises(SchemaMismatch, match=r"ModelVersion.runId: required"):
         from_json(ModelVersion, {"model": "m", "version": 1, "status": "LIVE"})
+
+
+class Scripted:
+    """Answers ``statuses`` in turn (then 202), recording each request's Idempotency-Key;
+    ``"network"`` raises what urllib raises when the connection fails (``URLError``, an ``OSError``)."""
+
+    def __init__(self, statuses: List[Any], body: Any) -> None:
+        self.statuses, self.body = list(statuses), body
+        self.keys: List[Optional[str]] = []
+
+    def __call__(self, method: str, url: str, headers: Mapping[str, str], data: Optional[bytes]) -> "tuple[int, str, str]":
+        import urllib.error
+
+        self.keys.append({k.lower(): v for k, v in headers.items()}.get("idempotency-key"))
+        status = self.statuses.pop(0) if self.statuses else 202
+        if status == "network":
+            raise urllib.error.URLError("connection reset by peer")
+        if status >= 300:
+            return status, "Error", json.dumps({"error": "Unavailable" if status == 503 else "Conflict", "message": "scripted"})
+        return status, "Accepted", json.dumps(self.body)
+
+
+def _scripted_client(transport: Scripted) -> CaretakerClient:
+    counter = iter(range(1, 100))
+    return CaretakerClient("http://127.0.0.1:1/v1/", local_principal="p", transport=transport, retry_delay=0, new_idempotency_key=lambda: f"key-{next(counter)}")
+
+
+def test_retrain_without_a_key_sends_one_of_its_own_and_keeps_it_for_retries_after_503_and_a_network_failure() -> None:
+    transport = Scripted([503, "network"], {"runId": "churn-api-x"})
+    client = _scripted_client(transport)
+    assert client.retrain("churn", reason="drift").run_id == "churn-api-x"
+    assert transport.keys == ["key-1", "key-1", "key-1"]
+    client.retrain("churn", reason="drift")
+    assert transport.keys[-1] == "key-2"
+
+
+def test_rollback_sends_a_key_per_call_and_retries_only_transient_answers() -> None:
+    body = {"deploymentId": "churn-rollback-x", "model": "churn", "version": 1}
+    retried = Scripted([502, 429, 504], body)
+    with pytest.raises(CaretakerApiError) as error:
+        _scripted_client(retried).rollback("churn", 1, "regressed")
+    assert error.value.status == 504 and retried.keys == ["key-1", "key-1", "key-1"]
+    given = Scripted([503], body)
+    assert _scripted_client(given).rollback("churn", 1, "regressed", idempotency_key="rb-7").deployment_id == "churn-rollback-x"
+    assert given.keys == ["rb-7", "rb-7"]
+    refused = Scripted([409], body)
+    with pytest.raises(CaretakerApiError):
+        _scripted_client(refused).rollback("churn", 1, "regressed")
+    assert refused.keys == ["key-1"]

@@ -119,5 +119,6 @@ def test_result_classes_declare_every_property_the_document_describes() -> None:
             fields = {f.name for f in dataclasses.fields(result)}
             missing = {snake(p) for p in props} - fields
             assert not missing, f"{op['operationId']}: {result.__name__} does not declare {sorted(missing)}"
-    # openapi.json describes no response bodies yet (`{"type": "object"}` for each), so today
-    # this checks nothing; the local-mode tests check the dataclasses against real answers.
+    # openapi.json describes the bodies the route table gives a schema (approve/reject:
+    # `responses.decision`); the others are `{"type": "object"}`, which the local-mode tests check
+    # against real answers.

@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import os
 import re
+import time
+import uuid
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -22,6 +24,8 @@ from . import models as m
 T = TypeVar("T")
 
 LOCAL_PRINCIPAL_HEADER = "X-Caretaker-Principal"
+# Answers after which repeating a call with the same Idempotency-Key is safe and may succeed.
+_TRANSIENT_STATUSES = frozenset({429, 502, 503, 504})
 _REGION_IN_HOST = re.compile(r"\.execute-api\.([a-z0-9-]+)\.amazonaws\.com$")
 
 
@@ -95,6 +99,11 @@ class CaretakerClient:
     >>> local = CaretakerClient("http://127.0.0.1:4010/v1/", local_principal="arn:aws:sts::111122223333:assumed-role/DataScientist/alice")
 
     ``strict=True`` refuses response fields the result classes do not declare (the tests use it).
+
+    ``retrain`` and ``rollback`` send an ``Idempotency-Key`` on every call (the one given, else a
+    fresh one per call) and, after a network failure, 429, 502, 503 or 504, send the same call
+    again with the same key: ``attempts`` in all, waiting ``retry_delay`` × 2^(attempt − 1)
+    seconds between them. One run or rollback per call, however often it is sent.
     """
 
     def __init__(
@@ -107,10 +116,16 @@ class CaretakerClient:
         timeout: float = 30.0,
         transport: Optional[Transport] = None,
         strict: bool = False,
+        attempts: int = 3,
+        retry_delay: float = 0.5,
+        new_idempotency_key: Callable[[], str] = lambda: str(uuid.uuid4()),
     ) -> None:
         self.base_url = base_url if base_url.endswith("/") else base_url + "/"
         self.local_principal = local_principal
         self.strict = strict
+        self.attempts = max(1, attempts)
+        self.retry_delay = retry_delay
+        self._new_idempotency_key = new_idempotency_key
         self._send = transport or _urllib_transport(timeout)
         self._signer: Any = None
         if local_principal is None:
@@ -150,15 +165,17 @@ class CaretakerClient:
         return self._call(m.DecisionResult, "POST", ["models", model, "versions", str(version), "reject"], body={"reason": reason})
 
     def retrain(self, model: str, *, reason: str, dataset_version: Optional[str] = None, idempotency_key: Optional[str] = None) -> m.RetrainResult:
-        """The same ``idempotency_key`` always yields the same run id and starts nothing new."""
+        """The same ``idempotency_key`` always yields the same run id and starts nothing new; without
+        one, this call gets its own, kept for its retries."""
         body: Dict[str, Any] = {"reason": reason}
         if dataset_version is not None:
             body["datasetVersion"] = dataset_version
-        headers = {"Idempotency-Key": idempotency_key} if idempotency_key is not None else {}
-        return self._call(m.RetrainResult, "POST", ["models", model, "retrain"], body=body, headers=headers)
+        return self._idempotent(idempotency_key, lambda headers: self._call(m.RetrainResult, "POST", ["models", model, "retrain"], body=body, headers=headers))
 
-    def rollback(self, model: str, to_version: int, reason: str) -> m.RollbackResult:
-        return self._call(m.RollbackResult, "POST", ["models", model, "rollback"], body={"toVersion": to_version, "reason": reason})
+    def rollback(self, model: str, to_version: int, reason: str, *, idempotency_key: Optional[str] = None) -> m.RollbackResult:
+        """Like ``retrain``: one ``Idempotency-Key`` per call (or the one given): one rollback per call."""
+        body = {"toVersion": to_version, "reason": reason}
+        return self._idempotent(idempotency_key, lambda headers: self._call(m.RollbackResult, "POST", ["models", model, "rollback"], body=body, headers=headers))
 
     def upload_ground_truth(self, model: str, records: Sequence[Mapping[str, Union[str, int, float, bool]]]) -> m.GroundTruthResult:
         """``records``: ``{"inferenceId": ..., "label": ...}`` per labelled prediction."""
@@ -214,6 +231,22 @@ class CaretakerClient:
         return self._iterate(lambda token: self.list_audit(model=model, from_=from_, to=to, limit=page_size, next_token=token))
 
     # ---- plumbing ------------------------------------------------------------------------
+
+    def _idempotent(self, given: Optional[str], call: Callable[[Mapping[str, str]], T]) -> T:
+        """Sends ``call`` with one key, again after a transient failure, never with another key."""
+        headers = {"Idempotency-Key": given if given is not None else self._new_idempotency_key()}
+        attempt = 1
+        while True:
+            try:
+                return call(headers)
+            except CaretakerApiError as error:
+                if error.status not in _TRANSIENT_STATUSES or attempt >= self.attempts:
+                    raise
+            except OSError:  # urllib's URLError, a timeout, a reset connection: the answer never came
+                if attempt >= self.attempts:
+                    raise
+            time.sleep(self.retry_delay * 2 ** (attempt - 1))
+            attempt += 1
 
     @staticmethod
     def _iterate(fetch: Callable[[Optional[str]], m.Page[T]]) -> Iterator[T]:

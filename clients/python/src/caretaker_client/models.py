@@ -307,6 +307,9 @@ class DecisionResult:
     version: int
     status: str
     decision: Decision
+    # DELIVERED, OWED (recorded; the sweep or a retry delivers it) or CLOSED (the task was already closed)
+    delivery: str
+    message: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -319,6 +322,8 @@ class RollbackResult:
     deployment_id: str
     model: str
     version: int
+    # True when this answered a repeat (same Idempotency-Key) of a rollback already recorded
+    replayed: Optional[bool] = None
 
 
 @dataclass(frozen=True)
