@@ -4,6 +4,8 @@
  * detection, the page-token codec, and transactions that carry their audit event.
  */
 import { GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keys, type AuditEvent } from '../../../lambdas/shared/contracts';
 import {
@@ -17,6 +19,7 @@ import {
 } from '../../../lambdas/shared/dynamo';
 import { Invalid } from '../../../lambdas/shared/errors';
 import { motoClientConfig } from '../../support/aws';
+import { readSources, REPO_ROOT } from '../../support/imports';
 import { createMetadataTable } from '../../support/table';
 
 const token = (key: unknown) => Buffer.from(JSON.stringify(key), 'utf8').toString('base64url');
@@ -36,6 +39,44 @@ describe('the DynamoDB toolkit on moto', () => {
 
   const event = (eventId: string, at = '2026-11-22T10:00:00.000Z'): AuditEvent => ({ eventId, model: 'churn', at, type: 'APPROVED', actor: ACTOR, version: 1 });
   const get = async (key: Record<string, string>) => (await db.send(new GetCommand({ TableName: table.tableName, Key: key, ConsistentRead: true }))).Item;
+
+  describe('auditPut: every audit write is create-only', () => {
+    it('a second write of the same event key is refused by DynamoDB (ConditionalCheckFailedException), and the first stays as written', async () => {
+      const first = event('once-1');
+      await db.send(new PutCommand(auditPut(table.tableName, first)));
+      const forged = { ...first, actor: 'arn:aws:sts::123456789012:assumed-role/Attacker/mallory', reason: 'rewritten' };
+      const refused = await db.send(new PutCommand(auditPut(table.tableName, forged))).catch((error: unknown) => error);
+      expect(refused).toMatchObject({ name: 'ConditionalCheckFailedException' });
+      expect(isConditionFailure(refused)).toBe(true);
+      const { pk, sk } = keys.audit(first.model, first.at, first.eventId);
+      expect(await get({ pk, sk })).toMatchObject({ actor: ACTOR });
+      expect(await get({ pk, sk })).not.toHaveProperty('reason');
+    });
+
+    it('the same refusal inside a transaction: an act carrying an audit event already written is cancelled whole', async () => {
+      await db.send(new PutCommand(auditPut(table.tableName, event('once-2'))));
+      const outcome = await transactWithAudit(db, {
+        tableName: table.tableName,
+        items: [{ Put: { TableName: table.tableName, Item: { ...keys.version('churn', 77), status: 'APPROVED' } } }],
+        audit: { ...event('once-2'), reason: 'rewritten' },
+      });
+      expect(outcome).toMatchObject({ written: false, failed: [1] });
+      expect(await get(keys.version('churn', 77))).toBeUndefined();
+    });
+
+    it('no code builds an audit item but the toolkit: keys.audit and auditItem are used only by auditPut (attribute_not_exists(pk))', () => {
+      const offenders = readSources(['lambdas', 'local', 'cli', 'lib'])
+        .filter((file) => file.path !== 'lambdas/shared/dynamo.ts' && file.path !== 'lambdas/shared/contracts.ts')
+        .flatMap((file) => {
+          const text = readFileSync(join(REPO_ROOT, file.path), 'utf8');
+          return /\bkeys\.audit\(|\bauditItem\(/.test(text) ? [file.path] : [];
+        });
+      expect(offenders).toEqual([]);
+      const toolkit = readFileSync(join(REPO_ROOT, 'lambdas/shared/dynamo.ts'), 'utf8');
+      expect(toolkit.match(/\bauditItem\(/g)).toHaveLength(2); // its definition, and auditPut's one use
+      expect(auditPut('t', event('x'))).toMatchObject({ ConditionExpression: 'attribute_not_exists(pk)' });
+    });
+  });
 
   describe('transactWithAudit', () => {
     it('writes the act and its audit event together', async () => {
