@@ -244,6 +244,8 @@ class Run:
     comparison: Optional[MetricComparison] = None
     ended_at: Optional[str] = None
     reason: Optional[str] = None
+    # QUEUED API requests: "OWED" while recorded but not yet on the retraining queue, then "SENT"
+    send_state: Optional[str] = None
     extra: Dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
 
