@@ -151,6 +151,8 @@ def trained(local: LocalMode, churn_csv: "tuple[bytes, bytes]") -> Trained:
             if getattr(error, "status", None) != 404:
                 raise
             run = None
+        if run is not None and run.status == "QUEUED":
+            run = None  # the request is recorded and the starter has not taken it yet (GET /runs/{runId})
         if run is not None and run.version is not None:
             version = alice.get_version(MODEL, run.version)
             if version.status == "PENDING_APPROVAL":
