@@ -129,7 +129,9 @@ def test_ground_truth_lands_in_the_artifacts_bucket_as_json_lines_and_in_the_aud
         assert [json.loads(line)["inferenceId"] for line in body.splitlines() if line] == ["inf-1", "inf-2"]
     assert len(holders) == 1 and holders[0] != local.datasets_bucket
     uploads = [e for e in bob.iter_audit(model=MODEL) if e.type == "GROUND_TRUTH_UPLOADED"]
-    assert [(e.actor, (e.details or {}).get("key")) for e in uploads] == [(APPROVER, result.key)]
+    # Recorded (with its audit event) before the object is written: the event names the records'
+    # digest, which the object's key ends with.
+    assert [(e.actor, result.key.endswith(f"/{(e.details or {}).get('digest')}.jsonl")) for e in uploads] == [(APPROVER, True)]
 
     with pytest.raises(CaretakerApiError) as bad:
         bob.upload_ground_truth(MODEL, [{"inferenceId": "inf-3"}])  # no label

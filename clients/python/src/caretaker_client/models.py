@@ -177,6 +177,8 @@ class ModelSummary:
     require_distinct_role: Optional[bool] = None
     gate: Optional[Gate] = None
     drift_alarm_name: Optional[str] = None
+    #: The SageMaker endpoint the model deploys to.
+    endpoint_name: Optional[str] = None
     extra: Dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
 
@@ -280,6 +282,16 @@ class ModelVersion:
     baseline_uri: Optional[str] = None
     training_data_uri: Optional[str] = None
     retired_at: Optional[str] = None
+    #: A decision's delivery to the pipeline: OWED, DELIVERED or CLOSED (see DecisionResult).
+    delivery_state: Optional[str] = None
+    delivered_at: Optional[str] = None
+    delivery_closed_at: Optional[str] = None
+    #: The status a rollback moved it out of (DEPLOYING by a rollback only).
+    status_before_deploy: Optional[str] = None
+    #: The drift baseline of a LIVE version: PENDING, READY or FAILED (with ``baseline_error``).
+    baseline_status: Optional[str] = None
+    baseline_error: Optional[str] = None
+    baseline_at: Optional[str] = None
     #: Only in ``get_version``: the run that trained it.
     run: Optional[Run] = None
     extra: Dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
@@ -332,6 +344,8 @@ class RollbackResult:
 class GroundTruthResult:
     key: str
     records: int
+    #: True when the same records were uploaded before (the same object, audited once).
+    replayed: Optional[bool] = None
 
 
 @dataclass(frozen=True)
