@@ -4,7 +4,7 @@
  */
 import { BatchGetCommand, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { keys, versionNumber } from '../shared/contracts';
-import { decodePageToken, encodePageToken, isConditionFailure } from '../shared/dynamo';
+import { decodePageToken, encodePageToken, isConditionFailure, queryPages } from '../shared/dynamo';
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../shared/pages';
 import { Invalid, NotFound } from '../shared/errors';
 import { datasetPrefix } from '../shared/layout';
@@ -277,18 +277,11 @@ export async function listLineage(ports: DatasetPorts, dataset: string, datasetV
   const version = parseDatasetVersion(datasetVersion);
   const lineage = keys.datasetLineageOf(dataset, version);
   const entries: LineageEntry[] = [];
-  let start: Record<string, unknown> | undefined;
-  do {
-    const result = await ports.db.send(
-      new QueryCommand({
-        TableName: ports.tableName,
-        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-        ExpressionAttributeValues: { ':pk': lineage.pk, ':prefix': lineage.skPrefix },
-        ExclusiveStartKey: start,
-      }),
-    );
-    for (const item of result.Items ?? []) entries.push(withoutKeys<LineageEntry>(item));
-    start = result.LastEvaluatedKey;
-  } while (start);
+  const pages = queryPages(ports.db, {
+    TableName: ports.tableName,
+    KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+    ExpressionAttributeValues: { ':pk': lineage.pk, ':prefix': lineage.skPrefix },
+  });
+  for await (const items of pages) for (const item of items) entries.push(withoutKeys<LineageEntry>(item));
   return entries;
 }

@@ -6,7 +6,6 @@ import {
   DeleteCommand,
   GetCommand,
   PutCommand,
-  QueryCommand,
   TransactWriteCommand,
   type TransactWriteCommandInput,
   UpdateCommand,
@@ -15,7 +14,7 @@ import {
 import { randomUUID } from 'node:crypto';
 import * as z from 'zod';
 import { keys, type AuditEvent, type DatasetVersionRecordCore, type RunRecord } from '../shared/contracts';
-import { isConditionFailure, transactWithAudit } from '../shared/dynamo';
+import { isConditionFailure, queryPages, transactWithAudit } from '../shared/dynamo';
 import type { LeaseState } from './policy';
 import type { ClaimResult, DatasetVersions, Outcome, RetrainingStore } from './start';
 
@@ -273,25 +272,20 @@ export class DynamoDatasetVersions implements DatasetVersions {
 
   async newestPassed(dataset: string): Promise<string | undefined> {
     const { pk } = keys.datasetVersion(dataset, '');
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.client.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :versions)',
-          ProjectionExpression: 'datasetVersion, #validation.#status',
-          ExpressionAttributeNames: { '#validation': 'validation', '#status': 'status' },
-          ExpressionAttributeValues: { ':pk': pk, ':versions': keys.datasetVersion(dataset, '').sk },
-          ScanIndexForward: false,
-          Limit: 25,
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      for (const item of (page.Items ?? []) as Partial<DatasetVersionRecordCore>[]) {
+    const pages = queryPages(this.client, {
+      TableName: this.tableName,
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :versions)',
+      ProjectionExpression: 'datasetVersion, #validation.#status',
+      ExpressionAttributeNames: { '#validation': 'validation', '#status': 'status' },
+      ExpressionAttributeValues: { ':pk': pk, ':versions': keys.datasetVersion(dataset, '').sk },
+      ScanIndexForward: false,
+      Limit: 25,
+    });
+    for await (const items of pages) {
+      for (const item of items as Partial<DatasetVersionRecordCore>[]) {
         if (item.validation?.status === 'PASSED' && item.datasetVersion !== undefined) return item.datasetVersion;
       }
-      startKey = page.LastEvaluatedKey;
-    } while (startKey !== undefined);
+    }
     return undefined;
   }
 }

@@ -4,13 +4,14 @@
  *   from the standard AWS SDK environment (`AWS_ENDPOINT_URL[_DYNAMODB]`, `AWS_REGION`), so the
  *   same code talks to DynamoDB, to moto in tests, and to local mode.
  * - `isConditionFailure`: the one test for "a condition in this write did not hold".
- * - `encodePageToken` / `decodePageToken`: the one page-token codec, checked against the query.
+ * - `encodePageToken` / `decodePageToken`: the one page-token codec, checked against the query;
+ *   `queryPages`: every page of a query.
  * - `DEFAULT_PAGE_SIZE` / `MAX_PAGE_SIZE`: the page sizes every listing uses.
  * - `auditPut` / `transactWithAudit`: an audit event written once, and an act written together
  *   with its audit event.
  */
 import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, TransactWriteCommand, type TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, QueryCommand, TransactWriteCommand, type QueryCommandInput, type TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
 import { keys, type AuditEvent } from './contracts';
 import { Invalid } from './errors';
@@ -51,6 +52,23 @@ export function failedConditions(error: unknown): number[] {
 
 // ---------------------------------------------------------------------------------------------
 // Pages
+
+/**
+ * Every page of a query, following LastEvaluatedKey until DynamoDB says there is no more; the
+ * caller may stop early. The SDK's `paginateQuery` does the same but refuses any client that is not
+ * a `DynamoDBDocumentClient` instance, and the ports here take anything with `send`.
+ */
+export async function* queryPages(
+  client: Pick<DynamoDBDocumentClient, 'send'>,
+  input: QueryCommandInput,
+): AsyncGenerator<Record<string, unknown>[]> {
+  let start: Record<string, unknown> | undefined = input.ExclusiveStartKey;
+  do {
+    const page = await client.send(new QueryCommand({ ...input, ExclusiveStartKey: start }));
+    yield page.Items ?? [];
+    start = page.LastEvaluatedKey;
+  } while (start);
+}
 
 export { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from './pages';
 
