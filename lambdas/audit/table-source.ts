@@ -1,5 +1,6 @@
 /** The audit items of the metadata table, by time: the `AUDIT` partition of gsi1 (`gsi1sk = <at>#<eventId>`). */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { keys } from '../shared/contracts';
 import { queryPages } from '../shared/dynamo';
 import type { AuditItemSource } from './reconcile';
 
@@ -10,7 +11,7 @@ export function tableAuditSource(client: DynamoDBDocumentClient, tableName: stri
         TableName: tableName,
         IndexName: 'gsi1',
         KeyConditionExpression: 'gsi1pk = :audit AND gsi1sk >= :from',
-        ExpressionAttributeValues: { ':audit': 'AUDIT', ':from': from },
+        ExpressionAttributeValues: { ':audit': keys.auditIndex.gsi1pk, ':from': from },
       }),
   };
 }
