@@ -5,17 +5,18 @@
  * everything in between (retraining queue → starter → pipeline; drift alarm → rule → intake).
  * Each step waits for its record in the registry and fails the demo if it does not appear.
  */
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { customersToCsv, FEATURE_COLUMNS, generateCustomers, type Batch } from '../examples/churn/src/data';
 import { keys, runIdFor, type ModelVersionRecord, type RunRecord } from '../lambdas/shared/contracts';
-import { createDocumentClient } from '../lambdas/shared/dynamo';
+import { createDocumentClient, queryPages } from '../lambdas/shared/dynamo';
+import { auditObjectOf } from '../lambdas/audit/copy';
 import { readBaseline } from '../lambdas/drift/store';
 import { ENV } from '../lambdas/shared/env';
 import type { CaretakerConfig } from '../lib/config';
 import type { AlarmTransition } from './alarms';
 import { APPROVER, REQUESTER } from './principals';
-import type { LocalStack } from './stack';
+import { ACCOUNT_ID, REGION, type LocalStack } from './stack';
 
 /** Role sessions, as API Gateway names callers (X-Caretaker-Principal carries the same shape). */
 export { APPROVER, REQUESTER };
@@ -49,6 +50,12 @@ export interface DemoResult {
   readonly runs: readonly { runId: string; trigger: string; version?: number; status: string; metric?: number; champion?: { version?: number; metric: number } }[];
   readonly driftScores: readonly { phase: string; score: number }[];
   readonly liveVersion: number;
+  /**
+   * The write-once copy at the end: `events` audit events in the table, `inBucket` of them found
+   * in the Object Lock bucket after the reconciler ran, `copiedLate` of those copied by it (not
+   * the stream copier).
+   */
+  readonly audit: { readonly events: number; readonly inBucket: number; readonly copiedLate: number };
 }
 
 export class DemoFailure extends Error {}
@@ -274,6 +281,52 @@ export async function runDemo({ stack, config, print = () => undefined, stepTime
   await waitFor('the pipeline executions to end', () => Promise.resolve(stack.stepFunctions.service.running().length === 0 ? true : undefined));
   await waitFor(`the releaser to free ${model.name}'s retraining lease`, async () => ((await get<{ holder?: string }>(keys.lease(model.name)))?.holder === undefined ? true : undefined));
 
+  // The audit trail's write-once copy: the stream copier has read the table's stream to its end,
+  // the reconciler (hourly, so run once now, as its schedule would) copies anything it missed, and
+  // every AUDIT# event of the table must then be an object in the Object Lock bucket.
+  await stack.streams.drained();
+  const reconciler = [...stack.functions.byLogicalId.values()].find((fn) => fn.entry.endsWith('audit/reconcile.handler.ts'));
+  const auditBucket = reconciler?.environment[ENV.auditBucket];
+  if (!reconciler || !auditBucket) throw new DemoFailure('the stack has no audit reconciler with an audit bucket');
+  const reconcileRule = stack.schedules.schedules.find((s) => s.functionLogicalId === reconciler.logicalId);
+  if (!reconcileRule) throw new DemoFailure('local mode does not run the audit reconciler on its schedule');
+  const reconciled = (await stack.functions.invoke(reconciler.logicalId, {
+    version: '0',
+    id: `demo-${Date.now()}`,
+    'detail-type': 'Scheduled Event',
+    source: 'aws.events',
+    account: ACCOUNT_ID,
+    time: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    region: REGION,
+    resources: [reconcileRule.ruleArn],
+    detail: {},
+  })) as { checked: number; copied: number; late: number };
+  const auditKeys: string[] = [];
+  for await (const page of queryPages(documents, {
+    TableName: stack.names.table,
+    IndexName: 'gsi1',
+    KeyConditionExpression: 'gsi1pk = :audit',
+    ExpressionAttributeValues: { ':audit': keys.auditIndex.gsi1pk },
+  })) {
+    for (const item of page) {
+      const object = auditObjectOf(item);
+      if (!object) throw new DemoFailure(`audit item ${String(item.pk)} ${String(item.sk)} is not an audit event the copier can copy`);
+      auditKeys.push(object.key);
+    }
+  }
+  const objects = new Set<string>();
+  let token: string | undefined;
+  do {
+    const page = await s3.send(new ListObjectsV2Command({ Bucket: auditBucket, Prefix: 'audit/', ContinuationToken: token }));
+    for (const object of page.Contents ?? []) if (object.Key) objects.add(object.Key);
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
+  const missing = auditKeys.filter((key) => !objects.has(key));
+  if (auditKeys.length === 0) throw new DemoFailure('the table holds no audit events');
+  if (missing.length > 0) throw new DemoFailure(`${missing.length} of ${auditKeys.length} audit events are not in the audit bucket after the reconciler ran: ${missing.slice(0, 3).join(', ')}`);
+  const audit = { events: auditKeys.length, inBucket: auditKeys.length - missing.length, copiedLate: reconciled.copied };
+  step('audit trail locked', `${audit.events} events, all ${audit.inBucket} in the Object Lock bucket (${audit.copiedLate} copied late by the reconciler)`);
+
   const runs = await Promise.all(
     [firstRunId, alarmRunId].map(async (runId) => {
       const run = await get<RunRecord & Record<string, unknown>>(keys.run(runId));
@@ -284,7 +337,7 @@ export async function runDemo({ stack, config, print = () => undefined, stepTime
     }),
   );
   s3.destroy();
-  return { model: model.name, steps, datasetVersions, runs, driftScores, liveVersion };
+  return { model: model.name, steps, datasetVersions, runs, driftScores, liveVersion, audit };
 }
 
 /** The summary table printed at the end of the demo. */
@@ -298,7 +351,7 @@ export function summaryTable(result: DemoResult): string {
     ...result.runs.map((r) => `${r.runId.padEnd(44)}${r.trigger.padEnd(9)}${String(r.version ?? '-').padEnd(9)}${r.status.padEnd(11)}${(r.metric?.toFixed(4) ?? '-').padEnd(8)}${champion(r)}`),
     'Each row compares a version with the champion of its time on that run\'s holdout; rows use different holdouts.',
   ];
-  lines.push('', `datasets: ${result.datasetVersions.join(', ')}`, `drift scores: ${result.driftScores.map((d) => `${d.phase} ${d.score.toFixed(3)}`).join('; ')}`, `live version: ${result.liveVersion}`, '', 'step                                  seconds');
+  lines.push('', `datasets: ${result.datasetVersions.join(', ')}`, `drift scores: ${result.driftScores.map((d) => `${d.phase} ${d.score.toFixed(3)}`).join('; ')}`, `live version: ${result.liveVersion}`, `audit events: ${result.audit.events}, all in the Object Lock bucket (${result.audit.copiedLate} copied late by the reconciler)`, '', 'step                                  seconds');
   for (const step of result.steps) lines.push(`${step.name.padEnd(38)}${(step.ms / 1000).toFixed(1)}`);
   lines.push(`${'total'.padEnd(38)}${(result.steps.reduce((sum, s) => sum + s.ms, 0) / 1000).toFixed(1)}`);
   return lines.join('\n');

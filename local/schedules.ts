@@ -12,9 +12,10 @@ import type { CfnTemplate } from './template';
 
 /**
  * Scheduled functions local mode runs (handler modules under lambdas/): the API's delivery sweep,
- * which delivers owed decisions and sends owed retrain requests.
+ * which delivers owed decisions and sends owed retrain requests, and the audit reconciler, which
+ * copies audit events the stream copier missed into the write-once bucket.
  */
-export const LOCAL_SCHEDULED_FUNCTIONS: readonly string[] = ['api/sweep.handler.ts'];
+export const LOCAL_SCHEDULED_FUNCTIONS: readonly string[] = ['api/sweep.handler.ts', 'audit/reconcile.handler.ts'];
 
 export interface Schedule {
   /** The rule's logical id in the template. */
@@ -87,7 +88,7 @@ export interface ScheduleOptions {
 
 /**
  * Fires every schedule at its period. An invocation still running when the next is due is not
- * started again (the sweep is not meant to run twice at once; Lambda could, harmlessly). A
+ * started again (the sweep and the reconciler are not meant to run twice at once; Lambda could, harmlessly). A
  * failed invocation is logged, as the function's Errors metric would count it.
  */
 export function startSchedules(options: ScheduleOptions): RunningSchedules {

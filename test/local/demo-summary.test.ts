@@ -13,10 +13,12 @@ describe('the demo summary', () => {
       ],
       driftScores: [{ phase: 'normal', score: 0.01 }],
       liveVersion: 2,
+      audit: { events: 14, inBucket: 14, copiedLate: 1 },
     };
     const lines = summaryTable(result).split('\n');
     expect(lines.find((l) => l.startsWith('run '))).toMatch(/metric\s+champion on the same holdout$/);
     expect(lines.find((l) => l.startsWith('churn-api-1'))).toMatch(/SUCCEEDED\s+0\.8390\s+- \(none\)$/);
     expect(lines.find((l) => l.startsWith('churn-alarm-2'))).toMatch(/SUCCEEDED\s+0\.7750\s+v1 0\.5120$/);
+    expect(lines).toContain('audit events: 14, all in the Object Lock bucket (1 copied late by the reconciler)');
   });
 });

@@ -4,10 +4,12 @@
  * example trained and served by the local SageMaker runner. Asserts each step's record in the
  * registry table, not only that the demo returned.
  */
+import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keys, type ModelVersionRecord, type RunRecord } from '../../lambdas/shared/contracts';
-import { createDocumentClient } from '../../lambdas/shared/dynamo';
+import { createDocumentClient, queryPages } from '../../lambdas/shared/dynamo';
+import { ENV } from '../../lambdas/shared/env';
 import { APPROVER, localConfig, REQUESTER, runDemo, type DemoResult } from '../../local/demo';
 import { startLocalStack, type LocalStack } from '../../local/stack';
 import { motoClientConfig, uniqueName } from '../support/aws';
@@ -88,5 +90,42 @@ describe('caretaker demo, end to end on local mode', () => {
     const described = await stack.sagemaker.runner.call('DescribeEndpoint', { EndpointName: 'caretaker-churn' });
     const v2 = await get<ModelVersionRecord>(keys.version(model(), 2));
     expect(described).toMatchObject({ EndpointStatus: 'InService', EndpointConfigName: v2?.endpointConfigName });
+  });
+
+  it('ends with every AUDIT# event of the table in the Object Lock bucket, as the demo reports', async () => {
+    const events: { model: string; at: string; eventId: string }[] = [];
+    for await (const page of queryPages(documents, {
+      TableName: stack.names.table,
+      IndexName: 'gsi1',
+      KeyConditionExpression: 'gsi1pk = :audit',
+      ExpressionAttributeValues: { ':audit': keys.auditIndex.gsi1pk },
+    })) {
+      for (const item of page) {
+        expect(String(item.pk)).toMatch(/^AUDIT#/);
+        events.push(item as unknown as { model: string; at: string; eventId: string });
+      }
+    }
+    // Approvals, self-approval refusals, the retrain request, runs and deployments are audited.
+    expect(events.length).toBeGreaterThan(4);
+    const reconciler = [...stack.functions.byLogicalId.values()].find((fn) => fn.entry.endsWith('audit/reconcile.handler.ts'));
+    const bucket = reconciler?.environment[ENV.auditBucket];
+    expect(bucket).toBeTruthy();
+    const s3 = new S3Client(stack.clientConfig);
+    const objects = new Set<string>();
+    let token: string | undefined;
+    do {
+      const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, ContinuationToken: token }));
+      for (const object of page.Contents ?? []) objects.add(object.Key ?? '');
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+    s3.destroy();
+    // lambdas/audit/store.ts's layout: audit/<model>/<yyyy>/<mm>/<dd>/<at>_<eventId>.json
+    const expected = events.map((e) => `audit/${e.model}/${e.at.slice(0, 4)}/${e.at.slice(5, 7)}/${e.at.slice(8, 10)}/${e.at}_${e.eventId}.json`);
+    expect(expected.filter((key) => !objects.has(key))).toEqual([]);
+    expect(result.audit).toMatchObject({ events: events.length, inBucket: events.length });
+    expect(result.audit.copiedLate).toBeGreaterThanOrEqual(0);
+    expect(result.steps.find((s) => s.name === 'audit trail locked')?.detail).toBe(
+      `${events.length} events, all ${events.length} in the Object Lock bucket (${result.audit.copiedLate} copied late by the reconciler)`,
+    );
   });
 });

@@ -1,6 +1,6 @@
 /**
  * Local mode runs scheduled functions (moto stores a rule's ScheduleExpression and never fires
- * it): the delivery sweep at the rate its construct gives, with the event EventBridge sends a
+ * it): the delivery sweep and the audit reconciler at the rates their constructs give, with the event EventBridge sends a
  * scheduled rule's target, and — in a running local stack — against the local table and Step
  * Functions.
  */
@@ -40,15 +40,18 @@ describe('scheduled functions from the synthesized template', () => {
     functions = new LocalFunctions(template, (value) => value, (id) => ({ arn: `arn:aws:lambda:us-east-1:123456789012:function:${id}`, name: id }));
   }, 120_000);
 
-  it('finds the delivery sweep at its rule\'s rate, and only the scheduled functions local mode runs', () => {
+  it('finds the delivery sweep and the audit reconciler at their rules\' rates, and only the scheduled functions local mode runs', () => {
     const schedules = scheduledFunctions(template, functions, (id) => `arn:aws:events:us-east-1:123456789012:rule/${id}`);
-    expect(schedules).toHaveLength(1);
-    const [sweep] = schedules;
-    expect(sweep?.entry).toMatch(/api\/sweep\.handler\.ts$/);
-    const rule = template.Resources[sweep?.ruleLogicalId ?? '']?.Properties ?? {};
-    expect(sweep?.expression).toBe(rule.ScheduleExpression);
-    expect(sweep?.periodMs).toBe(ratePeriodMs(String(rule.ScheduleExpression)));
-    expect(sweep?.periodMs).toBe(60_000);
+    expect(schedules.map((s) => s.entry.replace(/^.*lambdas\//, '')).sort()).toEqual(['api/sweep.handler.ts', 'audit/reconcile.handler.ts']);
+    for (const schedule of schedules) {
+      const rule = template.Resources[schedule.ruleLogicalId]?.Properties ?? {};
+      expect(schedule.expression).toBe(rule.ScheduleExpression);
+      expect(schedule.periodMs).toBe(ratePeriodMs(String(rule.ScheduleExpression)));
+      expect(schedule.ruleArn).toBe(`arn:aws:events:us-east-1:123456789012:rule/${schedule.ruleLogicalId}`);
+    }
+    expect(schedules.find((s) => s.entry.endsWith('api/sweep.handler.ts'))?.periodMs).toBe(60_000);
+    // RegistryApi's auditReconcile.every defaults to an hour.
+    expect(schedules.find((s) => s.entry.endsWith('audit/reconcile.handler.ts'))?.periodMs).toBe(3_600_000);
   });
 });
 
@@ -121,7 +124,7 @@ describe('local mode runs the delivery sweep', () => {
   });
 
   it('schedules the sweeper at its rule\'s rate; its run closes an owed decision whose task Step Functions no longer knows', async () => {
-    const [sweep] = stack.schedules.schedules;
+    const sweep = stack.schedules.schedules.find((s) => s.entry.endsWith('api/sweep.handler.ts'));
     expect(sweep).toMatchObject({ entry: expect.stringMatching(/api\/sweep\.handler\.ts$/) as unknown, periodMs: 60_000 });
     const db = createDocumentClient(stack.clientConfig);
     const decidedAt = new Date(Date.now() - 5 * 60_000).toISOString();
