@@ -7,7 +7,10 @@
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keys, type ModelVersionRecord } from '../../lambdas/shared/contracts';
-import { createDocumentClient } from '../../lambdas/shared/dynamo';
+import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { auditObjectKey } from '../../lambdas/audit/copy';
+import { auditPut, createDocumentClient } from '../../lambdas/shared/dynamo';
+import { ENV } from '../../lambdas/shared/env';
 import { localConfig } from '../../local/demo';
 import { LocalFunctions } from '../../local/functions';
 import { ratePeriodMs, scheduledFunctions, startSchedules, type Schedule } from '../../local/schedules';
@@ -147,5 +150,21 @@ describe('local mode runs the delivery sweep', () => {
     const { Item } = await db.send(new GetCommand({ TableName: stack.names.table, Key: keys.version(model, version), ConsistentRead: true }));
     expect(Item).toMatchObject({ status: 'APPROVED', deliveryState: 'CLOSED' });
     expect(Item).not.toHaveProperty('gsi2pk');
+  });
+
+  // Last in this block: it stops the stack's stream consumers, as a copier outage would.
+  it('schedules the audit reconciler hourly; its run copies an audit event the stream copier missed into the audit bucket', async () => {
+    const reconcile = stack.schedules.schedules.find((s) => s.entry.endsWith('audit/reconcile.handler.ts'));
+    expect(reconcile).toMatchObject({ periodMs: 3_600_000 });
+    const bucket = [...stack.functions.byLogicalId.values()].find((fn) => fn.logicalId === reconcile?.functionLogicalId)?.environment[ENV.auditBucket];
+    await stack.streams.stop();
+    const event = { eventId: 'evt-missed-by-the-copier', model: 'churn', at: new Date(Date.now() - 30 * 60_000).toISOString(), type: 'RUN_REQUESTED' as const, actor: 'arn:aws:sts::123456789012:assumed-role/ds/bob' };
+    await createDocumentClient(stack.clientConfig).send(new PutCommand(auditPut(stack.names.table, event)));
+    const s3 = new S3Client(stack.clientConfig);
+    const listed = async () => (await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: 'audit/churn/' }))).Contents?.map((o) => o.Key) ?? [];
+    expect(await listed()).not.toContain(auditObjectKey(event));
+    await stack.schedules.tick(reconcile?.functionLogicalId ?? '');
+    expect(await listed()).toContain(auditObjectKey(event));
+    s3.destroy();
   });
 });
