@@ -15,6 +15,7 @@ import { Webhooks } from './constructs/webhooks';
 import * as events from 'aws-cdk-lib/aws-events';
 import { warnOnDestroy } from './constructs/removal';
 import { AccessLogsBucket, SecureBucket } from './constructs/secure-bucket';
+import { allowAlarmsToPublish } from './constructs/alarm-publishing';
 import { ConsoleHosting, resolveConsoleApprovers } from './constructs/console-hosting';
 import { datasetCatalogFromConfig } from './dataset-catalog';
 import { DatasetRegistry } from './constructs/dataset-registry';
@@ -226,5 +227,8 @@ export class CaretakerStack extends Stack {
         removalPolicy,
       });
     }
+
+    // Last: every alarm that notifies a topic exists by now.
+    allowAlarmsToPublish(this, this.key, `Caretaker-${this.stackName}-`);
   }
 }

@@ -138,7 +138,7 @@ export class DriftMonitor extends Construct {
     }
     this.alarms = alarms;
     this.schedules = schedules;
-    this.allowAlarmsToPublish(props.encryptionKey);
+    // The stack lets CloudWatch use the key for these alarms' notifications (allowAlarmsToPublish).
     const functionId = stack.getLogicalId(this.analyzer.function.node.defaultChild as CfnElement);
     Validations.of(this.schedulerRole).acknowledge({
       id: `AwsSolutions-IAM5[Resource::<${functionId}.Arn>:*]`,
@@ -298,21 +298,6 @@ export class DriftMonitor extends Construct {
     return { drift, ...(quality ? { quality } : {}), errors, latency };
   }
 
-  /** CloudWatch encrypts alarm notifications with the topic's key, so it may use that key for this account's alarms. */
-  private allowAlarmsToPublish(key: kms.IKey): void {
-    const stack = Stack.of(this);
-    key.addToResourcePolicy(
-      new iam.PolicyStatement({
-        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
-        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
-        resources: ['*'],
-        conditions: {
-          StringEquals: { 'aws:SourceAccount': stack.account },
-          ArnLike: { 'aws:SourceArn': `arn:${stack.partition}:cloudwatch:${stack.region}:${stack.account}:alarm:${this.alarmNamePrefix}-*` },
-        },
-      }),
-    );
-  }
 
   private buildDashboard(props: DriftMonitorProps, endpointName: (model: string) => string, variantName: string): cloudwatch.Dashboard {
     const models = props.models;

@@ -278,19 +278,8 @@ export class RetrainingTrigger extends Construct {
     );
 
     // --- dead letters alarm to the alerts topic
-    // CloudWatch encrypts the notifications with the topic's key: only for this account's alarms.
-    const stack = Stack.of(this);
-    key.addToResourcePolicy(
-      new iam.PolicyStatement({
-        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
-        actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
-        resources: ['*'],
-        conditions: {
-          StringEquals: { 'aws:SourceAccount': stack.account },
-          ArnLike: { 'aws:SourceArn': `arn:${stack.partition}:cloudwatch:${stack.region}:${stack.account}:alarm:*` },
-        },
-      }),
-    );
+    // CloudWatch encrypts the notifications with the topic's key: the stack grants it for exactly
+    // its notifying alarms (allowAlarmsToPublish).
     for (const [alarmId, queue, what] of [
       ['DeadLettersAlarm', this.deadLetterQueue, 'retraining requests the starter could not process'],
       ['UndeliveredEventsAlarm', this.undeliveredEvents, 'alarm, schedule or execution-ended events that could not be delivered'],

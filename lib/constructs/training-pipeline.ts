@@ -247,18 +247,8 @@ export class TrainingPipeline extends Construct {
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
     this.failedExecutionsAlarm.addAlarmAction(new cloudwatchActions.SnsAction(props.alertsTopic));
-    // CloudWatch publishes to the KMS-encrypted alerts topic.
-    props.encryptionKey.addToResourcePolicy(
-      new iam.PolicyStatement({
-        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
-        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
-        resources: ['*'],
-        conditions: {
-          StringEquals: { 'aws:SourceAccount': stack.account },
-          ArnLike: { 'aws:SourceArn': `arn:${stack.partition}:cloudwatch:${stack.region}:${stack.account}:alarm:*` },
-        },
-      }),
-    );
+    // CloudWatch publishes to the KMS-encrypted alerts topic: the stack grants it the key for exactly
+    // its notifying alarms (allowAlarmsToPublish).
 
     // CDK makes the state machine depend on its whole role construct (role + default policy, so
     // the policy exists before the first execution); the role half duplicates the GetAtt.

@@ -165,20 +165,6 @@ describe('DriftMonitor', () => {
     expect(JSON.stringify(all)).not.toMatch(/s3:DeleteObject|dynamodb:PutItem/);
   });
 
-  it('lets CloudWatch use the key only for this stack\'s alarms', () => {
-    template.hasResourceProperties('AWS::KMS::Key', {
-      KeyPolicy: {
-        Statement: Match.arrayWith([
-          Match.objectLike({
-            Principal: { Service: 'cloudwatch.amazonaws.com' },
-            Condition: Match.objectLike({
-              ArnLike: { 'aws:SourceArn': { 'Fn::Join': ['', Match.arrayWith([Match.stringLikeRegexp(':alarm:Caretaker-Caretaker-\\*$')])] } },
-            }),
-          }),
-        ]),
-      },
-    });
-  });
 
   it('builds an ops dashboard with drift, quality, endpoint health and trigger widgets', () => {
     const body = new Capture();

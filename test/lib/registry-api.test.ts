@@ -281,15 +281,6 @@ describe('RegistryApi', () => {
     });
   });
 
-  it('the key lets CloudWatch publish alarm notifications only for alarms of this account', () => {
-    const key = Object.values(template.findResources('AWS::KMS::Key'))[0] as { Properties: { KeyPolicy: { Statement: { Principal?: { Service?: string }; Condition?: Record<string, Record<string, unknown>> }[] } } };
-    const forCloudWatch = key.Properties.KeyPolicy.Statement.filter((s) => s.Principal?.Service === 'cloudwatch.amazonaws.com');
-    expect(forCloudWatch.length).toBeGreaterThan(0);
-    for (const statement of forCloudWatch) {
-      expect(statement.Condition?.StringEquals?.['aws:SourceAccount']).toBeDefined();
-      expect(JSON.stringify(statement.Condition?.ArnLike?.['aws:SourceArn'])).toContain(':alarm:');
-    }
-  });
 
   it('the API function stops before API Gateway\'s 29 s integration timeout', () => {
     const fn = Object.values(template.findResources('AWS::Lambda::Function')).find((f) =>
