@@ -23,11 +23,12 @@ export function allowAlarmsToPublish(stack: Stack, key: kms.IKey, prefix: string
     const actions = [construct.alarmActions, construct.okActions, construct.insufficientDataActions].flatMap((list) => (stack.resolve(list) as unknown[] | undefined) ?? []);
     if (actions.length === 0) continue;
     // An L2 alarm given no name holds a lazy token that resolves to nothing.
-    if (stack.resolve(construct.alarmName) === undefined) {
-      const path = construct.node.path.split('/').slice(1, -1).join('-');
-      construct.alarmName = `${prefix}${path}`.slice(0, 255);
+    let name = construct.alarmName;
+    if (name === undefined || stack.resolve(name) === undefined) {
+      name = `${prefix}${construct.node.path.split('/').slice(1, -1).join('-')}`.slice(0, 255);
+      construct.alarmName = name;
     }
-    names.push(construct.alarmName);
+    names.push(name);
   }
   if (names.length === 0) return names;
   key.addToResourcePolicy(
