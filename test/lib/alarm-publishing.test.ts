@@ -7,7 +7,7 @@ type Json = Record<string, unknown>;
 function flat(value: unknown): string {
   if (typeof value === 'string') return value;
   const v = value as Json;
-  if (v.Ref) return `<${String(v.Ref)}>`;
+  if (typeof v.Ref === 'string') return `<${v.Ref}>`;
   if (v['Fn::Join']) {
     const [separator, parts] = v['Fn::Join'] as [string, unknown[]];
     return parts.map(flat).join(separator);
