@@ -1,19 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { synthCaretaker } from '../support/stack';
+import { flat, synthCaretaker } from '../support/stack';
 
 type Json = Record<string, unknown>;
-
-/** A CloudFormation value with its pseudo parameters written out, as the ARN comparison needs. */
-function flat(value: unknown): string {
-  if (typeof value === 'string') return value;
-  const v = value as Json;
-  if (typeof v.Ref === 'string') return `<${v.Ref}>`;
-  if (v['Fn::Join']) {
-    const [separator, parts] = v['Fn::Join'] as [string, unknown[]];
-    return parts.map(flat).join(separator);
-  }
-  throw new Error(`unexpected value ${JSON.stringify(value)}`);
-}
 
 describe('CloudWatch may use the stack key for exactly the stack\'s notifying alarms', () => {
   const { template } = synthCaretaker();

@@ -8,7 +8,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Annotations as CdkAnnotations, type Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
-import type { CfnElement } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
 import { describe, expect, it } from 'vitest';
 import { matchesApprover, principalFromIdentity, approverEntrySchema } from '../../lambdas/api/principal';
@@ -16,24 +15,9 @@ import { ROUTES } from '../../lambdas/api/schemas';
 import { ConsoleHosting } from '../../lib/constructs/console-hosting';
 import { parseConfig, type ConfigInput } from '../../lib/config';
 import { cognito as cognitoCaller, roleSession } from '../lambdas/api/identities';
-import { exampleConfigInput, synthCaretaker } from '../support/stack';
+import { exampleConfigInput, flat, idOf, synthCaretaker } from '../support/stack';
 
 type Json = Record<string, unknown>;
-
-/** Intrinsics as readable text: `{ Ref: X }` → `<X>`, `{ Fn::GetAtt: [X, Y] }` → `<X.Y>`, `Fn::Join` joined. */
-function flat(value: unknown): string {
-  if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return String(value);
-  const v = value as Json;
-  if ('Ref' in v) return `<${String(v.Ref)}>`;
-  if ('Fn::GetAtt' in v) return `<${(v['Fn::GetAtt'] as string[]).join('.')}>`;
-  if ('Fn::Join' in v) {
-    const [separator, parts] = v['Fn::Join'] as [string, unknown[]];
-    return parts.map(flat).join(separator);
-  }
-  throw new Error(`flat: unexpected ${JSON.stringify(value)}`);
-}
-
-const idOf = (stack: Stack, construct: IConstruct) => stack.getLogicalId(construct.node.defaultChild as CfnElement);
 
 function resourcesOfType(template: Template, type: string): [string, Json][] {
   return Object.entries(template.findResources(type));

@@ -7,32 +7,15 @@
  * must carry Access-Control-Allow-Origin or the page cannot read it.
  */
 import { Stack } from 'aws-cdk-lib';
-import type { CfnElement } from 'aws-cdk-lib';
 import type { Template } from 'aws-cdk-lib/assertions';
-import type { IConstruct } from 'constructs';
 import { describe, expect, it } from 'vitest';
 import { CORS_REQUEST_HEADERS, ROUTES } from '../../lambdas/api/schemas';
 import { ENV } from '../../lambdas/shared/env';
 import { CaretakerClient } from '../../lib/client/core';
 import { parseConfig } from '../../lib/config';
-import { exampleConfigInput, synthCaretaker } from '../support/stack';
+import { exampleConfigInput, flat, idOf, synthCaretaker } from '../support/stack';
 
 type Json = Record<string, unknown>;
-
-/** A CloudFormation value as text: Refs and GetAtts as `<LogicalId>` / `<LogicalId.Attr>`, joins flattened. */
-function flat(value: unknown): string {
-  if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return String(value);
-  const v = value as Json;
-  if ('Ref' in v) return `<${String(v.Ref)}>`;
-  if ('Fn::GetAtt' in v) return `<${(v['Fn::GetAtt'] as string[]).join('.')}>`;
-  if ('Fn::Join' in v) {
-    const [separator, parts] = v['Fn::Join'] as [string, unknown[]];
-    return parts.map(flat).join(separator);
-  }
-  throw new Error(`flat: unexpected ${JSON.stringify(value)}`);
-}
-
-const idOf = (stack: Stack, construct: IConstruct) => stack.getLogicalId(construct.node.defaultChild as CfnElement);
 
 function resources(template: Template, type: string): [string, Json][] {
   return Object.entries(template.findResources(type)).map(([id, r]) => [id, (r as { Properties: Json }).Properties]);

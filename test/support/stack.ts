@@ -1,7 +1,9 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { CfnElement, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import type { IConstruct } from 'constructs';
 import { buildApp } from '../../lib/app';
 import type { CaretakerStack } from '../../lib/caretaker-stack';
 import { parseConfig, type CaretakerConfig, type ConfigInput } from '../../lib/config';
@@ -59,3 +61,21 @@ export function synthCaretaker(options: SynthOptions = {}) {
   const template = Template.fromStack(stack);
   return { app, stack, template, outdir };
 }
+
+type Json = Record<string, unknown>;
+
+/** A CloudFormation value as text: `{ Ref: X }` → `<X>`, `{ Fn::GetAtt: [X, Y] }` → `<X.Y>`, `Fn::Join` joined. */
+export function flat(value: unknown): string {
+  if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return String(value);
+  const v = value as Json;
+  if ('Ref' in v) return `<${String(v.Ref)}>`;
+  if ('Fn::GetAtt' in v) return `<${(v['Fn::GetAtt'] as string[]).join('.')}>`;
+  if ('Fn::Join' in v) {
+    const [separator, parts] = v['Fn::Join'] as [string, unknown[]];
+    return parts.map(flat).join(separator);
+  }
+  throw new Error(`flat: unexpected ${JSON.stringify(value)}`);
+}
+
+/** A construct's logical id in its stack's template. */
+export const idOf = (stack: Stack, construct: IConstruct) => stack.getLogicalId(construct.node.defaultChild as CfnElement);
