@@ -6,29 +6,18 @@
  * writes one `.out` object per input object, one line per record, as SageMaker documents it.
  * Every SageMaker request is validated against botocore's SageMaker service model.
  */
-import { execFileSync } from 'node:child_process';
-import { join } from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deploymentSchema } from '../../lib/config';
 import { keys } from '../../lambdas/shared/contracts';
 import { uniqueName } from '../support/aws';
 import { MODEL, PipelineWorld } from '../support/pipeline';
+import { recordedCallErrors } from '../support/botocore';
 import { createMetadataTable } from '../support/table';
 
 const GOOD = { 'validation:auc': 0.91, 'validation:logloss': 0.31 };
 const BETTER = { 'validation:auc': 0.95, 'validation:logloss': 0.2 };
 const BATCH = deploymentSchema.parse({ mode: 'batch', schedule: 'cron(0 2 * * ? *)', timeoutSeconds: 3600 });
-const VALIDATOR = join(import.meta.dirname, '..', 'support', 'sagemaker-validate.py');
-
-const operationOf = (api: string) => api.charAt(0).toUpperCase() + api.slice(1);
-
-function botocoreErrors(calls: readonly { api: string; request: Record<string, unknown> }[]): string[] {
-  const requests = calls.map((c) => ({ operation: operationOf(c.api), params: c.request }));
-  const { results } = JSON.parse(execFileSync('python3', [VALIDATOR], { input: JSON.stringify(requests), encoding: 'utf8' })) as { results: { operation: string; errors: string }[] };
-  expect(results).toHaveLength(requests.length);
-  return results.filter((r) => r.errors !== '').map((r) => `${r.operation}: ${r.errors}`);
-}
 
 describe('deploy path, deployment.mode batch', () => {
   let table: Awaited<ReturnType<typeof createMetadataTable>>;
@@ -84,7 +73,7 @@ describe('deploy path, deployment.mode batch', () => {
     expect(await world.version(model, 1)).toMatchObject({ status: 'LIVE', endpointConfigName: jobName, baselineStatus: 'READY' });
     expect(await world.run(runId)).toMatchObject({ status: 'SUCCEEDED', version: 1 });
     expect(alerts).toEqual([]);
-    expect(botocoreErrors(sagemaker.calls)).toEqual([]);
+    expect(recordedCallErrors(sagemaker.calls)).toEqual([]);
   });
 
   it('a new version scores into its own folder and retires the previous one; a failed transform is DEPLOY_FAILED, alerts, and leaves the LIVE version and earlier outputs in place', async () => {
@@ -127,6 +116,6 @@ describe('deploy path, deployment.mode batch', () => {
     expect(await world.version(model, 1)).toMatchObject({ status: 'LIVE' });
     expect(await world.version(model, 2)).toMatchObject({ status: 'RETIRED' });
 
-    expect(botocoreErrors([...first.sagemaker.calls, ...second.sagemaker.calls, ...failed.sagemaker.calls, ...rollback.sagemaker.calls])).toEqual([]);
+    expect(recordedCallErrors([...first.sagemaker.calls, ...second.sagemaker.calls, ...failed.sagemaker.calls, ...rollback.sagemaker.calls])).toEqual([]);
   });
 });

@@ -4,26 +4,13 @@
  * validated against botocore's SageMaker service model with `ParamValidator` — a source no one
  * here wrote. A field SageMaker does not know, a wrong type or a missing required member fails.
  */
-import { execFileSync } from 'node:child_process';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PipelineWorld } from '../support/pipeline';
+import { operationOf, validateSageMakerRequests } from '../support/botocore';
 import { createMetadataTable } from '../support/table';
 
 const GOOD = { 'validation:auc': 0.91, 'validation:logloss': 0.31 };
 const BETTER = { 'validation:auc': 0.95, 'validation:logloss': 0.2 };
-const VALIDATOR = join(import.meta.dirname, '..', 'support', 'sagemaker-validate.py');
-
-interface Validated {
-  readonly botocore: string;
-  readonly results: readonly { readonly operation: string; readonly errors: string }[];
-}
-
-function validate(requests: readonly { operation: string; params: unknown }[]): Validated {
-  return JSON.parse(execFileSync('python3', [VALIDATOR], { input: JSON.stringify(requests), encoding: 'utf8' })) as Validated;
-}
-
-const operationOf = (api: string) => api.charAt(0).toUpperCase() + api.slice(1);
 
 describe('SageMaker requests of the pipeline, against botocore\'s service model', () => {
   let table: Awaited<ReturnType<typeof createMetadataTable>>;
@@ -51,14 +38,14 @@ describe('SageMaker requests of the pipeline, against botocore\'s service model'
     const requests = [first, second, rollback, ebs].flatMap((run) => run.sagemaker.calls.map((c) => ({ operation: operationOf(c.api), params: c.request })));
     const operations = new Set(requests.map((r) => r.operation));
     expect([...operations].sort()).toEqual(['CreateEndpoint', 'CreateEndpointConfig', 'CreateModel', 'CreateProcessingJob', 'CreateTrainingJob', 'DescribeEndpoint', 'UpdateEndpoint']);
-    const { botocore, results } = validate(requests);
+    const { botocore, results } = validateSageMakerRequests(requests);
     expect(botocore).toMatch(/^\d+\.\d+\.\d+$/);
     expect(results.filter((r) => r.errors !== '')).toEqual([]);
     expect(results).toHaveLength(requests.length);
   });
 
   it('the validator is not a rubber stamp: it refuses an unknown field and a missing required one', () => {
-    const { results } = validate([
+    const { results } = validateSageMakerRequests([
       { operation: 'CreateEndpoint', params: { EndpointName: 'e', EndpointConfigName: 'c', Nope: 1 } },
       { operation: 'UpdateEndpoint', params: { EndpointName: 'e' } },
     ]);

@@ -6,28 +6,17 @@
  * exclusions) and updating a real-time endpoint to a serverless config (serverless-endpoints-update.html).
  * Every SageMaker request is validated against botocore's SageMaker service model.
  */
-import { execFileSync } from 'node:child_process';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deploymentSchema } from '../../lib/config';
 import { keys } from '../../lambdas/shared/contracts';
 import { PipelineWorld } from '../support/pipeline';
+import { recordedCallErrors } from '../support/botocore';
 import { createMetadataTable } from '../support/table';
 
 const GOOD = { 'validation:auc': 0.91, 'validation:logloss': 0.31 };
 const BETTER = { 'validation:auc': 0.95, 'validation:logloss': 0.2 };
 const SERVERLESS = deploymentSchema.parse({ mode: 'serverless', memorySizeInMB: 3072, maxConcurrency: 10, bakeSeconds: 300 });
 const WARM = deploymentSchema.parse({ mode: 'serverless', memorySizeInMB: 3072, maxConcurrency: 10, provisionedConcurrency: 2, bakeSeconds: 300 });
-const VALIDATOR = join(import.meta.dirname, '..', 'support', 'sagemaker-validate.py');
-
-const operationOf = (api: string) => api.charAt(0).toUpperCase() + api.slice(1);
-
-function botocoreErrors(calls: readonly { api: string; request: Record<string, unknown> }[]): string[] {
-  const requests = calls.map((c) => ({ operation: operationOf(c.api), params: c.request }));
-  const { results } = JSON.parse(execFileSync('python3', [VALIDATOR], { input: JSON.stringify(requests), encoding: 'utf8' })) as { results: { operation: string; errors: string }[] };
-  expect(results).toHaveLength(requests.length);
-  return results.filter((r) => r.errors !== '').map((r) => `${r.operation}: ${r.errors}`);
-}
 
 describe('deploy path, deployment.mode serverless', () => {
   let table: Awaited<ReturnType<typeof createMetadataTable>>;
@@ -61,7 +50,7 @@ describe('deploy path, deployment.mode serverless', () => {
     expect(await world.version(model, 1)).toMatchObject({ status: 'LIVE', endpointConfigName: config!.EndpointConfigName, baselineStatus: 'READY' });
     expect(await world.run(runId)).toMatchObject({ status: 'SUCCEEDED', version: 1 });
     expect(alerts).toEqual([]);
-    expect(botocoreErrors(sagemaker.calls)).toEqual([]);
+    expect(recordedCallErrors(sagemaker.calls)).toEqual([]);
   });
 
   it('update: blue/green all at once with the bake and the auto-rollback alarms, the live config checked, the champion RETIRED; then a rollback to it the same way', async () => {
@@ -95,7 +84,7 @@ describe('deploy path, deployment.mode serverless', () => {
     expect(await world.version(model, 2)).toMatchObject({ status: 'RETIRED' });
     expect(await world.get(keys.model(model))).toMatchObject({ liveVersion: 1 });
 
-    expect(botocoreErrors([...first.sagemaker.calls, ...second.sagemaker.calls, ...rollback.sagemaker.calls])).toEqual([]);
+    expect(recordedCallErrors([...first.sagemaker.calls, ...second.sagemaker.calls, ...rollback.sagemaker.calls])).toEqual([]);
   });
 
   it('RELIABILITY 11: a serverless update that fails, or rolls back silently, is DEPLOY_FAILED and the old version stays LIVE', async () => {

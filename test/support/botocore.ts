@@ -6,6 +6,7 @@
  * the truth"). botocore ships with moto on these machines (`pip install "moto[server]"`).
  */
 import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
 
 const SCRIPT = `
 import json, sys
@@ -60,4 +61,27 @@ print(json.dumps({'errors': report.generate_report().splitlines() if report.has_
 export function serviceRequestCheck(service: string, operation: string, params: unknown): { errors: string[]; protocol: string; targetPrefix?: string; jsonVersion?: string; authtype?: string } {
   const out = execFileSync('python3', ['-c', SERVICE_SCRIPT], { input: JSON.stringify({ service, operation, params }), encoding: 'utf8' });
   return JSON.parse(out) as ReturnType<typeof serviceRequestCheck>;
+}
+
+const VALIDATOR = join(import.meta.dirname, 'sagemaker-validate.py');
+
+/** What `sagemaker-validate.py` answers: botocore's version, and one result per request ("" when valid). */
+export interface SageMakerValidation {
+  readonly botocore: string;
+  readonly results: readonly { readonly operation: string; readonly errors: string }[];
+}
+
+/** Many SageMaker requests validated in one python3 process (`sagemaker-validate.py`, botocore's ParamValidator). */
+export function validateSageMakerRequests(requests: readonly { operation: string; params: unknown }[]): SageMakerValidation {
+  return JSON.parse(execFileSync('python3', [VALIDATOR], { input: JSON.stringify(requests), encoding: 'utf8' })) as SageMakerValidation;
+}
+
+/** The SageMaker operation of a scripted call's `api` (`createEndpointConfig` → `CreateEndpointConfig`). */
+export const operationOf = (api: string) => api.charAt(0).toUpperCase() + api.slice(1);
+
+/** botocore's errors for the requests a scripted SageMaker recorded, one `Operation: errors` line per invalid request. */
+export function recordedCallErrors(calls: readonly { api: string; request: Record<string, unknown> }[]): string[] {
+  const { results } = validateSageMakerRequests(calls.map((c) => ({ operation: operationOf(c.api), params: c.request })));
+  if (results.length !== calls.length) throw new Error(`sagemaker-validate.py answered ${results.length} results for ${calls.length} requests`);
+  return results.filter((r) => r.errors !== '').map((r) => `${r.operation}: ${r.errors}`);
 }
