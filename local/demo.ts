@@ -9,13 +9,15 @@ import { ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/clien
 import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { customersToCsv, FEATURE_COLUMNS, generateCustomers, type Batch } from '../examples/churn/src/data';
 import { keys, runIdFor, type ModelVersionRecord, type RunRecord } from '../lambdas/shared/contracts';
-import { createDocumentClient, queryPages } from '../lambdas/shared/dynamo';
+import { createDocumentClient } from '../lambdas/shared/dynamo';
 import { auditObjectOf } from '../lambdas/audit/copy';
+import { tableAuditSource } from '../lambdas/audit/table-source';
 import { readBaseline } from '../lambdas/drift/store';
 import { ENV } from '../lambdas/shared/env';
 import type { CaretakerConfig } from '../lib/config';
 import type { AlarmTransition } from './alarms';
 import { APPROVER, REQUESTER } from './principals';
+import { scheduledEvent } from './schedules';
 import { ACCOUNT_ID, REGION, type LocalStack } from './stack';
 
 /** Role sessions, as API Gateway names callers (X-Caretaker-Principal carries the same shape). */
@@ -290,24 +292,10 @@ export async function runDemo({ stack, config, print = () => undefined, stepTime
   if (!reconciler || !auditBucket) throw new DemoFailure('the stack has no audit reconciler with an audit bucket');
   const reconcileRule = stack.schedules.schedules.find((s) => s.functionLogicalId === reconciler.logicalId);
   if (!reconcileRule) throw new DemoFailure('local mode does not run the audit reconciler on its schedule');
-  const reconciled = (await stack.functions.invoke(reconciler.logicalId, {
-    version: '0',
-    id: `demo-${Date.now()}`,
-    'detail-type': 'Scheduled Event',
-    source: 'aws.events',
-    account: ACCOUNT_ID,
-    time: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
-    region: REGION,
-    resources: [reconcileRule.ruleArn],
-    detail: {},
-  })) as { checked: number; copied: number; late: number };
+  const reconciled = (await stack.functions.invoke(reconciler.logicalId, scheduledEvent(reconcileRule.ruleArn, ACCOUNT_ID, REGION))) as { checked: number; copied: number; late: number };
   const auditKeys: string[] = [];
-  for await (const page of queryPages(documents, {
-    TableName: stack.names.table,
-    IndexName: 'gsi1',
-    KeyConditionExpression: 'gsi1pk = :audit',
-    ExpressionAttributeValues: { ':audit': keys.auditIndex.gsi1pk },
-  })) {
+  // Every audit event since the epoch, read as the reconciler reads them (its table source).
+  for await (const page of tableAuditSource(documents, stack.names.table).since(new Date(0).toISOString())) {
     for (const item of page) {
       const object = auditObjectOf(item);
       if (!object) throw new DemoFailure(`audit item ${String(item.pk)} ${String(item.sk)} is not an audit event the copier can copy`);

@@ -86,6 +86,21 @@ export interface ScheduleOptions {
   readonly clearInterval?: (timer: never) => void;
 }
 
+/** The event EventBridge sends a scheduled rule's target, for one firing now. */
+export function scheduledEvent(ruleArn: string, accountId: string, region: string) {
+  return {
+    version: '0',
+    id: randomUUID(),
+    'detail-type': 'Scheduled Event',
+    source: 'aws.events',
+    account: accountId,
+    time: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    region,
+    resources: [ruleArn],
+    detail: {},
+  };
+}
+
 /**
  * Fires every schedule at its period. An invocation still running when the next is due is not
  * started again (the sweep and the reconciler are not meant to run twice at once; Lambda could, harmlessly). A
@@ -98,17 +113,7 @@ export function startSchedules(options: ScheduleOptions): RunningSchedules {
   const run = (schedule: Schedule): Promise<void> => {
     const running = inFlight.get(schedule.functionLogicalId);
     if (running) return running;
-    const event = {
-      version: '0',
-      id: randomUUID(),
-      'detail-type': 'Scheduled Event',
-      source: 'aws.events',
-      account: options.accountId,
-      time: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
-      region: options.region,
-      resources: [schedule.ruleArn],
-      detail: {},
-    };
+    const event = scheduledEvent(schedule.ruleArn, options.accountId, options.region);
     const invocation = Promise.resolve()
       .then(() => options.functions.invoke(schedule.functionLogicalId, event))
       .then(
