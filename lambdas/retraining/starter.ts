@@ -1,9 +1,11 @@
 /**
  * SQS FIFO → starter. Each message is a `RetrainingRequest` (from the intake function, the API
- * or the dataset store) and goes through `startRetraining`. Failures are reported per message (partial batch response); in a
- * FIFO batch, a failed message also fails the later messages of its group, to keep their order.
+ * or the dataset store) and goes through `startRetraining`. Failures are reported per message
+ * (partial batch response) by Powertools' FIFO processor: with `skipGroupOnError`, a failed message
+ * also fails the later messages of its group (their order is kept) while other groups go on.
  */
-import type { SQSBatchItemFailure, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { processPartialResponse, SqsFifoPartialProcessorAsync } from '@aws-lambda-powertools/batch';
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import * as z from 'zod';
 import { retrainingRequestSchema } from '../shared/contracts';
 import type { logger } from '../shared/powertools';
@@ -41,26 +43,17 @@ export async function processMessage(body: string, deps: StarterDeps): Promise<v
 }
 
 export function createHandler(deps: StarterDeps) {
-  return async (event: SQSEvent): Promise<SQSBatchResponse> => {
-    const groups = new Map<string, SQSRecord[]>();
-    for (const record of event.Records) {
-      const group = record.attributes.MessageGroupId ?? record.messageId;
-      groups.set(group, [...(groups.get(group) ?? []), record]);
+  const processor = new SqsFifoPartialProcessorAsync();
+  const processRecord = async (record: SQSRecord) => {
+    try {
+      await processMessage(record.body, deps);
+    } catch (error) {
+      deps.log.error('retraining request failed; SQS will redeliver it', { messageId: record.messageId, error: error as Error });
+      throw error;
     }
-    const failures: SQSBatchItemFailure[] = [];
-    await Promise.all(
-      [...groups.values()].map(async (records) => {
-        for (const [index, record] of records.entries()) {
-          try {
-            await processMessage(record.body, deps);
-          } catch (error) {
-            deps.log.error('retraining request failed; SQS will redeliver it', { messageId: record.messageId, error: error as Error });
-            failures.push(...records.slice(index).map((r) => ({ itemIdentifier: r.messageId })));
-            return;
-          }
-        }
-      }),
-    );
-    return { batchItemFailures: failures };
   };
+  return (event: SQSEvent): Promise<SQSBatchResponse> =>
+    // A batch whose every message failed is reported like any other (not thrown): SQS redelivers
+    // exactly the messages listed, and the function's Errors metric stays for real faults.
+    processPartialResponse(event, processRecord, processor, { skipGroupOnError: true, throwOnFullBatchFailure: false });
 }

@@ -11,10 +11,7 @@ const SOURCE_DIRS = ['lambdas', 'lib', 'local', 'bin', 'cli', 'bench', 'scripts'
  * Runtime dependencies listed ahead of the code that imports them, each with why. Keep this
  * short and remove an entry as soon as the import lands.
  */
-const PENDING: Readonly<Record<string, string>> = {
-  '@aws-lambda-powertools/parser':
-    "seams-core (issue 11) is replacing the hand-written EventBridge and DynamoDB-stream envelopes with the Parser's; remove this entry when that lands.",
-};
+const PENDING: Readonly<Record<string, string>> = {};
 
 const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as {
   dependencies: Record<string, string>;

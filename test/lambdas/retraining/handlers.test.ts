@@ -70,6 +70,26 @@ describe('starter handler', () => {
     expect(started).toEqual([c.runId]);
   });
 
+  it('reports a batch whose every message failed as failures, without throwing (SQS redelivers exactly those)', async () => {
+    const a = request('churn', 'a');
+    const c = request('fraud', 'c');
+    const { handler, started } = starterWith(new Set([a.runId, c.runId]));
+    const response = await handler({ Records: [sqsRecord(JSON.stringify(a), 'churn', 'm-a'), sqsRecord(JSON.stringify(c), 'fraud', 'm-c')] });
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'm-a' }, { itemIdentifier: 'm-c' }]);
+    expect(started).toEqual([]);
+  });
+
+  it('starts a later group after an earlier group failed, and can run again (the processor is reused)', async () => {
+    const a = request('churn', 'a');
+    const c = request('fraud', 'c');
+    const { handler, started } = starterWith(new Set([a.runId]));
+    const first = await handler({ Records: [sqsRecord(JSON.stringify(a), 'churn', 'm-a'), sqsRecord(JSON.stringify(c), 'fraud', 'm-c')] });
+    expect(first.batchItemFailures).toEqual([{ itemIdentifier: 'm-a' }]);
+    const second = await handler({ Records: [sqsRecord(JSON.stringify(c), 'fraud', 'm-c2')] });
+    expect(second.batchItemFailures).toEqual([]);
+    expect(started).toEqual([c.runId, c.runId]);
+  });
+
   it('drops messages a retry cannot fix (not JSON, not a request, unknown model) instead of blocking the group', async () => {
     const { handler, started } = starterWith(new Set());
     const response = await handler({
