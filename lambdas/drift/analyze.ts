@@ -109,15 +109,41 @@ export async function analyzeWindow(request: AnalyzeRequest, ports: DriftPorts):
     }
   }
 
+  return publishWindow(ports, { model, windowStart, windowEnd, version, psiThreshold: request.psiThreshold, minRecords: request.minRecords, window, malformedRecords, quality });
+}
+
+/** A window whose records have all been read: what one analysis of it publishes. */
+export interface AnalyzedWindow {
+  readonly model: string;
+  readonly windowStart: Date;
+  readonly windowEnd: Date;
+  /** The LIVE version whose baseline `window` was built on. */
+  readonly version: number;
+  readonly psiThreshold: number;
+  /** @default DEFAULT_MIN_RECORDS */
+  readonly minRecords?: number;
+  readonly window: CurrentWindow;
+  readonly malformedRecords: number;
+  readonly quality?: QualityAccumulator;
+}
+
+/**
+ * Publishes an analysed window: report.json/report.html (and latest.json), then the EMF metrics
+ * and the log line. The single pass and the Distributed Map's reducer both end here, so both
+ * paths publish the same things.
+ */
+export async function publishWindow(ports: DriftPorts, analyzed: AnalyzedWindow): Promise<AnalyzeResult> {
+  const { model, windowStart, windowEnd, version, window, malformedRecords, quality } = analyzed;
+  const end = windowEnd.getTime();
   const timestamp = end;
-  const minRecords = request.minRecords ?? DEFAULT_MIN_RECORDS;
-  const fullReport = window.report(request.psiThreshold);
+  const minRecords = analyzed.minRecords ?? DEFAULT_MIN_RECORDS;
+  const fullReport = window.report(analyzed.psiThreshold);
   const document = reportDocument(fullReport, {
     model,
     window: { start: windowStart, end: windowEnd },
     baseline: { version, location: baselineLocation(model, version) },
     current: { location: artifactPrefixes.capture(model), malformedRecords },
-    psiThreshold: request.psiThreshold,
+    psiThreshold: analyzed.psiThreshold,
     minRecords,
   });
   const writtenReport = await writeReport(ports, model, windowEnd, document);
