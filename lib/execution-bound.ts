@@ -187,11 +187,19 @@ export function executionBound(definition: AslDefinition, settings: ModelSetting
     if (DEPLOY_TASKS.has(name)) deployTasks += seconds;
     else otherTasks += seconds;
   }
+  // The deploy path's SageMaker API calls: a throttled or internally failed call is sent again
+  // (ClassifyDeployApiError, at most its cap per rollout), each time at the worst of those calls.
+  const deployApiRetries = choiceNumber(definition, 'ClassifyDeployApiError', '$.deployApi.retries', 'NumericLessThan');
+  const worstDeployCall = Math.max(...DEPLOY_API_CALLS.map((name) => taskWorstSeconds(name, state(definition, name), settings)));
+  deployTasks += deployApiRetries * worstDeployCall + doublingWaits(passNumber(definition, 'PlanDeployApiCalls', 'backoffSeconds'), deployApiRetries);
   parts.deployTasks = deployTasks;
   parts.otherTasks = otherTasks;
   const seconds = Object.values(parts).reduce((sum, value) => sum + value, 0);
   return { model: settings.model, seconds: Math.ceil(seconds), deploySeconds: Math.ceil(deployTasks + parts.endpointPolling), parts };
 }
+
+/** The deploy path's SageMaker API calls that ClassifyDeployApiError may send again. */
+export const DEPLOY_API_CALLS: readonly string[] = ['CreateModel', 'CreateEndpointConfig', 'CreateEndpointConfigOnInstanceStorage', 'CreateServerlessEndpointConfig', 'CreateEndpoint', 'UpdateEndpoint'];
 
 /**
  * The Task states of the deploy path (StartDeployment … RecordDeployment), outside the polling

@@ -74,6 +74,9 @@ describe('timeouts by construction', () => {
     longerPolling.States.EndpointStatus!.Choices.find((c) => c.Variable === '$.poll.polls')!.NumericGreaterThanEquals! += 10;
     const longer = executionBound(longerPolling as unknown as AslDefinition, settings);
     expect(longer.deploySeconds).toBeGreaterThan(base.deploySeconds);
+    const moreDeployApiRetries = structuredClone(definition) as unknown as { States: Record<string, { Choices: { And?: { Variable?: string; NumericLessThan?: number }[] }[] }> };
+    moreDeployApiRetries.States.ClassifyDeployApiError!.Choices[0]!.And!.find((c) => c.Variable === '$.deployApi.retries')!.NumericLessThan! += 1;
+    expect(executionBound(moreDeployApiRetries as unknown as AslDefinition, settings).deploySeconds).toBeGreaterThan(base.deploySeconds);
     // A second instance type adds its attempts.
     const oneType = executionBound(definition, { ...settings, training: { ...settings.training, instanceTypes: settings.training.instanceTypes.slice(0, 1) } });
     expect(base.parts.training).toBeGreaterThan(oneType.parts.training!);

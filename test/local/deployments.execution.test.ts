@@ -102,6 +102,87 @@ describe('deploy path: SageMaker is the source of truth', () => {
   });
 });
 
+describe('deploy path API errors, classified by the code in the Cause (RELIABILITY 28)', () => {
+  let table: Awaited<ReturnType<typeof createMetadataTable>>;
+  let world: PipelineWorld;
+  beforeAll(async () => {
+    table = await createMetadataTable();
+    world = new PipelineWorld(table.tableName);
+    await world.setUp();
+  });
+  afterAll(async () => {
+    await table.drop();
+  });
+  const rollout = { champion: { score: 0.85 }, evaluation: { candidate: GOOD, champion: { 'validation:auc': 0.85 } } } as const;
+
+  it('RELIABILITY 28: a throttled CreateEndpointConfig and an UpdateEndpoint that fails internally are each sent again after a backoff, and the version goes LIVE with no failure recorded', async () => {
+    const { execution, model, runId, sagemaker } = await world.execute({
+      ...rollout,
+      apiErrors: { createEndpointConfig: [{ code: 'ThrottlingException', message: 'Rate exceeded' }], updateEndpoint: [{ code: 'InternalFailure', message: 'An internal error occurred.' }] },
+    });
+    expect(execution.status).toBe('SUCCEEDED');
+    const configs = sagemaker.callsTo('createEndpointConfig');
+    expect(configs).toHaveLength(2);
+    expect(new Set(configs.map((c) => c.EndpointConfigName)).size).toBe(1);
+    expect(sagemaker.callsTo('updateEndpoint')).toHaveLength(2);
+    expect(execution.states.filter((s) => s === 'BackOffAfterDeployApiError')).toHaveLength(2);
+    expect(await world.version(model, 2)).toMatchObject({ status: 'LIVE' });
+    expect((await world.run(runId))?.failure).toBeUndefined();
+  });
+
+  it('RELIABILITY 28: a ValidationException on CreateEndpointConfig is sent once and ends the deployment DEPLOY_FAILED with SageMaker\'s message; the old version stays LIVE', async () => {
+    const message = "1 validation error detected: Value 'ml.m5.lrge' at 'productionVariants.1.member.instanceType' failed to satisfy constraint";
+    const { execution, model, runId, sagemaker, alerts } = await world.execute({ ...rollout, apiErrors: { createEndpointConfig: [{ code: 'ValidationException', message }] } });
+    expect(execution.status).toBe('FAILED');
+    expect(sagemaker.callsTo('createEndpointConfig')).toHaveLength(1);
+    expect(sagemaker.callsTo('updateEndpoint')).toEqual([]);
+    expect(await world.run(runId)).toMatchObject({
+      status: 'DEPLOY_FAILED',
+      failure: {
+        state: 'CreateEndpointConfig',
+        error: 'SageMaker.AmazonSageMakerException',
+        cause: expect.stringContaining(`${message} (Service: AmazonSageMaker; Status Code: 400; Error Code: ValidationException;`) as unknown,
+      },
+    });
+    expect(await world.version(model, 2)).toMatchObject({ status: 'DEPLOY_FAILED' });
+    expect(await world.version(model, 1)).toMatchObject({ status: 'LIVE' });
+    expect(alerts).toHaveLength(1);
+  });
+
+  it('RELIABILITY 28: a create whose answer was lost to an internal error is not a failure: the retry is refused as already existing, and the rollout goes on to LIVE', async () => {
+    // A first deployment: CreateModel and CreateEndpoint are applied, but SageMaker answers InternalFailure.
+    const { execution, model, runId, sagemaker } = await world.execute({
+      evaluation: { candidate: GOOD },
+      apiErrors: { createModel: [{ code: 'InternalFailure', tookEffect: true }], createEndpoint: [{ code: 'InternalFailure', tookEffect: true }] },
+    });
+    expect(execution.status).toBe('SUCCEEDED');
+    expect(sagemaker.callsTo('createModel')).toHaveLength(2);
+    expect(sagemaker.callsTo('createEndpoint')).toHaveLength(2);
+    expect(execution.states.filter((s) => s === 'DeployApiCallTookEffect')).toHaveLength(2);
+    expect(world.endpoints.get(`caretaker-${model}`)).toMatchObject({ status: 'InService', config: expect.stringMatching(new RegExp(`^caretaker-${model}-v1-`)) as unknown });
+    expect(await world.version(model, 1)).toMatchObject({ status: 'LIVE' });
+    expect((await world.run(runId))?.failure).toBeUndefined();
+  });
+
+  it('RELIABILITY 28: an already-existing refusal on the first attempt is a real refusal (another resource has the name): DEPLOY_FAILED, not skipped', async () => {
+    const message = `Cannot create already existing endpoint configuration "arn:aws:sagemaker:us-east-1:000000000000:endpoint-config/someone-elses".`;
+    const { execution, runId, sagemaker } = await world.execute({ ...rollout, apiErrors: { createEndpointConfig: [{ code: 'ValidationException', message }] } });
+    expect(execution.status).toBe('FAILED');
+    expect(sagemaker.callsTo('updateEndpoint')).toEqual([]);
+    expect(await world.run(runId)).toMatchObject({ status: 'DEPLOY_FAILED', failure: { state: 'CreateEndpointConfig', cause: expect.stringContaining(message) as unknown } });
+  });
+
+  it('RELIABILITY 28: throttling that outlasts the retries ends the deployment after a bounded number of calls', async () => {
+    const { execution, runId, sagemaker } = await world.execute({
+      ...rollout,
+      apiErrors: { updateEndpoint: Array.from({ length: 8 }, () => ({ code: 'ThrottlingException', message: 'Rate exceeded' })) },
+    });
+    expect(execution.status).toBe('FAILED');
+    expect(sagemaker.callsTo('updateEndpoint')).toHaveLength(5);
+    expect(await world.run(runId)).toMatchObject({ status: 'DEPLOY_FAILED', failure: { state: 'UpdateEndpoint', cause: expect.stringContaining('Error Code: ThrottlingException;') as unknown } });
+  });
+});
+
 describe('scripted SageMaker refuses what SageMaker refuses', () => {
   it('CreateEndpoint for an existing name, UpdateEndpoint while Updating, and DescribeEndpoint of an unknown name', async () => {
     const { ScriptedSageMaker } = await import('../fixtures/sagemaker');

@@ -79,6 +79,19 @@ describe('state-machines/training-pipeline.asl.json', () => {
     expect(text).not.toMatch(/"ThrottlingException"|SageMaker\.CapacityError|SageMaker\.InternalFailure"|SageMaker\.ServiceUnavailable"/);
   });
 
+  it('RELIABILITY 28: the deploy path\'s SageMaker calls never retry SageMaker.AmazonSageMakerException blindly: they catch it and ClassifyDeployApiError reads the code', () => {
+    const calls = ['CreateModel', 'CreateEndpointConfig', 'CreateEndpointConfigOnInstanceStorage', 'CreateServerlessEndpointConfig', 'CreateEndpoint', 'UpdateEndpoint'];
+    for (const name of calls) {
+      const state = definition.States[name]!;
+      expect(state.Retry?.flatMap((r) => r.ErrorEquals), name).not.toContain('SageMaker.AmazonSageMakerException');
+      expect(state.Catch?.[0], name).toMatchObject({ ErrorEquals: ['SageMaker.AmazonSageMakerException'], Next: `Note${name}ApiError` });
+      expect(definition.States[`Note${name}ApiError`]?.Next).toBe('ClassifyDeployApiError');
+    }
+    // Every call the classifier sends again is one the catch came from.
+    const again = definition.States.RetryDeployApiCallByName as unknown as { Choices: { StringEquals: string; Next: string }[] };
+    expect(again.Choices.map((c) => [c.StringEquals, c.Next])).toEqual(calls.map((c) => [c, c]));
+  });
+
   it('polls the endpoint with Wait states, never back-to-back', () => {
     expect(definition.States.DescribeEndpoint?.Resource).toBe('arn:aws:states:::aws-sdk:sagemaker:describeEndpoint');
     const toDescribe = Object.entries(definition.States).filter(([, s]) => s.Next === 'DescribeEndpoint').map(([n]) => n);
