@@ -10,8 +10,8 @@ import { compareTables } from '../lambdas/drift/compare-tables';
 import { DEFAULT_PSI_THRESHOLD, type DriftReport } from '../lambdas/drift/compare';
 import { DEFAULT_MIN_RECORDS, reportDocument, type DriftReportDocument } from '../lambdas/drift/report';
 import { renderReportHtml } from '../lambdas/drift/report-html';
-import { DataFileError, formatOf, parseTable, type Table } from '../lambdas/drift/table';
-import { assertUtf8, readBytes, sampleSizeWarnings } from '../lib/files';
+import { DataFileError, formatOf, parseCsvSource, parseTable, type Table } from '../lambdas/drift/table';
+import { assertUtf8, fileSource, readBytes, sampleSizeWarnings } from '../lib/files';
 
 export function registerDriftCommands(program: Command): void {
   program
@@ -75,9 +75,13 @@ export function driftBetweenFiles(
   return { ...report, features, drifted: [], warnings };
 }
 
-/** A data file read as every command reads files (`lib/files.ts`: named when missing, UTF-8 with line and byte). */
+/**
+ * A data file read as every command reads files (`lib/files.ts`: named when missing, UTF-8 with
+ * line and byte). CSV is parsed as it is read, a window at a time; JSON Lines is read whole.
+ */
 export function readTable(file: string): Table {
   const format = formatOf(file);
+  if (format === 'csv') return parseCsvSource(file, fileSource(file));
   const bytes = readBytes(file);
   assertUtf8(file, bytes);
   return parseTable(file, bytes, format);

@@ -9,7 +9,7 @@
  *
  * Every refusal is a `FileError` whose message starts with the file's path as the user gave it.
  */
-import { createReadStream, readFileSync, statSync } from 'node:fs';
+import { closeSync, createReadStream, fstatSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { isUtf8 } from 'node:buffer';
 
 export interface FilePosition {
@@ -64,6 +64,61 @@ export function readBytes(file: string): Buffer {
   } catch (error) {
     throw unreadable(file, error);
   }
+}
+
+/**
+ * The file read front to back, synchronously, into the caller's buffer, for readers that parse
+ * as they read instead of holding the whole file (`caretaker drift` on CSV files): a fresh
+ * buffer the size of the file costs more CPU to fault in than a scan of it (BENCHMARKS.md).
+ * Every `open` is a new pass from the start. The reader checks UTF-8 itself and calls
+ * `notUtf8`, which refuses as `readText` does (line and byte of the first bad byte).
+ */
+export function fileSource(file: string): {
+  readonly size: number;
+  open(): { read(into: Uint8Array, at: number): number; close(): void };
+  notUtf8(): never;
+} {
+  const open = () => {
+    let fd: number;
+    try {
+      fd = openSync(file, 'r');
+      if (fstatSync(fd).isDirectory()) {
+        closeSync(fd);
+        throw new FileError(file, 'is a folder, not a file');
+      }
+    } catch (error) {
+      if (error instanceof FileError) throw error;
+      throw unreadable(file, error);
+    }
+    return fd;
+  };
+  const first = open();
+  const size = fstatSync(first).size;
+  closeSync(first);
+  return {
+    size,
+    open: () => {
+      const fd = open();
+      let closed = false;
+      return {
+        read: (into, at) => {
+          try {
+            return readSync(fd, into, at, into.length - at, null);
+          } catch (error) {
+            throw unreadable(file, error);
+          }
+        },
+        close: () => {
+          if (!closed) closeSync(fd);
+          closed = true;
+        },
+      };
+    },
+    notUtf8: () => {
+      assertUtf8(file, readBytes(file));
+      throw new FileError(file, 'changed while it was being read');
+    },
+  };
 }
 
 /**

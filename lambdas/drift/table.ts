@@ -8,7 +8,8 @@
  *
  * Every problem is a `DataFileError` naming the file, the line and the column.
  */
-import { assertUtf8, CsvScanner, CsvSyntaxError } from '../datasets/csv';
+import { isUtf8 } from 'node:buffer';
+import { assertUtf8, CR, CSV_REASONS, CsvScanner, CsvSyntaxError, LF } from '../datasets/csv';
 import { parseDecimal, parseDecimalText } from './numbers';
 
 export class DataFileError extends Error {
@@ -60,21 +61,144 @@ export function formatOf(file: string): TableFormat {
 }
 
 export function parseTable(file: string, bytes: Uint8Array, format: TableFormat = formatOf(file)): Table {
-  return format === 'csv' ? parseCsvTable(file, bytes) : parseJsonLinesTable(file, bytes);
+  return format === 'csv' ? parseCsvTable(file, () => new CsvWindows(file, bytes, 0), undefined) : parseJsonLinesTable(file, bytes);
 }
 
 // ---------------------------------------------------------------------------------------------
 // CSV
 
-function parseCsvTable(file: string, bytes: Uint8Array): Table {
-  withCsvErrors(file, [], () => assertUtf8(bytes));
-  const scanner = new CsvScanner(bytes);
-  const columns = csvHeader(file, scanner);
+/**
+ * A CSV file read front to back in windows instead of held in memory whole (`caretaker drift`
+ * on local files: a fresh 100 MB buffer costs more CPU to fault in than to parse, see
+ * BENCHMARKS.md). `open` starts a pass; a second pass decodes the category columns.
+ */
+export interface CsvSource {
+  /** The file's size in bytes, when known: the columns are then sized once. */
+  readonly size?: number;
+  open(): CsvReader;
+  /**
+   * Called when a window's bytes are not UTF-8: throw the reader's own refusal (the CLI names
+   * the line and byte in the whole file). @default the dialect's `not UTF-8 text` at the line
+   */
+  notUtf8?(): never;
+}
+
+export interface CsvReader {
+  /** Reads into `into` from offset `at` (at most `into.length - at` bytes); 0 at the end of the file. */
+  read(into: Uint8Array, at: number): number;
+  close(): void;
+}
+
+/** Bytes a window holds at first; it doubles for a record longer than that. */
+export const CSV_WINDOW_BYTES = 1 << 20;
+
+/** A CSV file read from a `CsvSource` in windows, in Caretaker's one dialect. */
+export function parseCsvSource(file: string, source: CsvSource, options: { readonly windowBytes?: number } = {}): Table {
+  return parseCsvTable(file, () => new CsvWindows(file, source, options.windowBytes ?? CSV_WINDOW_BYTES), source.size);
+}
+
+/**
+ * The records of one pass over a CSV input, one window at a time: `scanner` reads the current
+ * window (`final` once the input is all in it) and `plainEnd` bounds the fused fast path to the
+ * window's complete lines. `refill` moves the unread rest to the front and reads more.
+ */
+class CsvWindows {
+  scanner: CsvScanner;
+  plainEnd: number;
+  private final: boolean;
+  private window: Uint8Array;
+  private filled = 0;
+  /** Bytes of the window already checked to be UTF-8. */
+  private checked = 0;
+  private readonly reader: CsvReader | undefined;
+
+  constructor(
+    private readonly file: string,
+    private readonly source: CsvSource | Uint8Array,
+    windowBytes: number,
+  ) {
+    if (source instanceof Uint8Array) {
+      withCsvErrors(file, [], () => assertUtf8(source));
+      this.reader = undefined;
+      this.window = source;
+      this.filled = source.length;
+      this.final = true;
+    } else {
+      this.reader = source.open();
+      this.window = new Uint8Array(Math.max(windowBytes, 4));
+      this.final = false;
+      this.fill();
+    }
+    this.scanner = new CsvScanner(this.window.subarray(0, this.filled), { final: this.final });
+    this.plainEnd = this.plainLimit();
+  }
+
+  /** Reads past the current window; false when the input is used up. */
+  refill(): boolean {
+    if (this.final) return false;
+    const from = this.scanner.offset;
+    const line = this.scanner.lineAtOffset;
+    const rest = this.filled - from;
+    if (from === 0 && rest === this.window.length) {
+      // One record longer than the window: a bigger window.
+      const bigger = new Uint8Array(this.window.length * 2);
+      bigger.set(this.window);
+      this.window = bigger;
+    } else if (from > 0) {
+      this.window.copyWithin(0, from, this.filled);
+      this.checked = Math.max(0, this.checked - from);
+    }
+    this.filled = rest;
+    this.fill();
+    this.scanner = new CsvScanner(this.window.subarray(0, this.filled), { final: this.final, firstLine: line, byteOrderMark: false });
+    this.plainEnd = this.plainLimit();
+    return true;
+  }
+
+  close(): void {
+    this.reader?.close();
+  }
+
+  private fill(): void {
+    const reader = this.reader!;
+    while (this.filled < this.window.length) {
+      const n = reader.read(this.window, this.filled);
+      if (n === 0) {
+        this.final = true;
+        break;
+      }
+      this.filled += n;
+    }
+    // A line end is a character boundary: check up to the last one (or all, at the end).
+    const upTo = this.final ? this.filled : this.lastLineEnd() + 1;
+    if (upTo > this.checked) {
+      if (!isUtf8(this.window.subarray(this.checked, upTo))) {
+        const source = this.source as CsvSource;
+        if (source.notUtf8) source.notUtf8();
+        throw new DataFileError(this.file, CSV_REASONS.notUtf8);
+      }
+      this.checked = upTo;
+    }
+  }
+
+  /** Offset of the window's last LF (-1 when it has none). */
+  private lastLineEnd(): number {
+    return this.window.subarray(0, this.filled).lastIndexOf(LF);
+  }
+
+  /** The fused path reads whole lines only (up to the last LF), so it never reads a record the window cuts. */
+  private plainLimit(): number {
+    return this.final ? this.filled : this.lastLineEnd() + 1;
+  }
+}
+
+function parseCsvTable(file: string, pass: () => CsvWindows, size: number | undefined): Table {
+  let windows = pass();
+  const columns = csvHeader(file, windows);
   const width = columns.length;
 
-  // Lines bound the rows from above, so each column is allocated once and trimmed at the end.
-  let capacity = 1;
-  for (let i = 0; i < bytes.length; i++) if (bytes[i] === 0x0a) capacity++;
+  // Sized from the first window's records once (a little over), grown if the estimate falls short.
+  let capacity = estimateRows(windows, size);
   let values = columns.map(() => new Float64Array(capacity));
   const empty = new Float64Array(width);
   const firstNonNumber: ({ line: number; text: string } | undefined)[] = columns.map(() => undefined);
@@ -82,40 +206,57 @@ function parseCsvTable(file: string, bytes: Uint8Array): Table {
   // Plain records of numbers take the fused path; anything else (quotes, blanks, text, a wrong
   // field count) goes through the general scanner, and text in a column turns the fast path off.
   let fast = true;
-  withCsvErrors(file, columns, () => {
-    for (;;) {
-      if (fast) {
-        const next = plainNumericRecord(bytes, scanner.offset, values, rows);
-        if (next >= 0) {
-          scanner.skipRecord(next);
-          for (let c = 0; c < width; c++) if (values[c]![rows] !== values[c]![rows]) empty[c]!++;
-          rows++;
-          continue;
+  try {
+    withCsvErrors(file, columns, () => {
+      for (;;) {
+        if (rows === capacity) {
+          capacity = Math.ceil(capacity * 1.5) + 1024;
+          values = values.map((column) => {
+            const grown = new Float64Array(capacity);
+            grown.set(column);
+            return grown;
+          });
         }
+        const scanner = windows.scanner;
+        if (fast) {
+          const next = plainNumericRecord(scanner.bytes, scanner.offset, windows.plainEnd, values, rows);
+          if (next >= 0) {
+            scanner.skipRecord(next);
+            for (let c = 0; c < width; c++) if (values[c]![rows] !== values[c]![rows]) empty[c]!++;
+            rows++;
+            continue;
+          }
+        }
+        if (!scanner.next()) {
+          if (windows.refill()) continue;
+          break;
+        }
+        if (scanner.fieldCount !== width) raggedRow(file, columns, scanner.line, scanner.fieldCount);
+        const bytes = scanner.bytes;
+        const starts = scanner.starts;
+        const ends = scanner.ends;
+        for (let c = 0; c < width; c++) {
+          const start = starts[c]!;
+          const end = ends[c]!;
+          const column = values[c]!;
+          if (start === end) {
+            column[rows] = Number.NaN;
+            empty[c]!++;
+            continue;
+          }
+          const value = parseDecimal(bytes, start, end);
+          column[rows] = value;
+          if (value !== value && firstNonNumber[c] === undefined) {
+            firstNonNumber[c] = { line: scanner.line, text: scanner.text(c) };
+            fast = false;
+          }
+        }
+        rows++;
       }
-      if (!scanner.next()) break;
-      if (scanner.fieldCount !== width) raggedRow(file, columns, scanner.line, scanner.fieldCount);
-      const starts = scanner.starts;
-      const ends = scanner.ends;
-      for (let c = 0; c < width; c++) {
-        const start = starts[c]!;
-        const end = ends[c]!;
-        const column = values[c]!;
-        if (start === end) {
-          column[rows] = Number.NaN;
-          empty[c]!++;
-          continue;
-        }
-        const value = parseDecimal(bytes, start, end);
-        column[rows] = value;
-        if (value !== value && firstNonNumber[c] === undefined) {
-          firstNonNumber[c] = { line: scanner.line, text: scanner.text(c) };
-          fast = false;
-        }
-      }
-      rows++;
-    }
-  });
+    });
+  } finally {
+    windows.close();
+  }
   if (rows === 0) throw new DataFileError(file, 'has a header row but no data rows', 2);
   if (rows < capacity) values = values.map((column) => column.subarray(0, rows));
 
@@ -130,35 +271,81 @@ function parseCsvTable(file: string, bytes: Uint8Array): Table {
     categorical: (wanted) => {
       const indexes = wanted.map((column) => indexOf(file, columns, column));
       const builders = indexes.map(() => new CategoryBuilder(rows));
-      const strings = new CsvScanner(bytes);
-      strings.next();
-      for (let row = 0; strings.next(); row++) {
-        for (let k = 0; k < indexes.length; k++) {
-          const c = indexes[k]!;
-          builders[k]!.set(row, strings.isEmpty(c) ? undefined : strings.text(c));
-        }
+      if (indexes.length === 0) return new Map();
+      windows = pass();
+      let row = 0;
+      try {
+        withCsvErrors(file, columns, () => {
+          let header = true;
+          for (;;) {
+            const strings = windows.scanner;
+            if (!strings.next()) {
+              if (windows.refill()) continue;
+              break;
+            }
+            if (header) {
+              header = false;
+              continue;
+            }
+            if (row === rows || strings.fieldCount !== width) throw new DataFileError(file, 'changed while it was being read', strings.line);
+            for (let k = 0; k < indexes.length; k++) {
+              const c = indexes[k]!;
+              builders[k]!.set(row, strings.isEmpty(c) ? undefined : strings.text(c));
+            }
+            row++;
+          }
+        });
+      } finally {
+        windows.close();
       }
+      if (row !== rows) throw new DataFileError(file, 'changed while it was being read');
       return new Map(wanted.map((column, k) => [column, builders[k]!.build()]));
     },
   };
 }
 
+/** Rows the input holds at most, near enough: from the first window's records, or its line ends for whole bytes. */
+function estimateRows(windows: CsvWindows, size: number | undefined): number {
+  const scanner = windows.scanner;
+  const bytes = scanner.bytes;
+  if (size === undefined) {
+    // Whole bytes in memory: every record ends at a line end (or the end of input).
+    let lines = 1;
+    let at = scanner.offset;
+    for (;;) {
+      const next = bytes.indexOf(LF, at);
+      if (next < 0) break;
+      lines++;
+      at = next + 1;
+    }
+    return lines;
+  }
+  const from = scanner.offset;
+  const sampled = windows.plainEnd - from;
+  let lines = 0;
+  for (let at = from; at < windows.plainEnd; ) {
+    const next = bytes.indexOf(LF, at);
+    if (next < 0 || next >= windows.plainEnd) break;
+    lines++;
+    at = next + 1;
+  }
+  if (lines === 0 || sampled <= 0) return 1024;
+  return Math.ceil(((size - from) / sampled) * lines * 1.02) + 1024;
+}
+
 // The dialect's bytes (`datasets/csv.ts`) as local constants, so the hot loop compares with literals.
 const COMMA = 0x2c;
-const LF = 0x0a;
-const CR = 0x0d;
 const QUOTE = 0x22;
 const SPACE = 0x20;
 const TAB = 0x09;
 
 /**
- * Reads one single-line record of unquoted, unpadded numeric or empty fields straight into the
- * columns (empty → NaN), finding and parsing each field in one go. Returns the offset after the
+ * Reads one single-line record of unquoted, unpadded numeric or empty fields of `bytes[at,
+ * length)` straight into the columns (empty → NaN), finding and parsing each field in one go. Returns the offset after the
  * record's newline, or -1 when the record needs the general scanner (a quote, a blank, text, a
  * blank line, the wrong number of fields, the end of input); the columns' row is then rewritten.
  */
-function plainNumericRecord(bytes: Uint8Array, at: number, values: Float64Array[], row: number): number {
-  const length = bytes.length;
+function plainNumericRecord(bytes: Uint8Array, at: number, length: number, values: Float64Array[], row: number): number {
   if (at >= length || bytes[at] === LF || bytes[at] === CR) return -1;
   const width = values.length;
   let i = at;
@@ -191,8 +378,15 @@ function plainNumericRecord(bytes: Uint8Array, at: number, values: Float64Array[
   return i;
 }
 
-function csvHeader(file: string, scanner: CsvScanner): string[] {
-  if (!withCsvErrors(file, [], () => scanner.next())) throw new DataFileError(file, 'is empty');
+function csvHeader(file: string, windows: CsvWindows): string[] {
+  const first = () => {
+    for (;;) {
+      if (windows.scanner.next()) return true;
+      if (!windows.refill()) return false;
+    }
+  };
+  if (!withCsvErrors(file, [], first)) throw new DataFileError(file, 'is empty');
+  const scanner = windows.scanner;
   const columns: string[] = [];
   const seen = new Set<string>();
   for (let c = 0; c < scanner.fieldCount; c++) {

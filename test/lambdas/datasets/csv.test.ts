@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { CsvParser, CsvScanner, CsvSyntaxError } from '../../../lambdas/datasets/csv';
-import { parseTable } from '../../../lambdas/drift/table';
+import { DataFileError, parseCsvSource, parseTable, type CsvSource, type Table } from '../../../lambdas/drift/table';
 
 /** The streaming reader (registration), fed the text's UTF-8 bytes cut at the given byte offsets. */
 function parseBytes(bytes: Uint8Array, cuts: readonly number[] = []): { fields: string[]; line: number }[] {
@@ -35,6 +35,42 @@ function outcome(read: () => unknown): unknown {
     return read();
   } catch (error) {
     return error instanceof CsvSyntaxError ? `${error.name}: ${error.message}` : error;
+  }
+}
+
+/** The bytes as a file read in windows of `window` bytes, each read returning at most `step` bytes. */
+function windowed(bytes: Uint8Array, window: number, step = Number.POSITIVE_INFINITY): Table {
+  const source: CsvSource = {
+    size: bytes.length,
+    open: () => {
+      let at = 0;
+      return {
+        read: (into, offset) => {
+          const n = Math.min(into.length - offset, bytes.length - at, step);
+          into.set(bytes.subarray(at, at + n), offset);
+          at += n;
+          return n;
+        },
+        close: () => {},
+      };
+    },
+  };
+  return parseCsvSource('t.csv', source, { windowBytes: window });
+}
+
+/** Everything a table says about its input, or the refusal (message) it raised. */
+function tableOutcome(read: () => Table): unknown {
+  try {
+    const table = read();
+    const numeric = table.columns.map((c) => {
+      const column = table.numeric(c);
+      return { values: [...column.values], empty: column.empty, firstNonNumber: column.firstNonNumber };
+    });
+    const categories = [...table.categorical(table.columns)].map(([c, column]) => [c, [...column.codes], column.categories]);
+    return { columns: table.columns, rows: table.rows, numeric, categories };
+  } catch (error) {
+    if (error instanceof DataFileError) return `${error.name}: ${error.message}`;
+    throw error;
   }
 }
 
@@ -138,5 +174,62 @@ describe('the CSV dialect (CsvParser streaming, CsvScanner whole)', () => {
 
   it('rejects a quoted field that never closes, naming the line it opens on', () => {
     expect(() => parse(['a,b\n1,2\n3,"open\nmore\n'])).toThrow(/^line 3, column 2: a quoted field is never closed/);
+  });
+
+  it('is one dialect in the drift table reader too: read in windows of any size, it reads and refuses what the whole buffer does', () => {
+    const text = fc.string({ unit: fc.constantFrom('1', '2', '-', '.', 'e', 'x', ',', ',', '"', '\n', '\n', '\r', ' ', '\t', 'é'), maxLength: 60 });
+    fc.assert(
+      fc.property(fc.boolean(), text, fc.integer({ min: 4, max: 24 }), fc.integer({ min: 1, max: 9 }), (header, body, window, step) => {
+        const bytes = Buffer.from(`${header ? 'a,b\n' : ''}${body}`);
+        expect(tableOutcome(() => windowed(bytes, window, step))).toEqual(tableOutcome(() => parseTable('t.csv', bytes)));
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('reads numbers, quotes, a byte-order mark and CRLF the same in windows as whole, with records longer than a window', () => {
+    const rows = Array.from({ length: 400 }, (_, i) => (i % 7 === 3 ? `"${i}",  ${i / 8} ,"long ${'x'.repeat(i % 50)}\n,"` : `${i},-${i}.25e-3,${i % 5 === 0 ? '' : 'é'}`));
+    const bytes = Buffer.from(`\uFEFFa,b,c\r\n${rows.join('\r\n')}`);
+    const whole = tableOutcome(() => parseTable('t.csv', bytes));
+    expect((whole as { rows: number }).rows).toBe(400);
+    for (const window of [4, 5, 16, 64, 1000]) expect(tableOutcome(() => windowed(bytes, window, 7)), `window ${window}`).toEqual(whole);
+  });
+
+  it('keeps every row of a file whose lines end with a lone CR (the columns were once sized by counting LFs)', () => {
+    const bytes = Buffer.from('a,b\r1,2\r3,4\r5,6\r');
+    for (const table of [parseTable('t.csv', bytes), windowed(bytes, 8)]) {
+      expect(table.rows).toBe(3);
+      expect([...table.numeric('a').values]).toEqual([1, 3, 5]);
+      expect([...table.numeric('b').values]).toEqual([2, 4, 6]);
+    }
+  });
+
+  it('refuses bytes that are not UTF-8 in any window, through the source\'s own refusal when it has one', () => {
+    const bytes = Buffer.concat([Buffer.from(`a,b\n${'1,2\n'.repeat(50)}3,`), Buffer.from([0xff]), Buffer.from('\n4,5\n')]);
+    expect(() => windowed(bytes, 16, 5)).toThrow(/t\.csv: not UTF-8 text/);
+    const refusal = new Error('line 52, byte 207: not UTF-8 text');
+    const source: CsvSource = {
+      open: () => {
+        let done = false;
+        return { read: (into, at) => (done ? 0 : ((done = true), into.set(bytes, at), bytes.length)), close: () => {} };
+      },
+      notUtf8: () => {
+        throw refusal;
+      },
+    };
+    expect(() => parseCsvSource('t.csv', source, { windowBytes: 1 << 12 })).toThrow(refusal);
+  });
+
+  it('refuses a file that changed between the pass over numbers and the pass over categories', () => {
+    let pass = 0;
+    const source: CsvSource = {
+      open: () => {
+        const bytes = Buffer.from(pass++ === 0 ? 'a,b\n1,x\n2,y\n' : 'a,b\n1,x\n');
+        let done = false;
+        return { read: (into, at) => (done ? 0 : ((done = true), into.set(bytes, at), bytes.length)), close: () => {} };
+      },
+    };
+    const table = parseCsvSource('t.csv', source);
+    expect(() => table.categorical(['b'])).toThrow(/t\.csv: changed while it was being read/);
   });
 });
