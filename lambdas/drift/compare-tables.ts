@@ -3,8 +3,9 @@
  * Drift between two whole tables, exactly: every value takes part (the KS "sample" is all of
  * them). This is what `caretaker drift --baseline a.csv --current b.csv` computes.
  */
-import { compactSorted, inferType, numericView } from './baseline';
+import { inferType, numericView } from './baseline';
 import { buildReport, compareCategorical, compareNumeric, type DriftReport, type FeatureDrift } from './compare';
+import { compactSortFloat64 } from './sort';
 import { binCountsSorted } from './stats';
 import { DataFileError, type CategoricalColumn, type Table } from './table';
 
@@ -24,6 +25,9 @@ export function compareTables(baseline: Table, current: Table, psiThreshold: num
   const currentCategories = current.categorical(categoricalNames);
 
   const features = new Map<string, FeatureDrift>();
+  // One pair of sort buffers for every numeric column: compareNumeric keeps none of the sorted values.
+  const baseBuffer = new Float64Array(baseline.rows);
+  const currentBuffer = new Float64Array(current.rows);
   for (const column of baseline.columns) {
     const baseCodes = baselineCategories.get(column);
     if (baseCodes) {
@@ -37,10 +41,10 @@ export function compareTables(baseline: Table, current: Table, psiThreshold: num
       );
       continue;
     }
-    const baseSorted = compactSorted(baseline.numeric(column).values);
+    const baseSorted = compactSortFloat64(baseline.numeric(column).values, baseBuffer);
     const view = numericView(baseline.rows, baseline.rows - baseSorted.length, baseSorted);
     // In a numeric feature, current values that are not numbers count as missing.
-    const currentSorted = compactSorted(current.numeric(column).values);
+    const currentSorted = compactSortFloat64(current.numeric(column).values, currentBuffer);
     features.set(
       column,
       compareNumeric(

@@ -74,27 +74,32 @@ export function sortFloat64(values: Float64Array): Float64Array {
 }
 
 
-/** The non-NaN values of `values`, sorted ascending, in a new array (`values` is not changed). */
-export function compactSortFloat64(values: Float64Array): Float64Array {
-  if (values.length < RADIX_THRESHOLD) return compactSortDoubles(values);
-  const decimal = sortDecimals(values);
+/**
+ * The non-NaN values of `values`, sorted ascending (`values` is not changed): in a new array,
+ * or at the start of `into` (at least as long as `values`; the result is its subarray), so a
+ * caller sorting column after column reuses one buffer instead of faulting in fresh memory.
+ */
+export function compactSortFloat64(values: Float64Array, into?: Float64Array): Float64Array {
+  if (into !== undefined && into.length < values.length) throw new RangeError(`a buffer of ${into.length} for ${values.length} values`);
+  if (values.length < RADIX_THRESHOLD) return compactSortDoubles(values, into);
+  const decimal = sortDecimals(values, into);
   if (decimal) return decimal;
-  return compactSortDoubles(values);
+  return compactSortDoubles(values, into);
 }
 
-function compactSortDoubles(values: Float64Array): Float64Array {
+function compactSortDoubles(values: Float64Array, into: Float64Array | undefined): Float64Array {
   const n0 = values.length;
   if (n0 < RADIX_THRESHOLD) {
     let n = 0;
-    const out = new Float64Array(n0);
+    const out = into ?? new Float64Array(n0);
     for (let i = 0; i < n0; i++) {
       const v = values[i]!;
       if (v === v) out[n++] = v;
     }
-    return (n === n0 ? out : out.slice(0, n)).sort();
+    return into !== undefined ? out.subarray(0, n).sort() : (n === n0 ? out : out.slice(0, n)).sort();
   }
-  const out = new Float64Array(n0);
-  const outWords = new Uint32Array(out.buffer, 0, n0 * 2);
+  const out = into ?? new Float64Array(n0);
+  const outWords = new Uint32Array(out.buffer, out.byteOffset, n0 * 2);
   const inWords = new Uint32Array(values.buffer, values.byteOffset, n0 * 2);
   counts.fill(0);
   // One pass: drop NaN, map each double's bits to a key that orders like the number, count all four digits.
@@ -219,6 +224,7 @@ function scatterBack(from: Uint32Array, to: Uint32Array, n: number, word: number
 const POW10 = Array.from({ length: 10 }, (_, i) => 10 ** i);
 const MAX_DECIMALS = 9;
 const counts32 = new Uint32Array(2 * 65536);
+let keyBuffer = new Uint32Array(0);
 let keyScratch = new Uint32Array(0);
 
 /**
@@ -227,7 +233,7 @@ let keyScratch = new Uint32Array(0);
  * some value is not such a decimal. The result holds exactly the input doubles: each value is
  * checked to be m / 10^d for its integer m.
  */
-export function sortDecimals(values: Float64Array): Float64Array | undefined {
+export function sortDecimals(values: Float64Array, into?: Float64Array): Float64Array | undefined {
   const n0 = values.length;
   let d = 0;
   let scale = 1;
@@ -245,7 +251,9 @@ export function sortDecimals(values: Float64Array): Float64Array | undefined {
     }
     if (m >= 2147483648 || m < -2147483648) return undefined;
   }
-  const keys = new Uint32Array(n);
+  // Both key buffers are kept from call to call: fresh memory costs more to fault in than to sort.
+  if (keyBuffer.length < n) keyBuffer = new Uint32Array(n);
+  const keys = keyBuffer.subarray(0, n);
   counts32.fill(0);
   let k = 0;
   for (let i = 0; i < n0; i++) {
@@ -274,7 +282,7 @@ export function sortDecimals(values: Float64Array): Float64Array | undefined {
     from = to;
     to = swap;
   }
-  const out = new Float64Array(n);
+  const out = into === undefined ? new Float64Array(n) : into.subarray(0, n);
   for (let i = 0; i < n; i++) out[i] = (from[i]! - 2147483648) / scale;
   return out;
 }

@@ -200,4 +200,17 @@ describe('compactSortFloat64 (the drift path: NaN dropped, decimals sorted as in
     const growing = Float64Array.from({ length: 5000 }, (_, i) => (i % 10) / 2 ** (i % 8));
     same(compactSortFloat64(growing), reference(growing));
   });
+
+  it('sorts into a reused buffer what it sorts into a new array, on every path (small, decimals, doubles)', () => {
+    const buffer = new Float64Array(8000).fill(Number.NaN);
+    const decimals = withNaN(Array.from({ length: 6000 }, (_, i) => ((i * 7919) % 10007) / 1000));
+    const doubles = withNaN(Array.from({ length: 7000 }, (_, i) => Math.sin(i) * 1e300));
+    const small = withNaN(Array.from({ length: 300 }, (_, i) => -i / 3));
+    for (const input of [decimals, doubles, small, decimals]) {
+      const sorted = compactSortFloat64(input, buffer);
+      expect(sorted.buffer).toBe(buffer.buffer);
+      same(sorted, reference(input));
+    }
+    expect(() => compactSortFloat64(decimals, new Float64Array(10))).toThrow(RangeError);
+  });
 });
