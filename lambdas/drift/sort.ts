@@ -229,7 +229,7 @@ let keyScratch = new Uint32Array(0);
 
 /**
  * Sorts non-NaN values that are all decimals with at most 9 fraction digits and |v·10^d| < 2^31
- * as 32-bit integers (2 radix passes of 4-byte keys instead of 4 of 8-byte ones); undefined when
+ * (-0 included) as 32-bit integers (2 radix passes of 4-byte keys instead of 4 of 8-byte ones); undefined when
  * some value is not such a decimal. The result holds exactly the input doubles: each value is
  * checked to be m / 10^d for its integer m.
  */
@@ -238,13 +238,18 @@ export function sortDecimals(values: Float64Array, into?: Float64Array): Float64
   let d = 0;
   let scale = 1;
   let n = 0;
+  // -0 (what "-0.000" parses to) has the integer 0 as +0 has; the zeros are told apart at the end.
+  let negativeZeros = 0;
   for (let i = 0; i < n0; i++) {
     const v = values[i]!;
     if (v !== v) continue;
     n++;
+    if (v === 0) {
+      if (1 / v < 0) negativeZeros++;
+      continue;
+    }
     let m = Math.round(v * scale);
-    while (m / scale !== v || (m === 0 && 1 / v < 0)) {
-      if (m === 0 && v === 0) return undefined; // -0
+    while (m / scale !== v) {
       if (++d > MAX_DECIMALS) return undefined;
       scale = POW10[d]!;
       m = Math.round(v * scale);
@@ -284,5 +289,16 @@ export function sortDecimals(values: Float64Array, into?: Float64Array): Float64
   }
   const out = into === undefined ? new Float64Array(n) : into.subarray(0, n);
   for (let i = 0; i < n; i++) out[i] = (from[i]! - 2147483648) / scale;
+  if (negativeZeros > 0) {
+    // The zeros are adjacent; -0 sorts before +0, as TypedArray.prototype.sort orders them.
+    let first = 0;
+    let hi = n;
+    while (first < hi) {
+      const mid = (first + hi) >>> 1;
+      if (out[mid]! < 0) first = mid + 1;
+      else hi = mid;
+    }
+    out.fill(-0, first, first + negativeZeros);
+  }
   return out;
 }

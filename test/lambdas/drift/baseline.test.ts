@@ -12,7 +12,7 @@ import {
 } from '../../../lambdas/drift/baseline';
 import type { NumericBaselineView } from '../../../lambdas/drift/compare';
 import { mergeSamples, Random, Reservoir } from '../../../lambdas/drift/sample';
-import { compactSortFloat64, sortFloat64 } from '../../../lambdas/drift/sort';
+import { compactSortFloat64, sortDecimals, sortFloat64 } from '../../../lambdas/drift/sort';
 import { decileEdges } from '../../../lambdas/drift/stats';
 
 const csv = (text: string) => ({ name: 'part.csv', bytes: Buffer.from(text) });
@@ -199,6 +199,15 @@ describe('compactSortFloat64 (the drift path: NaN dropped, decimals sorted as in
     // Scales that grow along the column: 1, 0.5, 0.25, …
     const growing = Float64Array.from({ length: 5000 }, (_, i) => (i % 10) / 2 ** (i % 8));
     same(compactSortFloat64(growing), reference(growing));
+  });
+
+  it('sorts "-0.000" (-0) among decimals as an integer too, -0 before +0', () => {
+    const values = Array.from({ length: 6000 }, (_, i) => (i % 13 === 0 ? -0 : i % 17 === 0 ? 0 : (((i * 7919) % 10007) - 5000) / 1000));
+    const input = withNaN(values);
+    const sorted = sortDecimals(input);
+    expect(sorted).toBeDefined();
+    same(sorted!, reference(input));
+    same(compactSortFloat64(input), reference(input));
   });
 
   it('sorts into a reused buffer what it sorts into a new array, on every path (small, decimals, doubles)', () => {
