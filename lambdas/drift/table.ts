@@ -9,7 +9,7 @@
  * Every problem is a `DataFileError` naming the file, the line and the column.
  */
 import { isUtf8 } from 'node:buffer';
-import { assertUtf8, CR, CSV_REASONS, CsvScanner, CsvSyntaxError, LF } from '../datasets/csv';
+import { assertUtf8, CSV_REASONS, CsvScanner, CsvSyntaxError } from '../datasets/csv';
 import { parseDecimal, parseDecimalText } from './numbers';
 
 export class DataFileError extends Error {
@@ -335,44 +335,94 @@ function estimateRows(windows: CsvWindows, size: number | undefined): number {
 
 // The dialect's bytes (`datasets/csv.ts`) as local constants, so the hot loop compares with literals.
 const COMMA = 0x2c;
+const LF = 0x0a;
+const CR = 0x0d;
 const QUOTE = 0x22;
 const SPACE = 0x20;
 const TAB = 0x09;
+const PLUS = 0x2b;
+const MINUS = 0x2d;
+const DOT = 0x2e;
+const ZERO = 0x30;
+const NINE = 0x39;
+/** Past the end of the input, where a byte would be. */
+const END = -1;
+const POWERS_OF_TEN = Array.from({ length: 16 }, (_, i) => 10 ** i);
 
 /**
  * Reads one single-line record of unquoted, unpadded numeric or empty fields of `bytes[at,
- * length)` straight into the columns (empty → NaN), finding and parsing each field in one go. Returns the offset after the
- * record's newline, or -1 when the record needs the general scanner (a quote, a blank, text, a
- * blank line, the wrong number of fields, the end of input); the columns' row is then rewritten.
+ * length)` straight into the columns (empty → NaN), finding and parsing each field in one go.
+ * Returns the offset after the record's newline, or -1 when the record needs the general
+ * scanner (a quote, a blank, text, a blank line, the wrong number of fields, the end of input);
+ * the columns' row is then rewritten.
+ *
+ * A field of at most 15 digits with an optional sign and point (`-12.345`) is parsed as it is
+ * found: the digits as an exact integer m, the value m / 10^f for f fraction digits, one
+ * correctly rounded division, which is the double `parseDecimal` (and `Number()`) gives.
+ * Anything else in a field (an exponent, more digits) is left to `parseDecimal`.
  */
 function plainNumericRecord(bytes: Uint8Array, at: number, length: number, values: Float64Array[], row: number): number {
   if (at >= length || bytes[at] === LF || bytes[at] === CR) return -1;
-  const width = values.length;
+  const last = values.length - 1;
   let i = at;
-  for (let c = 0; c < width; c++) {
+  for (let c = 0; c <= last; c++) {
     const start = i;
-    let byte = -1;
-    while (i < length) {
-      byte = bytes[i]!;
-      if (byte === COMMA || byte === LF) break;
-      if (byte === QUOTE || byte === SPACE || byte === TAB) return -1;
-      i++;
+    let byte = i < length ? bytes[i]! : END;
+    let negative = false;
+    if (byte === MINUS || byte === PLUS) {
+      negative = byte === MINUS;
+      byte = ++i < length ? bytes[i]! : END;
     }
-    const last = c === width - 1;
-    if (i >= length || byte === LF) {
-      if (!last) return -1;
-    } else if (last) {
-      return -1; // a comma after the last field: too many fields
+    let mantissa = 0;
+    let digits = 0;
+    let fraction = 0;
+    while (byte >= ZERO && byte <= NINE) {
+      mantissa = mantissa * 10 + (byte - ZERO);
+      digits++;
+      byte = ++i < length ? bytes[i]! : END;
     }
-    let end = i;
-    if (last && end > start && bytes[end - 1] === CR) end--;
-    if (end === start) {
-      values[c]![row] = Number.NaN;
+    if (byte === DOT) {
+      byte = ++i < length ? bytes[i]! : END;
+      while (byte >= ZERO && byte <= NINE) {
+        mantissa = mantissa * 10 + (byte - ZERO);
+        digits++;
+        fraction++;
+        byte = ++i < length ? bytes[i]! : END;
+      }
+    }
+    let value: number;
+    const delimiter = byte === COMMA || byte === LF || byte === CR || byte === END;
+    if (delimiter && digits > 0 && digits <= 15) {
+      const magnitude = fraction === 0 ? mantissa : mantissa / POWERS_OF_TEN[fraction]!;
+      value = negative ? -magnitude : magnitude;
+    } else if (delimiter && i === start) {
+      value = Number.NaN;
     } else {
-      const value = parseDecimal(bytes, start, end);
-      if (value !== value) return -1;
-      values[c]![row] = value;
+      // Not the plain shape: find the field's end, then the exact parser decides.
+      while (i < length) {
+        byte = bytes[i]!;
+        if (byte === COMMA || byte === LF) break;
+        if (byte === QUOTE || byte === SPACE || byte === TAB) return -1;
+        i++;
+      }
+      if (i >= length) byte = END;
+      let end = i;
+      if (c === last && end > start && bytes[end - 1] === CR) end--;
+      if (end === start) {
+        value = Number.NaN;
+      } else {
+        value = parseDecimal(bytes, start, end);
+        if (value !== value) return -1;
+      }
     }
+    if (byte === CR) {
+      // Only the CR of a CRLF after the last field; a lone CR ends records in the general scanner.
+      if (c !== last || i + 1 >= length || bytes[i + 1] !== LF) return -1;
+      i++;
+      byte = LF;
+    }
+    if (c === last ? byte === COMMA : byte !== COMMA) return -1; // too many fields, or too few
+    values[c]![row] = value;
     i++;
   }
   return i;

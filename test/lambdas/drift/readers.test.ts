@@ -5,6 +5,7 @@ import { buildBaseline, baselineViews } from '../../../lambdas/drift/baseline';
 import { CsvScanner } from '../../../lambdas/datasets/csv';
 import { parseDecimal, parseDecimalText } from '../../../lambdas/drift/numbers';
 import { QualityAccumulator, qualityMetricFor } from '../../../lambdas/drift/quality';
+import { Random } from '../../../lambdas/drift/sample';
 import { parseTable } from '../../../lambdas/drift/table';
 import { CurrentWindow, OVERFLOW_CATEGORY } from '../../../lambdas/drift/window';
 
@@ -62,6 +63,51 @@ describe('CsvScanner and parseTable', () => {
     const lines: number[] = [];
     while (scanner.next()) lines.push(scanner.line);
     expect(lines).toEqual([1, 2, 4]);
+  });
+
+  it('reads a million decimal strings as exactly the doubles Number() gives, on the fused path and past it', () => {
+    // Shapes CSV files hold, and the edges of the fused path: 15 and 16 digits, leading and
+    // trailing zeros, a bare point at either end, signs, -0, exponents (left to parseDecimal).
+    const random = new Random(17);
+    const digitsOf = (n: number) => Array.from({ length: n }, () => String(Math.floor(random.next() * 10))).join('');
+    const shapes: (() => string)[] = [
+      () => `${digitsOf(1 + Math.floor(random.next() * 6))}.${digitsOf(Math.floor(random.next() * 10))}`,
+      () => `-${digitsOf(1 + Math.floor(random.next() * 4))}.${digitsOf(1 + Math.floor(random.next() * 8))}`,
+      () => digitsOf(1 + Math.floor(random.next() * 17)),
+      () => `${digitsOf(Math.floor(random.next() * 16))}.${digitsOf(Math.floor(random.next() * 16))}`.replace(/^\.$/, '0.'),
+      () => `0.${'0'.repeat(Math.floor(random.next() * 12))}${digitsOf(1 + Math.floor(random.next() * 6))}`,
+      () => `+${digitsOf(3)}.${digitsOf(2)}00`,
+      () => `.${digitsOf(1 + Math.floor(random.next() * 15))}`,
+      () => `${digitsOf(1 + Math.floor(random.next() * 3))}.`,
+      () => `${random.next() < 0.5 ? '-' : ''}${digitsOf(15)}`,
+      () => `${digitsOf(8)}.${digitsOf(7)}`,
+      () => `${digitsOf(8)}.${digitsOf(8)}`,
+      () => `-0.${'0'.repeat(Math.floor(random.next() * 4))}`,
+      () => `${digitsOf(2)}.${digitsOf(3)}e${random.next() < 0.5 ? '-' : ''}${Math.floor(random.next() * 30)}`,
+      () => (random.next() * 1e4).toFixed(3),
+      () => String(random.next() * 10 ** Math.floor(random.next() * 30 - 15)),
+    ];
+    const width = 10;
+    const rows = 100_000;
+    const texts: string[] = [];
+    const lines = [Array.from({ length: width }, (_, c) => `x${c}`).join(',')];
+    for (let r = 0; r < rows; r++) {
+      const fields = Array.from({ length: width }, () => shapes[Math.floor(random.next() * shapes.length)]!());
+      texts.push(...fields);
+      lines.push(fields.join(','));
+    }
+    const table = parseTable('decimals.csv', Buffer.from(lines.join('\n')));
+    expect(table.rows).toBe(rows);
+    let checked = 0;
+    for (let c = 0; c < width; c++) {
+      const values = table.numeric(`x${c}`).values;
+      for (let r = 0; r < rows; r++) {
+        const text = texts[r * width + c]!;
+        if (!Object.is(values[r], Number(text))) expect({ text, value: values[r] }).toEqual({ text, value: Number(text) });
+        checked++;
+      }
+    }
+    expect(checked).toBe(1_000_000);
   });
 
   it('marks the first non-number of a column, which makes it categorical', () => {
