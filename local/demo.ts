@@ -14,6 +14,7 @@ import { auditObjectOf } from '../lambdas/audit/copy';
 import { tableAuditSource } from '../lambdas/audit/table-source';
 import { readBaseline } from '../lambdas/drift/store';
 import { ENV } from '../lambdas/shared/env';
+import { DRIFT_DIMENSIONS, DRIFT_METRICS, METRICS_NAMESPACE } from '../lambdas/shared/metrics';
 import type { CaretakerConfig } from '../lib/config';
 import type { AlarmTransition } from './alarms';
 import { APPROVER, REQUESTER } from './principals';
@@ -203,7 +204,7 @@ export async function runDemo({ stack, config, print = () => undefined, stepTime
     if (result.status !== 'analyzed' || result.driftScore === undefined) throw new DemoFailure(`drift analysis ${phase}: ${result.status} ${result.reason ?? 'no drift score'}`);
     const score = result.driftScore;
     driftScores.push({ phase, score });
-    const transitions = await stack.alarms.record('Caretaker', 'DriftScore', { Model: model.name }, score);
+    const transitions = await stack.alarms.record(METRICS_NAMESPACE, DRIFT_METRICS.driftScore, { [DRIFT_DIMENSIONS.model]: model.name }, score);
     step(`drift analysis (${phase})`, `DriftScore ${score.toFixed(3)} → alarm ${stack.alarms.state(`${alarmPrefix()}${model.name}-drift`)}`);
     return { score, transitions };
   };
