@@ -9,7 +9,6 @@ import {
   PutCommand,
   QueryCommand,
   type QueryCommandInput,
-  UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import {
   type AuditEvent,
@@ -24,7 +23,7 @@ import {
   type RunRequestView,
   type VersionStatus,
 } from '../shared/contracts';
-import { auditPut, decodePageToken, encodePageToken, isConditionFailure, transactWithAudit, type PageQuery } from '../shared/dynamo';
+import { auditPut, conditionalUpdate, decodePageToken, encodePageToken, transactWithAudit, type PageQuery, type TransactItem } from '../shared/dynamo';
 import type {
   AuditLog,
   DecisionOutcome,
@@ -167,127 +166,90 @@ export class DynamoRegistry implements RegistryRepository {
 
   async recordDecision(write: DecisionWrite, taskToken: string, event: AuditEvent): Promise<DecisionOutcome> {
     const { model, version, decision } = write;
-    const outcome = await transactWithAudit(this.client, {
-      tableName: this.tableName,
-      items: [
-        {
-          Update: {
-            TableName: this.tableName,
-            Key: keys.version(model, version),
-            UpdateExpression:
-              'SET #status = :to, #decision = :decision, updatedAt = :at, gsi1pk = :gsi1pk, gsi1sk = :gsi1sk, deliveryState = :owed, gsi2pk = :gsi2pk, gsi2sk = :gsi2sk',
-            // The rules were checked against this requester and the token is the one the decision will answer.
-            ConditionExpression: 'attribute_exists(pk) AND #status = :pending AND requestedBy = :requestedBy AND taskToken = :token',
-            ExpressionAttributeNames: { '#status': 'status', '#decision': 'decision' },
-            ExpressionAttributeValues: {
-              ':to': decision.decision,
-              ':decision': decision,
-              ':at': decision.at,
-              ':pending': 'PENDING_APPROVAL',
-              ':requestedBy': write.requestedBy,
-              ':token': taskToken,
-              ':owed': 'OWED' satisfies DeliveryState,
-              ...prefixed(keys.versionByStatus(model, decision.decision, version)),
-              ...prefixed(keys.owedDelivery(model, version, decision.at)),
-            },
-          },
+    const written = await this.updateWithAudit(
+      {
+        Key: keys.version(model, version),
+        UpdateExpression:
+          'SET #status = :to, #decision = :decision, updatedAt = :at, gsi1pk = :gsi1pk, gsi1sk = :gsi1sk, deliveryState = :owed, gsi2pk = :gsi2pk, gsi2sk = :gsi2sk',
+        // The rules were checked against this requester and the token is the one the decision will answer.
+        ConditionExpression: 'attribute_exists(pk) AND #status = :pending AND requestedBy = :requestedBy AND taskToken = :token',
+        ExpressionAttributeNames: { '#status': 'status', '#decision': 'decision' },
+        ExpressionAttributeValues: {
+          ':to': decision.decision,
+          ':decision': decision,
+          ':at': decision.at,
+          ':pending': 'PENDING_APPROVAL',
+          ':requestedBy': write.requestedBy,
+          ':token': taskToken,
+          ':owed': 'OWED' satisfies DeliveryState,
+          ...prefixed(keys.versionByStatus(model, decision.decision, version)),
+          ...prefixed(keys.owedDelivery(model, version, decision.at)),
         },
-      ],
-      audit: event,
-    });
-    if (outcome.written) return { kind: 'won' };
+      },
+      event,
+    );
+    if (written) return { kind: 'won' };
     const current = await this.readForDecision(model, version);
     return current ? { kind: 'lost', record: current } : { kind: 'missing' };
   }
 
   async markDelivered(write: DecisionWrite, at: string): Promise<boolean> {
-    return this.conditional(() =>
-      this.client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: keys.version(write.model, write.version),
-          UpdateExpression: 'SET deliveryState = :delivered, deliveredAt = :at REMOVE gsi2pk, gsi2sk',
-          ConditionExpression: `deliveryState = :owed AND ${SAME_DECISION}`,
-          ExpressionAttributeNames: DECISION_NAMES,
-          ExpressionAttributeValues: { ':delivered': 'DELIVERED' satisfies DeliveryState, ':owed': 'OWED' satisfies DeliveryState, ':at': at, ...decisionValues(write) },
-        }),
-      ),
-    );
+    return conditionalUpdate(this.client, {
+      TableName: this.tableName,
+      Key: keys.version(write.model, write.version),
+      UpdateExpression: 'SET deliveryState = :delivered, deliveredAt = :at REMOVE gsi2pk, gsi2sk',
+      ConditionExpression: `deliveryState = :owed AND ${SAME_DECISION}`,
+      ExpressionAttributeNames: DECISION_NAMES,
+      ExpressionAttributeValues: { ':delivered': 'DELIVERED' satisfies DeliveryState, ':owed': 'OWED' satisfies DeliveryState, ':at': at, ...decisionValues(write) },
+    });
   }
 
   async closeDelivery(write: DecisionWrite, event: AuditEvent): Promise<boolean> {
-    const outcome = await transactWithAudit(this.client, {
-      tableName: this.tableName,
-      items: [
-        {
-          Update: {
-            TableName: this.tableName,
-            Key: keys.version(write.model, write.version),
-            UpdateExpression: 'SET deliveryState = :closed, deliveryClosedAt = :at REMOVE gsi2pk, gsi2sk',
-            ConditionExpression: `deliveryState = :owed AND ${SAME_DECISION}`,
-            ExpressionAttributeNames: DECISION_NAMES,
-            ExpressionAttributeValues: { ':closed': 'CLOSED' satisfies DeliveryState, ':owed': 'OWED' satisfies DeliveryState, ':at': event.at, ...decisionValues(write) },
-          },
-        },
-      ],
-      audit: event,
-    });
-    return outcome.written;
+    return this.updateWithAudit(
+      {
+        Key: keys.version(write.model, write.version),
+        UpdateExpression: 'SET deliveryState = :closed, deliveryClosedAt = :at REMOVE gsi2pk, gsi2sk',
+        ConditionExpression: `deliveryState = :owed AND ${SAME_DECISION}`,
+        ExpressionAttributeNames: DECISION_NAMES,
+        ExpressionAttributeValues: { ':closed': 'CLOSED' satisfies DeliveryState, ':owed': 'OWED' satisfies DeliveryState, ':at': event.at, ...decisionValues(write) },
+      },
+      event,
+    );
   }
 
   async expireUndelivered(write: DecisionWrite, event: AuditEvent): Promise<boolean> {
     const { model, version, decision } = write;
-    const outcome = await transactWithAudit(this.client, {
-      tableName: this.tableName,
-      items: [
-        {
-          Update: {
-            TableName: this.tableName,
-            Key: keys.version(model, version),
-            UpdateExpression:
-              'SET #status = :expired, updatedAt = :at, gsi1pk = :gsi1pk, gsi1sk = :gsi1sk, deliveryState = :closed, deliveryClosedAt = :at REMOVE #decision, taskToken, gsi2pk, gsi2sk',
-            ConditionExpression: `#status = :decided AND deliveryState = :owed AND ${SAME_DECISION}`,
-            ExpressionAttributeNames: { ...DECISION_NAMES, '#status': 'status' },
-            ExpressionAttributeValues: {
-              ':expired': 'EXPIRED' satisfies VersionStatus,
-              ':decided': decision.decision,
-              ':closed': 'CLOSED' satisfies DeliveryState,
-              ':owed': 'OWED' satisfies DeliveryState,
-              ':at': event.at,
-              ...decisionValues(write),
-              ...prefixed(keys.versionByStatus(model, 'EXPIRED', version)),
-            },
-          },
+    return this.updateWithAudit(
+      {
+        Key: keys.version(model, version),
+        UpdateExpression:
+          'SET #status = :expired, updatedAt = :at, gsi1pk = :gsi1pk, gsi1sk = :gsi1sk, deliveryState = :closed, deliveryClosedAt = :at REMOVE #decision, taskToken, gsi2pk, gsi2sk',
+        ConditionExpression: `#status = :decided AND deliveryState = :owed AND ${SAME_DECISION}`,
+        ExpressionAttributeNames: { ...DECISION_NAMES, '#status': 'status' },
+        ExpressionAttributeValues: {
+          ':expired': 'EXPIRED' satisfies VersionStatus,
+          ':decided': decision.decision,
+          ':closed': 'CLOSED' satisfies DeliveryState,
+          ':owed': 'OWED' satisfies DeliveryState,
+          ':at': event.at,
+          ...decisionValues(write),
+          ...prefixed(keys.versionByStatus(model, 'EXPIRED', version)),
         },
-      ],
-      audit: event,
-    });
-    return outcome.written;
+      },
+      event,
+    );
   }
 
   async owedDeliveries(before: string, limit: number): Promise<readonly OwedDelivery[]> {
-    const result = await this.client.send(
-      new QueryCommand({
-        TableName: this.tableName,
-        IndexName: 'gsi2',
-        KeyConditionExpression: 'gsi2pk = :pk AND gsi2sk < :before',
-        ExpressionAttributeValues: { ':pk': keys.owedDeliveries.gsi2pk, ':before': before },
-        ProjectionExpression: 'model, version',
-        Limit: limit,
-      }),
-    );
-    return (result.Items ?? []).map((item) => ({ model: String(item.model), version: Number(item.version) }));
+    const items = await this.owedBefore(keys.owedDeliveries.gsi2pk, before, limit, 'model, version');
+    return items.map((item) => ({ model: String(item.model), version: Number(item.version) }));
   }
 
-  /** true when the write applied, false when its condition did not hold; other errors are thrown. */
-  private async conditional(write: () => Promise<unknown>): Promise<boolean> {
-    try {
-      await write();
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+
+  /** Updates one item under its condition together with its audit event: true when both were written, false when the condition did not hold. */
+  private async updateWithAudit(update: Omit<NonNullable<TransactItem['Update']>, 'TableName'>, audit: AuditEvent): Promise<boolean> {
+    const outcome = await transactWithAudit(this.client, { tableName: this.tableName, items: [{ Update: { TableName: this.tableName, ...update } }], audit });
+    return outcome.written;
   }
 
   async recordRequest(key: { pk: string; sk: string }, item: Readonly<Record<string, unknown>>, event: AuditEvent): Promise<RecordedRequest> {
@@ -330,32 +292,35 @@ export class DynamoRegistry implements RegistryRepository {
   }
 
   async markRetrainSent(runId: string, at: string): Promise<boolean> {
-    return this.conditional(() =>
-      this.client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: keys.retrainRequest(runId),
-          UpdateExpression: 'SET sendState = :sent, sentAt = :at REMOVE gsi2pk, gsi2sk',
-          ConditionExpression: 'sendState = :owed',
-          ExpressionAttributeValues: { ':sent': 'SENT' satisfies RetrainSendState, ':owed': 'OWED' satisfies RetrainSendState, ':at': at },
-        }),
-      ),
-    );
+    return conditionalUpdate(this.client, {
+      TableName: this.tableName,
+      Key: keys.retrainRequest(runId),
+      UpdateExpression: 'SET sendState = :sent, sentAt = :at REMOVE gsi2pk, gsi2sk',
+      ConditionExpression: 'sendState = :owed',
+      ExpressionAttributeValues: { ':sent': 'SENT' satisfies RetrainSendState, ':owed': 'OWED' satisfies RetrainSendState, ':at': at },
+    });
   }
 
   async owedRetrainSends(before: string, limit: number): Promise<readonly string[]> {
+    const items = await this.owedBefore(keys.owedRetrainSends.gsi2pk, before, limit, 'runId');
+    return items.map((item) => String(item.runId));
+  }
+
+  /** The oldest `limit` items of an owed-work list on gsi2 (`gsi2pk`), owed since before `before`. */
+  private async owedBefore(gsi2pk: string, before: string, limit: number, projection: string): Promise<readonly Record<string, unknown>[]> {
     const result = await this.client.send(
       new QueryCommand({
         TableName: this.tableName,
         IndexName: 'gsi2',
         KeyConditionExpression: 'gsi2pk = :pk AND gsi2sk < :before',
-        ExpressionAttributeValues: { ':pk': keys.owedRetrainSends.gsi2pk, ':before': before },
-        ProjectionExpression: 'runId',
+        ExpressionAttributeValues: { ':pk': gsi2pk, ':before': before },
+        ProjectionExpression: projection,
         Limit: limit,
       }),
     );
-    return (result.Items ?? []).map((item) => String(item.runId));
+    return result.Items ?? [];
   }
+
 }
 
 /**

@@ -10,9 +10,9 @@
  * redelivered one) re-checks for unsent batches, so a failed send is retried, never lost.
  */
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { GetCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { keys, retrainingRequestSchema, runIdFor, type RetrainingRequest } from '../shared/contracts';
-import { isConditionFailure } from '../shared/dynamo';
+import { conditionalTransact, isConditionFailure } from '../shared/dynamo';
 import { datasetPrefix } from '../shared/layout';
 import type { DatasetCatalog } from './catalog';
 
@@ -60,37 +60,28 @@ export async function countNewObject(ports: NewDataPorts, object: NewObject): Pr
   const now = ports.now?.() ?? new Date();
   const counter = keys.datasetNewObjects(dataset);
 
-  let counted = true;
-  try {
-    await ports.db.send(
-      new TransactWriteCommand({
-        TransactItems: [
-          {
-            Put: {
-              TableName: ports.tableName,
-              Item: {
-                ...keys.datasetObjectSeen(dataset, object.key, object.versionId ?? object.eTag ?? 'unversioned'),
-                at: now.toISOString(),
-                expiresAt: Math.floor(now.getTime() / 1000) + SEEN_MARKER_TTL_SECONDS,
-              },
-              ConditionExpression: 'attribute_not_exists(pk)',
-            },
-          },
-          {
-            Update: {
-              TableName: ports.tableName,
-              Key: counter,
-              UpdateExpression: 'SET dataset = :dataset ADD objects :one',
-              ExpressionAttributeValues: { ':dataset': dataset, ':one': 1 },
-            },
-          },
-        ],
-      }),
-    );
-  } catch (error) {
-    if (!isConditionFailure(error)) throw error;
-    counted = false; // seen before: do not count, but still finish any batch a failed attempt left unsent
-  }
+  // A seen marker already there: do not count, but still finish any batch a failed attempt left unsent.
+  const counted = await conditionalTransact(ports.db, [
+    {
+      Put: {
+        TableName: ports.tableName,
+        Item: {
+          ...keys.datasetObjectSeen(dataset, object.key, object.versionId ?? object.eTag ?? 'unversioned'),
+          at: now.toISOString(),
+          expiresAt: Math.floor(now.getTime() / 1000) + SEEN_MARKER_TTL_SECONDS,
+        },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      },
+    },
+    {
+      Update: {
+        TableName: ports.tableName,
+        Key: counter,
+        UpdateExpression: 'SET dataset = :dataset ADD objects :one',
+        ExpressionAttributeValues: { ':dataset': dataset, ':one': 1 },
+      },
+    },
+  ]);
 
   const state = await ports.db.send(new GetCommand({ TableName: ports.tableName, Key: counter, ConsistentRead: true }));
   const total = Number(state.Item?.objects ?? 0);

@@ -9,10 +9,10 @@
  * (so it is traceable, yet can never train): schema, row-count, null-rate, range and
  * distribution violations.
  */
-import { GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
 import { keys } from '../shared/contracts';
-import { isConditionFailure } from '../shared/dynamo';
+import { conditionalTransact } from '../shared/dynamo';
 import { Invalid, NotFound, Unavailable } from '../shared/errors';
 import { datasetPrefix } from '../shared/layout';
 import { columnRuleSchema, type ColumnRule, type DatasetRules } from './catalog';
@@ -253,44 +253,36 @@ async function writeVersion(
     };
     const values: Record<string, unknown> = { ':dataset': dataset, ':sequence': sequence, ':version': datasetVersion, ':at': createdAt };
     if (summary) values[':previous'] = summary.latestSequence;
-    try {
-      await ports.db.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            {
-              Update: {
-                TableName: ports.tableName,
-                Key: keys.dataset(dataset),
-                UpdateExpression: `SET dataset = :dataset, latestSequence = :sequence, latestVersion = :version, updatedAt = :at${
-                  passed ? ', latestPassedVersion = :version' : ''
-                }`,
-                ConditionExpression: summary ? 'latestSequence = :previous' : 'attribute_not_exists(pk)',
-                ExpressionAttributeValues: values,
-              },
-            },
-            {
-              Put: {
-                TableName: ports.tableName,
-                Item: { ...keys.datasetContent(dataset, scan.address), dataset, datasetVersion, contentAddress: scan.address },
-                ConditionExpression: 'attribute_not_exists(pk)',
-              },
-            },
-            {
-              Put: {
-                TableName: ports.tableName,
-                Item: { ...keys.datasetVersion(dataset, datasetVersion), gsi1pk: 'DATASETS', gsi1sk: `${dataset}#${createdAt}`, ...record },
-                ConditionExpression: 'attribute_not_exists(pk)',
-              },
-            },
-          ],
-        }),
-      );
-      return { record, created: true };
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-      const winner = await findByContent(ports, dataset, scan.address);
-      if (winner) return { record: winner, created: false };
-    }
+    const written = await conditionalTransact(ports.db, [
+      {
+        Update: {
+          TableName: ports.tableName,
+          Key: keys.dataset(dataset),
+          UpdateExpression: `SET dataset = :dataset, latestSequence = :sequence, latestVersion = :version, updatedAt = :at${
+            passed ? ', latestPassedVersion = :version' : ''
+          }`,
+          ConditionExpression: summary ? 'latestSequence = :previous' : 'attribute_not_exists(pk)',
+          ExpressionAttributeValues: values,
+        },
+      },
+      {
+        Put: {
+          TableName: ports.tableName,
+          Item: { ...keys.datasetContent(dataset, scan.address), dataset, datasetVersion, contentAddress: scan.address },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        },
+      },
+      {
+        Put: {
+          TableName: ports.tableName,
+          Item: { ...keys.datasetVersion(dataset, datasetVersion), gsi1pk: 'DATASETS', gsi1sk: `${dataset}#${createdAt}`, ...record },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        },
+      },
+    ]);
+    if (written) return { record, created: true };
+    const winner = await findByContent(ports, dataset, scan.address);
+    if (winner) return { record: winner, created: false };
   }
   throw new Unavailable(`dataset "${dataset}": too many concurrent registrations, nothing was written; retry`);
 }

@@ -8,9 +8,9 @@
  * SageMaker itself refuses a second UpdateEndpoint while one runs (ValidationException); the
  * lease makes the second deployment wait or be refused *before* it moves any version.
  */
-import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { keys } from '../shared/contracts';
-import { isConditionFailure } from '../shared/dynamo';
+import { conditionalUpdate, isConditionFailure } from '../shared/dynamo';
 import { Conflict, PIPELINE_ERRORS, type ErrorDetail } from '../shared/errors';
 
 export interface DeploymentLease {
@@ -77,20 +77,12 @@ export class DeploymentLeases {
 
   /** Gives the endpoint back if `holder` still holds it (a no-op otherwise). */
   async release(endpointName: string, holder: string, at: string): Promise<boolean> {
-    try {
-      await this.client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: keys.deploymentLease(endpointName),
-          UpdateExpression: 'SET releasedAt = :at, lastHolder = :holder REMOVE holder, leaseExpiresAt',
-          ConditionExpression: 'holder = :holder',
-          ExpressionAttributeValues: { ':holder': holder, ':at': at },
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+    return conditionalUpdate(this.client, {
+      TableName: this.tableName,
+      Key: keys.deploymentLease(endpointName),
+      UpdateExpression: 'SET releasedAt = :at, lastHolder = :holder REMOVE holder, leaseExpiresAt',
+      ConditionExpression: 'holder = :holder',
+      ExpressionAttributeValues: { ':holder': holder, ':at': at },
+    });
   }
 }

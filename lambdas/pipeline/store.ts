@@ -18,7 +18,7 @@ import {
   type RunRecord,
   type VersionStatus,
 } from '../shared/contracts';
-import { auditPut, isConditionFailure, transactWithAudit } from '../shared/dynamo';
+import { applied, auditPut, isConditionFailure, transactWithAudit } from '../shared/dynamo';
 
 type TransactItem = NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>[number];
 
@@ -187,13 +187,7 @@ export class PipelineStore {
     to: VersionStatus,
     options: { readonly set?: Readonly<Record<string, unknown>>; readonly remove?: readonly string[]; readonly at: string },
   ): Promise<boolean> {
-    try {
-      await this.client.send(new UpdateCommand(this.transitionUpdate(model, version, from, to, options)));
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+    return applied(this.client.send(new UpdateCommand(this.transitionUpdate(model, version, from, to, options))));
   }
 
   /**

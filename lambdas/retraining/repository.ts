@@ -6,19 +6,15 @@ import {
   DeleteCommand,
   GetCommand,
   PutCommand,
-  TransactWriteCommand,
-  type TransactWriteCommandInput,
   UpdateCommand,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
 import { randomUUID } from 'node:crypto';
 import * as z from 'zod';
 import { keys, type AuditEvent, type DatasetVersionRecordCore, type RunRecord } from '../shared/contracts';
-import { isConditionFailure, queryPages, transactWithAudit } from '../shared/dynamo';
+import { applied, conditionalTransact, conditionalUpdate, isConditionFailure, queryPages, transactWithAudit, type TransactItem } from '../shared/dynamo';
 import type { LeaseState } from './policy';
 import type { ClaimResult, DatasetVersions, Outcome, RetrainingStore } from './start';
-
-type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 
 const leaseItemSchema = z.object({
   model: z.string(),
@@ -109,20 +105,15 @@ export class DynamoRetrainingStore implements RetrainingStore {
   }
 
   async releaseClaim(runId: string, token: string): Promise<void> {
-    try {
-      await this.client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: keys.retrainingRequest(runId),
-          UpdateExpression: 'SET claimExpiresAt = :past',
-          ConditionExpression: 'claimToken = :token AND #status = :pending',
-          ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: { ':past': new Date(0).toISOString(), ':token': token, ':pending': 'PENDING' },
-        }),
-      );
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-    }
+    // Released only while this token holds a pending claim; otherwise there is nothing to release.
+    await conditionalUpdate(this.client, {
+      TableName: this.tableName,
+      Key: keys.retrainingRequest(runId),
+      UpdateExpression: 'SET claimExpiresAt = :past',
+      ConditionExpression: 'claimToken = :token AND #status = :pending',
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: { ':past': new Date(0).toISOString(), ':token': token, ':pending': 'PENDING' },
+    });
   }
 
   async readLease(model: string): Promise<LeaseState> {
@@ -134,20 +125,16 @@ export class DynamoRetrainingStore implements RetrainingStore {
   }
 
   async writeLease(next: LeaseState, expectedRevision: number): Promise<boolean> {
-    try {
-      await this.client.send(
+    return applied(
+      this.client.send(
         new PutCommand({
           TableName: this.tableName,
           Item: { ...next, ...keys.lease(next.model) },
           ConditionExpression: expectedRevision === 0 ? 'attribute_not_exists(pk) OR revision = :expected' : 'revision = :expected',
           ExpressionAttributeValues: { ':expected': expectedRevision },
         }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+      ),
+    );
   }
 
   async findRun(runId: string): Promise<RunRecord | undefined> {
@@ -246,15 +233,7 @@ export class DynamoRetrainingStore implements RetrainingStore {
     ];
     // An API request was audited as RUN_REQUESTED when the API accepted it (with the caller), so
     // its start adds no second one; a suppression is news, and other triggers are audited here.
-    if (started && request.trigger.kind === 'api') {
-      try {
-        await this.client.send(new TransactWriteCommand({ TransactItems: items }));
-        return true;
-      } catch (error) {
-        if (isConditionFailure(error)) return false;
-        throw error;
-      }
-    }
+    if (started && request.trigger.kind === 'api') return conditionalTransact(this.client, items);
     // The decision, its trigger record and its audit event: all or nothing; a lost claim writes none.
     return (await transactWithAudit(this.client, { tableName: this.tableName, audit, items })).written;
   }
@@ -297,25 +276,17 @@ export async function closeRunIfOpen(
   runId: string,
   end: { readonly status: RunRecord['status']; readonly endedAt: string; readonly failure?: RunRecord['failure'] },
 ): Promise<boolean> {
-  try {
-    await client.send(
-      new UpdateCommand({
-        TableName: tableName,
-        Key: keys.run(runId),
-        UpdateExpression: `SET #status = :status, endedAt = :endedAt${end.failure ? ', failure = :failure' : ''}`,
-        ConditionExpression: '#status = :running',
-        ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: {
-          ':status': end.status,
-          ':endedAt': end.endedAt,
-          ':running': 'RUNNING',
-          ...(end.failure ? { ':failure': end.failure } : {}),
-        },
-      }),
-    );
-    return true;
-  } catch (error) {
-    if (isConditionFailure(error)) return false;
-    throw error;
-  }
+  return conditionalUpdate(client, {
+    TableName: tableName,
+    Key: keys.run(runId),
+    UpdateExpression: `SET #status = :status, endedAt = :endedAt${end.failure ? ', failure = :failure' : ''}`,
+    ConditionExpression: '#status = :running',
+    ExpressionAttributeNames: { '#status': 'status' },
+    ExpressionAttributeValues: {
+      ':status': end.status,
+      ':endedAt': end.endedAt,
+      ':running': 'RUNNING',
+      ...(end.failure ? { ':failure': end.failure } : {}),
+    },
+  });
 }

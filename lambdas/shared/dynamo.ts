@@ -11,7 +11,7 @@
  *   with its audit event.
  */
 import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, QueryCommand, TransactWriteCommand, type QueryCommandInput, type TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, QueryCommand, TransactWriteCommand, UpdateCommand, type QueryCommandInput, type TransactWriteCommandInput, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
 import { keys, type AuditEvent } from './contracts';
 import { Invalid } from './errors';
@@ -41,6 +41,30 @@ export function isConditionFailure(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
   if (error.name === 'ConditionalCheckFailedException') return true;
   return error.name === 'TransactionCanceledException' && failedConditions(error).length > 0;
+}
+
+/**
+ * Awaits one conditional write: true when it applied, false when its condition did not hold;
+ * every other error is thrown as the SDK raised it.
+ */
+export async function applied(write: Promise<unknown>): Promise<boolean> {
+  try {
+    await write;
+    return true;
+  } catch (error) {
+    if (isConditionFailure(error)) return false;
+    throw error;
+  }
+}
+
+/** One conditional UpdateItem: true when it applied, false when its condition did not hold. */
+export function conditionalUpdate(client: Pick<DynamoDBDocumentClient, 'send'>, input: UpdateCommandInput): Promise<boolean> {
+  return applied(client.send(new UpdateCommand(input)));
+}
+
+/** One TransactWriteItems: true when it applied, false when a condition did not hold (nothing was written). */
+export function conditionalTransact(client: Pick<DynamoDBDocumentClient, 'send'>, items: readonly TransactItem[]): Promise<boolean> {
+  return applied(client.send(new TransactWriteCommand({ TransactItems: [...items] })));
 }
 
 /** Indexes of the transaction items whose condition failed (empty for any other error). */
@@ -137,7 +161,7 @@ export function decodePageToken(token: string | undefined, query: PageQuery): Re
 // ---------------------------------------------------------------------------------------------
 // Audit events and the transactions that carry them
 
-type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
+export type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 
 /** The table item of an audit event (`AUDIT#<model>` / `<at>#<eventId>`, and the gsi1 time index). */
 export function auditItem(event: AuditEvent): Record<string, unknown> {
