@@ -18,7 +18,7 @@ import {
   type RunRecord,
   type VersionStatus,
 } from '../shared/contracts';
-import { applied, auditPut, isConditionFailure, transactWithAudit } from '../shared/dynamo';
+import { applied, auditPut, isConditionFailure, queryPages, transactWithAudit } from '../shared/dynamo';
 
 type TransactItem = NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>[number];
 
@@ -67,6 +67,22 @@ export class PipelineStore {
       }),
     );
     return Items?.[0] as ModelVersionRecord | undefined;
+  }
+
+  /** Every version of `model` in `status` (the gsi1 status index), newest first. */
+  async findVersionsByStatus(model: string, status: VersionStatus): Promise<ModelVersionRecord[]> {
+    const { gsi1pk } = keys.versionByStatus(model, status, 1);
+    const found: ModelVersionRecord[] = [];
+    for await (const items of queryPages(this.client, {
+      TableName: this.tableName,
+      IndexName: 'gsi1',
+      KeyConditionExpression: 'gsi1pk = :pk',
+      ExpressionAttributeValues: { ':pk': gsi1pk },
+      ScanIndexForward: false,
+    })) {
+      found.push(...(items as unknown as ModelVersionRecord[]));
+    }
+    return found;
   }
 
   /**
@@ -245,7 +261,7 @@ export class PipelineStore {
             ...(input.note === undefined ? {} : { liveNote: input.note }),
             ...input.set,
           },
-          remove: ['deployingRunId', 'statusBeforeDeploy'],
+          remove: ['deployingRunId', 'deployingEndpointConfigName', 'statusBeforeDeploy'],
         }),
       },
       {

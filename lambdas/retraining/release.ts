@@ -8,14 +8,17 @@
  * never frees another run's lease. If this event is ever lost, both leases still expire
  * (`leaseSeconds`, the deploy path's bound), so a model cannot stay blocked forever.
  */
+import { DescribeEndpointCommand, type SageMakerClient } from '@aws-sdk/client-sagemaker';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { EventBridgeEvent } from 'aws-lambda';
 import * as z from 'zod';
 import { DeploymentLeases } from '../pipeline/deployment-lease';
+import { PipelineStore } from '../pipeline/store';
 import { TRIGGER_KINDS, type RunRecord } from '../shared/contracts';
 import { logger } from '../shared/powertools';
 import { released } from './policy';
 import { closeRunIfOpen, DynamoRetrainingStore } from './repository';
+import { reconcileDeployingVersion, type EndpointDescription, type VersionReconcilePorts, type VersionReconciliation } from './reconcile-version';
 import type { RetrainingStore } from './start';
 
 export const executionEndedSchema = z.object({
@@ -54,8 +57,17 @@ export interface DeploymentLeasePort {
   releaseHeldBy(model: string, runId: string, at: string): Promise<boolean>;
 }
 
+/** Closes the version an ended run left DEPLOYING, from DescribeEndpoint (`reconcileDeployingVersion`). */
+export interface DeployingVersionPort {
+  /** The model's endpoint name, if it has one here. */
+  endpointOf(model: string): string | undefined;
+  readonly ports: VersionReconcilePorts;
+}
+
 export interface ReleasePorts {
   readonly store: Pick<RetrainingStore, 'readLease' | 'writeLease'>;
+  /** @default - a version left DEPLOYING stays so (the next deployment's ReconcileEndpoint sees what the endpoint serves) */
+  readonly deployingVersion?: DeployingVersionPort;
   readonly closeRun: (runId: string, end: { status: RunRecord['status']; endedAt: string; failure?: RunRecord['failure'] }) => Promise<boolean>;
   /** @default - no deployment lease is freed here (it expires after the deploy path's bound) */
   readonly deploymentLease?: DeploymentLeasePort;
@@ -67,6 +79,8 @@ export interface ReleaseResult {
   readonly closedRun: boolean;
   /** The ended run held its endpoint's deployment lease, and it was freed. */
   readonly freedDeployment: boolean;
+  /** What became of a version the run left DEPLOYING (absent: none was). */
+  readonly version?: Exclude<VersionReconciliation, { outcome: 'none' }>;
 }
 
 /** Releases `runId`'s lease on `model` (no-op when it no longer holds it) and closes the run if still open. */
@@ -84,17 +98,28 @@ export async function releaseRun(
   // Every terminal status: SUCCEEDED/FAILED runs freed it themselves (then this is a no-op);
   // ABORTED/TIMED_OUT ones stopped wherever they were, possibly holding the endpoint.
   const freedDeployment = (await ports.deploymentLease?.releaseHeldBy(ended.model, ended.runId, ended.endedAt)) ?? false;
+  // A version the run left DEPLOYING (it stopped mid-rollout or mid-rollback): DescribeEndpoint decides.
+  let version: VersionReconciliation = { outcome: 'none' };
+  let reconcileError: unknown;
+  const endpointName = ports.deployingVersion?.endpointOf(ended.model);
+  if (ports.deployingVersion && endpointName !== undefined) {
+    try {
+      version = await reconcileDeployingVersion({ ...ended, endpointName }, ports.deployingVersion.ports);
+    } catch (error) {
+      reconcileError = error;
+    }
+  }
+  const failure = { state: 'Execution', error: ended.error ?? `States.${ended.status}`, cause: ended.cause ?? `execution ${ended.status}` };
   const closedRun = await ports.closeRun(
     ended.runId,
     ended.status === 'SUCCEEDED'
       ? { status: 'SUCCEEDED', endedAt: ended.endedAt }
-      : {
-          status: 'FAILED',
-          endedAt: ended.endedAt,
-          failure: { state: 'Execution', error: ended.error ?? `States.${ended.status}`, cause: ended.cause ?? `execution ${ended.status}` },
-        },
+      : // The endpoint serves its version: the run deployed it, whatever stopped the execution (as FinishRun records it).
+        { status: version.outcome === 'LIVE' ? 'SUCCEEDED' : 'FAILED', endedAt: ended.endedAt, failure },
   );
-  return { released: wasReleased, closedRun, freedDeployment };
+  // The leases are free and the run closed; the version is retried with the whole event (each step is a no-op the second time).
+  if (reconcileError !== undefined) throw reconcileError;
+  return { released: wasReleased, closedRun, freedDeployment, ...(version.outcome === 'none' ? {} : { version }) };
 }
 
 export function createReleaseHandler(ports: ReleasePorts, log: Pick<typeof logger, 'info' | 'error'> = logger) {
@@ -132,17 +157,38 @@ export function dynamoReleasePorts(
   now: () => Date = () => new Date(),
   /** Each model's SageMaker endpoint (`DEPLOYMENT_ENDPOINTS`); models not named have no deployment lease freed here. */
   endpoints: Readonly<Record<string, string>> = {},
+  /** DescribeEndpoint; without it a version left DEPLOYING is not reconciled here. */
+  describeEndpoint?: (endpointName: string) => Promise<EndpointDescription | undefined>,
 ): ReleasePorts {
   const leases = new DeploymentLeases(client, tableName);
+  const endpointOf = (model: string) => (Object.hasOwn(endpoints, model) ? endpoints[model] : undefined);
   return {
+    ...(describeEndpoint ? { deployingVersion: { endpointOf, ports: { store: new PipelineStore(client, tableName), describeEndpoint } } } : {}),
     store: new DynamoRetrainingStore(client, tableName),
     closeRun: (runId, end) => closeRunIfOpen(client, tableName, runId, end),
     deploymentLease: {
       releaseHeldBy: (model, runId, at) => {
-        const endpointName = Object.hasOwn(endpoints, model) ? endpoints[model] : undefined;
+        const endpointName = endpointOf(model);
         return endpointName === undefined ? Promise.resolve(false) : leases.release(endpointName, runId, at);
       },
     },
     now,
+  };
+}
+
+/**
+ * DescribeEndpoint through the SDK; `undefined` for a name SageMaker does not have: it answers
+ * ValidationException "Could not find endpoint" (botocore's EndpointDeleted waiter accepts exactly
+ * that error as "deleted"). Every other error is thrown (the event is retried).
+ */
+export function sagemakerDescribeEndpoint(client: Pick<SageMakerClient, 'send'>): (endpointName: string) => Promise<EndpointDescription | undefined> {
+  return async (endpointName) => {
+    try {
+      const { EndpointStatus, EndpointConfigName } = await client.send(new DescribeEndpointCommand({ EndpointName: endpointName }));
+      return { EndpointStatus, EndpointConfigName };
+    } catch (error) {
+      if (error instanceof Error && error.name === 'ValidationException' && error.message.includes('Could not find endpoint')) return undefined;
+      throw error;
+    }
   };
 }

@@ -187,6 +187,8 @@ export interface ModelVersionRecord {
   readonly deployedAt?: string;
   /** The run deploying it (DEPLOYING only). */
   readonly deployingRunId?: string;
+  /** The endpoint config that run deploys (DEPLOYING only): what DescribeEndpoint must show for the version to serve. */
+  readonly deployingEndpointConfigName?: string;
   /** The status a rollback moved it out of (DEPLOYING by a rollback only): a failed rollback gives it back. */
   readonly statusBeforeDeploy?: VersionStatus;
 }

@@ -210,7 +210,20 @@ export class RetrainingTrigger extends Construct {
       },
       removalPolicy,
     });
+    // A version an aborted/timed-out execution left DEPLOYING is closed from DescribeEndpoint
+    // (lambdas/retraining/reconcile-version.ts): the status index (Query on gsi1) finds it, the
+    // move and its audit event are one transaction, and only the models' endpoints are described.
     grantTableItems(this.releaser.role, props, ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
+    if (endpoints.length > 0) {
+      this.releaser.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['dynamodb:Query'], resources: [`${props.table.tableArn}/index/gsi1`] }));
+      this.releaser.role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          actions: ['sagemaker:DescribeEndpoint'],
+          // SageMaker ARNs carry the endpoint name in lower case.
+          resources: endpoints.map(([, name]) => Stack.of(this).formatArn({ service: 'sagemaker', resource: 'endpoint', resourceName: name.toLowerCase() })),
+        }),
+      );
+    }
     this.executionEndedRule = new events.Rule(this, 'ExecutionEnded', {
       description: 'Caretaker: a training pipeline execution ended; release its model\'s retraining lease',
       eventPattern: toCdkPattern(executionEndedPattern(props.stateMachine.stateMachineArn)),

@@ -112,6 +112,22 @@ describe('RetrainingTrigger', () => {
     expect(endpoints).toEqual(Object.fromEntries(models.map((m) => [m, stack.pipeline.endpointName(m)])));
   });
 
+  it('lets the releaser describe exactly the models\' endpoints and query the status index, to close a version a stopped execution left DEPLOYING', () => {
+    const statements = new Capture();
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: { Statement: statements },
+      Roles: [{ Ref: id(retraining.releaser.role) }],
+    });
+    const all = statements.asArray() as { Action: string | string[]; Resource: unknown }[];
+    const describe = all.filter((s) => s.Action === 'sagemaker:DescribeEndpoint');
+    expect(describe).toHaveLength(1);
+    expect(JSON.stringify(describe[0]!.Resource)).toContain(`:endpoint/${stack.pipeline.endpointName('churn')}`);
+    expect(all.filter((s) => s.Action === 'dynamodb:Query')).toEqual([
+      expect.objectContaining({ Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [id(stack.metadata.table), 'Arn'] }, '/index/gsi1']] } }),
+    ]);
+    expect(all.flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action])).some((a) => a.endsWith('*'))).toBe(false);
+  });
+
   it('reads the queue with partial batch failures', () => {
     template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       EventSourceArn: { 'Fn::GetAtt': [id(retraining.queue), 'Arn'] },

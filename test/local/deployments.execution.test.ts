@@ -90,6 +90,26 @@ describe('deploy path: SageMaker is the source of truth', () => {
     expect(await world.run(runId)).toMatchObject({ status: 'SUCCEEDED', failure: { state: 'RecordDeployment' } });
   });
 
+  it('a version DEPLOYING names the endpoint config its run sends (what the releaser asks DescribeEndpoint about if the execution stops there), and LIVE drops it', async () => {
+    let during: Record<string, unknown> | undefined;
+    let model = '';
+    const run = await world.execute({
+      champion: { score: 0.85 },
+      evaluation: { candidate: GOOD, champion: { 'validation:auc': 0.85 } },
+      settings: (settings) => {
+        model = settings.model;
+        return settings;
+      },
+      duringRollout: async () => {
+        during = await world.version(model, 2);
+      },
+    });
+    expect(run.execution.status).toBe('SUCCEEDED');
+    const [update] = run.sagemaker.callsTo('updateEndpoint');
+    expect(during).toMatchObject({ status: 'DEPLOYING', deployingRunId: run.runId, deployingEndpointConfigName: update?.EndpointConfigName });
+    expect(await world.version(run.model, 2)).not.toHaveProperty('deployingEndpointConfigName');
+  });
+
   it('RELIABILITY 11: a failed update leaves the version DEPLOY_FAILED when DescribeEndpoint shows the old config', async () => {
     const { execution, model } = await world.execute({
       champion: { score: 0.85 },

@@ -34,18 +34,22 @@ export async function startDeployment(input: z.infer<typeof startDeploymentInput
   if (held?.holder !== runId) {
     await ports.leases.acquire({ endpointName: input.endpointName, holder: runId, model, version, kind: 'training', acquiredAt: at, leaseSeconds: input.leaseSeconds });
   }
-  const moved = await ports.store.transitionVersion(model, version, ['APPROVED'], 'DEPLOYING', { at, set: { deployingRunId: runId }, remove: ['taskToken'] });
+  const name = sagemakerName(`${input.resourcePrefix}-${model}-v${version}-${shortHash(runId, 6)}`);
+  // The config is named on the version, so whoever closes an execution that stopped mid-rollout
+  // (the releaser, on ABORTED/TIMED_OUT) can ask DescribeEndpoint whether the version serves.
+  const deploying = { deployingRunId: runId, deployingEndpointConfigName: name };
+  const moved = await ports.store.transitionVersion(model, version, ['APPROVED'], 'DEPLOYING', { at, set: deploying, remove: ['taskToken'] });
   if (!moved) {
     const current = await ports.store.getVersion(model, version);
-    // A retried step finds its own DEPLOYING version; anything else is not ours to deploy.
+    // A retried step finds its own DEPLOYING version (a rollback's StartRollback moved it); anything else is not ours to deploy.
     if (current?.status !== 'DEPLOYING') {
       await ports.leases.release(input.endpointName, runId, at);
       if (!current) throw new NotFound(`${model} has no version ${version}`);
       throw new Conflict(`version ${version} of ${model} is ${current.status}, not APPROVED`);
     }
+    if (current.deployingRunId === runId && current.deployingEndpointConfigName !== name) await ports.store.setVersionFields(model, version, { deployingEndpointConfigName: name });
   }
   await ports.store.updateRun(runId, { currentState: 'Deploy' });
-  const name = sagemakerName(`${input.resourcePrefix}-${model}-v${version}-${shortHash(runId, 6)}`);
   // A batch model's deployment runs a transform job of the same name (no endpoint config).
   return { endpointName: input.endpointName, modelName: name, endpointConfigName: name, transformJobName: name };
 }

@@ -260,7 +260,7 @@ async function restoreRollbackTarget(model: string, version: number, runId: stri
   const at = ports.now().toISOString();
   const moved = await ports.store.transitionVersion(model, version, ['DEPLOYING'], before, {
     at,
-    remove: ['deployingRunId', 'statusBeforeDeploy'],
+    remove: ['deployingRunId', 'deployingEndpointConfigName', 'statusBeforeDeploy'],
     set: { lastFailedDeployment: { runId, at, ...(failure ? { state: failure.state, error: failure.error, cause: failure.cause } : {}) } },
   });
   if (moved) {
