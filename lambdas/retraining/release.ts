@@ -100,13 +100,13 @@ export async function releaseRun(
   const freedDeployment = (await ports.deploymentLease?.releaseHeldBy(ended.model, ended.runId, ended.endedAt)) ?? false;
   // A version the run left DEPLOYING (it stopped mid-rollout or mid-rollback): DescribeEndpoint decides.
   let version: VersionReconciliation = { outcome: 'none' };
-  let reconcileError: unknown;
+  let reconcileError: Error | undefined;
   const endpointName = ports.deployingVersion?.endpointOf(ended.model);
   if (ports.deployingVersion && endpointName !== undefined) {
     try {
       version = await reconcileDeployingVersion({ ...ended, endpointName }, ports.deployingVersion.ports);
     } catch (error) {
-      reconcileError = error;
+      reconcileError = error instanceof Error ? error : new Error(String(error));
     }
   }
   const failure = { state: 'Execution', error: ended.error ?? `States.${ended.status}`, cause: ended.cause ?? `execution ${ended.status}` };
