@@ -235,50 +235,61 @@ let keyScratch = new Uint32Array(0);
  */
 export function sortDecimals(values: Float64Array, into?: Float64Array): Float64Array | undefined {
   const n0 = values.length;
+  // Both key buffers are kept from call to call: fresh memory costs more to fault in than to sort.
+  if (keyBuffer.length < n0) keyBuffer = new Uint32Array(n0);
+  if (keyScratch.length < n0) keyScratch = new Uint32Array(n0);
   let d = 0;
   let scale = 1;
   let n = 0;
   // -0 (what "-0.000" parses to) has the integer 0 as +0 has; the zeros are told apart at the end.
   let negativeZeros = 0;
+  // One pass makes the keys at the scale seen so far; a value that needs more fraction digits
+  // raises the scale and starts the pass over (at most 9 times; CSV columns show theirs early).
+  counts32.fill(0);
   for (let i = 0; i < n0; i++) {
     const v = values[i]!;
     if (v !== v) continue;
-    n++;
-    if (v === 0) {
-      if (1 / v < 0) negativeZeros++;
-      continue;
-    }
     let m = Math.round(v * scale);
-    while (m / scale !== v) {
-      if (++d > MAX_DECIMALS) return undefined;
-      scale = POW10[d]!;
-      m = Math.round(v * scale);
+    if (m / scale !== v) {
+      while (m / scale !== v) {
+        if (++d > MAX_DECIMALS) return undefined;
+        scale = POW10[d]!;
+        m = Math.round(v * scale);
+      }
+      if (n > 0) {
+        n = 0;
+        negativeZeros = 0;
+        counts32.fill(0);
+        i = -1;
+        continue;
+      }
     }
     if (m >= 2147483648 || m < -2147483648) return undefined;
-  }
-  // Both key buffers are kept from call to call: fresh memory costs more to fault in than to sort.
-  if (keyBuffer.length < n) keyBuffer = new Uint32Array(n);
-  const keys = keyBuffer.subarray(0, n);
-  counts32.fill(0);
-  let k = 0;
-  for (let i = 0; i < n0; i++) {
-    const v = values[i]!;
-    if (v !== v) continue;
-    const m = Math.round(v * scale);
-    if (m / scale !== v) return undefined;
+    if (v === 0 && 1 / v < 0) negativeZeros++;
     const key = (m + 2147483648) >>> 0;
-    keys[k++] = key;
+    keyBuffer[n++] = key;
     counts32[key & 0xffff]!++;
     counts32[65536 + (key >>> 16)]!++;
   }
-  if (keyScratch.length < n) keyScratch = new Uint32Array(n);
-  let from = keys;
-  let to = keyScratch.subarray(0, n);
-  for (let pass = 0; pass < 2; pass++) {
-    const shift = pass * 16;
-    const base = pass * 65536;
-    if (n === 0 || counts32[base + ((from[0]! >>> shift) & 0xffff)] === n) continue;
+  const out = into === undefined ? new Float64Array(n) : into.subarray(0, n);
+  // Passes that move something (a digit every key shares moves nothing); the last one writes
+  // the doubles themselves.
+  let from = keyBuffer;
+  let to = keyScratch;
+  let written = false;
+  const moves = [0, 1].filter((pass) => n > 0 && counts32[pass * 65536 + ((keyBuffer[0]! >>> (pass * 16)) & 0xffff)] !== n);
+  for (let p = 0; p < moves.length; p++) {
+    const shift = moves[p]! * 16;
+    const base = moves[p]! * 65536;
     exclusivePrefixSums(counts32, base);
+    if (p === moves.length - 1) {
+      for (let i = 0; i < n; i++) {
+        const key = from[i]!;
+        out[counts32[base + ((key >>> shift) & 0xffff)]!++] = (key - 2147483648) / scale;
+      }
+      written = true;
+      break;
+    }
     for (let i = 0; i < n; i++) {
       const key = from[i]!;
       to[counts32[base + ((key >>> shift) & 0xffff)]!++] = key;
@@ -287,8 +298,7 @@ export function sortDecimals(values: Float64Array, into?: Float64Array): Float64
     from = to;
     to = swap;
   }
-  const out = into === undefined ? new Float64Array(n) : into.subarray(0, n);
-  for (let i = 0; i < n; i++) out[i] = (from[i]! - 2147483648) / scale;
+  if (!written) for (let i = 0; i < n; i++) out[i] = (from[i]! - 2147483648) / scale;
   if (negativeZeros > 0) {
     // The zeros are adjacent; -0 sorts before +0, as TypedArray.prototype.sort orders them.
     let first = 0;
