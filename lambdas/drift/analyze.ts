@@ -23,6 +23,8 @@ export interface DriftPorts {
   readBaseline(model: string, version: number): Promise<Baseline | undefined>;
   /** Keys of capture objects that may hold records with inference times in [from, to). */
   captureObjects(model: string, from: Date, to: Date): AsyncIterable<string>;
+  /** Keys of every object under a key prefix of the bucket (a batch model's transform input: `batch.ts`). */
+  objectsUnder?(prefix: string): AsyncIterable<string>;
   /** Keys of ground-truth objects written in [from, to). */
   groundTruthObjects(model: string, from: Date, to: Date): AsyncIterable<string>;
   /** The object's lines, streamed. */

@@ -9,6 +9,7 @@ import { ENV, envValue } from '../shared/env';
 import { Invalid } from '../shared/errors';
 import { logger } from '../shared/powertools';
 import { analyzeWindow, type AnalyzeResult, type DriftPorts } from './analyze';
+import { batchInputPorts, batchWindowSchema } from './batch';
 import { awsDriftPorts } from './store';
 import { sdkClientConfig } from '../shared/sdk';
 
@@ -21,11 +22,15 @@ export const analyzerEventSchema = z.strictObject({
   objectiveMetric: z.string().min(1).optional(),
   /** Fewer records than this in the window are too few to judge drift (the report says so; no DriftScore). @default DEFAULT_MIN_RECORDS */
   minRecords: z.number().int().min(0).optional(),
+  /** A batch model's scoring run: the window is the transform job's input (`batch.ts`), not endpoint capture. @default - endpoint capture */
+  batch: batchWindowSchema.optional(),
 });
 export type AnalyzerEvent = z.infer<typeof analyzerEventSchema>;
 
 export interface AnalyzerDeps {
   readonly ports: DriftPorts;
+  /** The bucket the ports read; a batch window's input must be in it. @default - batch windows are refused */
+  readonly bucket?: string;
   readonly now?: () => Date;
   readonly labelLookbackHours?: number;
   readonly maxLabels?: number;
@@ -42,10 +47,12 @@ export function createHandler(deps: AnalyzerDeps) {
     }
     const input = parsed.data;
     const windowEnd = input.windowEnd ? new Date(input.windowEnd) : (deps.now?.() ?? new Date());
+    const windowStart = new Date(windowEnd.getTime() - input.windowMinutes * 60_000);
+    const ports = input.batch ? batchInputPorts(deps.ports, input.batch, deps.bucket, windowStart) : deps.ports;
     return analyzeWindow(
       {
         model: input.model,
-        windowStart: new Date(windowEnd.getTime() - input.windowMinutes * 60_000),
+        windowStart,
         windowEnd,
         psiThreshold: input.psiThreshold,
         objectiveMetric: input.objectiveMetric,
@@ -53,7 +60,7 @@ export function createHandler(deps: AnalyzerDeps) {
         labelLookbackMs: (deps.labelLookbackHours ?? 24) * 3_600_000,
         maxLabels: deps.maxLabels ?? 1_000_000,
       },
-      deps.ports,
+      ports,
     );
   };
 }
@@ -69,6 +76,7 @@ export const analyzerEnvironmentSchema = z.object({
 /** The analyzer with its AWS ports, from the parsed environment. */
 export function handlerFromEnvironment(env: z.output<typeof analyzerEnvironmentSchema>) {
   return createHandler({
+    bucket: env[ENV.artifactsBucket],
     ports: awsDriftPorts({
       s3: new S3Client(sdkClientConfig()),
       documents: createDocumentClient(),

@@ -104,6 +104,10 @@ export function awsDriftPorts(options: AwsPortsOptions): DriftPorts {
       }
     },
 
+    async *objectsUnder(prefix) {
+      for await (const page of list(prefix)) for (const o of page.Contents ?? []) if (o.Key) yield o.Key;
+    },
+
     async *groundTruthObjects(model, from, to) {
       for (const hour of hours(from, to)) {
         for await (const page of list(`${artifactPrefixes.groundTruth(model)}${hour}`)) {

@@ -70,16 +70,23 @@ export interface ModelAlarms {
   readonly drift: cloudwatch.Alarm;
   /** The objective metric over labelled traffic beyond its threshold; absent when no threshold is known. */
   readonly quality?: cloudwatch.Alarm;
-  /** Endpoint 5XX errors. */
-  readonly errors: cloudwatch.Alarm;
-  /** Endpoint p99 model latency above `deployment.latencyAlarmMs`. */
-  readonly latency: cloudwatch.Alarm;
+  /** Endpoint 5XX errors; absent for batch models (no endpoint). */
+  readonly errors?: cloudwatch.Alarm;
+  /** Endpoint p99 model latency above `deployment.latencyAlarmMs`; absent for batch models. */
+  readonly latency?: cloudwatch.Alarm;
 }
+
+/**
+ * A batch model's drift windows are its scoring runs (the analyzer is invoked by the batch scoring
+ * state machine with the job's input, not on a schedule), so its drift alarm evaluates daily
+ * periods (the highest DriftScore of the day's runs) and keeps its state between runs.
+ */
+const BATCH_DRIFT_PERIOD = Duration.days(1);
 
 /**
  * Drift monitoring: an analyzer Lambda run per model on a schedule (EventBridge Scheduler,
  * every `drift.scheduleMinutes`), which compares the endpoint's captured traffic with the live
- * version's baseline and publishes `Caretaker` metrics (DriftScore, per-feature PSI/JS/KS,
+ * version's baseline (batch models: run by each scoring run on the job's input, no schedule) and publishes `Caretaker` metrics (DriftScore, per-feature PSI/JS/KS,
  * ModelQuality); per model a drift alarm, a model-quality alarm and endpoint 5XX/latency
  * alarms, all notifying the alerts topic and named `<alarmNamePrefix>-<model>-<kind>`; and one
  * ops dashboard.
@@ -88,6 +95,7 @@ export class DriftMonitor extends Construct {
   public readonly analyzer: CaretakerFunction;
   public readonly alarmNamePrefix: string;
   public readonly alarms: ReadonlyMap<string, ModelAlarms>;
+  /** Analyzer schedules of realtime and serverless models (batch models' scoring runs invoke the analyzer). */
   public readonly schedules: ReadonlyMap<string, scheduler.Schedule>;
   /** Role EventBridge Scheduler assumes to invoke the analyzer. */
   public readonly schedulerRole: iam.Role;
@@ -128,9 +136,9 @@ export class DriftMonitor extends Construct {
     const alarms = new Map<string, ModelAlarms>();
     const schedules = new Map<string, scheduler.Schedule>();
     for (const model of props.models) {
-      schedules.set(model.name, this.schedule(model, props.encryptionKey));
+      if (model.deployment.mode !== 'batch') schedules.set(model.name, this.schedule(model, props.encryptionKey));
       const modelAlarms = this.modelAlarms(model, prefix, endpointName(model.name), variantName, props.artifactsBucket.bucketName);
-      for (const alarm of Object.values(modelAlarms) as cloudwatch.Alarm[]) {
+      for (const alarm of alarmsOf(modelAlarms)) {
         alarm.addAlarmAction(alertAction);
         alarm.addOkAction(alertAction);
       }
@@ -149,7 +157,7 @@ export class DriftMonitor extends Construct {
 
   /** Every alarm of every model. */
   get allAlarms(): cloudwatch.Alarm[] {
-    return [...this.alarms.values()].flatMap((a) => Object.values(a) as cloudwatch.Alarm[]);
+    return [...this.alarms.values()].flatMap(alarmsOf);
   }
 
   /** `DriftScore` of a model: the largest feature PSI in a window. */
@@ -170,7 +178,9 @@ export class DriftMonitor extends Construct {
   private grantAnalyzerReads(props: DriftMonitorProps): void {
     const role = this.analyzer.role;
     const bucket = props.artifactsBucket;
-    const readable = ['capture/*', 'ground-truth/*', 'baselines/*'];
+    // Batch models' drift windows are their transform input (batch scoring's AnalyzeDrift).
+    const batchInputs = props.models.flatMap((m) => (m.deployment.mode === 'batch' ? [`${m.deployment.inputPrefix ?? artifactPrefixes.batchInput(m.name)}*`] : []));
+    const readable = ['capture/*', 'ground-truth/*', 'baselines/*', ...batchInputs];
     role.addToPolicy(
       new iam.PolicyStatement({
         actions: ['s3:GetObject'],
@@ -181,7 +191,7 @@ export class DriftMonitor extends Construct {
       new iam.PolicyStatement({
         actions: ['s3:ListBucket'],
         resources: [bucket.bucketArn],
-        conditions: { StringLike: { 's3:prefix': ['capture/*', 'ground-truth/*'] } },
+        conditions: { StringLike: { 's3:prefix': ['capture/*', 'ground-truth/*', ...batchInputs] } },
       }),
     );
     bucket.encryptionKey?.grantDecrypt(role);
@@ -204,7 +214,7 @@ export class DriftMonitor extends Construct {
       },
       ...readable.map((p) => ({
         id: `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/${p}]`,
-        reason: `The analyzer reads objects SageMaker and the API name at run time; the wildcard is confined to the ${p.slice(0, -2)} prefix of the artifacts bucket.`,
+        reason: `The analyzer reads objects SageMaker, the API or a batch model's producers name at run time; the wildcard is confined to the ${p.slice(0, -2)} prefix of the artifacts bucket.`,
       })),
     );
   }
@@ -233,7 +243,8 @@ export class DriftMonitor extends Construct {
 
   private modelAlarms(model: ModelConfig, prefix: string, endpointName: string, variantName: string, bucketName: string): ModelAlarms {
     const name = model.name;
-    const period = Duration.minutes(model.drift.scheduleMinutes);
+    const batch = model.deployment.mode === 'batch';
+    const period = batch ? BATCH_DRIFT_PERIOD : Duration.minutes(model.drift.scheduleMinutes);
     const drift = new cloudwatch.Alarm(this, `DriftAlarm-${name}`, {
       alarmName: `${prefix}-${name}-drift`,
       alarmDescription: `Input drift of ${name}: the largest feature PSI stayed above ${model.drift.psiThreshold} for ${model.drift.evaluationPeriods} windows. A retraining run is requested. Report of the newest window: s3://${bucketName}/${driftReportKeys.latest(name)} names its report.html (every window: s3://${bucketName}/${artifactPrefixes.reports(name)}<window>/). Runbook: ${RUNBOOK.drift}`,
@@ -241,13 +252,14 @@ export class DriftMonitor extends Construct {
       threshold: model.drift.psiThreshold,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
       evaluationPeriods: model.drift.evaluationPeriods,
-      // No captured traffic is not drift.
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      // No captured traffic is not drift; a day without a batch scoring run leaves the state as it was.
+      treatMissingData: batch ? cloudwatch.TreatMissingData.IGNORE : cloudwatch.TreatMissingData.NOT_BREACHING,
     });
 
     let quality: cloudwatch.Alarm | undefined;
     const threshold = qualityThreshold(model);
-    if (threshold !== undefined && qualityMetricFor(model.objective.metricName) !== undefined) {
+    // Batch input carries no inference ids to join labels on: no quality metric, no quality alarm.
+    if (!batch && threshold !== undefined && qualityMetricFor(model.objective.metricName) !== undefined) {
       const maximize = model.objective.direction === 'maximize';
       quality = new cloudwatch.Alarm(this, `QualityAlarm-${name}`, {
         alarmName: `${prefix}-${name}-quality`,
@@ -262,6 +274,7 @@ export class DriftMonitor extends Construct {
       });
     }
 
+    if (batch) return { drift, ...(quality ? { quality } : {}) };
     const endpoint = { EndpointName: endpointName, VariantName: variantName };
     const errors = new cloudwatch.Alarm(this, `ErrorsAlarm-${name}`, {
       alarmName: `${prefix}-${name}-5xx`,
@@ -303,6 +316,7 @@ export class DriftMonitor extends Construct {
     const models = props.models;
     const dashboard = new cloudwatch.Dashboard(this, 'Dashboard', { defaultInterval: Duration.days(1) });
     const perModel = (make: (model: ModelConfig) => cloudwatch.IMetric) => models.map(make);
+    const endpointModels = models.filter((m) => m.deployment.mode !== 'batch');
     const endpointMetric = (model: string, metricName: string, statistic: string) =>
       new cloudwatch.Metric({
         namespace: 'AWS/SageMaker',
@@ -374,13 +388,13 @@ export class DriftMonitor extends Construct {
     dashboard.addWidgets(
       new cloudwatch.GraphWidget({
         title: 'Endpoint invocations and 5XX errors',
-        left: perModel((m) => endpointMetric(m.name, 'Invocations', cloudwatch.Stats.SUM)),
-        right: perModel((m) => endpointMetric(m.name, 'Invocation5XXErrors', cloudwatch.Stats.SUM)),
+        left: endpointModels.map((m) => endpointMetric(m.name, 'Invocations', cloudwatch.Stats.SUM)),
+        right: endpointModels.map((m) => endpointMetric(m.name, 'Invocation5XXErrors', cloudwatch.Stats.SUM)),
         width: 12,
       }),
       new cloudwatch.GraphWidget({
         title: 'Endpoint p99 model latency (µs)',
-        left: perModel((m) => endpointMetric(m.name, 'ModelLatency', cloudwatch.Stats.p(99))),
+        left: endpointModels.map((m) => endpointMetric(m.name, 'ModelLatency', cloudwatch.Stats.p(99))),
         width: 12,
       }),
     );
@@ -413,4 +427,9 @@ export function qualityThreshold(model: ModelConfig): number | undefined {
   if (model.drift.qualityThreshold !== undefined) return model.drift.qualityThreshold;
   const bound = model.gate.thresholds[model.objective.metricName];
   return model.objective.direction === 'maximize' ? bound?.min : bound?.max;
+}
+
+/** A model's alarms that exist (batch models have no endpoint or quality alarms). */
+function alarmsOf(alarms: ModelAlarms): cloudwatch.Alarm[] {
+  return [alarms.drift, alarms.quality, alarms.errors, alarms.latency].filter((alarm): alarm is cloudwatch.Alarm => alarm !== undefined);
 }

@@ -227,7 +227,7 @@ describe('RetrainingTrigger', () => {
     const names = (alarm: cloudwatch.Alarm) => stack.resolve((alarm.node.defaultChild as cloudwatch.CfnAlarm).alarmName) as unknown;
     expect(pattern.asArray()).toEqual(expect.arrayContaining([names(alarms.drift)]));
     if (alarms.quality) expect(pattern.asArray()).toContainEqual(names(alarms.quality));
-    expect(pattern.asArray()).not.toContainEqual(names(alarms.errors));
-    expect(pattern.asArray()).not.toContainEqual(names(alarms.latency));
+    expect(pattern.asArray()).not.toContainEqual(names(alarms.errors!));
+    expect(pattern.asArray()).not.toContainEqual(names(alarms.latency!));
   });
 });
