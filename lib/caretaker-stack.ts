@@ -5,6 +5,7 @@ import * as cognito from 'aws-cdk-lib/aws-cognito';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import type { Construct } from 'constructs';
 import type { CaretakerConfig } from './config';
+import { BatchScoring } from './constructs/batch-scoring';
 import { DriftMonitor } from './constructs/drift-monitor';
 import { MetadataTable } from './constructs/metadata-table';
 import { Notifications } from './constructs/notifications';
@@ -60,6 +61,8 @@ export class CaretakerStack extends Stack {
   public readonly api: RegistryApi;
   /** Drift analyzer, its schedules, the per-model alarms and the ops dashboard. */
   public readonly drift: DriftMonitor;
+  /** Scheduled Batch Transform scoring of `deployment.mode: "batch"` models (issue 18). Unset when no model is batch. */
+  public readonly batchScoring?: BatchScoring;
   /** Registry events on EventBridge (source `caretaker`), from the table stream, with their schemas. */
   public readonly events: RegistryEvents;
   /** `notifications.webhooks`: rules → API destinations with connections, retries and a DLQ each. */
@@ -163,6 +166,24 @@ export class CaretakerStack extends Stack {
       removalPolicy,
     });
     new CfnOutput(this, 'DriftDashboardName', { value: this.drift.dashboard.dashboardName });
+
+    // --- batch scoring (issue 18) ---
+    if (config.models.some((model) => model.deployment.mode === 'batch')) {
+      this.batchScoring = new BatchScoring(this, 'BatchScoring', {
+        models: config.models,
+        steps: this.pipeline.steps.function,
+        analyzer: this.drift.analyzer.function,
+        sagemakerRole: this.pipeline.sagemakerRole,
+        settings: this.pipeline.settings,
+        settingsParameterPrefix: this.pipeline.settingsParameterPrefix,
+        artifactsBucket: this.artifacts.bucket,
+        encryptionKey: this.key,
+        alertsTopic: this.notifications.alerts,
+        resourcePrefix: this.pipeline.resourcePrefix,
+        removalPolicy,
+      });
+      new CfnOutput(this, 'BatchScoringArn', { value: this.batchScoring.stateMachine.stateMachineArn });
+    }
 
     // --- registry events (issue 16) ---
     this.events = new RegistryEvents(this, 'Events', {

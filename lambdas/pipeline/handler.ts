@@ -4,7 +4,7 @@
  * ports built once per process, and turns transient AWS errors into `Caretaker.Unavailable`
  * (which the state machine retries with backoff).
  */
-import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import * as z from 'zod';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -39,6 +39,10 @@ import {
   startRollbackInput,
   startRun,
   startRunInput,
+  startScoring,
+  startScoringInput,
+  recordScoring,
+  recordScoringInput,
   type StepPorts,
 } from './steps';
 import { DeploymentLeases } from './deployment-lease';
@@ -58,6 +62,8 @@ export const stepInput = z.discriminatedUnion('step', [
   buildBaselineInput,
   baselineFailedInput,
   finishRunInput,
+  startScoringInput,
+  recordScoringInput,
 ]);
 export type StepInput = z.infer<typeof stepInput>;
 
@@ -87,6 +93,10 @@ export async function runStep(input: StepInput, ports: StepPorts): Promise<unkno
       return baselineFailed(input, ports);
     case 'finishRun':
       return finishRun(input, ports);
+    case 'startScoring':
+      return startScoring(input, ports);
+    case 'recordScoring':
+      return recordScoring(input, ports);
   }
 }
 
@@ -133,6 +143,11 @@ export function createPorts(options: PortOptions): StepPorts {
   const dynamo = options.dynamo ?? createDocumentClient();
   const store = new PipelineStore(dynamo, options.tableName);
   const s3 = options.s3 ?? new S3Client(sdkClientConfig());
+  const location = (uri: string) => {
+    const match = /^s3:\/\/([^/]+)\/(.+)$/.exec(uri);
+    if (!match) throw new Invalid(`not an S3 URI: ${uri}`);
+    return { Bucket: match[1], Key: match[2] };
+  };
   const sns = options.sns ?? new SNSClient(sdkClientConfig());
   const datasets: DatasetPorts = { s3, db: dynamo, tableName: options.tableName, bucket: options.datasetsBucket, catalog: options.catalog };
   // The datasets part's lineage: idempotent, and only ever pointing at a version that passed validation.
@@ -153,10 +168,11 @@ export function createPorts(options: PortOptions): StepPorts {
     artifactsBucket: options.artifactsBucket,
     now: () => new Date(),
     readJson: async (uri) => {
-      const match = /^s3:\/\/([^/]+)\/(.+)$/.exec(uri);
-      if (!match) throw new Invalid(`not an S3 URI: ${uri}`);
-      const object = await s3.send(new GetObjectCommand({ Bucket: match[1], Key: match[2] }));
+      const object = await s3.send(new GetObjectCommand(location(uri)));
       return JSON.parse((await object.Body?.transformToString()) ?? 'null') as unknown;
+    },
+    writeJson: async (uri, value) => {
+      await s3.send(new PutObjectCommand({ ...location(uri), Body: JSON.stringify(value), ContentType: 'application/json' }));
     },
     publishApproval: async ({ subject, body }) => {
       await sns.send(new PublishCommand({ TopicArn: options.approvalsTopicArn, Subject: subject, Message: body }));

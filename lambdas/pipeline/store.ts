@@ -256,6 +256,7 @@ export class PipelineStore {
             deployedAt: at,
             endpointConfigName: input.endpointConfigName,
             endpointName: input.endpointName,
+            modelName: input.modelName,
             baselineUri: input.baselineUri,
             trainingDataUri: input.trainingDataUri,
             ...(input.note === undefined ? {} : { liveNote: input.note }),

@@ -184,6 +184,8 @@ export interface ModelVersionRecord {
   /** Whether the decision still has to reach the waiting task (see `DELIVERY_STATES`). */
   readonly deliveryState?: DeliveryState;
   readonly endpointConfigName?: string;
+  /** The SageMaker model its deployment created (batch models' scoring runs transform with it). */
+  readonly modelName?: string;
   readonly deployedAt?: string;
   /** The run deploying it (DEPLOYING only). */
   readonly deployingRunId?: string;

@@ -14,6 +14,7 @@
  * - `reports/<model>/<window>/`       the drift analyzer's report of one window (report.json, report.html)
  * - `batch/<model>/input/`            what a batch model's transform jobs score (deployment.inputPrefix's default)
  * - `batch/<model>/output/<job>/`     each transform job's output, `<input key>.out` per input object (outputPrefix's default)
+ * - `batch/<model>/output/latest.json` names the newest scheduled scoring run that succeeded (moved only on success)
  *
  * Datasets bucket:
  * - `datasets/<dataset>/`             objects a dataset version is registered from
@@ -29,6 +30,19 @@ export const artifactPrefixes = {
   trainingInput: (model: string, runId: string) => `models/${model}/${runId}/input/`,
   batchInput: (model: string) => `batch/${model}/input/`,
   batchOutput: (model: string) => `batch/${model}/output/`,
+} as const;
+
+/**
+ * A batch model's scoring outputs under its output location (`s3://<artifacts>/<outputPrefix>`):
+ * each transform job writes into its own folder, and `latest.json` names the newest run that
+ * succeeded. The pointer is moved only after a job completed, so a failed run leaves every
+ * earlier output, and the pointer, where they were.
+ */
+export const batchOutputs = {
+  /** `<outputUri><job>/`: one transform job's S3OutputPath. */
+  run: (outputUri: string, job: string) => `${outputUri}${job}/`,
+  /** `<outputUri>latest.json`: the pointer to the newest successful run. */
+  latest: (outputUri: string) => `${outputUri}latest.json`,
 } as const;
 
 export const datasetPrefix = (dataset: string) => `datasets/${dataset}/`;

@@ -13,7 +13,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import { datasetCatalogFromConfig } from '../dataset-catalog';
-import { datasetPrefix } from '../../lambdas/shared/layout';
+import { artifactPrefixes, datasetPrefix } from '../../lambdas/shared/layout';
 import { ENV } from '../../lambdas/shared/env';
 
 /** `datasets` (from `datasets/<dataset>/`): the dataset bucket area jobs may read. */
@@ -90,6 +90,8 @@ export class TrainingPipeline extends Construct {
   public readonly failedExecutionsAlarm: cloudwatch.Alarm;
   /** Prefix of every SageMaker resource the pipeline creates. */
   public readonly resourcePrefix: string;
+  /** SSM parameters `<settingsParameterPrefix>/<model>` hold each model's settings (read by the pipeline and by batch scoring). */
+  public readonly settingsParameterPrefix: string;
   /**
    * The state machine's top-level TimeoutSeconds: the largest execution bound of the configured
    * models (lib/execution-bound.ts). Retraining leases are derived from it.
@@ -104,14 +106,6 @@ export class TrainingPipeline extends Construct {
       throw new Error(`TrainingPipeline resourcePrefix must be 2–12 lowercase letters and digits, starting with a letter; got "${resourcePrefix}"`);
     }
     if (props.models.length === 0) throw new Error('TrainingPipeline models must list at least one model');
-    const batch = props.models.filter((model) => model.deployment.mode === 'batch');
-    if (batch.length > 0) {
-      // The ASL's transform path runs offline (ScoreWithTransform); scheduled scoring, the drift window
-      // from transform input, and the transform jobs' IAM are not in this release.
-      throw new Error(
-        `TrainingPipeline models ${batch.map((m) => m.name).join(', ')}: deployment.mode "batch" is not deployed by this release (no scheduled scoring, drift window or transform IAM yet); use "realtime" or "serverless"`,
-      );
-    }
     this.resourcePrefix = resourcePrefix;
     this.executionTimeout = Duration.seconds(Math.max(...props.models.map((model) => executionBoundOf(model).seconds)));
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
@@ -174,9 +168,11 @@ export class TrainingPipeline extends Construct {
     const settings: Record<string, ssm.StringParameter> = {};
     const rollbackAlarms: Record<string, cloudwatch.Alarm[]> = {};
     const settingsPrefix = `/caretaker/${stack.stackName}/pipeline/models`;
+    this.settingsParameterPrefix = settingsPrefix;
     for (const model of props.models) {
       const endpointName = this.endpointName(model.name);
-      rollbackAlarms[model.name] = this.createRollbackAlarms(model, endpointName);
+      // Batch models have no endpoint to roll back.
+      rollbackAlarms[model.name] = model.deployment.mode === 'batch' ? [] : this.createRollbackAlarms(model, endpointName);
       // SageMaker's own images by name (sagemaker-xgboost:1.7-1) become the region's URI here.
       const images = {
         trainingImageUri: resolveImageUri(this, model.trainingImageUri, `models[${model.name}].trainingImageUri`),
@@ -204,7 +200,7 @@ export class TrainingPipeline extends Construct {
     this.rollbackAlarms = rollbackAlarms;
     // SageMaker reads the auto-rollback alarms during a blue/green update.
     const alarmArns = Object.values(rollbackAlarms).flatMap((alarms) => alarms.map((alarm) => alarm.alarmArn));
-    this.sagemakerRole.addToPolicy(new iam.PolicyStatement({ actions: ['cloudwatch:DescribeAlarms'], resources: alarmArns }));
+    if (alarmArns.length > 0) this.sagemakerRole.addToPolicy(new iam.PolicyStatement({ actions: ['cloudwatch:DescribeAlarms'], resources: alarmArns }));
 
     this.role = new iam.Role(this, 'Role', {
       assumedBy: new iam.ServicePrincipal('states.amazonaws.com'),
@@ -287,7 +283,14 @@ export class TrainingPipeline extends Construct {
     allow(['s3:GetObject', 's3:PutObject'], [artifactsBucket.arnForObjects('models/*')]);
     // Evaluation reports and endpoint data capture are only written.
     allow(['s3:PutObject'], [artifactsBucket.arnForObjects('evaluations/*'), artifactsBucket.arnForObjects('capture/*')]);
-    allow(['s3:ListBucket'], [artifactsBucket.bucketArn], { StringLike: { 's3:prefix': ['checkpoints/*', 'models/*'] } });
+    // Batch Transform jobs (deploy path and scheduled scoring) read each batch model's input prefix and
+    // write under its output prefix, nothing else.
+    const batch = batchPrefixes(props.models);
+    if (batch.inputs.length > 0) {
+      allow(['s3:GetObject'], batch.inputs.map((p) => artifactsBucket.arnForObjects(`${p}*`)));
+      allow(['s3:PutObject'], batch.outputs.map((p) => artifactsBucket.arnForObjects(`${p}*`)));
+    }
+    allow(['s3:ListBucket'], [artifactsBucket.bucketArn], { StringLike: { 's3:prefix': ['checkpoints/*', 'models/*', ...batch.inputs.map((p) => `${p}*`)] } });
     allow(['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:DescribeKey'], [props.encryptionKey.keyArn]);
     role.addToPolicy(
       new iam.PolicyStatement({
@@ -385,11 +388,12 @@ export class TrainingPipeline extends Construct {
       resources: [sagemakerArn('endpoint'), sagemakerArn('endpoint-config')],
     });
     add({ actions: ['sagemaker:DescribeEndpoint'], resources: [sagemakerArn('endpoint')] });
-    // UpdateEndpoint validates the auto-rollback alarms it is given.
-    add({
-      actions: ['cloudwatch:DescribeAlarms'],
-      resources: Object.values(this.rollbackAlarms).flatMap((alarms) => alarms.map((alarm) => alarm.alarmArn)),
-    });
+    // UpdateEndpoint validates the auto-rollback alarms it is given (batch models have none).
+    const rollbackAlarmArns = Object.values(this.rollbackAlarms).flatMap((alarms) => alarms.map((alarm) => alarm.alarmArn));
+    if (rollbackAlarmArns.length > 0) add({ actions: ['cloudwatch:DescribeAlarms'], resources: rollbackAlarmArns });
+    const batch = props.models.some((model) => model.deployment.mode === 'batch');
+    // ScoreWithTransform (.sync): a batch model's deployment scores with a transform job.
+    if (batch) grantTransformJobs(this.role, sagemakerArn);
     // Every create above carries Tags; `.sync` lists a job's tags while it polls.
     add({
       actions: ['sagemaker:AddTags', 'sagemaker:ListTags'],
@@ -431,7 +435,7 @@ export class TrainingPipeline extends Construct {
     const sagemakerResource = (type: string) => `Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:${type}/${prefix}-*`;
 
     Validations.of(this.role).acknowledge(
-      ...['training-job', 'processing-job', 'model', 'endpoint-config', 'endpoint'].map((type) => ({
+      ...['training-job', 'processing-job', 'model', 'endpoint-config', 'endpoint', 'transform-job'].map((type) => ({
         id: `AwsSolutions-IAM5[${sagemakerResource(type)}]`,
         reason: `Run-scoped ${type} names are made at run time; the wildcard is confined to the pipeline's "${prefix}-" prefix.`,
       })),
@@ -456,6 +460,13 @@ export class TrainingPipeline extends Construct {
         id: objects(bucket, area),
         reason: `Object keys are per model and run; the wildcard is confined to the ${area}/ prefix: ${what}.`,
       })),
+      ...(() => {
+        const batch = batchPrefixes(props.models);
+        return [
+          ...batch.inputs.map((p) => ({ id: `AwsSolutions-IAM5[Resource::${nagArn(props.artifactsBucket.bucketArn)}/${p}*]`, reason: `Batch Transform reads every object a batch model's producers put under its input prefix ${p} (read only).` })),
+          ...batch.outputs.map((p) => ({ id: `AwsSolutions-IAM5[Resource::${nagArn(props.artifactsBucket.bucketArn)}/${p}*]`, reason: `Batch Transform writes <input key>.out objects into one folder per job under the output prefix ${p} (write only).` })),
+        ];
+      })(),
       {
         id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:/aws/sagemaker/*]',
         reason: 'SageMaker jobs and endpoints log to log groups it names under /aws/sagemaker/.',
@@ -479,4 +490,38 @@ export class TrainingPipeline extends Construct {
       },
     );
   }
+}
+
+/** The input and output prefixes of the batch models (config or `batch/<model>/…` defaults), each ending in `/`. */
+export function batchPrefixes(models: readonly ModelConfig[]): { inputs: string[]; outputs: string[] } {
+  const inputs: string[] = [];
+  const outputs: string[] = [];
+  for (const model of models) {
+    if (model.deployment.mode !== 'batch') continue;
+    inputs.push(model.deployment.inputPrefix ?? artifactPrefixes.batchInput(model.name));
+    outputs.push(model.deployment.outputPrefix ?? artifactPrefixes.batchOutput(model.name));
+  }
+  return { inputs, outputs };
+}
+
+/**
+ * What a state that runs `createTransformJob.sync` needs, as CDK's SageMakerCreateTransformJob with
+ * RUN_JOB grants it, scoped to the pipeline's names: create, describe (the poll) and stop (a
+ * timed-out or aborted execution stops its job), tags on the job, and the managed EventBridge
+ * rule Step Functions creates for `.sync` on transform jobs.
+ */
+export function grantTransformJobs(role: iam.IRole, sagemakerArn: (type: string) => string): void {
+  const stack = Stack.of(role);
+  role.addToPrincipalPolicy(
+    new iam.PolicyStatement({
+      actions: ['sagemaker:CreateTransformJob', 'sagemaker:DescribeTransformJob', 'sagemaker:StopTransformJob', 'sagemaker:AddTags', 'sagemaker:ListTags'],
+      resources: [sagemakerArn('transform-job')],
+    }),
+  );
+  role.addToPrincipalPolicy(
+    new iam.PolicyStatement({
+      actions: ['events:PutTargets', 'events:PutRule', 'events:DescribeRule'],
+      resources: [stack.formatArn({ service: 'events', resource: 'rule', resourceName: 'StepFunctionsGetEventsForSageMakerTransformJobsRule' })],
+    }),
+  );
 }

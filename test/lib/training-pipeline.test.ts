@@ -278,9 +278,18 @@ describe('renderModelSettings', () => {
     expect(() => renderModelSettings(batch.models[0]!, names)).toThrow(/model churn: deployment\.mode "batch" needs the artifacts bucket's name/);
   });
 
-  it('refuses to synthesize a batch model until scheduled scoring, its drift window and the transform IAM land, naming the model', () => {
+  it('synthesizes a stack whose only model is batch: no rollback alarms, no DescribeAlarms grant, transform jobs granted to the pipeline role', () => {
     const input = exampleConfigInput();
-    const config = parseConfig({ ...input, models: [{ ...input.models[0]!, deployment: { mode: 'batch', onNewData: true } }] });
-    expect(() => synthCaretaker({ config })).toThrow(/models churn: deployment\.mode "batch" is not deployed by this release/);
+    const config = parseConfig({ ...input, models: [{ ...input.models[0]!, deployment: { mode: 'batch', schedule: 'cron(0 2 * * ? *)' } }] });
+    const { stack, template } = synthCaretaker({ config });
+    expect(stack.pipeline.rollbackAlarms.churn).toEqual([]);
+    const policyOf = (role: { node: { defaultChild?: unknown } }) => {
+      const roleId = stack.getLogicalId(role.node.defaultChild as never);
+      return JSON.stringify(Object.values(template.findResources('AWS::IAM::Policy')).filter((p) => JSON.stringify(p).includes(`"Ref":"${roleId}"`)));
+    };
+    expect(policyOf(stack.pipeline.role)).not.toContain('cloudwatch:DescribeAlarms');
+    expect(policyOf(stack.pipeline.sagemakerRole)).not.toContain('cloudwatch:DescribeAlarms');
+    expect(policyOf(stack.pipeline.role)).toContain('StepFunctionsGetEventsForSageMakerTransformJobsRule');
+    expect(stack.batchScoring?.schedules.has('churn')).toBe(true);
   });
 });

@@ -10,3 +10,4 @@ export * from './evaluation';
 export * from './approval';
 export * from './deployment';
 export * from './rollback';
+export * from './scoring';

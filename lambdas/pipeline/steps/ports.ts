@@ -56,6 +56,8 @@ export interface StepPorts {
   readonly baselines: BaselinePort;
   /** Reads a JSON object from `s3://bucket/key`. */
   readonly readJson: (s3Uri: string) => Promise<unknown>;
+  /** Writes a JSON object to `s3://bucket/key` (a batch model's scoring pointer). */
+  readonly writeJson: (s3Uri: string, value: unknown) => Promise<void>;
   /** Publishes to the approvals topic. */
   readonly publishApproval: (message: { readonly subject: string; readonly body: string }) => Promise<void>;
   readonly artifactsBucket: string;
