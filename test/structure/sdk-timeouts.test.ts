@@ -37,9 +37,9 @@ describe('SDK client timeouts', () => {
 
   it('every SDK client in lambdas/ is built with sdkClientConfig', () => {
     const constructions = files.flatMap((path) => clientConstructions(path).map((c) => ({ path, ...c })));
-    // The walk finds the clients that exist (DynamoDB, S3, SFN, SQS, SNS, CloudWatch, EventBridge).
+    // The walk finds the clients that exist (DynamoDB, S3, SFN, SQS, SNS, CloudWatch, EventBridge, SageMaker for the releaser's DescribeEndpoint).
     expect(new Set(constructions.map((c) => c.client))).toEqual(
-      new Set(['DynamoDBClient', 'S3Client', 'SFNClient', 'SQSClient', 'SNSClient', 'CloudWatchClient', 'EventBridgeClient']),
+      new Set(['DynamoDBClient', 'S3Client', 'SFNClient', 'SQSClient', 'SNSClient', 'CloudWatchClient', 'EventBridgeClient', 'SageMakerClient']),
     );
     const without = constructions.filter((c) => !c.config.includes('sdkClientConfig('));
     expect(without.map((c) => `${c.path}:${c.line} new ${c.client}(${c.config})`)).toEqual([]);
