@@ -22,6 +22,9 @@ import type { DeploymentConfig } from '../../lib/config';
 import { renderModelSettings } from '../../lib/pipeline-settings';
 import { sendTaskFailure, sendTaskSuccess, type LocalExecution } from '../../local/stepfunctions/runner';
 import { LOCAL_SUBSTITUTIONS, runTrainingPipeline } from '../../local/stepfunctions/training-pipeline';
+import { runBatchScoring } from '../../local/stepfunctions/batch-scoring';
+import { createHandler as createAnalyzer } from '../../lambdas/drift/handler';
+import { awsDriftPorts } from '../../lambdas/drift/store';
 import { ScriptedSageMaker, type EndpointState, type ScriptedSageMakerOptions } from '../fixtures/sagemaker';
 import { motoClientConfig, uniqueName } from './aws';
 import { exampleConfig } from './stack';
@@ -211,6 +214,62 @@ export class PipelineWorld {
       { kind: 'rollback', ...request },
     );
     return { ...result, runId: request.deploymentId, request };
+  }
+
+  /** This model's `deployment` from now on, without running anything (as a config change before the first run). */
+  useDeployment(model: string, deployment: DeploymentConfig): void {
+    this.deployments.set(model, deployment);
+  }
+
+  /**
+   * One batch scoring run (`state-machines/batch-scoring.asl.json`) of `model`, started as its
+   * schedule starts it: the real steps Lambda and drift analyzer (against moto), scripted Batch Transform.
+   */
+  async score(scenario: {
+    readonly model: string;
+    readonly dataset: string;
+    readonly transform?: ScenarioOptions['transform'];
+    readonly score?: ScenarioOptions['score'];
+    readonly drift?: { readonly psiThreshold: number; readonly minRecords: number };
+  }) {
+    const { model, dataset } = scenario;
+    const sagemaker = new ScriptedSageMaker({ evaluation: { candidate: {} }, transform: scenario.transform, score: scenario.score, s3: this.s3, endpoints: this.endpoints });
+    const alerts: { Subject?: string; Message: unknown }[] = [];
+    const analyses: unknown[] = [];
+    const metrics: Record<string, unknown>[] = [];
+    const { catalog } = this.datasetsOf(model, dataset);
+    const steps = createHandler(
+      createPorts({ tableName: this.tableName, approvalsTopicArn: 'unused', artifactsBucket: this.artifactsBucket, datasetsBucket: this.datasetsBucket, catalog, dynamo: this.dynamo, s3: this.s3 }),
+    );
+    const analyzer = createAnalyzer({
+      bucket: this.artifactsBucket,
+      ports: awsDriftPorts({
+        s3: this.s3,
+        documents: this.dynamo,
+        bucket: this.artifactsBucket,
+        tableName: this.tableName,
+        emit: (document) => metrics.push(JSON.parse(document) as Record<string, unknown>),
+        log: () => undefined,
+      }),
+    });
+    const execution = await runBatchScoring(
+      {
+        steps,
+        analyzer: async (payload) => {
+          const result = await analyzer(payload);
+          analyses.push(result);
+          return result;
+        },
+        settings: { [model]: this.settingsOf(model, dataset) },
+        createTransformJob: (request) => sagemaker.createTransformJob(request),
+        publishAlert: (request) => {
+          alerts.push(request);
+          return Promise.resolve();
+        },
+      },
+      { model, trigger: 'schedule', drift: scenario.drift ?? { psiThreshold: 0.2, minRecords: 10 } },
+    );
+    return { execution, sagemaker, alerts, analyses, metrics };
   }
 
   private datasetsOf(model: string, dataset: string): { catalog: DatasetCatalog; datasets: DatasetPorts } {

@@ -69,15 +69,16 @@ const latestSchema = z.looseObject({ completedAt: z.string() });
 
 function isoOf(time: number | string | undefined, fallback: Date): string {
   if (time === undefined) return fallback.toISOString();
-  // `.sync` returns SageMaker's timestamps as epoch seconds.
-  return new Date(typeof time === 'number' ? time * 1000 : time).toISOString();
+  if (typeof time === 'string') return new Date(time).toISOString();
+  // A number is epoch seconds (the SDK's JSON) or milliseconds; 10^11 s is the year 5138.
+  return new Date(time > 1e11 ? time : time * 1000).toISOString();
 }
 
 /**
  * Moves `<outputUri>latest.json` to this run's folder, unless the pointer already names a run
  * that completed later (an on-new-data run and a scheduled one may overlap): it only moves forward.
  */
-export async function recordScoring(input: z.infer<typeof recordScoringInput>, ports: StepPorts): Promise<LatestScoring> {
+export async function recordScoring(input: z.infer<typeof recordScoringInput>, ports: StepPorts): Promise<LatestScoring & { readonly moved: boolean }> {
   const completedAt = isoOf(input.job.TransformEndTime, ports.now());
   const latest: LatestScoring = {
     model: input.model,
@@ -89,9 +90,9 @@ export async function recordScoring(input: z.infer<typeof recordScoringInput>, p
   };
   const pointer = batchOutputs.latest(input.outputUri);
   const current = await readPointer(ports, pointer);
-  if (current !== undefined && current.completedAt > completedAt) return current as unknown as LatestScoring;
+  if (current !== undefined && current.completedAt > completedAt) return { ...latest, moved: false };
   await ports.writeJson(pointer, latest);
-  return latest;
+  return { ...latest, moved: true };
 }
 
 async function readPointer(ports: StepPorts, uri: string): Promise<z.infer<typeof latestSchema> | undefined> {
