@@ -121,6 +121,7 @@ async function main(): Promise<void> {
           groundTruth: { put: () => Promise.resolve({ key: 'unused' }) },
           metrics: { driftMetrics: () => Promise.reject(new Error('not benchmarked')), alarm: () => Promise.resolve(undefined) },
           evaluations: { read: () => Promise.resolve(undefined) },
+          driftReports: { listWindows: () => Promise.reject(new Error('not benchmarked')), read: () => Promise.resolve(undefined) },
           clock: { now: () => new Date() },
           newId: () => `bench-${++ids}`,
         },

@@ -4,13 +4,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import { type CloudWatchClient, DescribeAlarmsCommand, GetMetricDataCommand, ListMetricsCommand, type MetricDataQuery } from '@aws-sdk/client-cloudwatch';
-import { GetObjectCommand, NoSuchKey, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command, NoSuchKey, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { SendTaskFailureCommand, SendTaskSuccessCommand, type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { approvalOutput, rejectionFailure, type ApprovalOutput, type RejectionCause } from '../shared/approval';
 import { retrainingRequestSchema } from '../shared/contracts';
 import { Unavailable } from '../shared/errors';
-import { artifactPrefixes } from '../shared/layout';
+import { artifactPrefixes, driftReportKeys } from '../shared/layout';
 import { DRIFT_DIMENSIONS, DRIFT_METRICS, METRICS_NAMESPACE } from '../shared/metrics';
 import {
   type AlarmStatus,
@@ -20,6 +20,7 @@ import {
   type MetricsReader,
   type ApprovalCallbacks,
   type DeploymentStarter,
+  type DriftReports,
   type GroundTruthStore,
   type RetrainingQueue,
   type RollbackRequest,
@@ -145,7 +146,7 @@ const EMPTY_SERIES: MetricSeries = { timestamps: [], values: [] };
  * The drift analyzer's metrics from CloudWatch: ListMetrics finds the model's features (the
  * `Feature` dimension of `PSI`), one GetMetricData call (paged by NextToken) reads every series
  * at the requested period, and DescribeAlarms reads the drift alarm. GetMetricData returns
- * newest first by default (ScanBy TimestampDescending); series are returned oldest first.
+ * newest first by default (ScanBy TimestampDescending); asked for TimestampAscending, oldest first.
  */
 export class CloudWatchMetricsReader implements MetricsReader {
   constructor(private readonly client: CloudWatchClient) {}
@@ -201,7 +202,10 @@ export class CloudWatchMetricsReader implements MetricsReader {
       }
       nextToken = page.NextToken;
     } while (nextToken);
-    const of = (id: string): MetricSeries => sortSeries(series.get(id) ?? EMPTY_SERIES);
+    // ScanBy TimestampAscending: "returns the oldest data first and paginates in that order"
+    // (GetMetricData, CloudWatch API Reference; moto's get_metric_data honours it too), so the
+    // pages, appended in turn, are each series oldest first.
+    const of = (id: string): MetricSeries => series.get(id) ?? EMPTY_SERIES;
     return {
       driftScore: of('m0'),
       modelQuality: of('m1'),
@@ -239,12 +243,7 @@ export class CloudWatchMetricsReader implements MetricsReader {
   }
 }
 
-function sortSeries(series: MetricSeries): MetricSeries {
-  const order = series.timestamps.map((_, index) => index).sort((a, b) => (series.timestamps[a] ?? '').localeCompare(series.timestamps[b] ?? ''));
-  return { timestamps: order.map((i) => series.timestamps[i] ?? ''), values: order.map((i) => series.values[i] ?? 0) };
-}
-
-/** Evaluation reports by `s3://bucket/key` URI; a missing object is `undefined`, not an error. */
+/** JSON objects (evaluation reports, drift reports) by `s3://bucket/key` URI; a missing object is `undefined`, not an error. */
 export class S3EvaluationReports implements EvaluationReports {
   constructor(private readonly client: S3Client) {}
 
@@ -259,5 +258,45 @@ export class S3EvaluationReports implements EvaluationReports {
       if (error instanceof NoSuchKey) return undefined;
       throw error;
     }
+  }
+}
+
+/**
+ * The drift analyzer's reports in the artifacts bucket. S3 lists keys in ascending order only
+ * (ListObjectsV2), so newest first walks the months backwards, one listing of
+ * `reports/<model>/<yyyymm>` (with Delimiter `/`: one common prefix per window) per month, from
+ * the month after now down to the oldest window's, which the first ascending listing names (none: nothing to walk).
+ */
+export class S3DriftReports implements DriftReports {
+  private readonly objects: S3EvaluationReports;
+  constructor(
+    private readonly client: S3Client,
+    private readonly bucket: string,
+    private readonly now: () => Date,
+  ) {
+    this.objects = new S3EvaluationReports(client);
+  }
+
+  async listWindows(model: string, page: { readonly limit: number; readonly before?: string | undefined }): Promise<{ windows: string[]; more: boolean }> {
+    const { limit, before } = page;
+    const oldest = Number((await this.windows(model, '', 10))[0]?.slice(0, 6) ?? 1e9);
+    const found: string[] = [];
+    // Months as yyyymm numbers (202601 - 89 = 202512), from the month after now (or the token's) back to the oldest window's.
+    for (let month = Number((before ?? driftReportKeys.windowId(new Date(this.now().getTime() + 31 * 86_400_000))).slice(0, 6)); month >= oldest && found.length <= limit; month -= month % 100 === 1 ? 89 : 1) {
+      found.push(...(await this.windows(model, String(month))).filter((id) => before === undefined || id < before).reverse());
+    }
+    return { windows: found.slice(0, limit), more: found.length > limit };
+  }
+
+  /** Window ids under `reports/<model>/<start>`, ascending; with `maxKeys`, of the first listing page only. */
+  private async windows(model: string, start: string, maxKeys?: number, token?: string): Promise<string[]> {
+    const prefix = artifactPrefixes.reports(model);
+    const listed = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix + start, Delimiter: '/', ContinuationToken: token, MaxKeys: maxKeys }));
+    const ids = (listed.CommonPrefixes ?? []).map((common) => common.Prefix?.slice(prefix.length, -1) ?? '').filter((id) => driftReportKeys.windowIdPattern.test(id));
+    return maxKeys === undefined && listed.NextContinuationToken ? [...ids, ...(await this.windows(model, start, maxKeys, listed.NextContinuationToken))] : ids;
+  }
+
+  read(model: string, windowId: string): Promise<unknown> {
+    return this.objects.read(`s3://${this.bucket}/${driftReportKeys.files(model, windowId).json}`);
   }
 }

@@ -20,6 +20,7 @@ import {
 } from '../shared/contracts';
 import { Conflict, Forbidden, Invalid, NotFound, Unavailable } from '../shared/errors';
 import { logger } from '../shared/powertools';
+import { driftReportSchema } from '../drift/report-schema';
 import { DeploymentInFlight, describeHolder } from '../pipeline/deployment-lease';
 import type { DecisionResult } from './schemas';
 import { auditCaller, matchesApprover, parsePrincipal, type Principal, sameRole, samePerson } from './principal';
@@ -134,6 +135,29 @@ export async function modelMetrics(ctx: ApiContext, name: string, query: { from?
     model.driftAlarmName !== undefined ? ctx.ports.metrics.alarm(model.driftAlarmName) : Promise.resolve(undefined),
   ]);
   return { model: name, from: from.toISOString(), to: to.toISOString(), periodSeconds, ...metrics, alarm: alarm ?? null };
+}
+
+/** `GET /models/{model}/drift/reports`: the analyzer's report windows, newest first. */
+export interface DriftReportList {
+  /** Window ids (`driftReportKeys.windowId`: the window's end, `20261122T103000Z`). */
+  readonly items: readonly string[];
+  /** The last window of this page; the next page holds the older ones. */
+  readonly nextToken?: string;
+}
+
+/** Windows with a drift report, newest first; the page token (checked by the route's query schema) is the last window id shown. */
+export async function listDriftReports(ctx: ApiContext, name: string, page: PageRequest): Promise<DriftReportList> {
+  modelOf(ctx, name);
+  const { windows, more } = await ctx.ports.driftReports.listWindows(name, { limit: page.limit, before: page.nextToken });
+  return { items: windows, nextToken: more ? windows.at(-1) : undefined };
+}
+
+/** One window's report.json, checked against its schema: one that is not is an internal fault (logged, never passed on). */
+export async function getDriftReport(ctx: ApiContext, name: string, window: string) {
+  modelOf(ctx, name);
+  const found = await ctx.ports.driftReports.read(name, window);
+  if (found === undefined) throw new NotFound(`${name} has no drift report for ${window}`, [{ field: 'path.window', message: 'no report' }]);
+  return { model: name, window, report: driftReportSchema.parse(found) };
 }
 
 export interface EvaluationView {

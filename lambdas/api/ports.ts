@@ -249,6 +249,17 @@ export interface EvaluationReports {
   read(s3Uri: string): Promise<unknown>;
 }
 
+/**
+ * The drift analyzer's reports (`reports/<model>/<window>/` in the artifacts bucket,
+ * lambdas/shared/layout.ts `driftReportKeys`), read-only.
+ */
+export interface DriftReports {
+  /** Window ids (`driftReportKeys.windowId`) newest first, only those before `before` when it is given; `more` when older ones exist. */
+  listWindows(model: string, page: { readonly limit: number; readonly before?: string | undefined }): Promise<{ readonly windows: readonly string[]; readonly more: boolean }>;
+  /** The window's report.json as JSON, or `undefined` when there is none. */
+  read(model: string, windowId: string): Promise<unknown>;
+}
+
 export interface Clock {
   now(): Date;
 }
@@ -264,6 +275,7 @@ export interface Ports {
   readonly datasets: DatasetsPort;
   readonly metrics: MetricsReader;
   readonly evaluations: EvaluationReports;
+  readonly driftReports: DriftReports;
   readonly clock: Clock;
   readonly newId: () => string;
 }

@@ -288,6 +288,16 @@ async function dispatch(
       const q = parse(queries.metrics, rawQuery, 'query');
       return domain.modelMetrics(ctx, p.model, q);
     }
+    case 'listDriftReports': {
+      const p = parse(params.model, rawParams, 'path');
+      const q = parse(queries.driftReports, rawQuery, 'query');
+      return domain.listDriftReports(ctx, p.model, pageOf(q));
+    }
+    case 'getDriftReport': {
+      const p = parse(params.driftReport, rawParams, 'path');
+      parse(queries.none, rawQuery, 'query');
+      return domain.getDriftReport(ctx, p.model, p.window);
+    }
     case 'openapi':
       return openApiDocument();
   }

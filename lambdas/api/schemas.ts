@@ -6,6 +6,7 @@
 import * as z from 'zod';
 import { registerDatasetVersionInputSchema } from '../datasets/register';
 import { DELIVERY_STATES, VERSION_STATUSES } from '../shared/contracts';
+import { driftReportKeys } from '../shared/layout';
 import { MAX_PAGE_SIZE } from '../shared/pages';
 
 /** Largest accepted request body; API Gateway allows 10 MB, the registry never needs more than this. */
@@ -41,6 +42,7 @@ const limit = z
   .optional();
 const nextToken = z.string().min(1).max(2048).regex(/^[A-Za-z0-9_-]+$/, 'must be a token from a previous page').optional();
 const isoTime = z.iso.datetime({ offset: true });
+const driftWindow = z.string().regex(driftReportKeys.windowIdPattern, 'must be a window id (20261122T103000Z)');
 
 export const params = {
   model: z.strictObject({ model: name }),
@@ -48,6 +50,7 @@ export const params = {
   run: z.strictObject({ runId }),
   dataset: z.strictObject({ dataset: name }),
   datasetVersion: z.strictObject({ dataset: name, version: datasetVersion }),
+  driftReport: z.strictObject({ model: name, window: driftWindow }),
   none: z.strictObject({}),
 } as const;
 
@@ -57,6 +60,8 @@ export const queries = {
   versions: z.strictObject({ limit, nextToken, status: z.enum(VERSION_STATUSES).optional() }),
   audit: z.strictObject({ model: name.optional(), from: isoTime.optional(), to: isoTime.optional(), limit, nextToken }),
   metrics: z.strictObject({ from: isoTime.optional(), to: isoTime.optional() }),
+  /** The page token is the last window of the previous page. */
+  driftReports: z.strictObject({ limit, nextToken: driftWindow.optional() }),
 } as const;
 
 export const bodies = {
@@ -98,6 +103,8 @@ export type RouteId =
   | 'checkDecision'
   | 'getEvaluation'
   | 'modelMetrics'
+  | 'listDriftReports'
+  | 'getDriftReport'
   | 'openapi';
 
 export interface RouteSpec {
@@ -161,6 +168,8 @@ export const ROUTES: readonly RouteSpec[] = [
   { id: 'checkDecision', method: 'GET', path: '/models/{model}/versions/{version}/decision-check', summary: 'Whether the caller may approve or reject the version now, and why not (granted with approve, so IAM refuses non-approvers first)', params: params.version, query: queries.none, intent: 'approve' },
   { id: 'getEvaluation', method: 'GET', path: '/models/{model}/versions/{version}/evaluation', summary: 'The version\'s evaluation report (candidate and champion on the same holdout) with the gate\'s thresholds', params: params.version, query: queries.none, intent: 'read' },
   { id: 'modelMetrics', method: 'GET', path: '/models/{model}/metrics', summary: 'Drift over a window (at most 15 days): DriftScore, model quality, per-feature PSI/JS/KS, and the drift alarm\'s state', params: params.model, query: queries.metrics, intent: 'read' },
+  { id: 'listDriftReports', method: 'GET', path: '/models/{model}/drift/reports', summary: 'Windows with a drift report, newest first', params: params.model, query: queries.driftReports, intent: 'read' },
+  { id: 'getDriftReport', method: 'GET', path: '/models/{model}/drift/reports/{window}', summary: 'One window\'s drift report (report.json)', params: params.driftReport, query: queries.none, intent: 'read' },
   { id: 'openapi', method: 'GET', path: '/openapi.json', summary: 'This API as an OpenAPI 3 document', params: params.none, query: queries.none, intent: 'read' },
 ];
 

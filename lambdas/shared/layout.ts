@@ -66,9 +66,16 @@ export const hourPartition = (at: Date) => `${at.toISOString().slice(0, 13).repl
  */
 export const driftReportKeys = {
   windowId: (end: Date) => end.toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/[-:]/g, ''),
-  window(model: string, end: Date) {
-    const folder = `${artifactPrefixes.reports(model)}${driftReportKeys.windowId(end)}/`;
+  /** What `windowId` writes (`20261122T103000Z`): readers check a window named to them against it. */
+  windowIdPattern: /^\d{8}T\d{6}Z$/,
+  /** The files of the window with this id (`windowIdPattern`). */
+  files(model: string, id: string) {
+    const folder = `${artifactPrefixes.reports(model)}${id}/`;
     return { folder, json: `${folder}report.json`, html: `${folder}report.html` };
   },
+  window: (model: string, end: Date) => driftReportKeys.files(model, driftReportKeys.windowId(end)),
   latest: (model: string) => `${artifactPrefixes.reports(model)}latest.json`,
 } as const;
+
+/** A drift window's end back from its id (`driftReportKeys.windowIdPattern`), as ISO 8601 extended. */
+export const driftWindowEnd = (id: string) => `${id.slice(0, 4)}-${id.slice(4, 6)}-${id.slice(6, 8)}T${id.slice(9, 11)}:${id.slice(11, 13)}:${id.slice(13, 15)}Z`;

@@ -8,7 +8,8 @@
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
-import type { DecisionCheck, EvaluationView, ModelListItem } from '../../lambdas/api/domain';
+import type { DecisionCheck, DriftReportList, EvaluationView, ModelListItem } from '../../lambdas/api/domain';
+import type { DriftReportDocument, FeatureEntry } from '../../lambdas/drift/report';
 import type { DecisionResult } from '../../lambdas/api/schemas';
 import type { DatasetSummary, DatasetVersionListItem, DatasetVersionRecord, RegisterDatasetVersionInput, RegisterResult } from '../../lambdas/datasets';
 import type { AlarmStatus, DeploymentRecord, DriftMetrics, ModelSummary, Page } from '../../lambdas/api/ports';
@@ -33,8 +34,18 @@ export interface ModelMetrics extends DriftMetrics {
   readonly alarm: AlarmStatus | null;
 }
 
+/** `GET /models/{model}/drift/reports/{window}`: the window's report.json as the analyzer wrote it. */
+export interface DriftReportWindow {
+  readonly model: string;
+  readonly window: string;
+  readonly report: DriftReportDocument;
+}
+
 export type {
   AlarmStatus,
+  DriftReportDocument,
+  DriftReportList,
+  FeatureEntry,
   AuditEvent,
   DecisionCheck,
   DeploymentRecord,
@@ -227,6 +238,16 @@ export class CaretakerClient {
   /** Drift over a window (default the last 7 days, at most 15): DriftScore, quality, per-feature PSI/JS/KS, the alarm. */
   modelMetrics(model: string, range: { from?: string; to?: string } = {}): Promise<ModelMetrics> {
     return this.request('GET', ['models', model, 'metrics'], { query: { from: range.from, to: range.to } });
+  }
+
+  /** Windows with a drift report, newest first; `nextToken` is the last window of the previous page. */
+  listDriftReports(model: string, options: PageOptions = {}): Promise<DriftReportList> {
+    return this.request('GET', ['models', model, 'drift', 'reports'], { query: { limit: options.limit, nextToken: options.nextToken } });
+  }
+
+  /** One window's drift report: per feature PSI/KS/JS and the baseline and current histograms. */
+  getDriftReport(model: string, window: string): Promise<DriftReportWindow> {
+    return this.request('GET', ['models', model, 'drift', 'reports', window]);
   }
 
   listAudit(query: PageOptions & { model?: string; from?: string; to?: string } = {}): Promise<Page<AuditEvent>> {

@@ -96,6 +96,8 @@ export const API_FUNCTION_TIMEOUT = Duration.seconds(25);
 const GROUND_TRUTH_AREA: (typeof artifactAreas)[number] = 'ground-truth';
 /** Where the API reads evaluation reports (the console's candidate-vs-champion view). */
 const EVALUATIONS_AREA: (typeof artifactAreas)[number] = 'evaluations';
+/** Where the API reads the drift analyzer's reports (the console's drift page). */
+const REPORTS_AREA: (typeof artifactAreas)[number] = 'reports';
 /** `datasets` (from `datasets/<dataset>/`): where dataset versions are registered from. */
 const DATASETS_AREA = datasetPrefix('').split('/')[0] ?? 'datasets';
 
@@ -260,6 +262,14 @@ export class RegistryApi extends Construct {
       this.handler.role.addToPolicy(new iam.PolicyStatement({ actions: ['kms:Decrypt'], resources: [props.datasetBucket.encryptionKey.keyArn] }));
     }
     props.artifactsBucket.grantRead(this.handler.role, `${EVALUATIONS_AREA}/*`);
+    // The drift report routes: list the windows (ListObjectsV2 is authorized as s3:ListBucket,
+    // limited here by s3:prefix) and read report.json, under reports/ only; the objects are
+    // encrypted with the bucket's key.
+    this.handler.role.addToPolicy(
+      new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [props.artifactsBucket.bucketArn], conditions: { StringLike: { 's3:prefix': [`${REPORTS_AREA}/*`] } } }),
+    );
+    this.handler.role.addToPolicy(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [props.artifactsBucket.arnForObjects(`${REPORTS_AREA}/*`)] }));
+    props.artifactsBucket.encryptionKey?.grantDecrypt(this.handler.role);
     // The drift view: CloudWatch's metric reads have no resource-level permissions (Service
     // Authorization Reference, Amazon CloudWatch); DescribeAlarms is scoped to the drift alarms.
     this.handler.role.addToPolicy(new iam.PolicyStatement({ actions: ['cloudwatch:GetMetricData', 'cloudwatch:ListMetrics'], resources: ['*'] }));
@@ -663,6 +673,9 @@ export class RegistryApi extends Construct {
         : []),
       ...(bucketId
         ? [{ id: `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/${EVALUATIONS_AREA}/*]`, reason: 'Reads evaluation reports (per run) under evaluations/ only, for the console\'s candidate-vs-champion view.' }]
+        : []),
+      ...(bucketId
+        ? [{ id: `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/${REPORTS_AREA}/*]`, reason: 'Reads the drift analyzer\'s reports (one folder per model and window) under reports/ only, for the console\'s drift page; listing is limited to that prefix by s3:prefix.' }]
         : []),
       { id: 'AwsSolutions-IAM5[Resource::*]', reason: 'cloudwatch:GetMetricData and ListMetrics support no resource-level permissions; read-only, for the drift view.' },
       { id: 'AwsSolutions-IAM5[Action::s3:GetObject*]', reason: 'CDK\'s read grant (GetObject*, GetBucket*, List*) on evaluations/ only.' },

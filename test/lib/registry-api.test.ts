@@ -144,6 +144,20 @@ describe('RegistryApi', () => {
     ]);
   });
 
+  it('lets the function list and read the drift reports under reports/ only, and decrypt them with the bucket key', () => {
+    const artifacts = stack.getLogicalId(stack.artifacts.bucket.node.defaultChild as never);
+    const role = stack.api.handler.role.node.tryFindChild('DefaultPolicy')!.node.defaultChild as never;
+    const policy = (template.toJSON() as { Resources: Record<string, unknown> }).Resources[stack.getLogicalId(role)] as { Properties: { PolicyDocument: { Statement: { Action: string | string[]; Resource: unknown; Condition?: unknown }[] } } };
+    const statements = policy.Properties.PolicyDocument.Statement;
+    const onReports = statements.filter((st) => JSON.stringify(st).includes('reports/'));
+    expect(onReports).toEqual([
+      expect.objectContaining({ Action: 's3:ListBucket', Resource: { 'Fn::GetAtt': [artifacts, 'Arn'] }, Condition: { StringLike: { 's3:prefix': ['reports/*'] } } }),
+      expect.objectContaining({ Action: 's3:GetObject', Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [artifacts, 'Arn'] }, '/reports/*']] } }),
+    ]);
+    const key = stack.getLogicalId(stack.key.node.defaultChild as never);
+    expect(statements.some((st) => [st.Action].flat().includes('kms:Decrypt') && JSON.stringify(st.Resource).includes(key))).toBe(true);
+  });
+
   it('wires rollback to the training pipeline: its ARN in the environment and StartExecution on it only', () => {
     const machine = stack.getLogicalId(stack.pipeline.stateMachine.node.defaultChild as never);
     template.hasResourceProperties('AWS::Lambda::Function', {

@@ -38,6 +38,8 @@ OPERATIONS: Dict[str, Any] = {
     "checkDecision": ("check_decision", m.DecisionCheck),
     "getEvaluation": ("get_evaluation", m.Evaluation),
     "modelMetrics": ("model_metrics", m.ModelMetrics),
+    "listDriftReports": ("list_drift_reports", m.DriftReportList),
+    "getDriftReport": ("get_drift_report", m.DriftReportWindow),
 }
 NOT_CLIENT_CALLS = {"openapi"}
 # Parameter spellings that Python cannot use as they are.

@@ -7,7 +7,7 @@ import { CreateBucketCommand, ListObjectsV2Command, PutBucketVersioningCommand, 
 import { PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import type { DatasetCatalog } from '../../../lambdas/datasets';
-import { CloudWatchMetricsReader, S3EvaluationReports, S3GroundTruthStore } from '../../../lambdas/api/aws-ports';
+import { CloudWatchMetricsReader, S3DriftReports, S3EvaluationReports, S3GroundTruthStore } from '../../../lambdas/api/aws-ports';
 import { datasetsDomain } from '../../../lambdas/api/datasets';
 import { DynamoAuditLog, DynamoRegistry } from '../../../lambdas/api/dynamo-registry';
 import type { ApprovalCallbacks, ModelSummary, Ports, RetrainingQueue, RollbackRequest } from '../../../lambdas/api/ports';
@@ -134,6 +134,7 @@ export async function createHarness(options: { readonly stream?: boolean } = {})
     groundTruth: new S3GroundTruthStore(s3, bucket),
     metrics: new CloudWatchMetricsReader(new CloudWatchClient(motoClientConfig())),
     evaluations: new S3EvaluationReports(s3),
+    driftReports: new S3DriftReports(s3, bucket, () => new Date()),
     clock: { now: () => new Date() },
     newId: () => `id-${String(++ids).padStart(6, '0')}-${Math.random().toString(36).slice(2, 8)}`,
   };

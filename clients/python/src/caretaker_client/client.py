@@ -200,6 +200,14 @@ class CaretakerClient:
         """Drift over a window (default the last 7 days): DriftScore, quality, per-feature PSI/JS/KS, the drift alarm."""
         return self._call(m.ModelMetrics, "GET", ["models", model, "metrics"], query={"from": from_, "to": to})
 
+    def list_drift_reports(self, model: str, *, limit: Optional[int] = None, next_token: Optional[str] = None) -> m.DriftReportList:
+        """Windows with a drift report, newest first (``next_token``: the last window of the previous page)."""
+        return self._call(m.DriftReportList, "GET", ["models", model, "drift", "reports"], query={"limit": limit, "nextToken": next_token})
+
+    def get_drift_report(self, model: str, window: str) -> m.DriftReportWindow:
+        """One window's drift report (report.json)."""
+        return self._call(m.DriftReportWindow, "GET", ["models", model, "drift", "reports", window])
+
     # ---- datasets ------------------------------------------------------------------------
 
     def list_datasets(self) -> m.DatasetList:

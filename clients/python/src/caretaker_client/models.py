@@ -435,6 +435,26 @@ class ModelMetrics:
     alarm: Optional[AlarmStatus]
 
 
+@dataclass(frozen=True)
+class DriftReportList:
+    """``GET /models/{model}/drift/reports``: window ids (the window's end, ``20261122T103000Z``), newest first."""
+
+    items: List[str]
+    #: The last window of this page; absent on the last page.
+    next_token: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class DriftReportWindow:
+    """``GET /models/{model}/drift/reports/{window}``: the window's report.json as the analyzer wrote it
+    (format ``caretaker.drift-report/1``, camelCase keys as written: per feature PSI/KS/JS and the
+    baseline and current histograms)."""
+
+    model: str
+    window: str
+    report: Dict[str, Any]
+
+
 # --------------------------------------------------------------------------------------------
 # Datasets (lambdas/datasets/records.ts, queries.ts)
 
