@@ -1,6 +1,7 @@
 /**
- * A line chart in inline SVG: a few series over time, an optional threshold line, the value
- * range and the time span labelled. No chart library: the drift view needs lines, not a toolkit.
+ * Charts in inline SVG. A line chart: a few series over time, an optional threshold line, the
+ * value range and the time span labelled. A bar chart: baseline vs current histograms. No chart
+ * library: the drift view needs lines and bars, not a toolkit.
  */
 export interface Series {
   readonly name: string;
@@ -64,6 +65,64 @@ export function LineChart({ title, series, threshold, testId, domain }: { title:
           ))}
         </div>
       ) : null}
+    </figure>
+  );
+}
+
+/** One histogram bin or category: its label and each side's share (0–1). */
+export interface Bin {
+  readonly label: string;
+  readonly values: readonly number[];
+}
+
+const BAR_H = 170;
+const BAR_PAD = { left: 40, right: 8, top: 10, bottom: 34 };
+
+/**
+ * Grouped bars in inline SVG: one group per bin or category, one bar per side (baseline,
+ * current), each side's share of its values. Labels are shortened to fit; the full label is the
+ * bar's tooltip (`<title>`).
+ */
+export function BarChart({ title, sides, bins, testId }: { title: string; sides: readonly string[]; bins: readonly Bin[]; testId?: string }) {
+  const top = Math.max(1e-9, ...bins.flatMap((b) => b.values.filter((v) => Number.isFinite(v))));
+  const band = (W - BAR_PAD.left - BAR_PAD.right) / Math.max(1, bins.length);
+  const bar = (band * 0.8) / Math.max(1, sides.length);
+  const y = (v: number) => BAR_H - BAR_PAD.bottom - (v / top) * (BAR_H - BAR_PAD.top - BAR_PAD.bottom);
+  const every = Math.max(1, Math.ceil(bins.length / 8));
+  return (
+    <figure class="chart" data-testid={testId}>
+      <figcaption>{title}</figcaption>
+      {bins.length === 0 ? (
+        <p class="muted" data-testid="chart-empty">No values on either side.</p>
+      ) : (
+        <svg viewBox={`0 0 ${W} ${BAR_H}`} role="img" aria-label={`${title}: ${sides.join(' vs ')}`}>
+          <line x1={BAR_PAD.left} y1={BAR_H - BAR_PAD.bottom} x2={W - BAR_PAD.right} y2={BAR_H - BAR_PAD.bottom} stroke="#9ca3af" />
+          <text x={BAR_PAD.left - 4} y={y(top) + 4} text-anchor="end" class="axis">{`${(top * 100).toFixed(0)}%`}</text>
+          <text x={BAR_PAD.left - 4} y={y(0) + 4} text-anchor="end" class="axis">0%</text>
+          {bins.map((bin, i) => {
+            const x0 = BAR_PAD.left + i * band + band * 0.1;
+            return (
+              <g key={`${i}-${bin.label}`} data-bin={bin.label}>
+                {bin.values.map((v, s) => (
+                  <rect key={sides[s]} data-series={sides[s]} x={x0 + s * bar} y={y(v)} width={Math.max(1, bar - 1)} height={Math.max(0, y(0) - y(v))} fill={COLORS[s % COLORS.length]}>
+                    <title>{`${bin.label} — ${sides[s] ?? ''}: ${(v * 100).toFixed(1)}%`}</title>
+                  </rect>
+                ))}
+                {i % every === 0 ? (
+                  <text x={x0 + (bar * sides.length) / 2} y={BAR_H - BAR_PAD.bottom + 12} text-anchor="middle" class="axis">
+                    {bin.label.length > 10 ? `${bin.label.slice(0, 9)}…` : bin.label}
+                  </text>
+                ) : null}
+              </g>
+            );
+          })}
+        </svg>
+      )}
+      <div class="legend">
+        {sides.map((s, index) => (
+          <span key={s} class={`swatch swatch-${index % COLORS.length}`}>{s}</span>
+        ))}
+      </div>
     </figure>
   );
 }

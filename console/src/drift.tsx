@@ -1,7 +1,11 @@
-/** Drift: DriftScore and per-feature PSI / KS / JS over a window, the alarm's state and its runbook. */
+/**
+ * Drift: DriftScore and per-feature PSI / KS / JS over a window, the alarm's state and its
+ * runbook; then one analysis window's report, baseline vs current histograms per feature.
+ */
 import { useState } from 'preact/hooks';
 import type { CaretakerClient } from '../../lib/client/core';
 import { LineChart } from './chart';
+import { DriftReports } from './drift-report';
 import { href } from './router';
 import { Show, Status, time, useAsync } from './ui';
 
@@ -76,6 +80,8 @@ export function DriftPage({ client, model, docsUrl }: { client: CaretakerClient;
           </>
         )}
       </Show>
+      <h2>Baseline vs current, per analysis window</h2>
+      <DriftReports client={client} model={model} />
     </section>
   );
 }

@@ -151,6 +151,33 @@ describe('the console in a browser', () => {
     await screenshot(page, 'drift');
   }, 120_000);
 
+  it('draws baseline vs current histograms for every feature from the newest report the analyzer wrote', async () => {
+    const features = loadConfig(join(ROOT, 'caretaker.config.json')).models[0]!.dataset.columns!.map((c) => c.name).filter((name) => name !== 'churned');
+    // The demo's analyzer (the real one, in local mode) wrote these windows' report.json to the artifacts bucket.
+    const carol = demo.client(READER);
+    const { items } = await carol.listDriftReports(MODEL);
+    expect(items.length).toBeGreaterThan(0);
+    const newest = await carol.getDriftReport(MODEL, items[0]!);
+    expect(newest.report.features.map((f) => f.name).sort()).toEqual([...features].sort());
+
+    const page = await signedIn(browser, demo.consoleUrl, 'reader');
+    await page.goto(`${demo.consoleUrl}#/models/${MODEL}/drift`);
+    await page.getByTestId('feature-histogram').first().waitFor();
+    expect(await page.getByTestId('report-window').inputValue()).toBe(items[0]);
+    const histograms = page.getByTestId('feature-histogram');
+    expect((await histograms.locator('figcaption').allTextContents()).sort()).toEqual([...features].sort());
+    for (const feature of newest.report.features) {
+      const chart = page.locator(`[data-testid=feature-histogram][data-feature="${feature.name}"]`);
+      // One bar per side per bin (numeric: edges + 1 bins) or category, as report.json has them.
+      const bins = feature.type === 'numeric' ? feature.distribution.edges.length + 1 : feature.distribution.categories.length;
+      expect(await chart.locator('svg rect[data-series=baseline]').count(), feature.name).toBe(bins);
+      expect(await chart.locator('svg rect[data-series=current]').count(), feature.name).toBe(bins);
+      expect(await chart.textContent()).toContain(`PSI ${feature.psi.toFixed(3)}`);
+    }
+    expect(await page.getByTestId('report-summary').getByTestId('status').textContent()).toBe(newest.report.status.toUpperCase().replace(/-/g, '_'));
+    await screenshot(page, 'drift-histograms');
+  }, 120_000);
+
   it('shows API errors on the page instead of a blank page', async () => {
     const page = await signedIn(browser, demo.consoleUrl, 'reader');
     await page.goto(`${demo.consoleUrl}#/models/${MODEL}/versions/999999`);
