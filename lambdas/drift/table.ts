@@ -290,7 +290,8 @@ function parseCsvTable(file: string, pass: () => CsvWindows, size: number | unde
             if (row === rows || strings.fieldCount !== width) throw new DataFileError(file, 'changed while it was being read', strings.line);
             for (let k = 0; k < indexes.length; k++) {
               const c = indexes[k]!;
-              builders[k]!.set(row, strings.isEmpty(c) ? undefined : strings.text(c));
+              if (strings.isEmpty(c)) builders[k]!.set(row, undefined);
+              else builders[k]!.setField(row, strings, c);
             }
             row++;
           }
@@ -588,10 +589,17 @@ function isEmptyCell(cell: Scalar): cell is null | undefined | '' {
 
 // ---------------------------------------------------------------------------------------------
 
+/** Slots of a category builder's cache of recent categories' bytes (a power of two). */
+const CATEGORY_CACHE = 256;
+
 class CategoryBuilder {
   private readonly codes: Int32Array;
   private readonly index = new Map<string, number>();
   private readonly categories: string[] = [];
+  /** The UTF-8 bytes of each category read from a CSV field (set by `setField`). */
+  private readonly bytes: (Uint8Array | undefined)[] = [];
+  /** Per slot, the code of the last category whose bytes hashed there, or -1. */
+  private readonly cache = new Int32Array(CATEGORY_CACHE).fill(-1);
 
   constructor(rows: number) {
     this.codes = new Int32Array(rows);
@@ -609,6 +617,38 @@ class CategoryBuilder {
       this.index.set(value, code);
     }
     this.codes[row] = code;
+  }
+
+  /**
+   * `set` for field `c` of the scanner's record, mostly without making its string: a field whose
+   * bytes are those of a category seen before (found through a small cache keyed by a hash of
+   * the bytes, then compared byte for byte) takes that category's code.
+   */
+  setField(row: number, scanner: CsvScanner, c: number): void {
+    const bytes = scanner.bytes;
+    const start = scanner.starts[c]!;
+    const end = scanner.ends[c]!;
+    if (scanner.escaped[c] === 0) {
+      let hash = 0x811c9dc5;
+      for (let i = start; i < end; i++) hash = Math.imul(hash ^ bytes[i]!, 0x01000193);
+      const slot = (hash >>> 0) & (CATEGORY_CACHE - 1);
+      const code = this.cache[slot]!;
+      if (code >= 0) {
+        const known = this.bytes[code]!;
+        let same = known.length === end - start;
+        for (let i = 0; same && i < known.length; i++) same = known[i] === bytes[start + i];
+        if (same) {
+          this.codes[row] = code;
+          return;
+        }
+      }
+      this.set(row, scanner.text(c));
+      const found = this.codes[row]!;
+      this.bytes[found] ??= bytes.slice(start, end);
+      this.cache[slot] = found;
+      return;
+    }
+    this.set(row, scanner.text(c));
   }
 
   build(): CategoricalColumn {

@@ -232,4 +232,36 @@ describe('the CSV dialect (CsvParser streaming, CsvScanner whole)', () => {
     const table = parseCsvSource('t.csv', source);
     expect(() => table.categorical(['b'])).toThrow(/t\.csv: changed while it was being read/);
   });
+
+  it('codes categories from their bytes as it would from their strings: look-alikes, escapes, blanks, more categories than cache slots', () => {
+    const cell = fc.oneof(
+      fc.integer({ min: 0, max: 700 }).map((i) => `c${i}`),
+      fc.constantFrom('é', 'e\u0301', 'ab', 'ba', ' ab ', '"ab"', '"a""b"', '"a,b"', '', 'x"', 'ab\t'),
+    );
+    fc.assert(
+      fc.property(fc.array(fc.array(cell, { minLength: 2, maxLength: 2 }), { minLength: 1, maxLength: 400 }), (rows) => {
+        const bytes = Buffer.from(`a,b\n${rows.map((r) => r.join(',')).join('\n')}\n`);
+        const records = outcome(() => scanAll(bytes));
+        const table = outcome(() => parseTable('t.csv', bytes));
+        if (typeof records === 'string') {
+          expect(tableOutcome(() => parseTable('t.csv', bytes))).toMatch(/^DataFileError/);
+          return;
+        }
+        // The reference: each distinct value text, coded in order of first appearance.
+        const expected = ['a', 'b'].map((_, c) => {
+          const index = new Map<string, number>();
+          const codes = (records as { fields: string[] }[]).slice(1).map(({ fields }) => {
+            const value = fields[c]!;
+            if (value === '') return -1;
+            if (!index.has(value)) index.set(value, index.size);
+            return index.get(value)!;
+          });
+          return { codes, categories: [...index.keys()] };
+        });
+        const actual = (table as Table).categorical(['a', 'b']);
+        expect(['a', 'b'].map((c) => ({ codes: [...actual.get(c)!.codes], categories: actual.get(c)!.categories }))).toEqual(expected);
+      }),
+      { numRuns: 400 },
+    );
+  });
 });
