@@ -1,4 +1,4 @@
-import { Duration, Validations } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -6,6 +6,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { allowEventBridgeDeadLetters, SecureQueue } from './secure-queue';
 import type { DatasetCatalog } from '../../lambdas/datasets/catalog';
 import { KEY_PREFIX } from '../../lambdas/shared/contracts';
 import { ENV } from '../../lambdas/shared/env';
@@ -125,15 +126,8 @@ export class DatasetRegistry extends Construct {
     queue.encryptionMasterKey?.grant(this.newData.role, 'kms:GenerateDataKey', 'kms:Decrypt');
 
     // Events the function could not take (after retries) wait here instead of vanishing.
-    const deadLetters = new sqs.Queue(this, 'NewDataDeadLetters', {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
-    Validations.of(deadLetters).acknowledge({
-      id: 'AwsSolutions-SQS3',
-      reason: 'This queue is itself the dead-letter queue of the new-data rule target; nothing consumes it automatically.',
-    });
+    const deadLetters = new SecureQueue(this, 'NewDataDeadLetters', { encryptionKey: this.props.encryptionKey, deadLetterOf: 'the new-data rule target' });
+    allowEventBridgeDeadLetters(this.props.encryptionKey);
 
     this.newDataRule = new events.Rule(this, 'ObjectCreated', {
       description: 'Caretaker: objects created under watched dataset prefixes',

@@ -29,6 +29,7 @@ import type { CaretakerConfig, ModelConfig } from '../config';
 import type { ApproverEntry } from '../../lambdas/api/principal';
 import { CaretakerFunction } from './caretaker-function';
 import { SecureBucket } from './secure-bucket';
+import { SecureQueue } from './secure-queue';
 
 export interface RegistryApiProps {
   /** The configured models; the function serves their summaries and approver lists. */
@@ -391,14 +392,7 @@ export class RegistryApi extends Construct {
       environment: { [ENV.auditBucket]: this.auditBucket.bucket.bucketName },
     });
     this.auditBucket.bucket.grantPut(this.auditCopier.role, 'audit/*');
-    const dlq = new sqs.Queue(this, 'AuditCopyFailures', {
-      encryption: sqs.QueueEncryption.KMS,
-      encryptionMasterKey: props.encryptionKey,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-      removalPolicy,
-    });
-    Validations.of(dlq).acknowledge({ id: 'AwsSolutions-SQS3', reason: 'This queue is the dead-letter queue of the audit copy.' });
+    const dlq = new SecureQueue(this, 'AuditCopyFailures', { encryptionKey: props.encryptionKey, removalPolicy, deadLetterOf: 'the audit copy' });
     this.auditCopier.function.addEventSource(
       new DynamoEventSource(props.table, {
         startingPosition: lambda.StartingPosition.TRIM_HORIZON,

@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { RemovalPolicy, Validations } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as eventschemas from 'aws-cdk-lib/aws-eventschemas';
@@ -7,6 +7,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { SecureQueue } from './secure-queue';
 import { DETAIL_TYPES, EVENT_SOURCE, eventJsonSchema, type DetailType } from '../../lambdas/events/catalog';
 import { CHANGE_KEY_PREFIXES } from '../../lambdas/events/derive';
 import { ENV } from '../../lambdas/shared/env';
@@ -59,14 +60,7 @@ export class RegistryEvents extends Construct {
     });
     this.eventBus.grantPutEventsTo(this.publisher.role);
 
-    this.deadLetterQueue = new sqs.Queue(this, 'PublishFailures', {
-      encryption: sqs.QueueEncryption.KMS,
-      encryptionMasterKey: props.encryptionKey,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-      removalPolicy,
-    });
-    Validations.of(this.deadLetterQueue).acknowledge({ id: 'AwsSolutions-SQS3', reason: 'This queue is the dead-letter destination of the events publisher.' });
+    this.deadLetterQueue = new SecureQueue(this, 'PublishFailures', { encryptionKey: props.encryptionKey, removalPolicy, deadLetterOf: 'the events publisher' });
 
     this.publisher.function.addEventSource(
       new DynamoEventSource(props.table, {

@@ -15,6 +15,7 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { allowEventBridgeDeadLetters, SecureQueue } from './secure-queue';
 import { SCHEDULE_SOURCE } from '../../lambdas/retraining/messages';
 import { RETRAINING_ALARM_KINDS } from '../../lambdas/shared/contracts';
 import { ENV } from '../../lambdas/shared/env';
@@ -137,39 +138,24 @@ export class RetrainingTrigger extends Construct {
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     const key = props.encryptionKey;
 
-    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetters', {
-      fifo: true,
-      encryption: sqs.QueueEncryption.KMS,
-      encryptionMasterKey: key,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-      removalPolicy,
-    });
-    this.queue = new sqs.Queue(this, 'Requests', {
+    this.deadLetterQueue = new SecureQueue(this, 'DeadLetters', { fifo: true, encryptionKey: key, removalPolicy });
+    this.queue = new SecureQueue(this, 'Requests', {
       fifo: true,
       // Senders set the deduplication id to the runId — never a hash of the body, which
       // differs between two deliveries of the same trigger (requestedAt, event id).
       contentBasedDeduplication: false,
       deduplicationScope: sqs.DeduplicationScope.MESSAGE_GROUP,
       fifoThroughputLimit: sqs.FifoThroughputLimit.PER_MESSAGE_GROUP_ID,
-      encryption: sqs.QueueEncryption.KMS,
-      encryptionMasterKey: key,
-      enforceSSL: true,
+      encryptionKey: key,
       visibilityTimeout: Duration.seconds(STARTER_TIMEOUT.toSeconds() * 6),
       retentionPeriod: Duration.days(4),
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: 5 },
       removalPolicy,
     });
-    this.undeliveredEvents = new sqs.Queue(this, 'UndeliveredEvents', {
-      encryption: sqs.QueueEncryption.KMS,
-      encryptionMasterKey: key,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
+    this.undeliveredEvents = new SecureQueue(this, 'UndeliveredEvents', {
+      encryptionKey: key,
       removalPolicy,
-    });
-    Validations.of(this.undeliveredEvents).acknowledge({
-      id: 'AwsSolutions-SQS3',
-      reason: 'This queue is itself the dead-letter queue of the EventBridge and Scheduler targets (their DeadLetterConfig), which cdk-nag only recognizes for SQS redrive.',
+      deadLetterOf: 'the EventBridge and Scheduler targets (their DeadLetterConfig, which cdk-nag recognizes only for SQS redrive)',
     });
 
     // --- starter
@@ -257,12 +243,7 @@ export class RetrainingTrigger extends Construct {
     }
 
     const deliveryRetries = { deadLetterQueue: this.undeliveredEvents, retryAttempts: 185, maxEventAge: Duration.hours(24) };
-    // EventBridge writes undeliverable events to the encrypted dead-letter queue itself.
-    key.grant(
-      new iam.ServicePrincipal('events.amazonaws.com', { conditions: { StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID } } }),
-      'kms:GenerateDataKey',
-      'kms:Decrypt',
-    );
+    allowEventBridgeDeadLetters(key);
     this.alarmRule = new events.Rule(this, 'AlarmRule', {
       description: `Caretaker: ${props.alarmNamePrefix}<model>-* alarms in ALARM request a retraining run of <model>`,
       eventPattern: toCdkPattern(alarmEventPattern(props.alarmNamePrefix, props.models.map((m) => m.name), Aws.ACCOUNT_ID)),

@@ -1,10 +1,10 @@
-import { Duration, RemovalPolicy, SecretValue, Token, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, SecretValue, Token } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
-import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { allowEventBridgeDeadLetters, SecureQueue } from './secure-queue';
 import type { DetailType } from '../../lambdas/events/catalog';
 import type { WebhookConfig } from '../config';
 import type { RegistryEvents } from './registry-events';
@@ -90,14 +90,7 @@ export class Webhooks extends Construct {
         httpMethod: events.HttpMethod.POST,
         rateLimitPerSecond: hook.rateLimitPerSecond,
       });
-      const deadLetterQueue = new sqs.Queue(scopeOf, 'Undelivered', {
-        encryption: sqs.QueueEncryption.KMS,
-        encryptionMasterKey: props.encryptionKey,
-        enforceSSL: true,
-        retentionPeriod: Duration.days(14),
-        removalPolicy,
-      });
-      Validations.of(deadLetterQueue).acknowledge({ id: 'AwsSolutions-SQS3', reason: `This queue is the dead-letter queue of webhook ${hook.name}.` });
+      const deadLetterQueue = new SecureQueue(scopeOf, 'Undelivered', { encryptionKey: props.encryptionKey, removalPolicy, deadLetterOf: `webhook ${hook.name}` });
 
       const groups: { id: string; detailTypes: DetailType[]; input?: events.RuleTargetInput }[] = [];
       if (hook.format === 'slack') {
@@ -131,8 +124,7 @@ export class Webhooks extends Construct {
       all[hook.name] = { connection, destination, rules, deadLetterQueue };
     }
     if (props.webhooks.length > 0) {
-      // EventBridge writes undeliverable events to the KMS-encrypted dead-letter queues.
-      props.encryptionKey.grant(new iam.ServicePrincipal('events.amazonaws.com'), 'kms:Decrypt', 'kms:GenerateDataKey');
+      allowEventBridgeDeadLetters(props.encryptionKey);
     }
     this.webhooks = all;
   }
