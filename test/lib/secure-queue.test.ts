@@ -5,12 +5,12 @@
  */
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
-import { parseConfig, type ConfigInput } from '../../lib/config';
+import { parseConfig } from '../../lib/config';
 import { exampleConfigInput, synthCaretaker } from '../support/stack';
 
 // The example config and one webhook, so that the webhook's dead-letter queue is built too.
 const webhooks = [{ name: 'ops', url: 'https://hooks.example.com/caretaker', events: ['ApprovalRequested'] }];
-const { template } = synthCaretaker({ config: parseConfig({ ...exampleConfigInput(), notifications: { webhooks } } as ConfigInput) });
+const { template } = synthCaretaker({ config: parseConfig({ ...exampleConfigInput(), notifications: { webhooks } }) });
 const queues = Object.entries(template.findResources('AWS::SQS::Queue'));
 
 describe('SecureQueue', () => {
