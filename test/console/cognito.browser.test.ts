@@ -33,6 +33,8 @@ let server: Server;
 let origin: string;
 let browser: Browser;
 let cognito: CognitoStandIn;
+/** How far the stand-in's clock runs ahead of the machine's (moved with the page's clock). */
+let skewMs = 0;
 /** What the API stand-in saw: each request's method and path, and whether its signature verified. */
 const apiCalls: { method: string; path: string; verified: boolean }[] = [];
 
@@ -54,7 +56,7 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address = server.address();
   origin = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
-  cognito = new CognitoStandIn([`${origin}/`], Date.now);
+  cognito = new CognitoStandIn([`${origin}/`], () => Date.now() + skewMs);
   browser = await launchChromium();
 });
 
@@ -137,5 +139,43 @@ describe('console sign-in through Cognito in Chromium', () => {
     expect(await page.evaluate('Object.keys(sessionStorage).filter((k) => k.startsWith("caretaker.cognito"))')).toEqual([]);
     expect(errors).toEqual([]);
     await context.close();
+  });
+
+  it('asks the person to sign in again once the sign-in has expired and the refresh token is refused, and signs in again from there', async () => {
+    const context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
+    await context.route(`${cognito.domain}/**`, routeCognito);
+    await context.route(cognito.identityEndpoint, routeCognito);
+    await context.route(`${API}**`, routeApi);
+    const page = await context.newPage();
+    page.setDefaultTimeout(15_000);
+    // The page's clock is Playwright's (Clock API), so the console's "has this expired?" runs on it.
+    await page.clock.install();
+    await page.goto(`${origin}/#/models`);
+    await page.getByTestId('signin-cognito').click();
+    await page.getByText('No models are configured.').waitFor();
+
+    // Two hours on (the ID token and the identity pool's credentials last an hour), and the
+    // refresh token revoked (RevokeToken, or a global sign-out): the token endpoint refuses it.
+    skewMs = 2 * 3600_000;
+    cognito.revokeRefreshTokens();
+    await page.clock.fastForward('02:00:00');
+    const refusedBefore = cognito.calls.filter((c) => c.form?.grant_type === 'refresh_token').length;
+    // Moving within the app (no reload): the next API call needs credentials, and none can be had.
+    await page.evaluate('location.hash = "#/audit"');
+    const error = page.getByTestId('api-error');
+    await error.waitFor();
+    expect(await error.textContent()).toContain('Your sign-in has ended');
+    expect(await error.textContent()).toContain('sign in again');
+    expect(cognito.calls.filter((c) => c.form?.grant_type === 'refresh_token').length).toBe(refusedBefore + 1);
+    // The expired tokens are gone from this tab.
+    expect(await page.evaluate('Object.keys(sessionStorage).filter((k) => k.startsWith("caretaker.cognito.tokens"))')).toEqual([]);
+    await screenshot(page, 'cognito-sign-in-again');
+
+    await page.getByRole('link', { name: 'Sign in again' }).click();
+    await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+    await page.getByTestId('signin-cognito').click();
+    await page.getByTestId('who').getByText('alice@example.com · caretaker-approvers').waitFor();
+    await context.close();
+    skewMs = 0;
   });
 });
