@@ -33,6 +33,9 @@ const columnSchema = columnRuleSchema.extend({
   maxNullRate: columnShape.maxNullRate.describe('Largest accepted share of empty values (0–1).'),
   min: columnShape.min.describe('Smallest accepted value (numeric columns).'),
   max: columnShape.max.describe('Largest accepted value (numeric columns).'),
+  categories: columnShape.categories.describe(
+    "The values of a string column, in encoding order: a model trained on SageMaker's algorithm CSV format (sagemaker-xgboost) gets one 0/1 column per category. Required for such a model's string features.",
+  ),
 });
 
 const trainingSchema = z

@@ -18,6 +18,12 @@ export const columnRuleSchema = z.strictObject({
   maxNullRate: z.number().min(0).max(1).optional(),
   min: z.number().optional(),
   max: z.number().optional(),
+  /**
+   * The values a string column takes, in the order a model's features encode them (one-hot, one
+   * column each: lambdas/datasets/algorithm-csv.ts). Declared, not inferred from one dataset
+   * version, so every version and every model version trained on them encode alike.
+   */
+  categories: z.array(z.string().min(1).max(256)).min(1).max(1000).optional(),
 });
 export type ColumnRule = z.infer<typeof columnRuleSchema>;
 

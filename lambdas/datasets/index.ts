@@ -4,6 +4,7 @@
  * catalog) and throws only the errors in `lambdas/shared/errors.ts` (plus
  * `DatasetNotTrainable`, a `Conflict`).
  */
+export { ALGORITHM_CSV_FORMAT, featureEncoding, stageAlgorithmChannels, type AlgorithmChannel, type FeatureEncoding, type StagedChannels } from './algorithm-csv';
 export { catalogEnvValue, datasetOfModel, type DatasetCatalog, type DatasetRules } from './catalog';
 export { countNewObject, type NewDataPorts } from './new-data';
 export {
