@@ -119,7 +119,7 @@ export class AlgorithmCsvEncoder {
     if (label === '' || !Number.isFinite(Number(label))) this.fail(line, this.encoding.label, `label "${label}" is not a number`);
     const out: string[] = [label];
     this.encoding.features.forEach((feature, i) => {
-      const value = values[this.indexes[i]!] ?? '';
+      const value = values[this.indexes[i] ?? -1] ?? '';
       if (feature.kind === 'number') {
         if (value !== '' && !Number.isFinite(Number(value))) this.fail(line, feature.name, `"${value}" is not a number`);
         out.push(value);
