@@ -505,32 +505,7 @@ export class Endpoints {
     try {
       for (const spec of config.ProductionVariants) {
         const model = this.model(spec.ModelName);
-        const containerSpec = model.PrimaryContainer ?? model.Containers?.[0];
-        if (!containerSpec) throw new Error(`model ${model.ModelName} has no container`);
-        const command = resolveImage(this.context.images, containerSpec.Image).serve;
-        if (!command) throw new Error(`image ${containerSpec.Image} has no serve command in the local image registry`);
-        const root = join(this.context.workRoot, 'endpoints', endpoint.name, config.EndpointConfigName, spec.VariantName);
-        await rm(root, { recursive: true, force: true });
-        await mkdir(join(root, 'model'), { recursive: true });
-        if (containerSpec.ModelDataUrl) {
-          const archive = await getObject(this.context.s3, parseS3Uri(containerSpec.ModelDataUrl));
-          for (const [path, content] of readTarGz(archive)) {
-            const target = join(root, 'model', ...path.split('/'));
-            if (!target.startsWith(join(root, 'model'))) throw new Error(`model archive entry escapes the model directory: ${path}`);
-            await mkdir(dirname(target), { recursive: true });
-            await writeFile(target, content);
-          }
-        }
-        const port = await freePort();
-        const logs: string[] = [];
-        const process = this.context.supervisor.spawn(command, {
-          cwd: root,
-          env: { ...containerSpec.Environment, SM_ROOT: root, SAGEMAKER_BIND_TO_PORT: String(port), SAGEMAKER_BIND_TO_HOST: '127.0.0.1' },
-          onLine: (line) => {
-            logs.push(line);
-            if (logs.length > 200) logs.shift();
-          },
-        });
+        const { containerSpec, port, process, logs } = await this.spawnServer(model, join('endpoints', endpoint.name, config.EndpointConfigName, spec.VariantName));
         const variant: Variant = {
           name: spec.VariantName,
           weight: spec.InitialVariantWeight ?? 1,
@@ -564,6 +539,57 @@ export class Endpoints {
           ? new CaptureWriter(this.context.s3, endpoint.name, capture, this.context.settings.captureFlushMs, () => undefined)
           : undefined,
     };
+  }
+
+  /**
+   * One `serve` process of `model` under `<workRoot>/<path>`: the model archive unpacked into
+   * `model/`, a free loopback port. Endpoint variants and transform jobs both run their model so.
+   */
+  private async spawnServer(model: ModelDefinition, path: string) {
+    const containerSpec = model.PrimaryContainer ?? model.Containers?.[0];
+    if (!containerSpec) throw new Error(`model ${model.ModelName} has no container`);
+    const command = resolveImage(this.context.images, containerSpec.Image).serve;
+    if (!command) throw new Error(`image ${containerSpec.Image} has no serve command in the local image registry`);
+    const root = join(this.context.workRoot, ...path.split('/'));
+    await rm(root, { recursive: true, force: true });
+    await mkdir(join(root, 'model'), { recursive: true });
+    if (containerSpec.ModelDataUrl) {
+      const archive = await getObject(this.context.s3, parseS3Uri(containerSpec.ModelDataUrl));
+      for (const [entry, content] of readTarGz(archive)) {
+        const target = join(root, 'model', ...entry.split('/'));
+        if (!target.startsWith(join(root, 'model'))) throw new Error(`model archive entry escapes the model directory: ${entry}`);
+        await mkdir(dirname(target), { recursive: true });
+        await writeFile(target, content);
+      }
+    }
+    const port = await freePort();
+    const logs: string[] = [];
+    const process = this.context.supervisor.spawn(command, {
+      cwd: root,
+      env: { ...containerSpec.Environment, SM_ROOT: root, SAGEMAKER_BIND_TO_PORT: String(port), SAGEMAKER_BIND_TO_HOST: '127.0.0.1' },
+      onLine: (line) => {
+        logs.push(line);
+        if (logs.length > 200) logs.shift();
+      },
+    });
+    return { containerSpec, port, process, logs };
+  }
+
+  /** Whether CreateModel made `name` (transform jobs refuse a model that does not exist). */
+  hasModel(name: string): boolean {
+    return this.models.has(name);
+  }
+
+  /** Runs `modelName`'s serving process for a transform job under `<workRoot>/<path>`, once it answers /ping. */
+  async startModelServer(modelName: string, path: string): Promise<{ readonly port: number; stop(): Promise<void> }> {
+    const { port, process, logs } = await this.spawnServer(this.model(modelName), path);
+    try {
+      await waitForPing(port, process, this.context.settings.healthCheckTimeoutMs);
+    } catch (error) {
+      await process.stop(this.context.settings.stopGraceMs);
+      throw new Error(`the model container did not pass the ping health check: ${reasonOf(error)}. Last output: ${logs.slice(-3).join(' | ') || 'none'}`);
+    }
+    return { port, stop: () => process.stop(this.context.settings.stopGraceMs) };
   }
 
   private async stopFleet(fleet: Fleet): Promise<void> {

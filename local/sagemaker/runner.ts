@@ -14,6 +14,7 @@ import { Endpoints } from './endpoints';
 import { SageMakerFault } from './errors';
 import { defaultImageRegistry, type ImageRegistry } from './images';
 import { ProcessingJobs } from './processing';
+import { TransformJobs } from './transform';
 import { ProcessSupervisor } from './processes';
 import { TrainingJobs } from './training';
 
@@ -35,6 +36,7 @@ export class LocalSageMaker {
   readonly training: TrainingJobs;
   readonly processing: ProcessingJobs;
   readonly endpoints: Endpoints;
+  readonly transform: TransformJobs;
   private readonly context: RunnerContext;
   private readonly ownsWorkRoot: boolean;
 
@@ -54,6 +56,7 @@ export class LocalSageMaker {
     this.training = new TrainingJobs(this.context);
     this.processing = new ProcessingJobs(this.context);
     this.endpoints = new Endpoints(this.context);
+    this.transform = new TransformJobs(this.context, (model, path) => this.endpoints.startModelServer(model, path), (model) => this.endpoints.hasModel(model));
   }
 
   get hooks(): Hooks {
@@ -107,6 +110,12 @@ export class LocalSageMaker {
         return this.processing.describe(input);
       case 'StopProcessingJob':
         return this.processing.stop(input);
+      case 'CreateTransformJob':
+        return this.transform.create(input);
+      case 'DescribeTransformJob':
+        return this.transform.describe(input);
+      case 'StopTransformJob':
+        return this.transform.stop(input);
       case 'CreateModel':
         return this.endpoints.createModel(input);
       case 'DescribeModel':

@@ -18,7 +18,7 @@ export function parseS3Uri(uri: string): S3Location {
 
 export const joinKey = (...parts: string[]) => parts.filter((p) => p !== '').map((p) => p.replace(/^\/+|\/+$/g, '')).join('/');
 
-async function listKeys(s3: S3Client, { bucket, key }: S3Location): Promise<string[]> {
+export async function listKeys(s3: S3Client, { bucket, key }: S3Location): Promise<string[]> {
   const keys: string[] = [];
   let token: string | undefined;
   do {

@@ -11,7 +11,11 @@ import {
   CreateModelCommand,
   CreateProcessingJobCommand,
   CreateTrainingJobCommand,
+  CreateTransformJobCommand,
   DeleteEndpointCommand,
+  DescribeTransformJobCommand,
+  type CreateTransformJobCommandInput,
+  type DescribeTransformJobCommandOutput,
   DescribeEndpointCommand,
   DescribeProcessingJobCommand,
   DescribeTrainingJobCommand,
@@ -30,6 +34,7 @@ import { defaultImageRegistry } from '../../local/sagemaker/images';
 import { startLocalSageMaker, type RunningLocalSageMaker } from '../../local/sagemaker/server';
 import { generateCsv } from '../../examples/churn/src/data';
 import { motoClientConfig, uniqueName } from '../support/aws';
+import { sagemakerRequestErrors, sagemakerShapeConstraints } from '../support/botocore';
 
 const IMAGE = '123456789012.dkr.ecr.us-east-1.amazonaws.com/caretaker-churn:1.0.0';
 const ROLE = 'arn:aws:iam::123456789012:role/caretaker-sagemaker';
@@ -431,6 +436,48 @@ describe('endpoints', () => {
         }),
       );
     }
+  });
+
+  it('runs a Batch Transform job with the model an endpoint would serve: every object under the prefix, one .out per object, one line per record; refuses a reused name, an unknown model and MaxPayloadInMB above 100', async () => {
+    const put = (key: string, body: string) => s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
+    await put('batch/churn/input/day-1/a.csv', '3,90.5,4,month-to-month\n60,40,0,two-year\n');
+    await put('batch/churn/input/day-1/b.csv', '12,70,1,one-year\n');
+    const request = (name: string, overrides: Partial<CreateTransformJobCommandInput> = {}): CreateTransformJobCommandInput => ({
+      TransformJobName: name,
+      ModelName: 'churn-v1',
+      BatchStrategy: 'MultiRecord',
+      MaxPayloadInMB: 6,
+      TransformInput: { DataSource: { S3DataSource: { S3DataType: 'S3Prefix', S3Uri: `s3://${bucket}/batch/churn/input/` } }, ContentType: 'text/csv', SplitType: 'Line' },
+      TransformOutput: { S3OutputPath: `s3://${bucket}/batch/churn/output/${name}/`, Accept: 'text/csv', AssembleWith: 'Line' },
+      TransformResources: { InstanceType: 'ml.m5.large', InstanceCount: 1 },
+      ...overrides,
+    });
+    expect(sagemakerRequestErrors('CreateTransformJob', request('churn-score-1'))).toEqual([]);
+    await sagemaker.send(new CreateTransformJobCommand(request('churn-score-1')));
+    const job = await until(
+      () => sagemaker.send(new DescribeTransformJobCommand({ TransformJobName: 'churn-score-1' })),
+      (j: DescribeTransformJobCommandOutput) => TERMINAL.has(j.TransformJobStatus ?? ''),
+      'transform job churn-score-1',
+    );
+    expect(job).toMatchObject({ TransformJobStatus: 'Completed', ModelName: 'churn-v1' });
+    expect(job.TransformEndTime!.getTime()).toBeGreaterThanOrEqual(job.TransformStartTime!.getTime());
+    const a = (await getText('batch/churn/output/churn-score-1/day-1/a.csv.out')).trim().split('\n').map(Number);
+    const b = (await getText('batch/churn/output/churn-score-1/day-1/b.csv.out')).trim().split('\n').map(Number);
+    expect([a.length, b.length]).toEqual([2, 1]);
+    for (const score of [...a, ...b]) {
+      expect(score).toBeGreaterThanOrEqual(0);
+      expect(score).toBeLessThanOrEqual(1);
+    }
+    // The scores are the model's: the same rows through the endpoint path's server agree (risky > loyal).
+    expect(a[0]!).toBeGreaterThan(a[1]!);
+
+    // CreateTransformJob's documented errors and constraints. MaxPayloadInMB ≤ 100 is the API reference's text
+    // ("cannot be greater than 100 MB"), not botocore's model, which bounds it below only: the runner refuses it as SageMaker documents.
+    await expect(sagemaker.send(new CreateTransformJobCommand(request('churn-score-1')))).rejects.toMatchObject({ name: 'ResourceInUse' });
+    await expect(sagemaker.send(new CreateTransformJobCommand(request('churn-score-2', { ModelName: 'churn-missing' })))).rejects.toMatchObject({ name: 'ValidationException' });
+    expect(sagemakerShapeConstraints('CreateTransformJob', []).MaxPayloadInMB).toEqual({ min: 0 });
+    await expect(sagemaker.send(new CreateTransformJobCommand(request('churn-score-3', { MaxPayloadInMB: 101 })))).rejects.toMatchObject({ name: 'ValidationException' });
+    await expect(sagemaker.send(new DescribeTransformJobCommand({ TransformJobName: 'churn-score-404' }))).rejects.toMatchObject({ name: 'ResourceNotFound' });
   });
 
   it('serves predictions and writes sampled capture records in SageMaker capture format', async () => {
