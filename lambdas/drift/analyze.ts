@@ -36,6 +36,9 @@ export interface DriftPorts {
   log(level: 'info' | 'warn', message: string, details?: Record<string, unknown>): void;
 }
 
+/** What publishing a window writes to: the report objects, EMF documents and the log. */
+export type PublishPorts = Pick<DriftPorts, 'putObject' | 'emit' | 'log'>;
+
 export interface AnalyzeRequest {
   readonly model: string;
   readonly windowStart: Date;
@@ -134,7 +137,7 @@ export interface AnalyzedWindow {
  * and the log line. The single pass and the Distributed Map's reducer both end here, so both
  * paths publish the same things.
  */
-export async function publishWindow(ports: DriftPorts, analyzed: AnalyzedWindow): Promise<AnalyzeResult> {
+export async function publishWindow(ports: PublishPorts, analyzed: AnalyzedWindow): Promise<AnalyzeResult> {
   const { model, windowStart, windowEnd, version, window, malformedRecords, quality } = analyzed;
   const end = windowEnd.getTime();
   const timestamp = end;
@@ -222,7 +225,7 @@ function baselineLocation(model: string, version: number): string {
  * A failed write is logged and the metrics still go out: they are what the alarm watches.
  */
 async function writeReport(
-  ports: DriftPorts,
+  ports: PublishPorts,
   model: string,
   end: Date,
   document: DriftReportDocument,

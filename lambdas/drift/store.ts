@@ -62,18 +62,59 @@ export interface AwsPortsOptions {
   readonly log: DriftPorts['log'];
 }
 
-export function awsDriftPorts(options: AwsPortsOptions): DriftPorts {
-  const { s3, bucket } = options;
+/** The S3 half of the analyzer's ports: baselines, capture lines and report writes (what the Distributed Map's shard and reducer functions need too). */
+export type DriftObjectPorts = Pick<DriftPorts, 'readBaseline' | 'lines' | 'putObject'>;
 
-  async function* list(prefix: string, delimiter?: string) {
-    for await (const page of paginateListObjectsV2({ client: s3 }, { Bucket: bucket, Prefix: prefix, Delimiter: delimiter })) {
-      yield page;
+export function s3DriftObjects(s3: S3Client, bucket: string): DriftObjectPorts {
+  return {
+    readBaseline: (model, version) => readBaseline(s3, bucket, model, version),
+
+    async *lines(key) {
+      const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      if (!object.Body) return;
+      const lines = createInterface({ input: object.Body as Readable, crlfDelay: Infinity });
+      for await (const line of lines) yield line;
+    },
+
+    async putObject(key, body, contentType) {
+      await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType }));
+    },
+  };
+}
+
+/** A capture object as a listing names it. */
+export interface CaptureObject {
+  readonly key: string;
+  /** Bytes (ListObjectsV2 `Size`). */
+  readonly size: number;
+}
+
+/**
+ * Capture objects that may hold records with inference times in [from, to):
+ * capture/<model>/<endpoint>/<variant>/yyyy/mm/dd/hh/, one hour of slack before the window.
+ */
+export async function* listCaptureObjects(s3: S3Client, bucket: string, model: string, from: Date, to: Date): AsyncIterable<CaptureObject> {
+  for await (const endpoint of subPrefixes(s3, bucket, artifactPrefixes.capture(model))) {
+    for await (const variant of subPrefixes(s3, bucket, endpoint)) {
+      for (const hour of hours(new Date(from.getTime() - HOUR), to)) {
+        for await (const page of list(s3, bucket, `${variant}${hour}`)) for (const o of page.Contents ?? []) if (o.Key) yield { key: o.Key, size: o.Size ?? 0 };
+      }
     }
   }
+}
 
-  async function* subPrefixes(prefix: string): AsyncIterable<string> {
-    for await (const page of list(prefix, '/')) for (const p of page.CommonPrefixes ?? []) if (p.Prefix) yield p.Prefix;
+async function* list(s3: S3Client, bucket: string, prefix: string, delimiter?: string) {
+  for await (const page of paginateListObjectsV2({ client: s3 }, { Bucket: bucket, Prefix: prefix, Delimiter: delimiter })) {
+    yield page;
   }
+}
+
+async function* subPrefixes(s3: S3Client, bucket: string, prefix: string): AsyncIterable<string> {
+  for await (const page of list(s3, bucket, prefix, '/')) for (const p of page.CommonPrefixes ?? []) if (p.Prefix) yield p.Prefix;
+}
+
+export function awsDriftPorts(options: AwsPortsOptions): DriftPorts {
+  const { s3, bucket } = options;
 
   return {
     async liveVersion(model) {
@@ -91,17 +132,10 @@ export function awsDriftPorts(options: AwsPortsOptions): DriftPorts {
       return typeof version === 'number' ? version : undefined;
     },
 
-    readBaseline: (model, version) => readBaseline(s3, bucket, model, version),
+    ...s3DriftObjects(s3, bucket),
 
     async *captureObjects(model, from, to) {
-      // capture/<model>/<endpoint>/<variant>/yyyy/mm/dd/hh/ — one hour of slack before the window.
-      for await (const endpoint of subPrefixes(artifactPrefixes.capture(model))) {
-        for await (const variant of subPrefixes(endpoint)) {
-          for (const hour of hours(new Date(from.getTime() - HOUR), to)) {
-            for await (const page of list(`${variant}${hour}`)) for (const o of page.Contents ?? []) if (o.Key) yield o.Key;
-          }
-        }
-      }
+      for await (const object of listCaptureObjects(s3, bucket, model, from, to)) yield object.key;
     },
 
     async *objectsUnder(prefix) {
@@ -110,24 +144,13 @@ export function awsDriftPorts(options: AwsPortsOptions): DriftPorts {
 
     async *groundTruthObjects(model, from, to) {
       for (const hour of hours(from, to)) {
-        for await (const page of list(`${artifactPrefixes.groundTruth(model)}${hour}`)) {
+        for await (const page of list(s3, bucket, `${artifactPrefixes.groundTruth(model)}${hour}`)) {
           for (const o of page.Contents ?? []) {
             const modified = o.LastModified?.getTime() ?? Number.NaN;
             if (o.Key && modified >= from.getTime() && modified < to.getTime()) yield o.Key;
           }
         }
       }
-    },
-
-    async *lines(key) {
-      const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-      if (!object.Body) return;
-      const lines = createInterface({ input: object.Body as Readable, crlfDelay: Infinity });
-      for await (const line of lines) yield line;
-    },
-
-    async putObject(key, body, contentType) {
-      await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType }));
     },
 
     emit: options.emit,

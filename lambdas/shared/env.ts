@@ -52,6 +52,8 @@ export const ENV = {
   deploymentEndpoints: 'DEPLOYMENT_ENDPOINTS',
   /** How long the starter's claim on a request lasts, in seconds. */
   claimSeconds: 'CLAIM_SECONDS',
+  /** The drift Distributed Map state machine the analyzer hands windows too big for one function to (optional; unset, every window is a single pass). */
+  driftMapStateMachineArn: 'DRIFT_MAP_STATE_MACHINE_ARN',
   /** How far back the drift analyzer looks for ground-truth labels (hours; optional). */
   labelLookbackHours: 'LABEL_LOOKBACK_HOURS',
   /** Powertools: the service name on every log line and metric. */

@@ -74,6 +74,11 @@ export const driftReportKeys = {
     return { folder, json: `${folder}report.json`, html: `${folder}report.html` };
   },
   window: (model: string, end: Date) => driftReportKeys.files(model, driftReportKeys.windowId(end)),
+  /**
+   * Where the Distributed Map path of a window keeps its working files: the shards' partials
+   * (`partials/`) and the ResultWriter's `<map run id>/manifest.json` and result files.
+   */
+  mapFolder: (model: string, end: Date) => `${driftReportKeys.window(model, end).folder}map/`,
   latest: (model: string) => `${artifactPrefixes.reports(model)}latest.json`,
 } as const;
 

@@ -1,15 +1,18 @@
-import { Duration, RemovalPolicy, Stack, Token, Validations, type CfnElement } from 'aws-cdk-lib';
+import { ArnFormat, Duration, RemovalPolicy, Stack, Token, Validations, type CfnElement, type CfnResource } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as targets from 'aws-cdk-lib/aws-scheduler-targets';
-import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { artifactPrefixes, driftReportKeys, type artifactAreas } from '../../lambdas/shared/layout';
 import { qualityMetricFor } from '../../lambdas/drift/quality';
 import { ENV } from '../../lambdas/shared/env';
@@ -19,6 +22,10 @@ import { endpointDeployment, type ModelConfig } from '../config';
 import { CaretakerFunction } from './caretaker-function';
 
 const REPORTS_AREA: (typeof artifactAreas)[number] = 'reports';
+const CAPTURE_AREA: (typeof artifactAreas)[number] = 'capture';
+
+/** The drift Distributed Map's ASL file (state-machines/), with its `${…}` placeholders. */
+export const DRIFT_MAP_DEFINITION = fileURLToPath(new URL('../../state-machines/drift-map.asl.json', import.meta.url));
 
 /** README anchors the alarm descriptions point operators to. */
 export const RUNBOOK = {
@@ -100,6 +107,14 @@ export class DriftMonitor extends Construct {
   /** Role EventBridge Scheduler assumes to invoke the analyzer. */
   public readonly schedulerRole: iam.Role;
   public readonly dashboard: cloudwatch.Dashboard;
+  /** Each child of the drift Distributed Map: a batch of capture objects → one WindowPartial in S3. */
+  public readonly shardFunction: CaretakerFunction;
+  /** Merges the map's partials and publishes the window as the single pass does. */
+  public readonly reduceFunction: CaretakerFunction;
+  /** The Distributed Map path for windows whose capture is too big for the analyzer alone (state-machines/drift-map.asl.json). */
+  public readonly mapStateMachine: sfn.StateMachine;
+  /** The map state machine's role. */
+  public readonly mapRole: iam.Role;
 
   constructor(scope: Construct, id: string, props: DriftMonitorProps) {
     super(scope, id);
@@ -122,6 +137,49 @@ export class DriftMonitor extends Construct {
       removalPolicy: props.removalPolicy,
     });
     this.grantAnalyzerReads(props);
+
+    // The Distributed Map path (lambdas/drift/map.ts). Function timeouts stay below their states'
+    // TimeoutSeconds (660 s in the ASL; RELIABILITY row 26).
+    const mapFunction = (id: string, entry: string, description: string) =>
+      new CaretakerFunction(this, id, {
+        entry,
+        description,
+        encryptionKey: props.encryptionKey,
+        timeout: Duration.minutes(10),
+        memorySize: 1769,
+        environment: { [ENV.artifactsBucket]: props.artifactsBucket.bucketName },
+        removalPolicy: props.removalPolicy,
+      });
+    this.shardFunction = mapFunction('MapShard', 'drift/shard.handler.ts', 'Caretaker drift Distributed Map child: capture objects of a window as a mergeable partial');
+    this.reduceFunction = mapFunction('MapReduce', 'drift/reduce.handler.ts', 'Caretaker drift Distributed Map reducer: merges the partials, publishes the window report and metrics');
+    this.grantMapFunctions(props);
+    this.mapRole = new iam.Role(this, 'MapRole', {
+      assumedBy: new iam.ServicePrincipal('states.amazonaws.com'),
+      description: 'Caretaker drift Distributed Map state machine',
+    });
+    const mapLogs = new logs.LogGroup(this, 'MapLogs', {
+      retention: logs.RetentionDays.THREE_MONTHS,
+      encryptionKey: props.encryptionKey,
+      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+    });
+    this.mapStateMachine = new sfn.StateMachine(this, 'MapStateMachine', {
+      stateMachineType: sfn.StateMachineType.STANDARD,
+      definitionBody: sfn.DefinitionBody.fromString(readFileSync(DRIFT_MAP_DEFINITION, 'utf8')),
+      definitionSubstitutions: {
+        ArtifactsBucket: props.artifactsBucket.bucketName,
+        ShardFunctionArn: this.shardFunction.function.functionArn,
+        ReduceFunctionArn: this.reduceFunction.function.functionArn,
+      },
+      role: this.mapRole,
+      tracingEnabled: true,
+      logs: { destination: mapLogs, level: sfn.LogLevel.ALL, includeExecutionData: false },
+      comment: 'Caretaker drift analysis of windows too big for one function: Distributed Map over capture objects, then merge',
+    });
+    this.grantMapStates(props);
+    (this.mapStateMachine.node.defaultChild as CfnResource).addMetadata('cfn-lint', { config: { ignore_checks: ['W3005'] } });
+    // The analyzer hands big windows to the map (lambdas/drift/handler.ts).
+    this.analyzer.function.addEnvironment(ENV.driftMapStateMachineArn, this.mapStateMachine.stateMachineArn);
+    this.mapStateMachine.grantStartExecution(this.analyzer.role);
 
     // One role for all schedules, assumable by EventBridge Scheduler for this account only.
     const stack = Stack.of(this);
@@ -216,6 +274,95 @@ export class DriftMonitor extends Construct {
         id: `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/${p}]`,
         reason: `The analyzer reads objects SageMaker, the API or a batch model's producers name at run time; the wildcard is confined to the ${p.slice(0, -2)} prefix of the artifacts bucket.`,
       })),
+    );
+  }
+
+  /** The shard reads capture and baselines and writes its partial; the reducer reads the map's results and partials and writes the report. */
+  private grantMapFunctions(props: DriftMonitorProps): void {
+    const bucket = props.artifactsBucket;
+    const bucketId = Stack.of(this).getLogicalId(bucket.node.defaultChild as CfnElement);
+    const grants: [CaretakerFunction, string[], string][] = [
+      [this.shardFunction, [`${CAPTURE_AREA}/*`, 'baselines/*'], 'reads the capture objects of its batch and the baseline of the window\'s version'],
+      [this.reduceFunction, [`${REPORTS_AREA}/*`, 'baselines/*'], 'reads the map run\'s manifest, result files and partials under reports/<model>/<window>/map/, and the baseline'],
+    ];
+    for (const [fn, readable, what] of grants) {
+      fn.role.addToPolicy(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: readable.map((p) => bucket.arnForObjects(p)) }));
+      fn.role.addToPolicy(new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [bucket.arnForObjects(`${REPORTS_AREA}/*`)] }));
+      bucket.encryptionKey?.grantDecrypt(fn.role);
+      bucket.encryptionKey?.grant(fn.role, 'kms:GenerateDataKey');
+      Validations.of(fn.role).acknowledge(
+        ...[...new Set([...readable, `${REPORTS_AREA}/*`])].map((p) => ({
+          id: `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/${p}]`,
+          reason: `The function ${what}; it writes only under reports/. Keys are per model, window and map run; the wildcard is confined to the ${p.slice(0, -2)} prefix of the artifacts bucket.`,
+        })),
+      );
+    }
+  }
+
+  /**
+   * What the map's states need (the ASL generates no IAM), after the Step Functions developer
+   * guide's "IAM policies for Distributed Map states", "ItemReader (Map)" and "ResultWriter (Map)":
+   * StartExecution on the state machine itself (its children), Describe/StopExecution on its
+   * executions; ListBucket for the ItemReader's ListObjectsV2, limited to the capture prefix;
+   * PutObject/GetObject/ListMultipartUploadParts/AbortMultipartUpload for the ResultWriter under
+   * reports/; InvokeFunction on the two functions.
+   */
+  private grantMapStates(props: DriftMonitorProps): void {
+    const role = this.mapRole;
+    const bucket = props.artifactsBucket;
+    const stack = Stack.of(this);
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:ListBucket'],
+        resources: [bucket.bucketArn],
+        conditions: { StringLike: { 's3:prefix': [`${CAPTURE_AREA}/*`] } },
+      }),
+    );
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:PutObject', 's3:GetObject', 's3:ListMultipartUploadParts', 's3:AbortMultipartUpload'],
+        resources: [bucket.arnForObjects(`${REPORTS_AREA}/*`)],
+      }),
+    );
+    // SSE-KMS writes need GenerateDataKey; multipart uploads of big result files read parts back (Decrypt).
+    bucket.encryptionKey?.grant(role, 'kms:GenerateDataKey', 'kms:Decrypt');
+    for (const fn of [this.shardFunction, this.reduceFunction]) {
+      role.addToPolicy(new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [fn.function.functionArn] }));
+    }
+    // On its own ARN: a separate policy, as CDK's DistributedMap does (state-graph.ts), since the
+    // state machine depends on its role's default policy and a reference back would be a cycle.
+    const self = new iam.Policy(this, 'MapRunPolicy', {
+      roles: [role],
+      statements: [
+        new iam.PolicyStatement({ actions: ['states:StartExecution'], resources: [this.mapStateMachine.stateMachineArn] }),
+        new iam.PolicyStatement({
+          actions: ['states:DescribeExecution', 'states:StopExecution'],
+          resources: [
+            stack.formatArn({
+              service: 'states',
+              resource: 'execution',
+              resourceName: `${this.mapStateMachine.stateMachineName}/*`,
+              arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+            }),
+          ],
+        }),
+      ],
+    });
+    const bucketId = stack.getLogicalId(bucket.node.defaultChild as CfnElement);
+    const machineId = stack.getLogicalId(this.mapStateMachine.node.defaultChild as CfnElement);
+    Validations.of(self).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:<${machineId}.Name>/*]`,
+      reason: "The map run's child executions are named by Step Functions at run time (<state machine>/<label>:<id>); the wildcard is confined to this state machine's executions.",
+    });
+    Validations.of(role).acknowledge(
+      {
+        id: `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/${REPORTS_AREA}/*]`,
+        reason: "The ResultWriter writes manifest.json and SUCCEEDED_n/FAILED_n.json under reports/<model>/<window>/map/<map run id>/, named at run time; the wildcard is confined to the reports prefix.",
+      },
+      {
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason: "X-Ray segments and CloudWatch Logs vended delivery (the state machine's logging) support no resource-level permissions.",
+      },
     );
   }
 

@@ -110,7 +110,7 @@ export function taskHandlerFor(resource: string, ports: TaskPorts): TaskHandler 
 
 /** Handlers for every Task resource of an ASL text (after substitution); an unmapped one is an error. */
 export function taskHandlersFor(definition: string, ports: TaskPorts): Record<string, TaskHandler> {
-  const resources = new Set([...definition.matchAll(/"Resource"\s*:\s*"([^"]+)"/g)].map((match) => match[1] ?? ''));
+  const resources = taskResourcesOf(JSON.parse(definition) as unknown);
   const handlers: Record<string, TaskHandler> = {};
   for (const resource of resources) {
     const handler = taskHandlerFor(resource, ports);
@@ -118,4 +118,23 @@ export function taskHandlersFor(definition: string, ports: TaskPorts): Record<st
     handlers[resource] = handler;
   }
   return handlers;
+}
+
+/**
+ * The Resource of every Task state, nested Map and Parallel states included. ItemReader and
+ * ResultWriter also carry a `Resource` (`s3:listObjectsV2`, `s3:putObject`): those are the
+ * Distributed Map's own reads and writes, run by the runner (distributed-map.ts), not Tasks.
+ */
+export function taskResourcesOf(definition: unknown): Set<string> {
+  const found = new Set<string>();
+  const visit = (machine: unknown) => {
+    const states = (machine as { States?: Record<string, Record<string, unknown>> } | undefined)?.States ?? {};
+    for (const state of Object.values(states)) {
+      if (state.Type === 'Task' && typeof state.Resource === 'string') found.add(state.Resource);
+      if (state.Type === 'Map') visit(state.ItemProcessor ?? state.Iterator);
+      if (state.Type === 'Parallel') for (const branch of (state.Branches as unknown[] | undefined) ?? []) visit(branch);
+    }
+  };
+  visit(definition);
+  return found;
 }

@@ -5,6 +5,7 @@ import { sweepEnvironmentSchema } from '../../lambdas/api/environment';
 import { apiEnvironmentSchema } from '../../lambdas/api/wiring';
 import { datasetsEnvironmentSchema, newDataEnvironmentSchema } from '../../lambdas/datasets/ports';
 import { analyzerEnvironmentSchema } from '../../lambdas/drift/handler';
+import { mapEnvironmentSchema } from '../../lambdas/drift/map-handler';
 import { eventsEnvironmentSchema } from '../../lambdas/events/handler';
 import { stepsEnvironmentSchema } from '../../lambdas/pipeline/handler';
 import { intakeSettingsSchema, releaseSettingsSchema, starterSettingsSchema } from '../../lambdas/retraining/settings';
@@ -31,6 +32,8 @@ const SCHEMAS: Readonly<Record<string, z.ZodObject>> = {
   'lambdas/datasets/trainable.handler.ts': datasetsEnvironmentSchema,
   'lambdas/datasets/new-data.handler.ts': newDataEnvironmentSchema,
   'lambdas/drift/analyzer.handler.ts': analyzerEnvironmentSchema,
+  'lambdas/drift/shard.handler.ts': mapEnvironmentSchema,
+  'lambdas/drift/reduce.handler.ts': mapEnvironmentSchema,
   'lambdas/events/publisher.handler.ts': eventsEnvironmentSchema,
   'lambdas/pipeline/steps.handler.ts': stepsEnvironmentSchema,
   'lambdas/retraining/starter.handler.ts': starterSettingsSchema,

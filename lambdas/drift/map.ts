@@ -1,0 +1,245 @@
+/**
+ * The Distributed Map path of drift analysis, for windows too big for one function
+ * (state-machines/drift-map.asl.json):
+ *
+ *   analyzer ─ StartExecution ─► AnalyzeShards (Distributed Map, ItemReader = ListObjectsV2 of
+ *   the window's capture prefix, a batch of objects per child) ─► each child: `analyzeShard`,
+ *   one WindowPartial written to S3 ─► ResultWriter's manifest.json ─► `reduceShards`: merge
+ *   the partials, `publishWindow` (the single pass's report, metrics and log line).
+ *
+ * The analyzer picks the path by the window's capture bytes (`chooseAnalysisPath`).
+ */
+import { createHash } from 'node:crypto';
+import * as z from 'zod';
+import { Invalid } from '../shared/errors';
+import { artifactPrefixes, driftReportKeys } from '../shared/layout';
+import { publishWindow, type AnalyzeResult, type PublishPorts } from './analyze';
+import { baselineViews } from './baseline';
+import { addPayload, parseCaptureLine } from './capture';
+import { hours, type DriftObjectPorts } from './store';
+import { CurrentWindow, type WindowPartial } from './window';
+
+/**
+ * Capture bytes of one window above which the analyzer hands the window to the Distributed Map.
+ *
+ * From BENCHMARKS.md, "Drift analysis: single pass vs Distributed Map (issue 17, drift-map)":
+ * one function parses ≈ 23 MB/s of capture JSON Lines per vCPU (≈ 90 000 records/s, ≈ 250 bytes
+ * a record, 10 numeric features). The analyzer runs at 1024 MB, which Lambda gives ≈ 0.58 vCPU
+ * (CPU is allocated in proportion to memory, a full vCPU at 1769 MB), so ≈ 13 MB/s; its
+ * 5-minute timeout with half left as headroom (S3 reads, a slower payload, a noisy neighbour)
+ * holds ≈ 150 s × 13 MB/s ≈ 2 GB. Round down to 1 GiB: windows above it go to the map, whose
+ * children each read at most `SHARD_BATCH_OBJECTS` objects with 10 minutes each.
+ */
+export const SINGLE_PASS_MAX_BYTES = 1024 ** 3;
+
+/** Objects per child of the Distributed Map (the ASL's ItemBatcher.MaxItemsPerBatch; a test checks they agree). */
+export const SHARD_BATCH_OBJECTS = 8;
+
+export type AnalysisPath = 'single-pass' | 'distributed-map';
+
+/** The single pass up to and including the threshold, the Distributed Map above it. */
+export function chooseAnalysisPath(captureBytes: number, thresholdBytes = SINGLE_PASS_MAX_BYTES): AnalysisPath {
+  return captureBytes > thresholdBytes ? 'distributed-map' : 'single-pass';
+}
+
+/**
+ * The map execution's name for one model and window: the same for every retry of the analyzer,
+ * so StartExecution starts exactly one (a repeat with the same input answers the running
+ * execution; after it closed, ExecutionAlreadyExists). Step Functions names are ≤ 80 characters
+ * of letters, digits, `-` and `_`; a model name too long for that is cut and given a hash.
+ */
+export function mapExecutionName(model: string, windowEnd: Date): string {
+  const windowId = driftReportKeys.windowId(windowEnd);
+  const plain = `drift-${model}-${windowId}`;
+  if (plain.length <= 80 && /^[A-Za-z0-9_-]+$/.test(plain)) return plain;
+  const hash = createHash('sha256').update(model).digest('hex').slice(0, 8);
+  const room = 80 - `drift--${hash}-${windowId}`.length;
+  return `drift-${model.replace(/[^A-Za-z0-9_-]/g, '-').slice(0, room)}-${hash}-${windowId}`;
+}
+
+/**
+ * The longest prefix, ending at a `/`, shared by every key: the ItemReader's ListObjectsV2
+ * `Prefix`. It may name objects outside the window (other hours under the same day); children
+ * skip those by their key (`inWindow`), without reading them.
+ */
+export function commonPrefix(keys: readonly string[]): string {
+  if (keys.length === 0) return '';
+  let prefix = keys[0]!;
+  for (const key of keys) {
+    let i = 0;
+    while (i < prefix.length && i < key.length && prefix[i] === key[i]) i++;
+    prefix = prefix.slice(0, i);
+  }
+  return prefix.slice(0, prefix.lastIndexOf('/') + 1);
+}
+
+/** What one drift window asks of the map: the single pass's request, with the version it resolved. */
+export const mapWindowSchema = z.strictObject({
+  model: z.string().min(1).max(64),
+  version: z.number().int().positive(),
+  windowStart: z.iso.datetime({ offset: true }),
+  windowEnd: z.iso.datetime({ offset: true }),
+  psiThreshold: z.number().positive(),
+  minRecords: z.number().int().min(0).optional(),
+});
+export type MapWindow = z.infer<typeof mapWindowSchema>;
+
+/** The map state machine's execution input (the analyzer builds it; the ASL reads these fields). */
+export interface MapExecutionInput {
+  readonly window: MapWindow;
+  /** ItemReader Prefix: every capture object of the window is under it. */
+  readonly capturePrefix: string;
+  /** Where the shards' partials go (`<prefix>partials/`), and the ResultWriter's Prefix (without the trailing `/`). */
+  readonly resultPrefix: string;
+}
+
+export function mapExecutionInput(window: MapWindow, captureKeys: readonly string[]): MapExecutionInput {
+  const folder = driftReportKeys.mapFolder(window.model, new Date(window.windowEnd));
+  return { window, capturePrefix: commonPrefix(captureKeys), resultPrefix: folder.slice(0, -1) };
+}
+
+/**
+ * One child's input: ItemBatcher's `{ Items, BatchInput }`. Items are what the ListObjectsV2
+ * ItemReader yields per object (`Etag`, `Key`, `LastModified` in epoch seconds, `Size`,
+ * `StorageClass`: Step Functions developer guide, "ItemReader (Map)", Amazon S3 objects list).
+ */
+export const shardEventSchema = z.object({
+  BatchInput: z.object({ window: mapWindowSchema, resultPrefix: z.string().min(1) }),
+  Items: z
+    .array(z.object({ Key: z.string().min(1), Size: z.number().int().min(0) }).loose())
+    .min(1),
+});
+export type ShardEvent = z.infer<typeof shardEventSchema>;
+
+export interface ShardResult {
+  /** Key of the shard's WindowPartial (JSON) in the artifacts bucket. */
+  readonly partial: string;
+  readonly rows: number;
+  readonly malformedRecords: number;
+  /** Capture objects read. */
+  readonly objects: number;
+  /** Objects under the prefix but outside the window's hours, skipped by key. */
+  readonly skipped: number;
+}
+
+/**
+ * Is this capture key one the single pass would read for the window? It lists
+ * `capture/<model>/<endpoint>/<variant>/<hour>/` for each hour from one before the window's
+ * start to its end (store.ts `listCaptureObjects`).
+ */
+export function inWindow(key: string, window: Pick<MapWindow, 'model' | 'windowStart' | 'windowEnd'>): boolean {
+  const base = artifactPrefixes.capture(window.model);
+  if (!key.startsWith(base)) return false;
+  const match = /^[^/]+\/[^/]+\/(\d{4}\/\d{2}\/\d{2}\/\d{2}\/).+$/.exec(key.slice(base.length));
+  if (!match) return false;
+  const start = new Date(window.windowStart);
+  return hours(new Date(start.getTime() - 3_600_000), new Date(window.windowEnd)).includes(match[1]!);
+}
+
+/**
+ * One child of the map: the records of its capture objects that fall in the window, as a
+ * WindowPartial written to `<resultPrefix>/partials/<hash of the keys>.json` (the same key on a
+ * retry of the same batch). The partial goes to S3, not into the result: a 50 000-value sample
+ * per numeric feature is ≈ 530 KB of base64, and a child's output is limited to 256 KiB.
+ */
+export async function analyzeShard(event: ShardEvent, ports: DriftObjectPorts): Promise<ShardResult> {
+  const { window: request, resultPrefix } = event.BatchInput;
+  const baseline = await ports.readBaseline(request.model, request.version);
+  if (!baseline) throw new Invalid(`no baseline for ${request.model} version ${request.version}`);
+  const window = new CurrentWindow(baselineViews(baseline));
+  const start = Date.parse(request.windowStart);
+  const end = Date.parse(request.windowEnd);
+  let malformedRecords = 0;
+  let objects = 0;
+  const keys = event.Items.map((item) => item.Key);
+  for (const key of keys) {
+    if (!inWindow(key, request)) continue;
+    objects++;
+    // The single pass's reading of a line without the label join (analyze.ts analyzeWindow).
+    for await (const line of ports.lines(key)) {
+      if (line.trim() === '') continue;
+      const record = parseCaptureLine(line);
+      if (!record) {
+        malformedRecords++;
+        continue;
+      }
+      if (record.time < start || record.time >= end) continue;
+      if (addPayload(window, record.input) === 0) malformedRecords++;
+    }
+  }
+  const partialKey = `${resultPrefix}/partials/${createHash('sha256').update(keys.join('\n')).digest('hex').slice(0, 32)}.json`;
+  const partial: ShardPartialDocument = { ...window.partial(), malformedRecords };
+  await ports.putObject(partialKey, JSON.stringify(partial), 'application/json');
+  return { partial: partialKey, rows: window.rows, malformedRecords, objects, skipped: keys.length - objects };
+}
+
+type ShardPartialDocument = WindowPartial & { readonly malformedRecords: number };
+
+/** The reducer's input: the window and the map's output (`ResultWriterDetails`). */
+export const reduceEventSchema = z.strictObject({
+  window: mapWindowSchema,
+  manifest: z.object({ Bucket: z.string().min(1), Key: z.string().min(1) }),
+});
+export type ReduceEvent = z.infer<typeof reduceEventSchema>;
+
+/**
+ * ResultWriter's manifest.json and result files (Step Functions developer guide, "ResultWriter
+ * (Map)", Exporting to Amazon S3): the manifest names the result files by status, each a JSON
+ * array of child executions whose `Output` is the child's output as a JSON string.
+ */
+const manifestSchema = z.object({
+  DestinationBucket: z.string(),
+  MapRunArn: z.string(),
+  ResultFiles: z.object({
+    SUCCEEDED: z.array(z.object({ Key: z.string(), Size: z.number() })).default([]),
+    FAILED: z.array(z.object({ Key: z.string(), Size: z.number() })).default([]),
+    PENDING: z.array(z.object({ Key: z.string(), Size: z.number() })).default([]),
+  }),
+});
+const resultFileSchema = z.array(z.object({ Status: z.string(), Output: z.string().optional(), ExecutionArn: z.string().optional() }).loose());
+const shardResultSchema = z.object({ partial: z.string().min(1), rows: z.number(), malformedRecords: z.number(), objects: z.number(), skipped: z.number() });
+
+/**
+ * Reads the map's manifest and every succeeded child's partial, merges them into one window and
+ * publishes it as the single pass would. A map with failed or pending children is refused (the
+ * ASL tolerates no failure; a window is published whole or not at all).
+ */
+export async function reduceShards(event: ReduceEvent, ports: DriftObjectPorts & PublishPorts): Promise<AnalyzeResult & { readonly shards: number }> {
+  const request = event.window;
+  const manifest = manifestSchema.parse(JSON.parse(await readText(ports, event.manifest.Key)) as unknown);
+  const unfinished = manifest.ResultFiles.FAILED.length + manifest.ResultFiles.PENDING.length;
+  if (unfinished > 0) throw new Invalid(`map run ${manifest.MapRunArn} has ${unfinished} failed or pending result files; the window is not published from part of its shards`);
+  const baseline = await ports.readBaseline(request.model, request.version);
+  if (!baseline) throw new Invalid(`no baseline for ${request.model} version ${request.version}`);
+  const window = new CurrentWindow(baselineViews(baseline));
+  let malformedRecords = 0;
+  let shards = 0;
+  for (const file of manifest.ResultFiles.SUCCEEDED) {
+    const results = resultFileSchema.parse(JSON.parse(await readText(ports, file.Key)) as unknown);
+    for (const result of results) {
+      if (result.Output === undefined) throw new Invalid(`${file.Key}: child ${result.ExecutionArn ?? '?'} has no Output`);
+      const shard = shardResultSchema.parse(JSON.parse(result.Output) as unknown);
+      const partial = JSON.parse(await readText(ports, shard.partial)) as ShardPartialDocument;
+      window.merge(partial);
+      malformedRecords += partial.malformedRecords;
+      shards++;
+    }
+  }
+  const result = await publishWindow(ports, {
+    model: request.model,
+    windowStart: new Date(request.windowStart),
+    windowEnd: new Date(request.windowEnd),
+    version: request.version,
+    psiThreshold: request.psiThreshold,
+    minRecords: request.minRecords,
+    window,
+    malformedRecords,
+  });
+  return { ...result, shards };
+}
+
+async function readText(ports: Pick<DriftObjectPorts, 'lines'>, key: string): Promise<string> {
+  const lines: string[] = [];
+  for await (const line of ports.lines(key)) lines.push(line);
+  return lines.join('\n');
+}
