@@ -63,8 +63,8 @@ export function mapExecutionName(model: string, windowEnd: Date): string {
  * skip those by their key (`inWindow`), without reading them.
  */
 export function commonPrefix(keys: readonly string[]): string {
-  if (keys.length === 0) return '';
-  let prefix = keys[0]!;
+  let prefix = keys[0];
+  if (prefix === undefined) return '';
   for (const key of keys) {
     let i = 0;
     while (i < prefix.length && i < key.length && prefix[i] === key[i]) i++;
@@ -131,9 +131,10 @@ export function inWindow(key: string, window: Pick<MapWindow, 'model' | 'windowS
   const base = artifactPrefixes.capture(window.model);
   if (!key.startsWith(base)) return false;
   const match = /^[^/]+\/[^/]+\/(\d{4}\/\d{2}\/\d{2}\/\d{2}\/).+$/.exec(key.slice(base.length));
-  if (!match) return false;
+  const hour = match?.[1];
+  if (hour === undefined) return false;
   const start = new Date(window.windowStart);
-  return hours(new Date(start.getTime() - 3_600_000), new Date(window.windowEnd)).includes(match[1]!);
+  return hours(new Date(start.getTime() - 3_600_000), new Date(window.windowEnd)).includes(hour);
 }
 
 /**
