@@ -129,9 +129,26 @@ describe('taskHandlersFor', () => {
     );
   });
 
+  it("maps the Task states of a Distributed Map's children, not its ItemReader's and ResultWriter's resources", () => {
+    const ports = { invokeFunction: () => Promise.resolve(), isFunction: (arn: string) => arn === 'arn:fn', sagemaker: {} as never, sns: {} as never, parameters: new Map() };
+    const definition = {
+      StartAt: 'M',
+      States: {
+        M: {
+          Type: 'Map',
+          ItemReader: { Resource: 'arn:aws:states:::s3:listObjectsV2', Parameters: { Bucket: 'b' } },
+          ItemProcessor: { ProcessorConfig: { Mode: 'DISTRIBUTED' }, StartAt: 'T', States: { T: { Type: 'Task', Resource: 'arn:fn', End: true } } },
+          ResultWriter: { Resource: 'arn:aws:states:::s3:putObject', Parameters: { Bucket: 'b' } },
+          End: true,
+        },
+      },
+    };
+    expect(Object.keys(taskHandlersFor(JSON.stringify(definition), ports))).toEqual(['arn:fn']);
+  });
+
   it('answers ssm:getParameter from the template\'s parameters and fails unknown names as SSM does', async () => {
     const ports = { invokeFunction: () => Promise.resolve(), isFunction: () => false, sagemaker: {} as never, sns: {} as never, parameters: new Map([['/a/b', '{"x":1}']]) };
-    const handlers = taskHandlersFor('"Resource": "arn:aws:states:::aws-sdk:ssm:getParameter"', ports);
+    const handlers = taskHandlersFor(JSON.stringify({ StartAt: 'A', States: { A: { Type: 'Task', Resource: 'arn:aws:states:::aws-sdk:ssm:getParameter', End: true } } }), ports);
     const get = handlers['arn:aws:states:::aws-sdk:ssm:getParameter']!;
     expect(await get({ Name: '/a/b' }, { stateName: 's', taskToken: 't' })).toMatchObject({ Parameter: { Name: '/a/b', Value: '{"x":1}' } });
     expect(() => get({ Name: '/a/c' }, { stateName: 's', taskToken: 't' })).toThrow(expect.objectContaining({ name: 'Ssm.ParameterNotFoundException' }) as Error);
