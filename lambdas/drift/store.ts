@@ -139,7 +139,7 @@ export function awsDriftPorts(options: AwsPortsOptions): DriftPorts {
     },
 
     async *objectsUnder(prefix) {
-      for await (const page of list(prefix)) for (const o of page.Contents ?? []) if (o.Key) yield o.Key;
+      for await (const page of list(s3, bucket, prefix)) for (const o of page.Contents ?? []) if (o.Key) yield o.Key;
     },
 
     async *groundTruthObjects(model, from, to) {
