@@ -115,9 +115,13 @@ export class DriftMonitor extends Construct {
   public readonly mapStateMachine: sfn.StateMachine;
   /** The map state machine's role. */
   public readonly mapRole: iam.Role;
+  private readonly artifactsBucket: s3.IBucket;
+  private readonly modelNames: ReadonlySet<string>;
 
   constructor(scope: Construct, id: string, props: DriftMonitorProps) {
     super(scope, id);
+    this.artifactsBucket = props.artifactsBucket;
+    this.modelNames = new Set(props.models.map((m) => m.name));
     if (props.models.length === 0) throw new Error('DriftMonitor: props.models must name at least one model');
     const prefix = props.alarmNamePrefix ?? `Caretaker-${Stack.of(this).stackName}`;
     if (!Token.isUnresolved(prefix) && !/^[A-Za-z0-9_.-]{1,200}$/.test(prefix)) {
@@ -211,6 +215,27 @@ export class DriftMonitor extends Construct {
       reason: 'The scheduler target grant covers the analyzer function and its versions/aliases; it names no other function.',
     });
     this.dashboard = this.buildDashboard(props, endpointName, variantName);
+  }
+
+  /**
+   * Allow `grantee` (the application that calls a serverless endpoint) to write request records of
+   * `model`, in the capture file format, under `capture/<model>/`: a serverless model's drift
+   * window, as SageMaker data capture does not support serverless endpoints. Write only, that
+   * model's prefix only (and the key, to encrypt what it writes).
+   */
+  grantCaptureWrite(grantee: iam.IGrantable, model: string): iam.Grant {
+    if (!this.modelNames.has(model)) throw new Error(`DriftMonitor.grantCaptureWrite: ${model} is not a configured model`);
+    const grant = iam.Grant.addToPrincipal({ grantee, actions: ['s3:PutObject'], resourceArns: [this.artifactsBucket.arnForObjects(`${artifactPrefixes.capture(model)}*`)] });
+    this.artifactsBucket.encryptionKey?.grant(grantee, 'kms:GenerateDataKey');
+    const principal = grantee.grantPrincipal;
+    if (Construct.isConstruct(principal)) {
+      const bucketId = Stack.of(this).getLogicalId(this.artifactsBucket.node.defaultChild as CfnElement);
+      Validations.of(principal).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/${artifactPrefixes.capture(model)}*]`,
+        reason: `Request records of ${model} are written one object per batch of requests; the wildcard is confined to its capture/${model}/ prefix, write only.`,
+      });
+    }
+    return grant;
   }
 
   /** Every alarm of every model. */

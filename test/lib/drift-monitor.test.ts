@@ -1,4 +1,5 @@
 import { Capture, Match } from 'aws-cdk-lib/assertions';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -215,5 +216,21 @@ describe('DriftMonitor', () => {
     };
     expect(() => new DriftMonitor(stack, 'NoModels', { ...props, models: [] })).toThrow(/props\.models must name at least one model/);
     expect(() => new DriftMonitor(stack, 'BadPrefix', { ...props, alarmNamePrefix: 'has spaces' })).toThrow(/alarmNamePrefix .* got "has spaces"/);
+  });
+
+  it('grants a serverless model\'s caller exactly PutObject under capture/<model>/ (its drift window), and refuses an unknown model', () => {
+    const { template: own } = synthCaretaker({
+      extend: (s) => {
+        const app = new iam.Role(s, 'CallerApp', { assumedBy: new iam.AccountRootPrincipal() });
+        s.drift.grantCaptureWrite(app, 'churn');
+        expect(() => s.drift.grantCaptureWrite(app, 'nope')).toThrow(/nope is not a configured model/);
+      },
+    });
+    const policies = own.findResources('AWS::IAM::Policy');
+    const caller = Object.values(policies).find((p) => JSON.stringify(p).includes('CallerApp')) as { Properties: { PolicyDocument: { Statement: { Action: unknown; Resource: unknown }[] } } };
+    const put = caller.Properties.PolicyDocument.Statement.find((st) => st.Action === 's3:PutObject')!;
+    expect(JSON.stringify(put.Resource)).toContain('/capture/churn/*');
+    expect(caller.Properties.PolicyDocument.Statement.flatMap((st) => [st.Action].flat())).toEqual(expect.arrayContaining(['s3:PutObject', 'kms:GenerateDataKey']));
+    expect(caller.Properties.PolicyDocument.Statement.flatMap((st) => [st.Action].flat())).not.toContain('s3:GetObject');
   });
 });
