@@ -8,6 +8,7 @@ import { featureTypesOf } from '../lambdas/drift/baseline';
 import { artifactPrefixes } from '../lambdas/shared/layout';
 import { EVALUATION_CONTAINER_ARGUMENTS, type ModelSettings } from '../lambdas/pipeline/settings';
 import { executionBound, loadTrainingPipelineDefinition, type ExecutionBound } from './execution-bound';
+import { gpuHyperparametersOf } from './sagemaker-images';
 
 export interface ModelSettingsNames {
   /** Starts every SageMaker resource name; IAM is scoped to it. */
@@ -173,7 +174,7 @@ function renderCommon(model: ModelConfig, names: ModelSettingsNames): Omit<Model
         ...(training.managedSpot && training.maxWaitSeconds !== undefined ? { MaxWaitTimeInSeconds: training.maxWaitSeconds } : {}),
       },
       networkIsolation: training.networkIsolation,
-      hyperparameters: { ...training.hyperparameters },
+      hyperparameters: { ...trainingHyperparameters(model.trainingImageUri, training.instanceTypes), ...training.hyperparameters },
       taskTimeoutSeconds: longestTraining + TASK_TIMEOUT_MARGIN_SECONDS,
     },
     evaluation: {
@@ -200,4 +201,17 @@ function renderCommon(model: ModelConfig, names: ModelSettingsNames): Omit<Model
       heartbeatSeconds: model.approval.heartbeatSeconds ?? model.approval.timeoutSeconds,
     },
   };
+}
+
+/** SageMaker's accelerated instance families (GPUs): g4dn, g5, g6, g6e, p3, p4d, p5 … (`ml.<family>.<size>`). */
+const GPU_FAMILY = /^ml\.[gp]\d/;
+
+/**
+ * The hyperparameters that make a built-in image train on the GPU (lib/sagemaker-images.ts: XGBoost
+ * 1.x `tree_method=gpu_hist`, 2.x `device=cuda` + `tree_method=hist`), when every instance type the
+ * run may fall back to has one: `device=cuda` on a CPU instance fails the job. The config's own
+ * hyperparameters are spread after these, so a model can still set them itself.
+ */
+export function trainingHyperparameters(imageUri: string, instanceTypes: readonly string[]): Readonly<Record<string, string>> {
+  return instanceTypes.length > 0 && instanceTypes.every((type) => GPU_FAMILY.test(type)) ? gpuHyperparametersOf(imageUri) : {};
 }

@@ -1,6 +1,7 @@
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
+import { trainingHyperparameters } from '../../lib/pipeline-settings';
 import { builtInImageUri, gpuHyperparametersOf, parseBuiltInImage, resolveImageUri, SAGEMAKER_XGBOOST_REGISTRIES } from '../../lib/sagemaker-images';
 import { parseConfig } from '../../lib/config';
 import { defaultImageRegistry, resolveImage } from '../../local/sagemaker/images';
@@ -25,6 +26,10 @@ describe('SageMaker images by name, resolved per region', () => {
     expect(gpuHyperparametersOf('sagemaker-xgboost:1.7-1')).toEqual({ tree_method: 'gpu_hist' });
     expect(gpuHyperparametersOf('sagemaker-xgboost:2.1-0')).toEqual({ tree_method: 'hist', device: 'cuda' });
     expect(gpuHyperparametersOf('123456789012.dkr.ecr.us-east-1.amazonaws.com/x:1')).toEqual({});
+    // Rendered into the model's settings only when every instance type the run may fall back to has a GPU.
+    expect(trainingHyperparameters('sagemaker-xgboost:2.1-0', ['ml.g5.xlarge', 'ml.g4dn.xlarge'])).toEqual({ tree_method: 'hist', device: 'cuda' });
+    expect(trainingHyperparameters('sagemaker-xgboost:2.1-0', ['ml.g5.xlarge', 'ml.m5.xlarge'])).toEqual({});
+    expect(trainingHyperparameters('123456789012.dkr.ecr.us-east-1.amazonaws.com/x:1', ['ml.g5.xlarge'])).toEqual({});
   });
 
   it('is a literal in a stack with a region, and a FindInMap over the documented map in an environment-agnostic one', () => {
@@ -63,6 +68,9 @@ describe('SageMaker images by name, resolved per region', () => {
     expect(text).toContain('/sagemaker-xgboost:1.7-1');
     expect(text).toContain('Fn::FindInMap');
     expect(text).not.toContain('"sagemaker-xgboost:1.7-1');
+    // The example trains on ml.g5/ml.g4dn only: 1.7-1's GPU tree method is in its hyperparameters.
+    expect(text).toContain('gpu_hist');
+    expect(text).not.toContain('cuda');
     const statements = Object.values(template.findResources('AWS::IAM::Policy')).flatMap(
       (p) => (p as { Properties: { PolicyDocument: { Statement: { Action: string | string[]; Resource: unknown }[] } } }).Properties.PolicyDocument.Statement,
     );
