@@ -174,7 +174,7 @@ function renderCommon(model: ModelConfig, names: ModelSettingsNames): Omit<Model
         ...(training.managedSpot && training.maxWaitSeconds !== undefined ? { MaxWaitTimeInSeconds: training.maxWaitSeconds } : {}),
       },
       networkIsolation: training.networkIsolation,
-      hyperparameters: { ...trainingHyperparameters(model.trainingImageUri, training.instanceTypes), ...training.hyperparameters },
+      hyperparameters: { ...training.hyperparameters },
       taskTimeoutSeconds: longestTraining + TASK_TIMEOUT_MARGIN_SECONDS,
     },
     evaluation: {
@@ -209,8 +209,9 @@ const GPU_FAMILY = /^ml\.[gp]\d/;
 /**
  * The hyperparameters that make a built-in image train on the GPU (lib/sagemaker-images.ts: XGBoost
  * 1.x `tree_method=gpu_hist`, 2.x `device=cuda` + `tree_method=hist`), when every instance type the
- * run may fall back to has one: `device=cuda` on a CPU instance fails the job. The config's own
- * hyperparameters are spread after these, so a model can still set them itself.
+ * run may fall back to has one: `device=cuda` on a CPU instance fails the job. Read from the image's
+ * name, before it is resolved to a URI (TrainingPipeline); the config's own hyperparameters are
+ * spread after these, so a model can still set them itself.
  */
 export function trainingHyperparameters(imageUri: string, instanceTypes: readonly string[]): Readonly<Record<string, string>> {
   return instanceTypes.length > 0 && instanceTypes.every((type) => GPU_FAMILY.test(type)) ? gpuHyperparametersOf(imageUri) : {};

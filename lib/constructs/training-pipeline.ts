@@ -21,7 +21,7 @@ const DATASETS_AREA = datasetPrefix('').split('/')[0] ?? 'datasets';
 /** Every run's staged training input: `models/<model>/<runId>/input/` (artifactPrefixes.trainingInput). */
 const STAGED_INPUTS = 'models/*/*/input/*';
 import { endpointDeployment, type ModelConfig } from '../config';
-import { renderModelSettings } from '../pipeline-settings';
+import { renderModelSettings, trainingHyperparameters } from '../pipeline-settings';
 import { resolveImageUri } from '../sagemaker-images';
 import { CaretakerFunction } from './caretaker-function';
 
@@ -180,7 +180,8 @@ export class TrainingPipeline extends Construct {
       };
       const evaluation = model.evaluation.imageUri !== undefined ? { ...model.evaluation, imageUri: resolveImageUri(this, model.evaluation.imageUri, `models[${model.name}].evaluation.imageUri`) } : model.evaluation;
       const value = stack.toJsonString(
-        renderModelSettings({ ...model, ...images, evaluation }, {
+        // The image's name (before resolution) says which GPU hyperparameters its version takes.
+        renderModelSettings({ ...model, ...images, evaluation, training: { ...model.training, hyperparameters: { ...trainingHyperparameters(model.trainingImageUri, model.training.instanceTypes), ...model.training.hyperparameters } } }, {
           resourcePrefix,
           endpointName,
           rollbackAlarmNames: (rollbackAlarms[model.name] ?? []).map((alarm) => alarm.alarmName),
