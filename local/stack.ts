@@ -206,7 +206,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       // The stack ships the pipeline definition as an asset file (DefinitionS3Location): that file.
       const definition = p.DefinitionString === undefined ? readFileSync(TRAINING_PIPELINE_ASL, 'utf8') : String(resolve(p.DefinitionString));
       const substitutions = resolve(p.DefinitionSubstitutions ?? {}) as Record<string, string>;
-      return { arn: arnOf(logicalId).arn, definition, substitutions, taskHandlers: taskHandlersFor(substitute(definition, substitutions), taskPorts) };
+      return { arn: arnOf(logicalId).arn, definition, substitutions, taskHandlers: taskHandlersFor(substitute(definition, substitutions), taskPorts), s3 };
     });
     const onExecutionEnded = async (execution: ExecutionRecord) => {
       await events.send(

@@ -22,13 +22,14 @@ import { CurrentWindow, type WindowPartial } from './window';
 /**
  * Capture bytes of one window above which the analyzer hands the window to the Distributed Map.
  *
- * From BENCHMARKS.md, "Drift analysis: single pass vs Distributed Map (issue 17, drift-map)":
- * one function parses ≈ 23 MB/s of capture JSON Lines per vCPU (≈ 90 000 records/s, ≈ 250 bytes
- * a record, 10 numeric features). The analyzer runs at 1024 MB, which Lambda gives ≈ 0.58 vCPU
- * (CPU is allocated in proportion to memory, a full vCPU at 1769 MB), so ≈ 13 MB/s; its
- * 5-minute timeout with half left as headroom (S3 reads, a slower payload, a noisy neighbour)
- * holds ≈ 150 s × 13 MB/s ≈ 2 GB. Round down to 1 GiB: windows above it go to the map, whose
- * children each read at most `SHARD_BATCH_OBJECTS` objects with 10 minutes each.
+ * From BENCHMARKS.md, "Drift analysis: single pass vs Distributed Map (issue 17, drift-map)"
+ * (`npm run bench:drift-map`): one function reads 81 000–129 000 capture records per CPU second,
+ * 23–37 MB/s at 287 bytes a record (CSV payloads, 6 features). Take the low end, 23 MB/s per
+ * vCPU. The analyzer runs at 1024 MB, which Lambda gives ≈ 0.58 vCPU (CPU follows memory, one
+ * full vCPU at 1769 MB): ≈ 13 MB/s. Its 5-minute timeout with half kept as headroom (S3 reads,
+ * slower payloads, JSON instead of CSV) holds ≈ 150 s × 13 MB/s ≈ 2 GB; round down to 1 GiB.
+ * Windows above it go to the map, whose children each read `SHARD_BATCH_OBJECTS` objects at
+ * 1769 MB with 10 minutes each.
  */
 export const SINGLE_PASS_MAX_BYTES = 1024 ** 3;
 

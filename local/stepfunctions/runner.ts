@@ -6,7 +6,9 @@
  * Step Functions endpoint, answering task tokens through `sendTaskSuccess`/`sendTaskFailure`.
  */
 import { randomUUID } from 'node:crypto';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { StateMachine } from 'aws-local-stepfunctions';
+import { DISTRIBUTED_MAP_FIELDS, isDistributedMap, runDistributedMap, type DistributedMapState } from './distributed-map';
 
 // aws-local-stepfunctions@3 calls Promise.withResolvers (Node 22+); Node 20 lacks it.
 if (typeof (Promise as unknown as { withResolvers?: unknown }).withResolvers !== 'function') {
@@ -55,6 +57,8 @@ export interface RunPipelineOptions {
   readonly skipWaits?: boolean;
   /** With `skipWaits`: Wait states take this many milliseconds instead of none (local mode polls real work). @default 0 */
   readonly waitMs?: number;
+  /** S3 (moto) for Distributed Map states' ItemReader and ResultWriter (distributed-map.ts). @default - such a state fails, saying so */
+  readonly s3?: S3Client;
 }
 
 export interface LocalExecution {
@@ -197,7 +201,31 @@ export async function runPipelineLocally(options: RunPipelineOptions): Promise<L
   const taskResourceLocalHandlers: Record<string, (input: unknown) => Promise<unknown>> = {};
   const waitTimeOverrides: Record<string, number> = {};
   const retryIntervalOverrides: Record<string, number> = {};
+  // Distributed Map states (top level) become Tasks run by distributed-map.ts: the library runs Map states inline only.
+  const arnParts = /^arn:aws:states:([^:]+):([^:]+):execution:([^:]+):/.exec(executionArn);
   for (const [stateName, state] of Object.entries(definition.States)) {
+    const fields = state as unknown as Record<string, unknown>;
+    if (!isDistributedMap(fields)) continue;
+    const map = { ...fields } as DistributedMapState;
+    const task = Object.fromEntries(Object.entries(fields).filter(([field]) => !(DISTRIBUTED_MAP_FIELDS as readonly string[]).includes(field)));
+    for (const field of Object.keys(fields)) if (!(field in task)) Reflect.deleteProperty(fields, field);
+    state.Type = 'Task';
+    state.Resource = `local:distributed-map:${stateName}`;
+    if (options.skipWaits) retryIntervalOverrides[stateName] = 0;
+    taskResourceLocalHandlers[stateName] = (input) =>
+      runDistributedMap(map, input, {
+        stateName,
+        s3: options.s3,
+        region: arnParts?.[1] ?? 'local',
+        accountId: arnParts?.[2] ?? '000000000000',
+        stateMachineName: arnParts?.[3] ?? 'local',
+        context: { Execution: { Id: executionArn, Name: executionName, Input: options.input } },
+        runChild: (child, input, name, arn) =>
+          runPipelineLocally({ ...options, definition: JSON.stringify(child), substitutions: {}, input, executionName: name, executionArn: arn }),
+      });
+  }
+  for (const [stateName, state] of Object.entries(definition.States)) {
+    if (state.Resource?.startsWith('local:distributed-map:')) continue;
     if (options.skipWaits && state.Type === 'Wait') waitTimeOverrides[stateName] = options.waitMs ?? 0;
     if (state.Type !== 'Task' || !state.Resource) continue;
     if (options.skipWaits) retryIntervalOverrides[stateName] = 0;

@@ -8,6 +8,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { runPipelineLocally, sendTaskFailure, sendTaskSuccess, type LocalExecution, type TaskHandler } from './runner';
 
 export interface LocalStateMachine {
@@ -16,6 +17,8 @@ export interface LocalStateMachine {
   readonly definition: string;
   readonly substitutions: Readonly<Record<string, string>>;
   readonly taskHandlers: Readonly<Record<string, TaskHandler>>;
+  /** S3 for Distributed Map states' ItemReader and ResultWriter. @default - such a state fails, saying so */
+  readonly s3?: S3Client;
 }
 
 export interface ExecutionRecord {
@@ -133,6 +136,7 @@ export class LocalStepFunctions {
       executionArn,
       skipWaits: this.options.skipWaits ?? true,
       waitMs: this.options.waitMs ?? 250,
+      s3: machine.s3,
     });
     const record: ExecutionRecord = { executionArn, stateMachineArn, name, input: text, startDate, status: 'RUNNING', done };
     this.executions.set(executionArn, record);
