@@ -33,7 +33,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { paginateListObjectsV2, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { TaskError } from './runner';
+import { TaskError } from './task-error';
 
 export interface DistributedMapState {
   readonly ItemReader?: { readonly Resource: string; readonly Parameters?: unknown; readonly ReaderConfig?: { readonly MaxItems?: number } };

@@ -8,6 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { StateMachine } from 'aws-local-stepfunctions';
+import { TaskError } from './task-error';
 import { DISTRIBUTED_MAP_FIELDS, isDistributedMap, runDistributedMap, type DistributedMapState } from './distributed-map';
 
 // aws-local-stepfunctions@3 calls Promise.withResolvers (Node 22+); Node 20 lacks it.
@@ -27,13 +28,7 @@ if (typeof (Promise as unknown as { withResolvers?: unknown }).withResolvers !==
   });
 }
 
-/** An error as Step Functions sees it: `Error` is `name`, `Cause` is `message`. */
-export class TaskError extends Error {
-  constructor(error: string, cause: string) {
-    super(cause);
-    this.name = error;
-  }
-}
+export { TaskError } from './task-error';
 
 /**
  * A Task's effective parameters (after `Parameters` is applied) → its raw result (before
