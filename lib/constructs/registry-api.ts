@@ -7,8 +7,6 @@ import * as eventTargets from 'aws-cdk-lib/aws-events-targets';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
-import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sns from 'aws-cdk-lib/aws-sns';
@@ -30,6 +28,7 @@ import type { ApproverEntry } from '../../lambdas/api/principal';
 import { CaretakerFunction } from './caretaker-function';
 import { SecureBucket } from './secure-bucket';
 import { SecureQueue } from './secure-queue';
+import { tableStreamSource } from './stream-source';
 
 export interface RegistryApiProps {
   /** The configured models; the function serves their summaries and approver lists. */
@@ -140,6 +139,12 @@ export function grantApiTableAccess(role: iam.IRole, table: dynamodb.ITable): vo
     new iam.PolicyStatement({ actions: API_TABLE_ACTIONS.filter((a) => a !== 'dynamodb:Query'), resources: [table.tableArn] }),
   );
   role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['dynamodb:Query'], resources: [table.tableArn, ...indexes] }));
+  denyAuditRewrites(role, table);
+  table.encryptionKey?.grantEncryptDecrypt(role);
+}
+
+/** Audit items are written once: whatever else a role may do to the table, never update or delete one. */
+function denyAuditRewrites(role: iam.IRole, table: dynamodb.ITable): void {
   role.addToPrincipalPolicy(
     new iam.PolicyStatement({
       effect: iam.Effect.DENY,
@@ -148,7 +153,6 @@ export function grantApiTableAccess(role: iam.IRole, table: dynamodb.ITable): vo
       conditions: { 'ForAnyValue:StringLike': { 'dynamodb:LeadingKeys': [`${KEY_PREFIX.audit}*`] } },
     }),
   );
-  table.encryptionKey?.grantEncryptDecrypt(role);
 }
 
 /**
@@ -166,14 +170,7 @@ export function grantSweeperTableAccess(role: iam.IRole, table: dynamodb.ITable)
     }),
   );
   role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], resources: [table.tableArn] }));
-  role.addToPrincipalPolicy(
-    new iam.PolicyStatement({
-      effect: iam.Effect.DENY,
-      actions: ['dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
-      resources: [table.tableArn],
-      conditions: { 'ForAnyValue:StringLike': { 'dynamodb:LeadingKeys': [`${KEY_PREFIX.audit}*`] } },
-    }),
-  );
+  denyAuditRewrites(role, table);
   table.encryptionKey?.grantEncryptDecrypt(role);
 }
 
@@ -394,19 +391,8 @@ export class RegistryApi extends Construct {
     this.auditBucket.bucket.grantPut(this.auditCopier.role, 'audit/*');
     const dlq = new SecureQueue(this, 'AuditCopyFailures', { encryptionKey: props.encryptionKey, removalPolicy, deadLetterOf: 'the audit copy' });
     this.auditCopier.function.addEventSource(
-      new DynamoEventSource(props.table, {
-        startingPosition: lambda.StartingPosition.TRIM_HORIZON,
-        batchSize: 100,
-        retryAttempts: 10,
-        bisectBatchOnError: true,
-        // The copier reports the first record it could not copy; the stream retries from it, in order.
-        reportBatchItemFailures: true,
-        onFailure: new SqsDlq(dlq),
-        filters: [
-          // What FilterRule.isEqual / beginsWith produce, spelled out (those helpers are typed `any`).
-          lambda.FilterCriteria.filter({ eventName: ['INSERT'], dynamodb: { Keys: { pk: { S: [{ prefix: KEY_PREFIX.audit }] } } } }),
-        ],
-      }),
+      // What FilterRule.isEqual / beginsWith produce, spelled out (those helpers are typed `any`).
+      tableStreamSource(props.table, dlq, { eventName: ['INSERT'], dynamodb: { Keys: { pk: { S: [{ prefix: KEY_PREFIX.audit }] } } } }),
     );
 
     const reconcile = props.auditReconcile ?? { windowDays: 7, every: Duration.hours(1) };

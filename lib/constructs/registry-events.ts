@@ -3,11 +3,10 @@ import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as eventschemas from 'aws-cdk-lib/aws-eventschemas';
 import type * as kms from 'aws-cdk-lib/aws-kms';
-import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { SecureQueue } from './secure-queue';
+import { tableStreamSource } from './stream-source';
 import { DETAIL_TYPES, EVENT_SOURCE, eventJsonSchema, type DetailType } from '../../lambdas/events/catalog';
 import { CHANGE_KEY_PREFIXES } from '../../lambdas/events/derive';
 import { ENV } from '../../lambdas/shared/env';
@@ -63,20 +62,10 @@ export class RegistryEvents extends Construct {
     this.deadLetterQueue = new SecureQueue(this, 'PublishFailures', { encryptionKey: props.encryptionKey, removalPolicy, deadLetterOf: 'the events publisher' });
 
     this.publisher.function.addEventSource(
-      new DynamoEventSource(props.table, {
-        startingPosition: lambda.StartingPosition.TRIM_HORIZON,
-        batchSize: 100,
-        retryAttempts: 10,
-        bisectBatchOnError: true,
-        reportBatchItemFailures: true,
-        onFailure: new SqsDlq(this.deadLetterQueue),
-        // Only the items events are derived from (a filter Lambda applies before invoking).
-        filters: [
-          lambda.FilterCriteria.filter({
-            eventName: ['INSERT', 'MODIFY'],
-            dynamodb: { Keys: { pk: { S: CHANGE_KEY_PREFIXES.map((prefix) => ({ prefix })) } } },
-          }),
-        ],
+      // Only the items events are derived from.
+      tableStreamSource(props.table, this.deadLetterQueue, {
+        eventName: ['INSERT', 'MODIFY'],
+        dynamodb: { Keys: { pk: { S: CHANGE_KEY_PREFIXES.map((prefix) => ({ prefix })) } } },
       }),
     );
     Validations.of(this.publisher.role).acknowledge(
