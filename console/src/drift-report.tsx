@@ -4,8 +4,7 @@
  * categories), and whether it drifted. Windows newest first, paged.
  */
 import { useState } from 'preact/hooks';
-import type { CaretakerClient, DriftReportDocument, FeatureEntry } from '../../lib/client/core';
-import { driftWindowEnd } from '../../lambdas/shared/layout';
+import { driftWindowEnd, type CaretakerClient, type DriftReportDocument, type FeatureEntry } from '../../lib/client/core';
 import { BarChart, type Bin } from './chart';
 import { num, Show, Status, time, useAsync } from './ui';
 

@@ -22,6 +22,9 @@ import type {
   VersionStatus,
 } from '../../lambdas/shared/contracts';
 
+/** A drift report window's end time from its id (`yyyymmddThhmmssZ`), as the API's report routes name windows. */
+export { driftWindowEnd } from '../../lambdas/shared/layout';
+
 /** Credentials or a provider of them, as SignatureV4 takes them. */
 export type CredentialsOption = ConstructorParameters<typeof SignatureV4>[0]['credentials'];
 
