@@ -193,6 +193,14 @@ export interface ModelVersionRecord {
   readonly deployingEndpointConfigName?: string;
   /** The status a rollback moved it out of (DEPLOYING by a rollback only): a failed rollback gives it back. */
   readonly statusBeforeDeploy?: VersionStatus;
+  /** The last deployment of it that failed or was abandoned: which run, when, and where it stopped. */
+  readonly lastFailedDeployment?: {
+    readonly runId: string;
+    readonly at: string;
+    readonly state?: string;
+    readonly error?: string;
+    readonly cause?: string;
+  };
 }
 
 /** `pk = RUN#<runId>`, `sk = RUN` */

@@ -220,6 +220,26 @@ class Failure:
 
 
 @dataclass(frozen=True)
+class Rejection:
+    """Who rejected a run's version, why and when (the approval callback's cause)."""
+
+    by: str
+    reason: str
+    at: str
+
+
+@dataclass(frozen=True)
+class FailedDeployment:
+    """A version's last deployment that failed or was abandoned: its run, when, and where it stopped."""
+
+    run_id: str
+    at: str
+    state: Optional[str] = None
+    error: Optional[str] = None
+    cause: Optional[str] = None
+
+
+@dataclass(frozen=True)
 class Suppression:
     reason: str  # "in-progress" | "cooldown" | "daily-cap" | "duplicate" | "no-dataset" | ...
     detail: str
@@ -248,6 +268,7 @@ class Run:
     reason: Optional[str] = None
     # QUEUED API requests: "OWED" while recorded but not yet on the retraining queue, then "SENT"
     send_state: Optional[str] = None
+    rejection: Optional[Rejection] = None
     extra: Dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
 
@@ -288,6 +309,11 @@ class ModelVersion:
     delivery_closed_at: Optional[str] = None
     #: The status a rollback moved it out of (DEPLOYING by a rollback only).
     status_before_deploy: Optional[str] = None
+    #: The SageMaker model its deployment created (batch scoring transforms with it).
+    model_name: Optional[str] = None
+    #: The endpoint config the deploying run rolls out (DEPLOYING only).
+    deploying_endpoint_config_name: Optional[str] = None
+    last_failed_deployment: Optional[FailedDeployment] = None
     #: The drift baseline of a LIVE version: PENDING, READY or FAILED (with ``baseline_error``).
     baseline_status: Optional[str] = None
     baseline_error: Optional[str] = None
