@@ -126,6 +126,14 @@ export async function runDemo({ stack, config, print = () => undefined, stepTime
       if (record && ['REJECTED', 'DEPLOY_FAILED', 'EXPIRED'].includes(record.status)) throw new DemoFailure(`version ${v} ended ${record.status}`);
       return undefined;
     });
+  // A version is PENDING_APPROVAL from RegisterVersion on, but only approvable once the pipeline's
+  // WaitForApproval task has stored its token (before that the API answers 409 "retry shortly").
+  const waitForApprovalRequest = (v: number) =>
+    waitFor(`the pipeline to ask for a decision on version ${v}`, async () => {
+      const record = await version(v);
+      if (record && ['REJECTED', 'DEPLOY_FAILED', 'EXPIRED'].includes(record.status)) throw new DemoFailure(`version ${v} ended ${record.status}`);
+      return record?.status === 'PENDING_APPROVAL' && record.taskToken !== undefined ? record : undefined;
+    });
   const waitForRunWithVersion = (runId: string) =>
     waitFor(`run ${runId} to register a version`, async () => {
       const run = await get<RunRecord & Record<string, unknown>>(keys.run(runId));
@@ -223,7 +231,7 @@ export async function runDemo({ stack, config, print = () => undefined, stepTime
   const firstRunId = String(requested.body.runId);
   step('run requested', `runId ${firstRunId}`);
   const firstRun = await waitForRunWithVersion(firstRunId);
-  const v1 = await waitForVersion(Number(firstRun.version), 'PENDING_APPROVAL');
+  const v1 = await waitForApprovalRequest(Number(firstRun.version));
   step('trained, evaluated, gated', `job ${v1.trainingJobName}, ${model.objective.metricName} ${JSON.stringify(v1.metrics[model.objective.metricName])}`);
   step(`v${v1.version} pending approval`, `requested by ${v1.requestedBy}`);
   await approve(v1.version, v1.requestedBy);
@@ -268,7 +276,7 @@ export async function runDemo({ stack, config, print = () => undefined, stepTime
   const starts = (stack.consumers.invocations.get(starter.logicalId) ?? 0) - startsBefore;
   step('exactly one retraining run', `runId ${alarmRunId}; the alarm event arrived twice, the queue's deduplication and the starter let one run through (${starts} starter batch${starts === 1 ? '' : 'es'})`);
   if (secondRun.datasetVersion !== v2Data) throw new DemoFailure(`the retraining run trained on ${secondRun.datasetVersion}, not dataset ${v2Data}`);
-  const v2 = await waitForVersion(Number(secondRun.version), 'PENDING_APPROVAL');
+  const v2 = await waitForApprovalRequest(Number(secondRun.version));
   step(`v${v2.version} pending approval`, `trained on ${v2.datasetVersion}, ${model.objective.metricName} ${JSON.stringify(v2.metrics[model.objective.metricName])}`);
   await approve(v2.version, v2.requestedBy);
   await waitForVersion(v2.version, 'LIVE');

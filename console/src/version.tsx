@@ -4,7 +4,7 @@
  * are enabled only when the API's own decision rules (`decision-check`) say this caller may
  * decide; otherwise they are disabled and the reason is shown.
  */
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { CaretakerApiError, type CaretakerClient, type DecisionCheck, type EvaluationView, type ModelVersionRecord, type RunRecord } from '../../lib/client/core';
 import { href } from './router';
 import { duration, ErrorBox, num, person, Show, Status, time, useAsync, useNow } from './ui';
@@ -37,6 +37,15 @@ function DecisionPanel({ client, version, onDecided }: { client: CaretakerClient
   const [reason, setReason] = useState('');
   const [busy, setBusy] = useState(false);
   const [outcome, setOutcome] = useState<{ error?: unknown; done?: string }>({});
+  // Pending but not yet asked by the pipeline (its approval request is a moment behind): ask again.
+  const retryAfter = check.state === 'done' ? check.value.retryAfterSeconds : undefined;
+  useEffect(() => {
+    if (retryAfter === undefined) return;
+    const timer = setTimeout(recheck, retryAfter * 1000);
+    return () => {
+      clearTimeout(timer);
+    };
+  }, [check, retryAfter, recheck]);
 
   const decide = async (kind: 'approve' | 'reject') => {
     setBusy(true);
@@ -90,7 +99,17 @@ function DecisionForm({ check, reason, setReason, busy, decide }: { check?: Deci
   const allowed = check?.allowed === true;
   const empty = reason.trim() === '';
   const disabled = !allowed || busy || empty;
-  const why = !check ? 'checking whether you may decide…' : !allowed ? (check.reason ?? 'you may not decide') : empty ? 'write the reason the audit will record' : undefined;
+  const waiting = check?.retryAfterSeconds !== undefined;
+  const refused = check !== undefined && !allowed && !waiting;
+  const why = !check
+    ? 'checking whether you may decide…'
+    : waiting
+      ? 'the pipeline is still registering its approval request; the buttons enable in a moment'
+      : !allowed
+        ? (check.reason ?? 'you may not decide')
+        : empty
+          ? 'write the reason the audit will record'
+          : undefined;
   return (
     <form
       onSubmit={(e) => {
@@ -120,8 +139,8 @@ function DecisionForm({ check, reason, setReason, busy, decide }: { check?: Deci
       </div>
       {why ? (
         // A refusal is shown only once the API said so; until then it is a hint.
-        <p class={check && !allowed ? 'refusal' : 'muted'} data-testid={check && !allowed ? 'decision-refusal' : 'decision-hint'}>
-          {check && !allowed ? `You may not decide: ${why}` : why}
+        <p class={refused ? 'refusal' : 'muted'} data-testid={refused ? 'decision-refusal' : 'decision-hint'}>
+          {refused ? `You may not decide: ${why}` : why}
         </p>
       ) : null}
     </form>

@@ -240,7 +240,17 @@ export interface DecisionCheck {
   readonly reason?: string;
   /** When a pending version's approval wait times out (requested time + the model's approval timeout). */
   readonly expiresAt?: string;
+  /** Set while the pipeline has not yet stored its approval request: ask again after this long. */
+  readonly retryAfterSeconds?: number;
 }
+
+/**
+ * A version is PENDING_APPROVAL from RegisterVersion on, but decidable only once the pipeline's
+ * WaitForApproval task has stored its token (a second or so later): until then a decision is
+ * refused with this reason, and the check says when to ask again.
+ */
+const notAskedYet = (model: string, version: number): string =>
+  `version ${version} of ${model} is not waiting for a decision yet (the pipeline has not asked); nothing was changed, retry shortly`;
 
 /**
  * The decision rules of `decide`, asked without deciding: the console disables its buttons with
@@ -248,14 +258,25 @@ export interface DecisionCheck {
  */
 export async function checkDecision(ctx: ApiContext, input: { model: string; version: number; caller: Principal }): Promise<DecisionCheck> {
   const model = modelOf(ctx, input.model);
-  const record = await ctx.ports.registry.getVersion(input.model, input.version);
+  const record = await ctx.ports.registry.readForDecision(input.model, input.version);
   if (!record) throw new NotFound(`${input.model} has no version ${input.version}`, [{ field: 'path.version', message: 'unknown version' }]);
   const pending = record.status === 'PENDING_APPROVAL';
-  const reason =
+  const ruled =
     approverRefusal(model, input.caller) ??
     (pending ? separationOfDutiesRefusal(model, record.requestedBy, input.caller) : `version ${input.version} of ${input.model} is ${record.status}, not PENDING_APPROVAL`);
+  const waiting = ruled === undefined && record.taskToken === undefined ? notAskedYet(input.model, input.version) : undefined;
+  const reason = ruled ?? waiting;
   const expiresAt = pending ? new Date(Date.parse(record.createdAt) + model.approvalTimeoutSeconds * 1000).toISOString() : undefined;
-  return { model: input.model, version: input.version, status: record.status, caller: input.caller.id, allowed: reason === undefined, ...(reason ? { reason } : {}), ...(expiresAt ? { expiresAt } : {}) };
+  return {
+    model: input.model,
+    version: input.version,
+    status: record.status,
+    caller: input.caller.id,
+    allowed: reason === undefined,
+    ...(reason ? { reason } : {}),
+    ...(expiresAt ? { expiresAt } : {}),
+    ...(waiting ? { retryAfterSeconds: 1 } : {}),
+  };
 }
 
 /** What a decision route answers (the route table's `responses.decision`, which the clients type themselves from). */
@@ -298,9 +319,7 @@ export async function decide(ctx: ApiContext, input: DecisionInput): Promise<Dec
   const separation = separationOfDutiesRefusal(model, current.requestedBy, caller);
   if (separation) throw new Forbidden(separation);
   const token = current.taskToken;
-  if (token === undefined) {
-    throw new Conflict(`version ${input.version} of ${input.model} is not waiting for a decision yet (the pipeline has not asked); nothing was changed, retry shortly`);
-  }
+  if (token === undefined) throw new Conflict(notAskedYet(input.model, input.version));
   const decision: DecisionRecord = { decision: input.decision, by: caller.id, reason: input.reason, at: clock.now().toISOString() };
   const write: DecisionWrite = { model: input.model, version: input.version, decision, requestedBy: current.requestedBy };
   const outcome = await registry.recordDecision(write, token, {

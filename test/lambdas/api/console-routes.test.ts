@@ -69,6 +69,24 @@ describe('console routes', () => {
     expect(body.reason).toBeUndefined();
   });
 
+  it('says "not yet, ask again" while the pipeline has not stored its approval request, as the decision would', async () => {
+    // RegisterVersion marks the version PENDING_APPROVAL; WaitForApproval stores the token a moment later.
+    await h.putVersion({ model, version: 3, status: 'PENDING_APPROVAL', taskToken: undefined });
+    const early = await call<{ allowed: boolean; reason: string; retryAfterSeconds?: number }>(h.handler, `/models/${model}/versions/3/decision-check`, APPROVER);
+    expect(early.body).toMatchObject({ allowed: false, retryAfterSeconds: 1 });
+    const decision = await h.handler(apiEvent('POST', `/models/${model}/versions/3/approve`, { principal: APPROVER, body: { reason: 'too early' } }));
+    expect(decision.statusCode).toBe(409);
+    expect(early.body.reason).toBe(bodyOf<{ message: string }>(decision).message);
+    // The requester is still told the rule that refuses them for good, not "retry".
+    const requester = await call<{ allowed: boolean; reason: string; retryAfterSeconds?: number }>(h.handler, `/models/${model}/versions/3/decision-check`, REQUESTER);
+    expect(requester.body.reason).toBe('the principal who requested the run may not decide on its version');
+    expect(requester.body.retryAfterSeconds).toBeUndefined();
+    await h.putVersion({ model, version: 3, status: 'PENDING_APPROVAL', taskToken: 'token-churn-3' });
+    const asked = await call<{ allowed: boolean; retryAfterSeconds?: number }>(h.handler, `/models/${model}/versions/3/decision-check`, APPROVER);
+    expect(asked.body).toMatchObject({ allowed: true });
+    expect(asked.body.retryAfterSeconds).toBeUndefined();
+  });
+
   it('refuses a caller who is not on the model\'s approvers list, and any decision on a version that is not pending', async () => {
     const fraud = await call<{ allowed: boolean; reason: string }>(h.handler, '/models/fraud/versions/1/decision-check', OTHER_APPROVER);
     expect(fraud.body).toMatchObject({ allowed: false, reason: `${OTHER_APPROVER} is not an approver of fraud` });
