@@ -12,7 +12,7 @@ import * as domain from './domain';
 import { openApiDocument } from './openapi';
 import type { ModelSummary, Ports } from './ports';
 import type { Principal, PrincipalResolver } from './principal';
-import { bodies, MAX_BODY_BYTES, params, queries, ROUTES, type RouteSpec } from './schemas';
+import { type bodies, MAX_BODY_BYTES, type queries, ROUTES, type RouteSpec } from './schemas';
 
 export interface HandlerDeps {
   /** Where the caller's identity comes from: `fromIamContext` deployed, `fromLocalHeader` in local mode. */
@@ -186,118 +186,70 @@ async function dispatch(
   event: APIGatewayProxyEvent,
   caller: Principal,
 ): Promise<unknown> {
-  const rawQuery = event.queryStringParameters ?? {};
-  // Parse path and query (and body) before touching any port.
+  // Path, query and body against the route's own schemas (the table the OpenAPI document and API
+  // Gateway's validators come from), in that order, before any port is touched.
+  const path = parse(route.params, rawParams, 'path') as Record<string, string>;
+  const query: unknown = parse(route.query, event.queryStringParameters ?? {}, 'query');
+  const body: unknown = route.body ? readBody(event, route.body) : undefined;
+  const model = path.model ?? '';
+  const version = Number(path.version);
   switch (route.id) {
     case 'listModels':
-      parse(queries.none, rawQuery, 'query');
       return domain.listModels(ctx);
-    case 'getModel': {
-      const p = parse(params.model, rawParams, 'path');
-      parse(queries.none, rawQuery, 'query');
-      return domain.getModel(ctx, p.model);
-    }
+    case 'getModel':
+      return domain.getModel(ctx, model);
     case 'listVersions': {
-      const p = parse(params.model, rawParams, 'path');
-      const q = parse(queries.versions, rawQuery, 'query');
-      return domain.listVersions(ctx, p.model, pageOf(q), q.status);
+      const q = query as z.output<typeof queries.versions>;
+      return domain.listVersions(ctx, model, pageOf(q), q.status);
     }
-    case 'getVersion': {
-      const p = parse(params.version, rawParams, 'path');
-      parse(queries.none, rawQuery, 'query');
-      return domain.getVersion(ctx, p.model, Number(p.version));
-    }
+    case 'getVersion':
+      return domain.getVersion(ctx, model, version);
     case 'approve':
-    case 'reject': {
-      const p = parse(params.version, rawParams, 'path');
-      parse(queries.none, rawQuery, 'query');
-      const body = readBody(event, bodies.decision) as z.output<typeof bodies.decision>;
+    case 'reject':
       return domain.decide(ctx, {
-        model: p.model,
-        version: Number(p.version),
+        model,
+        version,
         decision: route.id === 'approve' ? 'APPROVED' : 'REJECTED',
-        reason: body.reason,
+        reason: (body as z.output<typeof bodies.decision>).reason,
         caller,
       });
-    }
     case 'retrain': {
-      const p = parse(params.model, rawParams, 'path');
-      parse(queries.none, rawQuery, 'query');
-      const body = readBody(event, bodies.retrain) as z.output<typeof bodies.retrain>;
-      const idempotencyKey = idempotencyKeyOf(event);
-      const { runId } = await domain.requestRetrain(ctx, { model: p.model, reason: body.reason, datasetVersion: body.datasetVersion, caller, idempotencyKey });
+      const { reason, datasetVersion } = body as z.output<typeof bodies.retrain>;
+      const { runId } = await domain.requestRetrain(ctx, { model, reason, datasetVersion, caller, idempotencyKey: idempotencyKeyOf(event) });
       return { runId };
     }
     case 'rollback': {
-      const p = parse(params.model, rawParams, 'path');
-      parse(queries.none, rawQuery, 'query');
-      const body = readBody(event, bodies.rollback) as z.output<typeof bodies.rollback>;
-      return domain.rollback(ctx, { model: p.model, toVersion: body.toVersion, reason: body.reason, caller, idempotencyKey: idempotencyKeyOf(event) });
+      const { toVersion, reason } = body as z.output<typeof bodies.rollback>;
+      return domain.rollback(ctx, { model, toVersion, reason, caller, idempotencyKey: idempotencyKeyOf(event) });
     }
-    case 'groundTruth': {
-      const p = parse(params.model, rawParams, 'path');
-      parse(queries.none, rawQuery, 'query');
-      const body = readBody(event, bodies.groundTruth) as z.output<typeof bodies.groundTruth>;
-      return domain.uploadGroundTruth(ctx, { model: p.model, records: body.records, caller });
-    }
-    case 'getRun': {
-      const p = parse(params.run, rawParams, 'path');
-      parse(queries.none, rawQuery, 'query');
-      return domain.getRun(ctx, p.runId);
-    }
+    case 'groundTruth':
+      return domain.uploadGroundTruth(ctx, { model, records: (body as z.output<typeof bodies.groundTruth>).records, caller });
+    case 'getRun':
+      return domain.getRun(ctx, path.runId ?? '');
     case 'listDatasets':
-      parse(queries.none, rawQuery, 'query');
       return domain.listDatasets(ctx);
-    case 'listDatasetVersions': {
-      const p = parse(params.dataset, rawParams, 'path');
-      const q = parse(queries.page, rawQuery, 'query');
-      return domain.listDatasetVersions(ctx, p.dataset, pageOf(q));
-    }
-    case 'getDatasetVersion': {
-      const p = parse(params.datasetVersion, rawParams, 'path');
-      parse(queries.none, rawQuery, 'query');
-      return domain.getDatasetVersion(ctx, p.dataset, p.version);
-    }
-    case 'registerDatasetVersion': {
-      const p = parse(params.dataset, rawParams, 'path');
-      parse(queries.none, rawQuery, 'query');
-      const body = readBody(event, bodies.registerDataset) as z.output<typeof bodies.registerDataset>;
-      return domain.registerDatasetVersion(ctx, { ...body, dataset: p.dataset, caller });
-    }
+    case 'listDatasetVersions':
+      return domain.listDatasetVersions(ctx, path.dataset ?? '', pageOf(query as z.output<typeof queries.page>));
+    case 'getDatasetVersion':
+      return domain.getDatasetVersion(ctx, path.dataset ?? '', path.version ?? '');
+    case 'registerDatasetVersion':
+      return domain.registerDatasetVersion(ctx, { ...(body as z.output<typeof bodies.registerDataset>), dataset: path.dataset ?? '', caller });
     case 'listAudit': {
-      parse(params.none, rawParams, 'path');
-      const q = parse(queries.audit, rawQuery, 'query');
+      const q = query as z.output<typeof queries.audit>;
       return domain.listAudit(ctx, { model: q.model, from: q.from, to: q.to }, pageOf(q));
     }
     case 'whoAmI':
-      parse(params.none, rawParams, 'path');
-      parse(queries.none, rawQuery, 'query');
       return domain.whoAmI(caller);
-    case 'checkDecision': {
-      const p = parse(params.version, rawParams, 'path');
-      parse(queries.none, rawQuery, 'query');
-      return domain.checkDecision(ctx, { model: p.model, version: Number(p.version), caller });
-    }
-    case 'getEvaluation': {
-      const p = parse(params.version, rawParams, 'path');
-      parse(queries.none, rawQuery, 'query');
-      return domain.getEvaluation(ctx, p.model, Number(p.version));
-    }
-    case 'modelMetrics': {
-      const p = parse(params.model, rawParams, 'path');
-      const q = parse(queries.metrics, rawQuery, 'query');
-      return domain.modelMetrics(ctx, p.model, q);
-    }
-    case 'listDriftReports': {
-      const p = parse(params.model, rawParams, 'path');
-      const q = parse(queries.driftReports, rawQuery, 'query');
-      return domain.listDriftReports(ctx, p.model, pageOf(q));
-    }
-    case 'getDriftReport': {
-      const p = parse(params.driftReport, rawParams, 'path');
-      parse(queries.none, rawQuery, 'query');
-      return domain.getDriftReport(ctx, p.model, p.window);
-    }
+    case 'checkDecision':
+      return domain.checkDecision(ctx, { model, version, caller });
+    case 'getEvaluation':
+      return domain.getEvaluation(ctx, model, version);
+    case 'modelMetrics':
+      return domain.modelMetrics(ctx, model, query as z.output<typeof queries.metrics>);
+    case 'listDriftReports':
+      return domain.listDriftReports(ctx, model, pageOf(query as z.output<typeof queries.driftReports>));
+    case 'getDriftReport':
+      return domain.getDriftReport(ctx, model, path.window ?? '');
     case 'openapi':
       return openApiDocument();
   }
