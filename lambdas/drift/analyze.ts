@@ -8,7 +8,7 @@
  * held (at most `maxLabels`).
  */
 import { BASELINE_FILE, baselineViews, type Baseline } from './baseline';
-import { addPayload, parseCaptureLine, predictionOf } from './capture';
+import { addPayload, predictionOf, readCaptureRecords } from './capture';
 import type { DriftReport } from './compare';
 import { QualityAccumulator, qualityMetricFor } from './quality';
 import { DEFAULT_MIN_RECORDS, reportDocument, type DriftReportDocument } from './report';
@@ -89,19 +89,9 @@ export async function analyzeWindow(request: AnalyzeRequest, ports: DriftPorts):
   const joinFrom = quality ? start - request.labelLookbackMs : start;
   let malformedRecords = 0;
   for await (const key of ports.captureObjects(model, new Date(joinFrom), windowEnd)) {
-    for await (const line of ports.lines(key)) {
-      if (line.trim() === '') continue;
-      const record = parseCaptureLine(line);
-      if (!record) {
-        malformedRecords++;
-        continue;
-      }
-      if (record.time < joinFrom || record.time >= end) continue;
-      let rows = 1;
-      if (record.time >= start) {
-        rows = addPayload(window, record.input);
-        if (rows === 0) malformedRecords++;
-      }
+    malformedRecords += await readCaptureRecords(ports.lines(key), joinFrom, end, (record) => {
+      // Records before the window are read only to join labels to.
+      const rows = record.time >= start ? addPayload(window, record.input) : 1;
       // Labels identify one inference: only one-record requests can be joined.
       if (quality && record.inferenceId !== undefined && record.output && rows === 1) {
         const label = labels.get(record.inferenceId);
@@ -111,7 +101,8 @@ export async function analyzeWindow(request: AnalyzeRequest, ports: DriftPorts):
           labels.delete(record.inferenceId);
         }
       }
-    }
+      return rows !== 0;
+    });
   }
 
   return publishWindow(ports, { model, windowStart, windowEnd, version, psiThreshold: request.psiThreshold, minRecords: request.minRecords, window, malformedRecords, quality });

@@ -50,6 +50,23 @@ export function parseCaptureLine(line: string): CaptureRecord | undefined {
   };
 }
 
+/**
+ * Reads one capture object: blank lines skipped, lines that are not capture records counted,
+ * records outside [from, end) dropped, and every other record handed to `use`, which answers
+ * whether it could read it (false counts it as malformed too). Returns the malformed count.
+ * A callback rather than a generator: this is the analyzer's per-record loop.
+ */
+export async function readCaptureRecords(lines: AsyncIterable<string>, from: number, end: number, use: (record: CaptureRecord) => boolean): Promise<number> {
+  let malformed = 0;
+  for await (const line of lines) {
+    if (line.trim() === '') continue;
+    const record = parseCaptureLine(line);
+    if (!record) malformed++;
+    else if (record.time >= from && record.time < end && !use(record)) malformed++;
+  }
+  return malformed;
+}
+
 /** Adds the payload's records to the window; returns how many it held (0 when unreadable). */
 export function addPayload(window: CurrentWindow, input: CapturePayload): number {
   const bytes = payloadBytes(input);

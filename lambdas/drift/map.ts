@@ -15,7 +15,7 @@ import { Invalid } from '../shared/errors';
 import { artifactPrefixes, driftReportKeys } from '../shared/layout';
 import { publishWindow, type AnalyzeResult, type PublishPorts } from './analyze';
 import { baselineViews } from './baseline';
-import { addPayload, parseCaptureLine } from './capture';
+import { addPayload, readCaptureRecords } from './capture';
 import { hours, type DriftObjectPorts } from './store';
 import { CurrentWindow, type WindowPartial } from './window';
 
@@ -157,17 +157,8 @@ export async function analyzeShard(event: ShardEvent, ports: DriftObjectPorts): 
   for (const key of keys) {
     if (!inWindow(key, request)) continue;
     objects++;
-    // The single pass's reading of a line without the label join (analyze.ts analyzeWindow).
-    for await (const line of ports.lines(key)) {
-      if (line.trim() === '') continue;
-      const record = parseCaptureLine(line);
-      if (!record) {
-        malformedRecords++;
-        continue;
-      }
-      if (record.time < start || record.time >= end) continue;
-      if (addPayload(window, record.input) === 0) malformedRecords++;
-    }
+    // The single pass's reading of a record, without the label join (analyze.ts analyzeWindow).
+    malformedRecords += await readCaptureRecords(ports.lines(key), start, end, (record) => addPayload(window, record.input) !== 0);
   }
   const partialKey = `${resultPrefix}/partials/${createHash('sha256').update(keys.join('\n')).digest('hex').slice(0, 32)}.json`;
   const partial: ShardPartialDocument = { ...window.partial(), malformedRecords };
