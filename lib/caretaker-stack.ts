@@ -7,6 +7,7 @@ import type { Construct } from 'constructs';
 import type { CaretakerConfig } from './config';
 import { BatchScoring } from './constructs/batch-scoring';
 import { DriftMonitor } from './constructs/drift-monitor';
+import { OpsDashboard } from './constructs/ops-dashboard';
 import { MetadataTable } from './constructs/metadata-table';
 import { Notifications } from './constructs/notifications';
 import { RetrainingTrigger, retrainingModelFromConfig } from './constructs/retraining-trigger';
@@ -59,8 +60,10 @@ export class CaretakerStack extends Stack {
   public readonly retraining: RetrainingTrigger;
   /** Registry and approval API (issue 5), with its write-once audit copy. */
   public readonly api: RegistryApi;
-  /** Drift analyzer, its schedules, the per-model alarms and the ops dashboard. */
+  /** Drift analyzer, its schedules and the per-model alarms. */
   public readonly drift: DriftMonitor;
+  /** The operations dashboard (output `DriftDashboardName`). */
+  public readonly dashboard: OpsDashboard;
   /** Scheduled Batch Transform scoring of `deployment.mode: "batch"` models (issue 18). Unset when no model is batch. */
   public readonly batchScoring?: BatchScoring;
   /** Registry events on EventBridge (source `caretaker`), from the table stream, with their schemas. */
@@ -157,7 +160,6 @@ export class CaretakerStack extends Stack {
     // --- drift monitoring (issue 6) ---
     this.drift = new DriftMonitor(this, 'Drift', {
       models: config.models,
-      pipeline: this.pipeline.stateMachine,
       endpointName: (model) => this.pipeline.endpointName(model),
       artifactsBucket: this.artifacts.bucket,
       metadataTable: this.metadata.table,
@@ -165,7 +167,14 @@ export class CaretakerStack extends Stack {
       alertsTopic: this.notifications.alerts,
       removalPolicy,
     });
-    new CfnOutput(this, 'DriftDashboardName', { value: this.drift.dashboard.dashboardName });
+    this.dashboard = new OpsDashboard(this, 'Ops', {
+      models: config.models,
+      drift: this.drift,
+      retraining: this.retraining,
+      pipeline: this.pipeline.stateMachine,
+      endpointName: (model) => this.pipeline.endpointName(model),
+    });
+    new CfnOutput(this, 'DriftDashboardName', { value: this.dashboard.dashboard.dashboardName });
 
     // --- batch scoring (issue 18) ---
     if (config.models.some((model) => model.deployment.mode === 'batch')) {

@@ -16,8 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { artifactPrefixes, driftReportKeys, type artifactAreas } from '../../lambdas/shared/layout';
 import { qualityMetricFor } from '../../lambdas/drift/quality';
 import { ENV } from '../../lambdas/shared/env';
-import { SUPPRESSION_REASONS } from '../../lambdas/retraining/policy';
-import { DRIFT_DIMENSIONS, DRIFT_METRICS, METRICS_NAMESPACE, RETRAINING_DIMENSIONS, RETRAINING_METRICS } from '../../lambdas/shared/metrics';
+import { DRIFT_DIMENSIONS, DRIFT_METRICS, METRICS_NAMESPACE } from '../../lambdas/shared/metrics';
 import { endpointDeployment, type ModelConfig } from '../config';
 import { CaretakerFunction } from './caretaker-function';
 
@@ -57,11 +56,6 @@ export interface DriftMonitorProps {
    */
   readonly variantName?: string;
   /**
-   * The training pipeline, for the dashboard's runs and failures.
-   * @default - the dashboard has no pipeline widget
-   */
-  readonly pipeline?: sfn.IStateMachine;
-  /**
    * Start of every alarm name: `<prefix>-<model>-drift` etc. Rules that react to "our alarms
    * only" match on it.
    * @default - `Caretaker-<stackName>`
@@ -95,8 +89,8 @@ const BATCH_DRIFT_PERIOD = Duration.days(1);
  * every `drift.scheduleMinutes`), which compares the endpoint's captured traffic with the live
  * version's baseline (batch models: run by each scoring run on the job's input, no schedule) and publishes `Caretaker` metrics (DriftScore, per-feature PSI/JS/KS,
  * ModelQuality); per model a drift alarm, a model-quality alarm and endpoint 5XX/latency
- * alarms, all notifying the alerts topic and named `<alarmNamePrefix>-<model>-<kind>`; and one
- * ops dashboard.
+ * alarms, all notifying the alerts topic and named `<alarmNamePrefix>-<model>-<kind>`. The ops
+ * dashboard (ops-dashboard.ts) draws them.
  */
 export class DriftMonitor extends Construct {
   public readonly analyzer: CaretakerFunction;
@@ -106,7 +100,6 @@ export class DriftMonitor extends Construct {
   public readonly schedules: ReadonlyMap<string, scheduler.Schedule>;
   /** Role EventBridge Scheduler assumes to invoke the analyzer. */
   public readonly schedulerRole: iam.Role;
-  public readonly dashboard: cloudwatch.Dashboard;
   /** Each child of the drift Distributed Map: a batch of capture objects → one WindowPartial in S3. */
   public readonly shardFunction: CaretakerFunction;
   /** Merges the map's partials and publishes the window as the single pass does. */
@@ -214,7 +207,6 @@ export class DriftMonitor extends Construct {
       id: `AwsSolutions-IAM5[Resource::<${functionId}.Arn>:*]`,
       reason: 'The scheduler target grant covers the analyzer function and its versions/aliases; it names no other function.',
     });
-    this.dashboard = this.buildDashboard(props, endpointName, variantName);
   }
 
   /**
@@ -481,116 +473,6 @@ export class DriftMonitor extends Construct {
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
     return { drift, ...(quality ? { quality } : {}), errors, latency };
-  }
-
-
-  private buildDashboard(props: DriftMonitorProps, endpointName: (model: string) => string, variantName: string): cloudwatch.Dashboard {
-    const models = props.models;
-    const dashboard = new cloudwatch.Dashboard(this, 'Dashboard', { defaultInterval: Duration.days(1) });
-    const perModel = (make: (model: ModelConfig) => cloudwatch.IMetric) => models.map(make);
-    const endpointModels = models.filter((m) => m.deployment.mode !== 'batch');
-    const endpointMetric = (model: string, metricName: string, statistic: string) =>
-      new cloudwatch.Metric({
-        namespace: 'AWS/SageMaker',
-        metricName,
-        dimensionsMap: { EndpointName: endpointName(model), VariantName: variantName },
-        statistic,
-        period: Duration.minutes(5),
-        label: `${model} ${metricName}`,
-      });
-    const trigger = (model: string, metricName: string, dimensions: Record<string, string> = {}) =>
-      new cloudwatch.Metric({
-        namespace: METRICS_NAMESPACE,
-        metricName,
-        dimensionsMap: { [RETRAINING_DIMENSIONS.model]: model, ...dimensions },
-        statistic: cloudwatch.Stats.SUM,
-        period: Duration.hours(1),
-      });
-    // RetrainingSuppressed is published per Model *and* Reason: a metric with the Model dimension
-    // alone is another metric (CloudWatch matches the exact dimension set), so sum the reasons.
-    // Ids are unique per graph (one graph holds every model's expression).
-    const suppressed = (model: string, index: number) => {
-      const usingMetrics: Record<string, cloudwatch.IMetric> = {};
-      SUPPRESSION_REASONS.forEach((reason, i) => {
-        usingMetrics[`s${index}_${i}`] = trigger(model, RETRAINING_METRICS.suppressed, { [RETRAINING_DIMENSIONS.reason]: reason });
-      });
-      return new cloudwatch.MathExpression({
-        expression: `SUM([${Object.keys(usingMetrics).join(', ')}])`,
-        usingMetrics,
-        period: Duration.hours(1),
-        label: `${model} suppressed`,
-      });
-    };
-
-    dashboard.addWidgets(
-      new cloudwatch.TextWidget({
-        markdown: `# Caretaker operations\nAlarms are named \`${this.alarmNamePrefix}-<model>-<kind>\`; each links its runbook in the README.`,
-        width: 24,
-        height: 2,
-      }),
-    );
-    dashboard.addWidgets(new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: this.allAlarms, width: 24, height: 4 }));
-    if (props.pipeline) {
-      dashboard.addWidgets(
-        new cloudwatch.GraphWidget({
-          title: 'Training pipeline runs',
-          left: [
-            props.pipeline.metricStarted({ period: Duration.hours(1), label: 'started' }),
-            props.pipeline.metricSucceeded({ period: Duration.hours(1), label: 'succeeded' }),
-            props.pipeline.metricFailed({ period: Duration.hours(1), label: 'failed' }),
-            props.pipeline.metricTimedOut({ period: Duration.hours(1), label: 'timed out' }),
-          ],
-          width: 24,
-        }),
-      );
-    }
-    dashboard.addWidgets(
-      new cloudwatch.GraphWidget({
-        title: 'Drift score (max PSI)',
-        left: perModel((m) => this.metricDriftScore(m.name, Duration.minutes(m.drift.scheduleMinutes)).with({ label: m.name })),
-        leftAnnotations: [...new Set(models.map((m) => m.drift.psiThreshold))].map((value) => ({ value, label: `PSI ${value}` })),
-        width: 12,
-      }),
-      new cloudwatch.GraphWidget({
-        title: 'Model quality (objective metric on labelled traffic)',
-        left: perModel((m) => this.metricModelQuality(m.name, Duration.minutes(m.drift.scheduleMinutes)).with({ label: `${m.name} ${m.objective.metricName}` })),
-        width: 12,
-      }),
-    );
-    dashboard.addWidgets(
-      new cloudwatch.GraphWidget({
-        title: 'Endpoint invocations and 5XX errors',
-        left: endpointModels.map((m) => endpointMetric(m.name, 'Invocations', cloudwatch.Stats.SUM)),
-        right: endpointModels.map((m) => endpointMetric(m.name, 'Invocation5XXErrors', cloudwatch.Stats.SUM)),
-        width: 12,
-      }),
-      new cloudwatch.GraphWidget({
-        title: 'Endpoint p99 model latency (µs)',
-        left: endpointModels.map((m) => endpointMetric(m.name, 'ModelLatency', cloudwatch.Stats.p(99))),
-        width: 12,
-      }),
-    );
-    dashboard.addWidgets(
-      new cloudwatch.GraphWidget({
-        title: 'Retraining triggers: started vs suppressed',
-        left: perModel((m) => trigger(m.name, RETRAINING_METRICS.started).with({ label: `${m.name} started` })),
-        right: models.map((m, index) => suppressed(m.name, index)),
-        width: 12,
-      }),
-      new cloudwatch.GraphWidget({
-        title: 'Drift analyzer',
-        left: [
-          this.analyzer.function.metricInvocations({ period: Duration.hours(1) }),
-          this.analyzer.function.metricErrors({ period: Duration.hours(1) }),
-        ],
-        right: perModel(
-          (m) =>
-            this.metric(DRIFT_METRICS.capturedRecords, m.name, { statistic: cloudwatch.Stats.SUM, period: Duration.hours(1), label: `${m.name} captured records` }),
-        ),
-        width: 12,
-      }),
-    );
-    return dashboard;
   }
 }
 

@@ -5,8 +5,6 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DriftMonitor, RUNBOOK } from '../../lib/constructs/drift-monitor';
 import { parseConfig } from '../../lib/config';
-import { SUPPRESSION_REASONS } from '../../lambdas/retraining/policy';
-import { METRICS_NAMESPACE, RETRAINING_DIMENSIONS, RETRAINING_METRICS } from '../../lambdas/shared/metrics';
 import { exampleConfig, exampleConfigInput, synthCaretaker } from '../support/stack';
 
 describe('DriftMonitor', () => {
@@ -166,36 +164,6 @@ describe('DriftMonitor', () => {
     expect(JSON.stringify(all)).not.toMatch(/s3:DeleteObject|dynamodb:PutItem/);
   });
 
-
-  it('builds an ops dashboard with drift, quality, endpoint health and trigger widgets', () => {
-    const body = new Capture();
-    template.hasResourceProperties('AWS::CloudWatch::Dashboard', { DashboardBody: body });
-    const text = JSON.stringify(body.asObject());
-    for (const needle of ['Drift score (max PSI)', 'Model quality', 'Invocation5XXErrors', 'ModelLatency', 'RetrainingStarted', 'RetrainingSuppressed', 'Alarms']) {
-      expect(text).toContain(needle);
-    }
-  });
-
-  it('graphs suppressed triggers by the dimensions the starter publishes them with (Model and Reason), summed per model', () => {
-    const body = new Capture();
-    template.hasResourceProperties('AWS::CloudWatch::Dashboard', { DashboardBody: body });
-    // The body is an Fn::Join of JSON text and tokens (which stand inside JSON strings).
-    const parts = (body.asObject() as { 'Fn::Join': [string, unknown[]] })['Fn::Join'][1];
-    const dashboard = JSON.parse(parts.map((part) => (typeof part === 'string' ? part : 'token')).join('')) as {
-      widgets: { properties: { title?: string; metrics?: unknown[][] } }[];
-    };
-    const widget = dashboard.widgets.find((w) => w.properties.title?.startsWith('Retraining triggers'));
-    const metrics = widget?.properties.metrics ?? [];
-    const suppressed = metrics.filter((m) => m.includes(RETRAINING_METRICS.suppressed));
-    // A metric with the Model dimension alone would be another metric: CloudWatch matches the exact dimension set.
-    expect(suppressed.map((m) => m.slice(0, 6))).toEqual(
-      SUPPRESSION_REASONS.map((reason) => [METRICS_NAMESPACE, RETRAINING_METRICS.suppressed, RETRAINING_DIMENSIONS.model, 'churn', RETRAINING_DIMENSIONS.reason, reason]),
-    );
-    expect(metrics).toContainEqual([expect.objectContaining({ expression: `SUM([${SUPPRESSION_REASONS.map((_, i) => `s0_${i}`).join(', ')}])`, label: 'churn suppressed' })]);
-    expect(metrics.filter((m) => m.includes(RETRAINING_METRICS.started)).map((m) => m.slice(0, 4))).toEqual([
-      [METRICS_NAMESPACE, RETRAINING_METRICS.started, RETRAINING_DIMENSIONS.model, 'churn'],
-    ]);
-  });
 
   it('links runbook sections that exist in the README', () => {
     const readme = readFileSync(join(import.meta.dirname, '../../README.md'), 'utf8');
