@@ -18,6 +18,13 @@ export interface RunnerSettings {
   readonly deploymentTimeScale: number;
   /** How often buffered capture records are written to S3 (SageMaker: about once a minute). */
   readonly captureFlushMs: number;
+  /**
+   * How long a serverless variant's process lives after its last request before it is stopped
+   * (scale to zero); the next request starts it again (a cold start). SageMaker does not publish
+   * its own idle time; "Serverless Inference" (serverless-endpoints.html) says only that compute
+   * is released when there are no requests and that a request after idleness has a cold start.
+   */
+  readonly serverlessIdleMs: number;
 }
 
 export const DEFAULT_SETTINGS: RunnerSettings = {
@@ -26,6 +33,7 @@ export const DEFAULT_SETTINGS: RunnerSettings = {
   healthCheckTimeoutMs: 30_000,
   deploymentTimeScale: 0,
   captureFlushMs: 1_000,
+  serverlessIdleMs: 60_000,
 };
 
 /**

@@ -98,7 +98,11 @@ export const updateEndpointSchema = createEndpointSchema.extend({ RetainAllVaria
 type ModelDefinition = z.infer<typeof createModelSchema> & { readonly arn: string; readonly creationTime: Date };
 type EndpointConfig = z.infer<typeof createEndpointConfigSchema> & { readonly arn: string; readonly creationTime: Date };
 
-/** A serverless endpoint config: its variant has a ServerlessConfig in place of instances. Served locally by one process (scale to zero is not simulated). */
+/**
+ * A serverless endpoint config: its variant has a ServerlessConfig in place of instances. Served
+ * locally by one process that is stopped `serverlessIdleMs` after the last request and started
+ * again by the next one (a cold start: the request waits for /ping).
+ */
 const isServerless = (config: z.infer<typeof createEndpointConfigSchema>) => config.ProductionVariants.some((v) => v.ServerlessConfig !== undefined);
 
 interface Variant {
@@ -107,9 +111,25 @@ interface Variant {
   readonly instanceCount: number;
   readonly instanceType?: string;
   readonly image: string;
-  readonly port: number;
-  readonly process: RunningProcess;
+  port: number;
+  /** The serving process; absent while a serverless variant is scaled to zero. */
+  process?: RunningProcess;
   readonly logs: string[];
+  /** Serverless variants only: scale to zero when idle. */
+  readonly serverless?: ScaleToZero;
+}
+
+interface ScaleToZero {
+  readonly model: ModelDefinition;
+  readonly path: string;
+  /** Requests being answered (the process is not stopped under them). */
+  inFlight: number;
+  /** Processes started after the first (cold starts). */
+  coldStarts: number;
+  /** Its fleet was stopped (deleted or replaced): no cold start may bring it back. */
+  retired?: boolean;
+  starting?: Promise<void>;
+  idleTimer?: NodeJS.Timeout;
 }
 
 /** The variants of one endpoint config, running. */
@@ -405,7 +425,7 @@ export class Endpoints {
     if (!endpoint) return [];
     const fleets = new Set([...endpoint.routing.map((r) => r.fleet), ...(endpoint.live ? [endpoint.live] : [])]);
     return [...fleets].flatMap((fleet) =>
-      fleet.variants.map((v) => ({ variant: v.name, port: v.port, pid: v.process.pid, config: fleet.config.EndpointConfigName })),
+      fleet.variants.flatMap((v) => (v.process ? [{ variant: v.name, port: v.port, pid: v.process.pid, config: fleet.config.EndpointConfigName }] : [])),
     );
   }
 
@@ -435,18 +455,30 @@ export class Endpoints {
     }
     if (!fleet || !variant) throw new SageMakerFault('ValidationError', `Endpoint ${name} is not in service (${endpoint.status}).`);
     const contentType = headers.contentType ?? 'application/octet-stream';
+    const scaling = variant.serverless;
+    if (scaling) {
+      scaling.inFlight++;
+      clearTimeout(scaling.idleTimer);
+    }
     let response: Response;
+    let output: Buffer;
     try {
+      if (scaling) await this.coldStart(variant, scaling);
       response = await fetch(`http://127.0.0.1:${variant.port}/invocations`, {
         method: 'POST',
         headers: { 'content-type': contentType, ...(headers.accept && { accept: headers.accept }) },
         body,
         signal: AbortSignal.timeout(60_000),
       });
+      output = Buffer.from(await response.arrayBuffer());
     } catch (error) {
       throw new SageMakerFault('ModelError', `Received server error (0) from ${variant.name}: ${reasonOf(error)}`, 424);
+    } finally {
+      if (scaling) {
+        scaling.inFlight--;
+        this.stopWhenIdle(variant, scaling);
+      }
     }
-    const output = Buffer.from(await response.arrayBuffer());
     if (!response.ok) {
       const kind = response.status < 500 ? 'client' : 'server';
       const original = output.toString('utf8').slice(0, 1024);
@@ -506,6 +538,7 @@ export class Endpoints {
       for (const spec of config.ProductionVariants) {
         const model = this.model(spec.ModelName);
         const { containerSpec, port, process, logs } = await this.spawnServer(model, join('endpoints', endpoint.name, config.EndpointConfigName, spec.VariantName));
+        const path = join('endpoints', endpoint.name, config.EndpointConfigName, spec.VariantName);
         const variant: Variant = {
           name: spec.VariantName,
           weight: spec.InitialVariantWeight ?? 1,
@@ -515,6 +548,7 @@ export class Endpoints {
           port,
           process,
           logs,
+          ...(spec.ServerlessConfig ? { serverless: { model, path, inFlight: 0, coldStarts: 0 } } : {}),
         };
         variants.push(variant);
         try {
@@ -524,9 +558,11 @@ export class Endpoints {
             `The primary container for production variant ${spec.VariantName} did not pass the ping health check: ${reasonOf(error)}. Last output: ${logs.slice(-3).join(' | ') || 'none'}`,
           );
         }
+        // The health check passed: a serverless variant idles down until its first request.
+        if (variant.serverless) this.stopWhenIdle(variant, variant.serverless);
       }
     } catch (error) {
-      await Promise.all(variants.map((v) => v.process.stop(this.context.settings.stopGraceMs)));
+      await Promise.all(variants.map((v) => this.stopVariant(v)));
       throw error;
     }
     const capture = config.DataCaptureConfig;
@@ -545,7 +581,7 @@ export class Endpoints {
    * One `serve` process of `model` under `<workRoot>/<path>`: the model archive unpacked into
    * `model/`, a free loopback port. Endpoint variants and transform jobs both run their model so.
    */
-  private async spawnServer(model: ModelDefinition, path: string) {
+  private async spawnServer(model: ModelDefinition, path: string, logs: string[] = []) {
     const containerSpec = model.PrimaryContainer ?? model.Containers?.[0];
     if (!containerSpec) throw new Error(`model ${model.ModelName} has no container`);
     const command = resolveImage(this.context.images, containerSpec.Image).serve;
@@ -563,7 +599,6 @@ export class Endpoints {
       }
     }
     const port = await freePort();
-    const logs: string[] = [];
     const process = this.context.supervisor.spawn(command, {
       cwd: root,
       env: { ...containerSpec.Environment, SM_ROOT: root, SAGEMAKER_BIND_TO_PORT: String(port), SAGEMAKER_BIND_TO_HOST: '127.0.0.1' },
@@ -593,8 +628,60 @@ export class Endpoints {
   }
 
   private async stopFleet(fleet: Fleet): Promise<void> {
-    await Promise.all(fleet.variants.map((v) => v.process.stop(this.context.settings.stopGraceMs)));
+    await Promise.all(
+      fleet.variants.map((v) => {
+        if (v.serverless) v.serverless.retired = true;
+        return this.stopVariant(v);
+      }),
+    );
     await fleet.capture?.close();
+  }
+
+  private async stopVariant(variant: Variant): Promise<void> {
+    if (variant.serverless) clearTimeout(variant.serverless.idleTimer);
+    const running = variant.process;
+    variant.process = undefined;
+    await running?.stop(this.context.settings.stopGraceMs);
+  }
+
+  /** A serverless variant scaled to zero: start its process again and wait for /ping (concurrent requests share one start). */
+  private async coldStart(variant: Variant, scaling: ScaleToZero): Promise<void> {
+    if (variant.process) return;
+    if (scaling.retired) throw new Error('the endpoint configuration is no longer served');
+    scaling.starting ??= (async () => {
+      const { port, process } = await this.spawnServer(scaling.model, scaling.path, variant.logs);
+      try {
+        await waitForPing(port, process, this.context.settings.healthCheckTimeoutMs);
+      } catch (error) {
+        await process.stop(this.context.settings.stopGraceMs);
+        throw error;
+      }
+      if (scaling.retired) {
+        await process.stop(this.context.settings.stopGraceMs);
+        throw new Error('the endpoint configuration was replaced while the variant was starting');
+      }
+      variant.port = port;
+      variant.process = process;
+      scaling.coldStarts++;
+    })().finally(() => {
+      scaling.starting = undefined;
+    });
+    await scaling.starting;
+  }
+
+  private stopWhenIdle(variant: Variant, scaling: ScaleToZero): void {
+    clearTimeout(scaling.idleTimer);
+    if (scaling.inFlight > 0 || !variant.process) return;
+    scaling.idleTimer = setTimeout(() => {
+      if (scaling.inFlight === 0) void this.stopVariant(variant);
+    }, this.context.settings.serverlessIdleMs);
+    scaling.idleTimer.unref();
+  }
+
+  /** Cold starts of an endpoint's serverless variants since they were created (for tests and diagnostics). */
+  coldStarts(name: string): number {
+    const endpoint = this.endpoints.get(name);
+    return (endpoint?.live?.variants ?? []).reduce((sum, v) => sum + (v.serverless?.coldStarts ?? 0), 0);
   }
 
   private async alarmsFiring(deployment: DeploymentConfig | undefined): Promise<string[]> {

@@ -132,7 +132,8 @@ beforeAll(async () => {
       'caretaker-test-broken-serve': { serve: [node, '-e', 'process.exit(3)'] },
     },
     // Blue/green waits run at 1/100 of their configured length.
-    settings: { stopGraceMs: 2_000, captureFlushMs: 3_600_000, healthCheckTimeoutMs: 20_000, deploymentTimeScale: 0.01 },
+    // Serverless variants scale to zero 500 ms after their last request.
+    settings: { stopGraceMs: 2_000, captureFlushMs: 3_600_000, healthCheckTimeoutMs: 20_000, deploymentTimeScale: 0.01, serverlessIdleMs: 500 },
   });
   sagemaker = new SageMakerClient({ ...motoClientConfig(), endpoint: local.endpoint });
 });
@@ -556,6 +557,35 @@ describe('endpoints', () => {
     });
     expect(await endpointSettled('churn-serve')).toMatchObject({ EndpointStatus: 'InService', EndpointConfigName: 'churn-config-1' });
     await sagemaker.send(new DeleteEndpointCommand({ EndpointName: 'churn-serverless' }));
+  });
+
+  it('scales a serverless variant to zero when idle and cold-starts it on the next request', async () => {
+    const variant = { VariantName: 'AllTraffic', ModelName: 'churn-v1', ServerlessConfig: { MemorySizeInMB: 2048, MaxConcurrency: 5 } };
+    await sagemaker.send(new CreateEndpointConfigCommand({ EndpointConfigName: 'churn-idle-1', ProductionVariants: [variant] }));
+    await sagemaker.send(new CreateEndpointCommand({ EndpointName: 'churn-idle', EndpointConfigName: 'churn-idle-1' }));
+    expect(await endpointSettled('churn-idle')).toMatchObject({ EndpointStatus: 'InService' });
+    const processes = () => local.runner.endpoints.processes('churn-idle');
+    const idle = async () => {
+      for (let i = 0; i < 100 && processes().length > 0; i++) await new Promise((resolve) => setTimeout(resolve, 100));
+      return processes();
+    };
+    // Created (its health check passed), then nothing runs until a request comes.
+    expect(await idle()).toEqual([]);
+    // Concurrent requests to a cold variant share one start.
+    const answers = await Promise.all([1, 2, 3].map(() => invoke('churn-idle', '3,90.5,4,month-to-month\n')));
+    expect(answers.map((a) => a.status)).toEqual([200, 200, 200]);
+    expect(local.runner.endpoints.coldStarts('churn-idle')).toBe(1);
+    const [warm] = processes();
+    expect(warm && isAlive(warm.pid)).toBe(true);
+    expect(await idle()).toEqual([]);
+    // Stopped: SIGTERM, then SIGKILL after the grace period.
+    for (let i = 0; i < 50 && isAlive(warm!.pid); i++) await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(isAlive(warm!.pid)).toBe(false);
+    expect((await invoke('churn-idle', '3,90.5,4,month-to-month\n')).status).toBe(200);
+    expect(local.runner.endpoints.coldStarts('churn-idle')).toBe(2);
+    await sagemaker.send(new DeleteEndpointCommand({ EndpointName: 'churn-idle' }));
+    await local.runner.endpoints.settled('churn-idle');
+    expect(processes()).toEqual([]);
   });
 
   it('updates blue/green with a canary: the new config goes live and the old process stops', async () => {
