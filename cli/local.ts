@@ -3,7 +3,7 @@
  * the registry API over HTTP) until Ctrl-C. `caretaker demo` — the whole loop on it, end to end.
  * Local mode is loaded on demand, so the rest of the CLI starts without it.
  */
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { createServer } from 'node:net';
 import { loadConfig } from '../lib/config';
 
@@ -31,13 +31,13 @@ async function assertPortFree(port: number): Promise<void> {
 
 /** Runs `work` with the stack up; stops everything on return, failure, Ctrl-C or SIGTERM. */
 async function withLocalStack<T>(
-  options: { config: string; port?: number; verbose: boolean; console?: boolean },
+  options: { config: string; port?: number; verbose: boolean; console?: boolean; serving?: 'realtime' | 'serverless' },
   work: (stack: import('../local/stack').LocalStack, config: import('../lib/config').CaretakerConfig) => Promise<T>,
 ): Promise<T> {
   quietHandlers(options.verbose);
   if (options.port) await assertPortFree(options.port);
   const [{ startLocalStack }, { localConfig }] = await Promise.all([import('../local/stack'), import('../local/demo')]);
-  const config = localConfig(loadConfig(options.config));
+  const config = localConfig(loadConfig(options.config), { serving: options.serving });
   const log = options.verbose ? (line: string) => console.error(`  ${line}`) : undefined;
   console.log('Starting local mode: synthesizing the stack and creating its resources on moto …');
   const stack = await startLocalStack({ config, apiPort: options.port, log, console: options.console });
@@ -114,10 +114,11 @@ Press Ctrl-C to stop.`);
     .option('--verbose', 'show the services\' and handlers\' logs')
     .option('--console', 'keep the stack up after the loop and serve the console, to look at what it did (Ctrl-C stops)')
     .option('--port <port>', 'registry API (and console) port with --console', parsePort, 0)
-    .action(async (options: { config: string; verbose?: boolean; console?: boolean; port: number }) => {
+    .addOption(new Option('--serving <mode>', 'serve the model as the config says (realtime) or as a serverless endpoint').choices(['realtime', 'serverless']).default('realtime'))
+    .action(async (options: { config: string; verbose?: boolean; console?: boolean; port: number; serving: 'realtime' | 'serverless' }) => {
       const { runDemo, summaryTable } = await import('../local/demo');
       if (options.console) (await import('../local/console')).assertConsoleBuilt();
-      await withLocalStack({ config: options.config, verbose: options.verbose ?? false, console: options.console, port: options.port || undefined }, async (stack, config) => {
+      await withLocalStack({ config: options.config, verbose: options.verbose ?? false, console: options.console, port: options.port || undefined, serving: options.serving }, async (stack, config) => {
         console.log(`Registry API at ${stack.apiUrl}\n`);
         const result = await runDemo({ stack, config, print: (line) => console.log(line) });
         console.log(summaryTable(result));

@@ -6,6 +6,7 @@
  * Each step waits for its record in the registry and fails the demo if it does not appear.
  */
 import { ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { DescribeEndpointCommand, DescribeEndpointConfigCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { customersToCsv, FEATURE_COLUMNS, generateCustomers, type Batch } from '../examples/churn/src/data';
 import { keys, runIdFor, type ModelVersionRecord, type RunRecord } from '../lambdas/shared/contracts';
@@ -15,23 +16,34 @@ import { tableAuditSource } from '../lambdas/audit/table-source';
 import { readBaseline } from '../lambdas/drift/store';
 import { ENV } from '../lambdas/shared/env';
 import { DRIFT_DIMENSIONS, DRIFT_METRICS, METRICS_NAMESPACE } from '../lambdas/shared/metrics';
-import type { CaretakerConfig } from '../lib/config';
+import { deploymentSchema, type CaretakerConfig } from '../lib/config';
 import type { AlarmTransition } from './alarms';
 import { APPROVER, REQUESTER } from './principals';
+import { CaptureWriter } from './sagemaker/capture';
 import { scheduledEvent } from './schedules';
 import { ACCOUNT_ID, REGION, type LocalStack } from './stack';
 
 /** Role sessions, as API Gateway names callers (X-Caretaker-Principal carries the same shape). */
 export { APPROVER, REQUESTER };
 
-/** Local mode's config overrides: the same stack, with waits a demo can sit through. */
-export function localConfig(config: CaretakerConfig): CaretakerConfig {
+/** How the demo serves its model: the config's own real-time endpoint, or the same model serverless. */
+export type DemoServing = 'realtime' | 'serverless';
+
+/**
+ * Local mode's config overrides: the same stack, with waits a demo can sit through. `serving:
+ * "serverless"` deploys every model as a serverless endpoint (the config's defaults for memory
+ * and concurrency, its bake time and latency alarm kept).
+ */
+export function localConfig(config: CaretakerConfig, options: { readonly serving?: DemoServing } = {}): CaretakerConfig {
   return {
     ...config,
     models: config.models.map((model) => ({
       ...model,
       // A retraining run right after the first one is the point of the demo; the cooldown would suppress it.
       retraining: { ...model.retraining, cooldownHours: 0 },
+      ...(options.serving === 'serverless' && model.deployment.mode !== 'serverless'
+        ? { deployment: deploymentSchema.parse({ mode: 'serverless', bakeSeconds: model.deployment.bakeSeconds, latencyAlarmMs: model.deployment.latencyAlarmMs }) }
+        : {}),
     })),
   };
 }
@@ -169,25 +181,67 @@ export async function runDemo({ stack, config, print = () => undefined, stepTime
     step(`v${v} approved`, `by ${APPROVER}`);
   };
 
+  // SageMaker has no data capture for serverless endpoints: the calling application writes its
+  // request records to the model's capture prefix in the capture format (README, Serving modes).
+  // Here the demo is that application, with the write DriftMonitor.grantCaptureWrite allows.
+  const serverless = model.deployment.mode === 'serverless';
+  /** What SageMaker says serves the endpoint (DescribeEndpoint → DescribeEndpointConfig), as a step's detail. */
+  const sagemaker = new SageMakerClient({ ...stack.clientConfig, endpoint: stack.endpoints.sagemaker });
+  const servedBy = async (endpointName: string) => {
+    const endpoint = await sagemaker.send(new DescribeEndpointCommand({ EndpointName: endpointName }));
+    const config = await sagemaker.send(new DescribeEndpointConfigCommand({ EndpointConfigName: endpoint.EndpointConfigName }));
+    const variant = config.ProductionVariants?.[0];
+    const serving = variant?.ServerlessConfig
+      ? `serverless, ${variant.ServerlessConfig.MemorySizeInMB} MB, up to ${variant.ServerlessConfig.MaxConcurrency} concurrent`
+      : `${variant?.InitialInstanceCount ?? '?'} × ${variant?.InstanceType ?? '?'}`;
+    return `endpoint ${endpointName} ${endpoint.EndpointStatus} on ${endpoint.EndpointConfigName} (${serving})`;
+  };
   const sendTraffic = async (batch: Batch, rows: number, seed: number) => {
     const customers = generateCustomers({ rows, seed, batch });
     const endpointName = (await version(1))?.endpointName ?? `caretaker-${model.name}`;
+    const appCapture = serverless
+      ? new CaptureWriter(
+          s3,
+          endpointName,
+          { InitialSamplingPercentage: 100, DestinationS3Uri: `s3://${stack.names.artifactsBucket}/capture/${model.name}`, CaptureOptions: [{ CaptureMode: 'InputAndOutput' }] },
+          3_600_000,
+          (error) => captureFailures.push(error),
+        )
+      : undefined;
+    const captureFailures: unknown[] = [];
     for (let i = 0; i < customers.length; i += 8) {
       await Promise.all(
         customers.slice(i, i + 8).map(async (customer) => {
-          const row = FEATURE_COLUMNS.map((column) => customer[column]).join(',');
+          const row = `${FEATURE_COLUMNS.map((column) => customer[column]).join(',')}\n`;
           // SageMaker runtime's InvokeEndpoint route (the local runner does not check SigV4).
           const response = await fetch(`${stack.endpoints.sagemaker}/endpoints/${encodeURIComponent(endpointName)}/invocations`, {
             method: 'POST',
             headers: { 'content-type': 'text/csv' },
-            body: `${row}\n`,
+            body: row,
           });
-          if (!response.ok) throw new DemoFailure(`InvokeEndpoint answered ${response.status}: ${await response.text()}`);
+          const output = Buffer.from(await response.arrayBuffer());
+          if (!response.ok) throw new DemoFailure(`InvokeEndpoint answered ${response.status}: ${output.toString('utf8')}`);
+          appCapture?.record({
+            variant: response.headers.get('x-amzn-invoked-production-variant') ?? 'AllTraffic',
+            inputContentType: 'text/csv',
+            input: Buffer.from(row),
+            outputContentType: response.headers.get('content-type') ?? 'text/csv',
+            output,
+            at: new Date(),
+          });
         }),
       );
     }
-    await stack.sagemaker.runner.endpoints.flushCapture();
-    step(`${batch} traffic sent`, `${rows} requests to the live endpoint, captured at ${model.deployment.dataCapturePercent} %`);
+    if (appCapture) {
+      await appCapture.close();
+      if (captureFailures.length > 0) throw new DemoFailure(`writing the caller's capture records failed: ${String(captureFailures[0])}`);
+    } else await stack.sagemaker.runner.endpoints.flushCapture();
+    step(
+      `${batch} traffic sent`,
+      serverless
+        ? `${rows} requests to the serverless endpoint, each recorded by the caller under capture/${model.name}/`
+        : `${rows} requests to the live endpoint, captured at ${model.deployment.dataCapturePercent} %`,
+    );
   };
 
   /**
@@ -236,7 +290,7 @@ export async function runDemo({ stack, config, print = () => undefined, stepTime
   step(`v${v1.version} pending approval`, `requested by ${v1.requestedBy}`);
   await approve(v1.version, v1.requestedBy);
   await waitForVersion(v1.version, 'LIVE');
-  step(`v${v1.version} deployed`, `endpoint ${(await version(v1.version))?.endpointName ?? '?'} InService`);
+  step(`v${v1.version} deployed`, await servedBy((await version(v1.version))?.endpointName ?? `caretaker-${model.name}`));
   await expectDriftBaseline(v1.version);
 
   // 3. Traffic, then drift.
@@ -283,7 +337,7 @@ export async function runDemo({ stack, config, print = () => undefined, stepTime
   const live = await api('GET', `models/${model.name}`, APPROVER);
   const liveVersion = Number((live.body.live as { version?: number } | undefined)?.version);
   if (liveVersion !== v2.version) throw new DemoFailure(`the live version is ${liveVersion}, not ${v2.version}`);
-  step(`v${v2.version} deployed and live`, `the API reports live version ${liveVersion}`);
+  step(`v${v2.version} deployed and live`, `the API reports live version ${liveVersion}; ${await servedBy((await version(v2.version))?.endpointName ?? `caretaker-${model.name}`)}`);
   await expectDriftBaseline(v2.version);
 
   // The demo ends quiet: its executions over and the model's retraining lease freed (the releaser,
