@@ -53,6 +53,8 @@ export interface AnalyzeRequest {
   /** Fewer records than this in the window are too few to judge drift. @default DEFAULT_MIN_RECORDS */
   readonly minRecords?: number;
   readonly window?: WindowOptions;
+  /** Key prefix of what `captureObjects` reads, named in the report (a batch model's transform input). @default the model's capture prefix */
+  readonly currentLocation?: string;
 }
 
 
@@ -105,7 +107,8 @@ export async function analyzeWindow(request: AnalyzeRequest, ports: DriftPorts):
     });
   }
 
-  return publishWindow(ports, { model, windowStart, windowEnd, version, psiThreshold: request.psiThreshold, minRecords: request.minRecords, window, malformedRecords, quality });
+  const currentLocation = request.currentLocation ?? artifactPrefixes.capture(model);
+  return publishWindow(ports, { model, windowStart, windowEnd, version, psiThreshold: request.psiThreshold, minRecords: request.minRecords, window, currentLocation, malformedRecords, quality });
 }
 
 /** A window whose records have all been read: what one analysis of it publishes. */
@@ -119,6 +122,8 @@ export interface AnalyzedWindow {
   /** @default DEFAULT_MIN_RECORDS */
   readonly minRecords?: number;
   readonly window: CurrentWindow;
+  /** Key prefix of the objects `window` was read from (capture, or a batch model's transform input): the report's `current.location`. */
+  readonly currentLocation: string;
   readonly malformedRecords: number;
   readonly quality?: QualityAccumulator;
 }
@@ -129,7 +134,7 @@ export interface AnalyzedWindow {
  * paths publish the same things.
  */
 export async function publishWindow(ports: PublishPorts, analyzed: AnalyzedWindow): Promise<AnalyzeResult> {
-  const { model, windowStart, windowEnd, version, window, malformedRecords, quality } = analyzed;
+  const { model, windowStart, windowEnd, version, window, currentLocation, malformedRecords, quality } = analyzed;
   const end = windowEnd.getTime();
   const timestamp = end;
   const minRecords = analyzed.minRecords ?? DEFAULT_MIN_RECORDS;
@@ -138,7 +143,7 @@ export async function publishWindow(ports: PublishPorts, analyzed: AnalyzedWindo
     model,
     window: { start: windowStart, end: windowEnd },
     baseline: { version, location: baselineLocation(model, version) },
-    current: { location: artifactPrefixes.capture(model), malformedRecords },
+    current: { location: currentLocation, malformedRecords },
     psiThreshold: analyzed.psiThreshold,
     minRecords,
   });

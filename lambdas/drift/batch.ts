@@ -19,15 +19,23 @@ export const batchWindowSchema = z.strictObject({
 export type BatchWindow = z.infer<typeof batchWindowSchema>;
 
 /**
+ * The key prefix of the window's input in the artifacts bucket: what the analyzer reads, and
+ * what the window's report names as its current data.
+ */
+export function batchInputPrefix(window: BatchWindow, bucket: string | undefined): string {
+  const match = /^s3:\/\/([^/]+)\/(.*)$/.exec(window.inputUri);
+  if (!match || match[1] !== bucket) throw new Invalid(`batch.inputUri ${window.inputUri} is not in the artifacts bucket ${bucket}`);
+  return match[2] ?? '';
+}
+
+/**
  * Ports whose "capture" is the batch input under `inputUri` (which must be in the bucket the
  * analyzer reads), each line a capture record at `at`. Everything else is `ports`' own.
  */
 export function batchInputPorts(ports: DriftPorts, window: BatchWindow, bucket: string | undefined, at: Date): DriftPorts {
   const list = ports.objectsUnder?.bind(ports);
   if (!list) throw new Invalid('these drift ports cannot list a batch window\'s input');
-  const match = /^s3:\/\/([^/]+)\/(.*)$/.exec(window.inputUri);
-  if (!match || match[1] !== bucket) throw new Invalid(`batch.inputUri ${window.inputUri} is not in the artifacts bucket ${bucket}`);
-  const prefix = match[2] ?? '';
+  const prefix = batchInputPrefix(window, bucket);
   const inputKeys = new Set<string>();
   const observedContentType = window.contentType;
   const encoding = window.contentType === 'text/csv' ? 'CSV' : 'JSON';

@@ -10,7 +10,7 @@ import { ENV, envValue } from '../shared/env';
 import { Invalid } from '../shared/errors';
 import { logger } from '../shared/powertools';
 import { analyzeWindow, type AnalyzeResult, type DriftPorts } from './analyze';
-import { batchInputPorts, batchWindowSchema } from './batch';
+import { batchInputPorts, batchInputPrefix, batchWindowSchema } from './batch';
 import { chooseAnalysisPath, mapExecutionInput, mapExecutionName, SINGLE_PASS_MAX_BYTES, type MapExecutionInput } from './map';
 import { awsDriftPorts, listCaptureObjects, type CaptureObject } from './store';
 import { sdkClientConfig } from '../shared/sdk';
@@ -91,6 +91,7 @@ export function createHandler(deps: AnalyzerDeps) {
         minRecords: input.minRecords,
         labelLookbackMs: (deps.labelLookbackHours ?? 24) * 3_600_000,
         maxLabels: deps.maxLabels ?? 1_000_000,
+        ...(input.batch ? { currentLocation: batchInputPrefix(input.batch, deps.bucket) } : {}),
       },
       ports,
     );

@@ -226,6 +226,7 @@ export async function reduceShards(event: ReduceEvent, ports: DriftObjectPorts &
     psiThreshold: request.psiThreshold,
     minRecords: request.minRecords,
     window,
+    currentLocation: artifactPrefixes.capture(request.model),
     malformedRecords,
   });
   return { ...result, shards };

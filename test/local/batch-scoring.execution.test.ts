@@ -7,6 +7,7 @@
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deploymentSchema } from '../../lib/config';
+import type { DriftReportDocument } from '../../lambdas/drift/report';
 import { uniqueName } from '../support/aws';
 import { recordedCallErrors } from '../support/botocore';
 import { MODEL, PipelineWorld } from '../support/pipeline';
@@ -71,6 +72,9 @@ describe('batch scoring on a schedule (batch-scoring.asl.json)', () => {
     expect(first.analyses).toHaveLength(1);
     expect(first.analyses[0]).toMatchObject({ status: 'analyzed', version: 1, capturedRecords: 100, malformedRecords: 0 });
     expect(first.metrics.some((m) => m.DriftScore !== undefined && m.Model === model)).toBe(true);
+    // The report names what was read: the transform job's input prefix, not the (empty) capture prefix.
+    const { reportKeys } = first.analyses[0] as { reportKeys: { json: string } };
+    expect((JSON.parse(await text(reportKeys.json)) as DriftReportDocument).current).toEqual({ location: `batch/${model}/input/`, records: 100, malformedRecords: 0 });
     expect(first.alerts).toEqual([]);
 
     // A failed run: alert with SageMaker's reason; latest.json and the earlier outputs untouched.
