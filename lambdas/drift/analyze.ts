@@ -8,7 +8,7 @@
  * held (at most `maxLabels`).
  */
 import { BASELINE_FILE, baselineViews, type Baseline } from './baseline';
-import { addPayload, predictionOf, readCaptureRecords } from './capture';
+import { addPayload, predictionOf, readCaptureRecords, type CaptureRecord } from './capture';
 import type { DriftReport } from './compare';
 import { QualityAccumulator, qualityMetricFor } from './quality';
 import { DEFAULT_MIN_RECORDS, reportDocument, type DriftReportDocument } from './report';
@@ -89,26 +89,44 @@ export async function analyzeWindow(request: AnalyzeRequest, ports: DriftPorts):
   const start = windowStart.getTime();
   const end = windowEnd.getTime();
   const joinFrom = quality ? start - request.labelLookbackMs : start;
+  const use = recordReader(window, start, quality ? labels : undefined, (_id, prediction, label) => quality?.add(prediction, label));
   let malformedRecords = 0;
   for await (const key of ports.captureObjects(model, new Date(joinFrom), windowEnd)) {
-    malformedRecords += await readCaptureRecords(ports.lines(key), joinFrom, end, (record) => {
-      // Records before the window are read only to join labels to.
-      const rows = record.time >= start ? addPayload(window, record.input) : 1;
-      // Labels identify one inference: only one-record requests can be joined.
-      if (quality && record.inferenceId !== undefined && record.output && rows === 1) {
-        const label = labels.get(record.inferenceId);
-        const prediction = label === undefined ? undefined : predictionOf(record.output);
-        if (label !== undefined && prediction !== undefined) {
-          quality.add(prediction, label);
-          labels.delete(record.inferenceId);
-        }
-      }
-      return rows !== 0;
-    });
+    malformedRecords += await readCaptureRecords(ports.lines(key), joinFrom, end, use);
   }
 
   const currentLocation = request.currentLocation ?? artifactPrefixes.capture(model);
   return publishWindow(ports, { model, windowStart, windowEnd, version, psiThreshold: request.psiThreshold, minRecords: request.minRecords, window, currentLocation, malformedRecords, quality });
+}
+
+/**
+ * How a drift analysis reads one capture record in [from, end) (the `use` of `readCaptureRecords`):
+ * a record in the window (from `start`) goes into `window`; a record before it is read only to
+ * join a label to. With `labels`, a one-record request whose inference id has a label and whose
+ * response holds a prediction is handed to `joined`, and its label is deleted: each label is
+ * joined once, to the first record met. The single pass and each shard of the Distributed Map
+ * read with this, so both join exactly the same records.
+ */
+export function recordReader(
+  window: CurrentWindow,
+  start: number,
+  labels: Map<string, number> | undefined,
+  joined: (inferenceId: string, prediction: number, label: number) => void,
+): (record: CaptureRecord) => boolean {
+  return (record) => {
+    // Records before the window are read only to join labels to.
+    const rows = record.time >= start ? addPayload(window, record.input) : 1;
+    // Labels identify one inference: only one-record requests can be joined.
+    if (labels && record.inferenceId !== undefined && record.output && rows === 1) {
+      const label = labels.get(record.inferenceId);
+      const prediction = label === undefined ? undefined : predictionOf(record.output);
+      if (label !== undefined && prediction !== undefined) {
+        joined(record.inferenceId, prediction, label);
+        labels.delete(record.inferenceId);
+      }
+    }
+    return rows !== 0;
+  };
 }
 
 /** A window whose records have all been read: what one analysis of it publishes. */
@@ -250,7 +268,15 @@ async function writeReport(
   }
 }
 
-async function readLabels(request: AnalyzeRequest, ports: DriftPorts): Promise<Map<string, number>> {
+/**
+ * The window's ground-truth labels by inference id: objects written in [windowStart, windowEnd),
+ * in listing order, at most `maxLabels` (a later label of an id already held replaces it). Empty
+ * when the objective metric is not one Caretaker computes.
+ */
+export async function readLabels(
+  request: Pick<AnalyzeRequest, 'model' | 'windowStart' | 'windowEnd' | 'objectiveMetric' | 'maxLabels'>,
+  ports: Pick<DriftPorts, 'groundTruthObjects' | 'lines' | 'log'>,
+): Promise<Map<string, number>> {
   const labels = new Map<string, number>();
   if (request.objectiveMetric === undefined || qualityMetricFor(request.objectiveMetric) === undefined) return labels;
   for await (const key of ports.groundTruthObjects(request.model, request.windowStart, request.windowEnd)) {
