@@ -62,8 +62,8 @@ export interface AwsPortsOptions {
   readonly log: DriftPorts['log'];
 }
 
-/** The S3 half of the analyzer's ports: baselines, capture lines and report writes (what the Distributed Map's shard and reducer functions need too). */
-export type DriftObjectPorts = Pick<DriftPorts, 'readBaseline' | 'lines' | 'putObject'>;
+/** The S3 half of the analyzer's ports: baselines, capture lines, ground truth and report writes (what the Distributed Map's shard and reducer functions need too). */
+export type DriftObjectPorts = Pick<DriftPorts, 'readBaseline' | 'lines' | 'groundTruthObjects' | 'putObject'>;
 
 export function s3DriftObjects(s3: S3Client, bucket: string): DriftObjectPorts {
   return {
@@ -78,6 +78,18 @@ export function s3DriftObjects(s3: S3Client, bucket: string): DriftObjectPorts {
 
     async putObject(key, body, contentType) {
       await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType }));
+    },
+
+    /** By the time S3 stamped each object (LastModified), under the hour partitions of [from, to]. */
+    async *groundTruthObjects(model, from, to) {
+      for (const hour of hours(from, to)) {
+        for await (const page of list(s3, bucket, `${artifactPrefixes.groundTruth(model)}${hour}`)) {
+          for (const o of page.Contents ?? []) {
+            const modified = o.LastModified?.getTime() ?? Number.NaN;
+            if (o.Key && modified >= from.getTime() && modified < to.getTime()) yield o.Key;
+          }
+        }
+      }
     },
   };
 }
@@ -140,17 +152,6 @@ export function awsDriftPorts(options: AwsPortsOptions): DriftPorts {
 
     async *objectsUnder(prefix) {
       for await (const page of list(s3, bucket, prefix)) for (const o of page.Contents ?? []) if (o.Key) yield o.Key;
-    },
-
-    async *groundTruthObjects(model, from, to) {
-      for (const hour of hours(from, to)) {
-        for await (const page of list(s3, bucket, `${artifactPrefixes.groundTruth(model)}${hour}`)) {
-          for (const o of page.Contents ?? []) {
-            const modified = o.LastModified?.getTime() ?? Number.NaN;
-            if (o.Key && modified >= from.getTime() && modified < to.getTime()) yield o.Key;
-          }
-        }
-      }
     },
 
     emit: options.emit,

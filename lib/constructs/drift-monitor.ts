@@ -22,6 +22,7 @@ import { CaretakerFunction } from './caretaker-function';
 
 const REPORTS_AREA: (typeof artifactAreas)[number] = 'reports';
 const CAPTURE_AREA: (typeof artifactAreas)[number] = 'capture';
+const GROUND_TRUTH_AREA: (typeof artifactAreas)[number] = 'ground-truth';
 
 /** The drift Distributed Map's ASL file (state-machines/), with its `${…}` placeholders. */
 export const DRIFT_MAP_DEFINITION = fileURLToPath(new URL('../../state-machines/drift-map.asl.json', import.meta.url));
@@ -294,14 +295,21 @@ export class DriftMonitor extends Construct {
     );
   }
 
-  /** The shard reads capture and baselines and writes its partial; the reducer reads the map's results and partials and writes the report. */
+  /**
+   * The shard reads capture, the window's ground truth (listed by hour, to join labels as the
+   * single pass does) and baselines, and writes its partial; the reducer reads the map's results
+   * and partials and writes the report.
+   */
   private grantMapFunctions(props: DriftMonitorProps): void {
     const bucket = props.artifactsBucket;
     const bucketId = Stack.of(this).getLogicalId(bucket.node.defaultChild as CfnElement);
     const grants: [CaretakerFunction, string[], string][] = [
-      [this.shardFunction, [`${CAPTURE_AREA}/*`, 'baselines/*'], 'reads the capture objects of its batch and the baseline of the window\'s version'],
+      [this.shardFunction, [`${CAPTURE_AREA}/*`, `${GROUND_TRUTH_AREA}/*`, 'baselines/*'], 'reads the capture objects of its batch, the window\'s ground truth and the baseline of the window\'s version'],
       [this.reduceFunction, [`${REPORTS_AREA}/*`, 'baselines/*'], 'reads the map run\'s manifest, result files and partials under reports/<model>/<window>/map/, and the baseline'],
     ];
+    this.shardFunction.role.addToPolicy(
+      new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [bucket.bucketArn], conditions: { StringLike: { 's3:prefix': [`${GROUND_TRUTH_AREA}/*`] } } }),
+    );
     for (const [fn, readable, what] of grants) {
       fn.role.addToPolicy(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: readable.map((p) => bucket.arnForObjects(p)) }));
       fn.role.addToPolicy(new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [bucket.arnForObjects(`${REPORTS_AREA}/*`)] }));

@@ -97,17 +97,21 @@ describe('drift Distributed Map (DriftMonitor)', () => {
     expect(JSON.stringify(all)).not.toMatch(/s3:DeleteObject|states:\*|lambda:\*/);
   });
 
-  it('lets the shard read capture and baselines and the reducer read reports and baselines; both write only reports/', () => {
-    for (const [fn, readable] of [
-      [stack.drift.shardFunction, ['baselines/*', 'capture/*']],
-      [stack.drift.reduceFunction, ['baselines/*', 'reports/*']],
+  it('lets the shard read capture, ground truth (listing only its prefix) and baselines and the reducer read reports and baselines; both write only reports/', () => {
+    for (const [fn, readable, listable] of [
+      [stack.drift.shardFunction, ['baselines/*', 'capture/*', 'ground-truth/*'], ['ground-truth/*']],
+      [stack.drift.reduceFunction, ['baselines/*', 'reports/*'], []],
     ] as const) {
       const all = policiesOf(id(fn.role));
       const reads = all.filter((s) => s.Action === 's3:GetObject');
       expect(reads).toEqual([{ Action: 's3:GetObject', Effect: 'Allow', Resource: readable.map((p) => ({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [bucketId, 'Arn'] }, `/${p}`]] })) }]);
       const writes = all.filter((s) => JSON.stringify(s.Action).includes('s3:Put'));
       expect(writes).toEqual([{ Action: 's3:PutObject', Effect: 'Allow', Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [bucketId, 'Arn'] }, '/reports/*']] } }]);
-      expect(JSON.stringify(all)).not.toMatch(/s3:ListBucket|dynamodb:|states:/);
+      const lists = all.filter((s) => s.Action === 's3:ListBucket');
+      expect(lists).toEqual(
+        listable.length === 0 ? [] : [{ Action: 's3:ListBucket', Effect: 'Allow', Resource: { 'Fn::GetAtt': [bucketId, 'Arn'] }, Condition: { StringLike: { 's3:prefix': listable } } }],
+      );
+      expect(JSON.stringify(all)).not.toMatch(/dynamodb:|states:/);
     }
   });
 
