@@ -9,8 +9,9 @@ import { createDocumentClient } from '../shared/dynamo';
 import { ENV, envValue } from '../shared/env';
 import { Invalid } from '../shared/errors';
 import { logger } from '../shared/powertools';
-import { analyzeWindow, type AnalyzeResult, type DriftPorts } from './analyze';
+import { analyzeWindow, type AnalyzeRequest, type AnalyzeResult, type DriftPorts } from './analyze';
 import { batchInputPorts, batchInputPrefix, batchWindowSchema } from './batch';
+import { qualityMetricFor } from './quality';
 import { chooseAnalysisPath, mapExecutionInput, mapExecutionName, SINGLE_PASS_MAX_BYTES, type MapExecutionInput } from './map';
 import { awsDriftPorts, listCaptureObjects, type CaptureObject } from './store';
 import { sdkClientConfig } from '../shared/sdk';
@@ -76,43 +77,43 @@ export function createHandler(deps: AnalyzerDeps) {
     const windowEnd = input.windowEnd ? new Date(input.windowEnd) : (deps.now?.() ?? new Date());
     const windowStart = new Date(windowEnd.getTime() - input.windowMinutes * 60_000);
     const ports = input.batch ? batchInputPorts(deps.ports, input.batch, deps.bucket, windowStart) : deps.ports;
+    const request = {
+      model: input.model,
+      windowStart,
+      windowEnd,
+      psiThreshold: input.psiThreshold,
+      objectiveMetric: input.objectiveMetric,
+      minRecords: input.minRecords,
+      labelLookbackMs: (deps.labelLookbackHours ?? 24) * 3_600_000,
+      maxLabels: deps.maxLabels ?? 1_000_000,
+    };
     // A batch window is the scoring run's input, read whole by the single pass; the map lists endpoint capture.
     if (deps.map && !input.batch) {
-      const delegated = await delegateBigWindow(deps.map, deps.ports, { ...input, windowStart, windowEnd });
+      const delegated = await delegateBigWindow(deps.map, deps.ports, request);
       if (delegated) return delegated;
     }
-    return analyzeWindow(
-      {
-        model: input.model,
-        windowStart,
-        windowEnd,
-        psiThreshold: input.psiThreshold,
-        objectiveMetric: input.objectiveMetric,
-        minRecords: input.minRecords,
-        labelLookbackMs: (deps.labelLookbackHours ?? 24) * 3_600_000,
-        maxLabels: deps.maxLabels ?? 1_000_000,
-        ...(input.batch ? { currentLocation: batchInputPrefix(input.batch, deps.bucket) } : {}),
-      },
-      ports,
-    );
+    return analyzeWindow({ ...request, ...(input.batch ? { currentLocation: batchInputPrefix(input.batch, deps.bucket) } : {}) }, ports);
   };
 }
 
 /**
- * Sums the window's capture bytes from the listing; above the threshold, starts the map
- * execution named for the model and window (so a retried analyzer starts exactly one) and
- * answers `delegated`. Under it, or with no live version or baseline (the single pass says
- * why it skips), answers undefined and the single pass runs. The map path publishes no
- * ModelQuality: the label join stays with the single pass.
+ * Sums the capture bytes the single pass would read from the listing; above the threshold,
+ * starts the map execution named for the model and window (so a retried analyzer starts exactly
+ * one) and answers `delegated`. Under it, or with no live version or baseline (the single pass
+ * says why it skips), answers undefined and the single pass runs.
+ *
+ * With an objective metric Caretaker computes and ground truth written in the window, the single
+ * pass reads the label lookback's capture too (to join labels to): so does the listing, and the
+ * map is told to join (`MapWindow.quality`). Whether the objects hold usable labels is left to
+ * the children, which read them as the single pass does.
  */
-async function delegateBigWindow(
-  map: MapPathPorts,
-  ports: DriftPorts,
-  input: Omit<AnalyzerEvent, 'windowEnd'> & { readonly windowStart: Date; readonly windowEnd: Date },
-): Promise<AnalyzerResult | undefined> {
+async function delegateBigWindow(map: MapPathPorts, ports: DriftPorts, input: AnalyzeRequest): Promise<AnalyzerResult | undefined> {
+  const metric = input.objectiveMetric === undefined ? undefined : qualityMetricFor(input.objectiveMetric);
+  const joins = metric !== undefined && !(await isEmpty(ports.groundTruthObjects(input.model, input.windowStart, input.windowEnd)));
+  const from = joins ? new Date(input.windowStart.getTime() - input.labelLookbackMs) : input.windowStart;
   const keys: string[] = [];
   let captureBytes = 0;
-  for await (const object of map.captureListing(input.model, input.windowStart, input.windowEnd)) {
+  for await (const object of map.captureListing(input.model, from, input.windowEnd)) {
     keys.push(object.key);
     captureBytes += object.size;
   }
@@ -130,12 +131,20 @@ async function delegateBigWindow(
         windowEnd: input.windowEnd.toISOString(),
         psiThreshold: input.psiThreshold,
         ...(input.minRecords === undefined ? {} : { minRecords: input.minRecords }),
+        ...(joins && input.objectiveMetric !== undefined
+          ? { quality: { objectiveMetric: input.objectiveMetric, labelLookbackMs: input.labelLookbackMs, maxLabels: input.maxLabels } }
+          : {}),
       },
       keys,
     ),
   );
   ports.log('info', 'drift window handed to the Distributed Map', { model: input.model, version, captureBytes, captureObjects: keys.length, executionName, existing: started.existing });
   return { status: 'delegated', version, captureBytes, captureObjects: keys.length, executionName, executionArn: started.executionArn, existing: started.existing };
+}
+
+async function isEmpty(items: AsyncIterable<unknown>): Promise<boolean> {
+  for await (const _ of items) return false;
+  return true;
 }
 
 /** The analyzer's environment, as the DriftMonitor construct sets it (parsed in `analyzer.handler.ts`). */

@@ -10,7 +10,7 @@ import { Invalid } from '../shared/errors';
 import { logger } from '../shared/powertools';
 import { sdkClientConfig } from '../shared/sdk';
 import type { PublishPorts } from './analyze';
-import { analyzeShard, reduceEventSchema, reduceShards, shardEventSchema } from './map';
+import { analyzeShard, reduceEventSchema, reduceShards, shardEventSchema, type ShardPorts } from './map';
 import { s3DriftObjects, type DriftObjectPorts } from './store';
 
 function parsed<S extends z.ZodType>(schema: S, event: unknown, what: string): z.output<S> {
@@ -24,7 +24,7 @@ function parsed<S extends z.ZodType>(schema: S, event: unknown, what: string): z
   return result.data;
 }
 
-export function createShardHandler(ports: DriftObjectPorts) {
+export function createShardHandler(ports: ShardPorts) {
   return (event: unknown) => analyzeShard(parsed(shardEventSchema, event, 'drift map shard event'), ports);
 }
 

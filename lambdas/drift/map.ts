@@ -7,15 +7,20 @@
  *   one WindowPartial written to S3 ─► ResultWriter's manifest.json ─► `reduceShards`: merge
  *   the partials, `publishWindow` (the single pass's report, metrics and log line).
  *
- * The analyzer picks the path by the window's capture bytes (`chooseAnalysisPath`).
+ * The analyzer picks the path by the window's capture bytes (`chooseAnalysisPath`). With ground
+ * truth in the window, the map lists the label lookback's capture too, each child joins its
+ * records to the window's labels as the single pass does and writes the joined pairs in its
+ * partial, and the reducer keeps each label's first join in the single pass's reading order: the
+ * map publishes the single pass's ModelQuality.
  */
 import { createHash } from 'node:crypto';
 import * as z from 'zod';
 import { Invalid } from '../shared/errors';
 import { artifactPrefixes, driftReportKeys } from '../shared/layout';
-import { publishWindow, type AnalyzeResult, type PublishPorts } from './analyze';
+import { publishWindow, readLabels, recordReader, type AnalyzeResult, type PublishPorts } from './analyze';
 import { baselineViews } from './baseline';
-import { addPayload, readCaptureRecords } from './capture';
+import { readCaptureRecords } from './capture';
+import { QualityAccumulator, qualityMetricFor } from './quality';
 import { hours, type DriftObjectPorts } from './store';
 import { CurrentWindow, type WindowPartial } from './window';
 
@@ -82,6 +87,19 @@ export const mapWindowSchema = z.strictObject({
   windowEnd: z.iso.datetime({ offset: true }),
   psiThreshold: z.number().positive(),
   minRecords: z.number().int().min(0).optional(),
+  /**
+   * The label join, when the window has ground truth and an objective metric Caretaker computes:
+   * the single pass's `objectiveMetric`, `labelLookbackMs` and `maxLabels`. The capture listing
+   * then reaches back `labelLookbackMs` before the window.
+   * @default - no ModelQuality for the window
+   */
+  quality: z
+    .strictObject({
+      objectiveMetric: z.string().min(1),
+      labelLookbackMs: z.number().min(0),
+      maxLabels: z.number().int().positive(),
+    })
+    .optional(),
 });
 export type MapWindow = z.infer<typeof mapWindowSchema>;
 
@@ -121,52 +139,97 @@ export interface ShardResult {
   readonly objects: number;
   /** Objects under the prefix but outside the window's hours, skipped by key. */
   readonly skipped: number;
+  /** Predictions joined with a label (before the reducer keeps one join per label). */
+  readonly joined: number;
 }
 
 /**
- * Is this capture key one the single pass would read for the window? It lists
- * `capture/<model>/<endpoint>/<variant>/<hour>/` for each hour from one before the window's
- * start to its end (store.ts `listCaptureObjects`).
+ * Is this capture key one the single pass would read for records in [from, end)? It lists
+ * `capture/<model>/<endpoint>/<variant>/<hour>/` for each hour from one before `from` to `end`
+ * (store.ts `listCaptureObjects`); `from` is the window's start, or the label lookback's.
  */
-export function inWindow(key: string, window: Pick<MapWindow, 'model' | 'windowStart' | 'windowEnd'>): boolean {
-  const base = artifactPrefixes.capture(window.model);
+export function inRange(key: string, model: string, from: number, end: number): boolean {
+  const base = artifactPrefixes.capture(model);
   if (!key.startsWith(base)) return false;
   const match = /^[^/]+\/[^/]+\/(\d{4}\/\d{2}\/\d{2}\/\d{2}\/).+$/.exec(key.slice(base.length));
   const hour = match?.[1];
   if (hour === undefined) return false;
-  const start = new Date(window.windowStart);
-  return hours(new Date(start.getTime() - 3_600_000), new Date(window.windowEnd)).includes(hour);
+  return hours(new Date(from - 3_600_000), new Date(end)).includes(hour);
 }
+
+/**
+ * Keys in the order the single pass reads them: S3 lists keys in UTF-8 binary order
+ * (ListObjectsV2, Amazon S3 API reference), and `listCaptureObjects` walks endpoint, variant
+ * and hour prefixes in that order, so its order is the binary order of the whole keys.
+ */
+export function listingOrder(keys: readonly string[]): string[] {
+  return keys
+    .map((key) => ({ key, bytes: Buffer.from(key, 'utf8') }))
+    .sort((a, b) => Buffer.compare(a.bytes, b.bytes))
+    .map((entry) => entry.key);
+}
+
+/** What the shard needs: the S3 ports, and the log for the labels beyond `maxLabels`. */
+export type ShardPorts = DriftObjectPorts & Pick<PublishPorts, 'log'>;
 
 /**
  * One child of the map: the records of its capture objects that fall in the window, as a
  * WindowPartial written to `<resultPrefix>/partials/<hash of the keys>.json` (the same key on a
  * retry of the same batch). The partial goes to S3, not into the result: a 50 000-value sample
  * per numeric feature is ≈ 530 KB of base64, and a child's output is limited to 256 KiB.
+ *
+ * With `quality`, a child with objects to read loads the window's labels (as the single pass
+ * does, at most `maxLabels`) and, when there are any, reads its objects of the lookback too and
+ * joins exactly as the single pass (`recordReader`), objects in the single pass's order. Its
+ * partial holds the joined pairs: at most one per label, so no more than `maxLabels`.
  */
-export async function analyzeShard(event: ShardEvent, ports: DriftObjectPorts): Promise<ShardResult> {
+export async function analyzeShard(event: ShardEvent, ports: ShardPorts): Promise<ShardResult> {
   const { window: request, resultPrefix } = event.BatchInput;
   const baseline = await ports.readBaseline(request.model, request.version);
   if (!baseline) throw new Invalid(`no baseline for ${request.model} version ${request.version}`);
   const window = new CurrentWindow(baselineViews(baseline));
   const start = Date.parse(request.windowStart);
   const end = Date.parse(request.windowEnd);
-  let malformedRecords = 0;
-  let objects = 0;
   const keys = event.Items.map((item) => item.Key);
-  for (const key of keys) {
-    if (!inWindow(key, request)) continue;
-    objects++;
-    // The single pass's reading of a record, without the label join (analyze.ts analyzeWindow).
-    malformedRecords += await readCaptureRecords(ports.lines(key), start, end, (record) => addPayload(window, record.input) !== 0);
+  const lookbackFrom = request.quality ? start - request.quality.labelLookbackMs : start;
+  const labels =
+    request.quality && keys.some((key) => inRange(key, request.model, lookbackFrom, end))
+      ? await readLabels(
+          { model: request.model, windowStart: new Date(start), windowEnd: new Date(end), objectiveMetric: request.quality.objectiveMetric, maxLabels: request.quality.maxLabels },
+          ports,
+        )
+      : undefined;
+  const labelCount = labels?.size ?? 0;
+  // As the single pass: the lookback is read only when there are labels to join to it.
+  const from = labelCount > 0 ? lookbackFrom : start;
+  const read = listingOrder(keys.filter((key) => inRange(key, request.model, from, end)));
+  const pairs: JoinedPair[] = [];
+  let keyIndex = 0;
+  const use = recordReader(window, start, labelCount > 0 ? labels : undefined, (inferenceId, prediction, label) => {
+    pairs.push([inferenceId, prediction, label, keyIndex]);
+  });
+  let malformedRecords = 0;
+  for (const [i, key] of read.entries()) {
+    keyIndex = i;
+    malformedRecords += await readCaptureRecords(ports.lines(key), from, end, use);
   }
   const partialKey = `${resultPrefix}/partials/${createHash('sha256').update(keys.join('\n')).digest('hex').slice(0, 32)}.json`;
-  const partial: ShardPartialDocument = { ...window.partial(), malformedRecords };
+  const partial: ShardPartialDocument = { ...window.partial(), malformedRecords, ...(labels ? { join: { labels: labelCount, keys: read, pairs } } : {}) };
   await ports.putObject(partialKey, JSON.stringify(partial), 'application/json');
-  return { partial: partialKey, rows: window.rows, malformedRecords, objects, skipped: keys.length - objects };
+  return { partial: partialKey, rows: window.rows, malformedRecords, objects: read.length, skipped: keys.length - read.length, joined: pairs.length };
 }
 
-type ShardPartialDocument = WindowPartial & { readonly malformedRecords: number };
+/** One joined prediction: `[inferenceId, prediction, label, index in the shard's keys]`, in the order the shard met them. */
+type JoinedPair = readonly [string, number, number, number];
+
+/** A shard's label join: how many labels it loaded, the keys it read (in reading order) and its pairs. */
+interface ShardJoin {
+  readonly labels: number;
+  readonly keys: readonly string[];
+  readonly pairs: readonly JoinedPair[];
+}
+
+type ShardPartialDocument = WindowPartial & { readonly malformedRecords: number; readonly join?: ShardJoin };
 
 /** The reducer's input: the window and the map's output (`ResultWriterDetails`). */
 export const reduceEventSchema = z.strictObject({
@@ -196,6 +259,11 @@ const shardResultSchema = z.object({ partial: z.string().min(1), rows: z.number(
  * Reads the map's manifest and every succeeded child's partial, merges them into one window and
  * publishes it as the single pass would. A map with failed or pending children is refused (the
  * ASL tolerates no failure; a window is published whole or not at all).
+ *
+ * Joined pairs: each object is read by one child, so a label joined by several children was met
+ * in several objects; the single pass joined it to the first, in listing order, and so does the
+ * reducer. The kept pairs go into the metric in that order too (sums of squares and absolute
+ * errors are order-sensitive in floating point). At most one pair per label is held.
  */
 export async function reduceShards(event: ReduceEvent, ports: DriftObjectPorts & PublishPorts): Promise<AnalyzeResult & { readonly shards: number }> {
   const request = event.window;
@@ -205,6 +273,7 @@ export async function reduceShards(event: ReduceEvent, ports: DriftObjectPorts &
   const baseline = await ports.readBaseline(request.model, request.version);
   if (!baseline) throw new Invalid(`no baseline for ${request.model} version ${request.version}`);
   const window = new CurrentWindow(baselineViews(baseline));
+  const joins = new FirstJoins();
   let malformedRecords = 0;
   let shards = 0;
   for (const file of manifest.ResultFiles.SUCCEEDED) {
@@ -214,6 +283,7 @@ export async function reduceShards(event: ReduceEvent, ports: DriftObjectPorts &
       const shard = shardResultSchema.parse(JSON.parse(result.Output) as unknown);
       const partial = JSON.parse(await readText(ports, shard.partial)) as ShardPartialDocument;
       window.merge(partial);
+      if (partial.join) joins.add(partial.join);
       malformedRecords += partial.malformedRecords;
       shards++;
     }
@@ -228,8 +298,38 @@ export async function reduceShards(event: ReduceEvent, ports: DriftObjectPorts &
     window,
     currentLocation: artifactPrefixes.capture(request.model),
     malformedRecords,
+    quality: joins.quality(request.quality?.objectiveMetric),
   });
   return { ...result, shards };
+}
+
+/** Per label (inference id), the join the single pass made: the first in listing order of the objects, then of the records in one. */
+class FirstJoins {
+  private readonly first = new Map<string, { readonly key: string; readonly seq: number; readonly prediction: number; readonly label: number }>();
+  private labels = 0;
+
+  add(join: ShardJoin): void {
+    this.labels = Math.max(this.labels, join.labels);
+    join.pairs.forEach(([inferenceId, prediction, label, keyIndex], seq) => {
+      const key = join.keys[keyIndex];
+      if (key === undefined) throw new Invalid(`a shard's joined pair names key ${keyIndex} of its ${join.keys.length}`);
+      const known = this.first.get(inferenceId);
+      if (known === undefined || (known.key !== key && listingOrder([known.key, key])[0] === key)) this.first.set(inferenceId, { key, seq, prediction, label });
+    });
+  }
+
+  /** The single pass's accumulator: present when the metric is computed and the window had labels (joined or not). */
+  quality(objectiveMetric: string | undefined): QualityAccumulator | undefined {
+    const metric = objectiveMetric === undefined ? undefined : qualityMetricFor(objectiveMetric);
+    if (!metric || this.labels === 0) return undefined;
+    const rank = new Map(listingOrder([...new Set([...this.first.values()].map((p) => p.key))]).map((key, i) => [key, i]));
+    const pairs = [...this.first.values()].map((pair) => ({ ...pair, rank: rank.get(pair.key) ?? 0 }));
+    // Pairs of one key come from one shard, in its reading order (seq).
+    pairs.sort((a, b) => a.rank - b.rank || a.seq - b.seq);
+    const quality = new QualityAccumulator(metric);
+    for (const pair of pairs) quality.add(pair.prediction, pair.label);
+    return quality;
+  }
 }
 
 async function readText(ports: Pick<DriftObjectPorts, 'lines'>, key: string): Promise<string> {

@@ -5,7 +5,9 @@
  * handler, writes the ResultWriter's manifest and result files, and the reducer merges the
  * partials and publishes. Over 1, 8 and 64 capture objects the published report is the single
  * pass's over the same records: counts identical, and with every value in the samples, every
- * statistic.
+ * statistic. With ground truth in the window, the ModelQuality the map publishes is the single
+ * pass's to the last bit: the same predictions joined (lookback included, one join per label, the
+ * one the single pass meets first) and added in the same order.
  */
 import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
@@ -29,6 +31,9 @@ import { createMetadataTable } from '../support/table';
 
 const FIXTURES = join(import.meta.dirname, '../fixtures/drift');
 const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+/** The label lookback both paths are given: long enough to reach an object two hours back, short enough to stay clear of the far object. */
+const LOOKBACK_HOURS = 2;
 const SHARD_ARN = 'arn:aws:lambda:us-east-1:000000000000:function:drift-map-shard';
 const REDUCE_ARN = 'arn:aws:lambda:us-east-1:000000000000:function:drift-map-reduce';
 
@@ -55,13 +60,30 @@ describe('drift Distributed Map, run offline on the synthesized ASL (moto S3)', 
       eventVersion: '0',
     });
 
+  const captureWithOutput = (id: string, at: Date, data: string, prediction: string) =>
+    JSON.stringify({
+      captureData: {
+        endpointInput: { observedContentType: 'text/csv', mode: 'INPUT', data, encoding: 'CSV' },
+        endpointOutput: { observedContentType: 'text/csv; charset=utf-8', mode: 'OUTPUT', data: prediction, encoding: 'CSV' },
+      },
+      eventMetadata: { eventId: `event-${id}`, inferenceId: id, inferenceTime: at.toISOString() },
+      eventVersion: '0',
+    });
+
+  /** One model per case, so no case's capture, labels or reports are under another's prefix. */
+  const modelOf = (offset: number) => `churn-${offset}`;
+
   beforeAll(async () => {
     table = await createMetadataTable();
     await s3.send(new CreateBucketCommand({ Bucket: bucket }));
-    await documents.send(
-      new PutCommand({ TableName: table.tableName, Item: { ...keys.version('churn', 3), ...keys.versionByStatus('churn', 'LIVE', 3), model: 'churn', version: 3, status: 'LIVE' } }),
-    );
-    await writeBaseline(s3, bucket, 'churn', 3, buildBaseline({ name: 'baseline.csv', bytes: baselineBytes }));
+    const baseline = buildBaseline({ name: 'baseline.csv', bytes: baselineBytes });
+    for (const offset of [0, 1, 2, 3, 4]) {
+      const model = modelOf(offset);
+      await documents.send(
+        new PutCommand({ TableName: table.tableName, Item: { ...keys.version(model, 3), ...keys.versionByStatus(model, 'LIVE', 3), model, version: 3, status: 'LIVE' } }),
+      );
+      await writeBaseline(s3, bucket, model, 3, baseline);
+    }
   });
 
   afterAll(async () => {
@@ -69,29 +91,74 @@ describe('drift Distributed Map, run offline on the synthesized ASL (moto S3)', 
     s3.destroy();
   });
 
-  /** A 30-minute window ending on the hour (so its objects span two hour partitions of one day), and its capture in `shards` objects. */
-  async function windowWithShards(shards: number, dayOffset: number) {
-    // One day per case, so no case's objects are under another's prefix.
-    const windowEnd = new Date(Date.UTC(2026, 10, 22 + dayOffset, 10, 0, 0));
-    const windowStart = new Date(windowEnd.getTime() - 30 * MINUTE);
-    const model = `churn`;
+  /**
+   * A two-hour window starting on this hour, so it holds now and the next hour (ground truth counts
+   * by the time S3 stamps its objects: labels written during the test must fall in the window), and
+   * its capture in `shards` objects.
+   *
+   * With `labels`: predictions in every capture record, a label for every fourth window record,
+   * and one more object in the lookback range (two hours before the window) whose records are
+   * joined but not counted as drift. Some labels are met twice (one join only, the first in the
+   * single pass's reading order) and some cannot be joined (a multi-record request, a record before
+   * the lookback, an unknown id). `labeled` is the count the single pass should join.
+   */
+  async function windowWithShards(shards: number, offset: number, labels = false) {
+    const windowStart = new Date(Math.floor(Date.now() / HOUR) * HOUR);
+    const windowEnd = new Date(windowStart.getTime() + 2 * HOUR);
+    const model = modelOf(offset);
     const prefix = `${artifactPrefixes.capture(model)}churn-endpoint/AllTraffic/`;
+    const put = (key: string, lines: string[]) => s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: `${lines.join('\n')}\n` }));
+    // Scores with all their digits: a sum of squared or absolute errors then depends on the order of its terms.
+    const prediction = (i: number) => String(Math.sqrt(i + 0.5) % 1);
     const objects: string[][] = Array.from({ length: shards }, () => []);
-    rows.forEach((row, i) => objects[(i * 7) % shards]!.push(capture(`id-${i}`, new Date(windowStart.getTime() + ((i % 29) + 0.5) * MINUTE), row)));
+    rows.forEach((row, i) => {
+      const at = new Date(windowStart.getTime() + ((i % 29) + 0.5) * MINUTE);
+      objects[(i * 7) % shards]!.push(labels ? captureWithOutput(`id-${i}`, at, row, prediction(i)) : capture(`id-${i}`, at, row));
+    });
+    const groundTruth: { inferenceId: string; label: number }[] = [];
+    let labeled = 0;
+    if (labels) {
+      rows.forEach((_, i) => {
+        if (i % 4 === 0) groundTruth.push({ inferenceId: `id-${i}`, label: (i * 13) % 7 < 3 ? 1 : 0 });
+      });
+      labeled += groundTruth.length;
+      const at = (minutes: number) => new Date(windowStart.getTime() + minutes * MINUTE);
+      // Met again in the window, in the last object (the first one the single pass lists when it is in the slack hour): not joined twice.
+      objects[shards - 1]!.push(captureWithOutput('id-8', at(10), rows[8]!, '0.77'), captureWithOutput('id-12', at(11), rows[12]!, '0.66'));
+      // Two records in one request: a label names one inference, so it is not joined.
+      objects[0]!.push(captureWithOutput('multi', at(12), `${rows[1]}\n${rows[2]}`, '0.5'));
+      groundTruth.push({ inferenceId: 'multi', label: 1 }, { inferenceId: 'unknown', label: 0 }, { inferenceId: 'too-early', label: 1 });
+      // The lookback object: listed first, so its id-0 is the join of id-0's label; its early-* records are joined, not drift; too-early is before the lookback.
+      const early = Array.from({ length: 10 }, (_, k) => {
+        groundTruth.push({ inferenceId: `early-${k}`, label: k % 2 });
+        return captureWithOutput(`early-${k}`, at(-100 + k), rows[k]!, String(k / 20));
+      });
+      labeled += early.length;
+      const lookback = [...early, captureWithOutput('id-0', at(-80), rows[0]!, '0.99'), captureWithOutput('too-early', at(-LOOKBACK_HOURS * 60 - 10), rows[3]!, '0.9'), 'not json'];
+      await put(`${prefix}${hourPartition(at(-100))}lookback-${offset}.jsonl`, lookback);
+      await s3.send(
+        new PutObjectCommand({ Bucket: bucket, Key: `${artifactPrefixes.groundTruth(model)}${hourPartition(new Date())}labels.jsonl`, Body: groundTruth.map((l) => JSON.stringify(l)).join('\n') }),
+      );
+    }
     for (const [i, lines] of objects.entries()) {
       // Half the objects in the window's first hour, half in the hour before it (the single pass's slack hour).
-      const hour = hourPartition(new Date(windowStart.getTime() - (i % 2) * 60 * MINUTE));
-      await s3.send(new PutObjectCommand({ Bucket: bucket, Key: `${prefix}${hour}part-${dayOffset}-${i}.jsonl`, Body: `${lines.join('\n')}\nnot json\n` }));
+      const hour = hourPartition(new Date(windowStart.getTime() - (i % 2) * HOUR));
+      await put(`${prefix}${hour}part-${offset}-${i}.jsonl`, [...lines, 'not json']);
     }
-    // Same day, outside the window's hours: under the map's common prefix, skipped by key; the single pass never lists it.
-    const far = hourPartition(new Date(windowStart.getTime() - 5 * 60 * MINUTE));
-    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: `${prefix}${far}far-${dayOffset}.jsonl`, Body: `${capture('far', windowStart, rows[0]!)}\n` }));
-    return { windowEnd, event: { model, windowEnd: windowEnd.toISOString(), windowMinutes: 30, psiThreshold: 0.2, minRecords: 10 } };
+    // Outside the window's hours and the lookback's: skipped by key when under the map's common prefix; the single pass never lists it.
+    const far = hourPartition(new Date(windowStart.getTime() - 5 * HOUR));
+    await put(`${prefix}${far}far-${offset}.jsonl`, [capture('far', windowStart, rows[0]!)]);
+    const event = { model, windowEnd: windowEnd.toISOString(), windowMinutes: 120, psiThreshold: 0.2, minRecords: 10 };
+    return { model, windowEnd, labeled, event };
   }
 
   const emitted: string[] = [];
-  const ports = () =>
-    awsDriftPorts({ s3, documents, bucket, tableName: table.tableName, emit: (line) => emitted.push(line), log: () => undefined });
+  const analyzer = (map?: ReturnType<typeof mapPath>) =>
+    createHandler({
+      ports: awsDriftPorts({ s3, documents, bucket, tableName: table.tableName, emit: (line) => emitted.push(line), log: () => undefined }),
+      map,
+      labelLookbackHours: LOOKBACK_HOURS,
+    });
 
   async function readReport(model: string, windowEnd: Date): Promise<DriftReportDocument> {
     const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: driftReportKeys.window(model, windowEnd).json }));
@@ -137,56 +204,81 @@ describe('drift Distributed Map, run offline on the synthesized ASL (moto S3)', 
     expect(substitutionKeys.sort()).toEqual(['ArtifactsBucket', 'ReduceFunctionArn', 'ShardFunctionArn']);
   });
 
-  for (const [offset, shards] of [[0, 1], [1, 8], [2, 64]] as const) {
-    it(`over ${shards} capture objects publishes the single pass's report and metrics`, async () => {
-      const { windowEnd, event } = await windowWithShards(shards, offset);
+  for (const [offset, shards, objectiveMetric] of [[0, 1, 'validation:auc'], [1, 8, 'validation:rmse'], [2, 64, 'validation:mae']] as const) {
+    it(`over ${shards} capture objects publishes the single pass's report and metrics, ModelQuality (${objectiveMetric}) included`, async () => {
+      const { model, windowEnd, labeled, event } = await windowWithShards(shards, offset, true);
       emitted.length = 0;
-      const single = (await createHandler({ ports: ports() })(event)) as AnalyzerResult & { status: 'analyzed' };
+      const single = (await analyzer()({ ...event, objectiveMetric })) as AnalyzerResult & { status: 'analyzed' };
       expect(single.status).toBe('analyzed');
-      const singleReport = await readReport('churn', windowEnd);
+      // The window's records and the extra ones (id-8, id-12 met twice, the two-record request): the lookback's are joined, not counted.
+      expect(single.capturedRecords).toBe(404);
+      expect(single.quality).toMatchObject({ metric: objectiveMetric.slice('validation:'.length), labeled });
+      const singleReport = await readReport(model, windowEnd);
       const singleMetrics = emitted.map((line) => JSON.parse(line) as Record<string, unknown>);
 
       emitted.length = 0;
       const executions: LocalExecution[] = [];
-      const delegated = await createHandler({ ports: ports(), map: mapPath(executions) })(event);
-      expect(delegated).toMatchObject({ status: 'delegated', version: 3, captureObjects: shards, executionName: mapExecutionName('churn', windowEnd) });
+      const delegated = await analyzer(mapPath(executions))({ ...event, objectiveMetric });
+      // The window's objects and the lookback's: the map reads what the single pass read.
+      expect(delegated).toMatchObject({ status: 'delegated', version: 3, captureObjects: shards + 1, executionName: mapExecutionName(model, windowEnd) });
       expect(executions).toHaveLength(1);
       const execution = executions[0]!;
       expect(execution.status, `${execution.error}: ${execution.cause}`).toBe('SUCCEEDED');
-      expect(execution.output).toMatchObject({ status: 'analyzed', capturedRecords: 400 });
+      expect(execution.output).toMatchObject({ status: 'analyzed', capturedRecords: 404, quality: single.quality });
       const children = (execution.output as { shards: number }).shards;
 
-      const mapReport = await readReport('churn', windowEnd);
+      const mapReport = await readReport(model, windowEnd);
       const { generatedAt: _a, ...a } = singleReport as DriftReportDocument & { generatedAt: unknown };
       const { generatedAt: _b, ...b } = mapReport as DriftReportDocument & { generatedAt: unknown };
       expect(b).toEqual(a);
-      // The same EMF documents: per-feature metrics and the model's line (DriftScore, CapturedRecords).
-      expect(emitted.map((line) => JSON.parse(line) as Record<string, unknown>)).toEqual(singleMetrics);
+      // The same EMF documents: per-feature metrics and the model's line (DriftScore, CapturedRecords, ModelQuality, LabeledRecords).
+      const mapMetrics = emitted.map((line) => JSON.parse(line) as Record<string, unknown>);
+      const modelLine = (docs: Record<string, unknown>[]) => docs.find((d) => d.Feature === undefined)!;
+      expect(modelLine(mapMetrics)).toMatchObject({ LabeledRecords: labeled, QualityMetric: single.quality!.metric });
+      expect(modelLine(mapMetrics).ModelQuality).toBe(modelLine(singleMetrics).ModelQuality);
+      expect(mapMetrics).toEqual(singleMetrics);
 
       // The ResultWriter's files, where the guide puts them: <Prefix>/<map run id>/manifest.json and SUCCEEDED_0.json.
-      const listed = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: driftReportKeys.mapFolder('churn', windowEnd) }));
-      const names = (listed.Contents ?? []).map((o) => o.Key!.slice(driftReportKeys.mapFolder('churn', windowEnd).length));
+      const listed = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: driftReportKeys.mapFolder(model, windowEnd) }));
+      const names = (listed.Contents ?? []).map((o) => o.Key!.slice(driftReportKeys.mapFolder(model, windowEnd).length));
       expect(names.filter((n) => /^[0-9a-f-]{36}\/manifest\.json$/.test(n))).toHaveLength(1);
       expect(names.filter((n) => /^[0-9a-f-]{36}\/SUCCEEDED_0\.json$/.test(n))).toHaveLength(1);
-      // One partial per child; children are batches of 8 of the listing (the day's far object included when the prefix is the day's).
+      // One partial per child; children are batches of 8 of the listing (the far object included when the prefix holds its hour).
       expect(names.filter((n) => n.startsWith('partials/'))).toHaveLength(children);
-      expect(children).toBeGreaterThanOrEqual(Math.ceil(shards / 8));
-      expect(children).toBeLessThanOrEqual(Math.ceil((shards + 1) / 8));
+      expect(children).toBeGreaterThanOrEqual(Math.ceil((shards + 1) / 8));
+      expect(children).toBeLessThanOrEqual(Math.ceil((shards + 2) / 8));
     });
   }
 
-  it('fails the whole window when one child fails (ToleratedFailurePercentage 0): DriftMapFailed, no report, FAILED_0.json in the results', async () => {
-    const { windowEnd, event } = await windowWithShards(24, 3);
+  it('without ground truth, reads only the window\'s hours, as the single pass does, and publishes no ModelQuality', async () => {
+    const { model, windowEnd, event } = await windowWithShards(8, 3);
+    emitted.length = 0;
+    const single = (await analyzer()({ ...event, objectiveMetric: 'validation:auc' })) as AnalyzerResult & { status: 'analyzed' };
+    expect(single).toMatchObject({ status: 'analyzed', capturedRecords: 400 });
+    expect(single.quality).toBeUndefined();
+    const singleMetrics = emitted.map((line) => JSON.parse(line) as Record<string, unknown>);
     emitted.length = 0;
     const executions: LocalExecution[] = [];
-    await createHandler({ ports: ports(), map: mapPath(executions, true) })(event);
+    expect(await analyzer(mapPath(executions))({ ...event, objectiveMetric: 'validation:auc' })).toMatchObject({ status: 'delegated', captureObjects: 8 });
+    expect(executions[0]!.status).toBe('SUCCEEDED');
+    const mapMetrics = emitted.map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(mapMetrics).toEqual(singleMetrics);
+    expect(mapMetrics.find((d) => d.Feature === undefined)).not.toHaveProperty('ModelQuality');
+    await expect(readReport(model, windowEnd)).resolves.toMatchObject({ current: { records: 400 } });
+  });
+
+  it('fails the whole window when one child fails (ToleratedFailurePercentage 0): DriftMapFailed, no report, FAILED_0.json in the results', async () => {
+    const { model, windowEnd, event } = await windowWithShards(24, 4);
+    emitted.length = 0;
+    const executions: LocalExecution[] = [];
+    await analyzer(mapPath(executions, true))(event);
     const execution = executions[0]!;
     expect(execution.status).toBe('FAILED');
     expect(execution.error).toBe('DriftMapFailed');
     expect(execution.states).toEqual(['AnalyzeShards', 'AnalysisFailed']);
     expect(emitted).toEqual([]);
-    await expect(readReport('churn', windowEnd)).rejects.toMatchObject({ name: 'NoSuchKey' });
-    const listed = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: driftReportKeys.mapFolder('churn', windowEnd) }));
+    await expect(readReport(model, windowEnd)).rejects.toMatchObject({ name: 'NoSuchKey' });
+    const listed = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: driftReportKeys.mapFolder(model, windowEnd) }));
     expect((listed.Contents ?? []).some((o) => o.Key!.endsWith('/FAILED_0.json'))).toBe(true);
   });
 
