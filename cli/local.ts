@@ -31,7 +31,7 @@ async function assertPortFree(port: number): Promise<void> {
 
 /** Runs `work` with the stack up; stops everything on return, failure, Ctrl-C or SIGTERM. */
 async function withLocalStack<T>(
-  options: { config: string; port?: number; verbose: boolean; console?: boolean; serving?: 'realtime' | 'serverless' },
+  options: { config: string; port?: number; verbose: boolean; console?: boolean; serving?: 'realtime' | 'serverless' | 'batch' },
   work: (stack: import('../local/stack').LocalStack, config: import('../lib/config').CaretakerConfig) => Promise<T>,
 ): Promise<T> {
   quietHandlers(options.verbose);
@@ -114,8 +114,8 @@ Press Ctrl-C to stop.`);
     .option('--verbose', 'show the services\' and handlers\' logs')
     .option('--console', 'keep the stack up after the loop and serve the console, to look at what it did (Ctrl-C stops)')
     .option('--port <port>', 'registry API (and console) port with --console', parsePort, 0)
-    .addOption(new Option('--serving <mode>', 'serve the model as the config says (realtime) or as a serverless endpoint').choices(['realtime', 'serverless']).default('realtime'))
-    .action(async (options: { config: string; verbose?: boolean; console?: boolean; port: number; serving: 'realtime' | 'serverless' }) => {
+    .addOption(new Option('--serving <mode>', 'serve the model as the config says (realtime), as a serverless endpoint, or as nightly Batch Transform scoring').choices(['realtime', 'serverless', 'batch']).default('realtime'))
+    .action(async (options: { config: string; verbose?: boolean; console?: boolean; port: number; serving: 'realtime' | 'serverless' | 'batch' }) => {
       const { runDemo, summaryTable } = await import('../local/demo');
       if (options.console) (await import('../local/console')).assertConsoleBuilt();
       await withLocalStack({ config: options.config, verbose: options.verbose ?? false, console: options.console, port: options.port || undefined, serving: options.serving }, async (stack, config) => {

@@ -75,6 +75,12 @@ export interface LocalStack {
   readonly streams: StreamConsumers;
   /** Scheduled rules → the functions in `LOCAL_SCHEDULED_FUNCTIONS` (the API's delivery sweep), at the template's rates. */
   readonly schedules: RunningSchedules;
+  /**
+   * EventBridge Scheduler schedules that start a Step Functions execution (batch scoring), with
+   * what Scheduler would send at their time. Local mode keeps no Scheduler clock: a caller
+   * starts the target itself, with `input`, as the schedule would.
+   */
+  readonly schedulerTargets: readonly { readonly logicalId: string; readonly expression: string; readonly stateMachineArn: string; readonly input: string }[];
   /** Physical names of the resources the demo and tests use. */
   readonly names: { readonly table: string; readonly datasetsBucket: string; readonly artifactsBucket: string; readonly stateMachineArn: string };
   /** Client settings for the moto server. */
@@ -266,6 +272,13 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     });
     cleanups.push(api.close);
 
+    const machineArns = new Set(machines.map((m) => m.arn));
+    const schedulerTargets = ofType(template, 'AWS::Scheduler::Schedule').flatMap(([logicalId, r]) => {
+      const p = r.Properties ?? {};
+      const target = (p.Target ?? {}) as { Arn?: unknown; Input?: unknown };
+      const arn = String(resolve(target.Arn));
+      return machineArns.has(arn) ? [{ logicalId, expression: String(p.ScheduleExpression), stateMachineArn: arn, input: String(resolve(target.Input ?? '{}')) }] : [];
+    });
     const tableId = onlyOne(template, 'AWS::DynamoDB::Table', 'Metadata');
     const names = {
       table: arnOf(tableId).name,
@@ -276,6 +289,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     return {
       apiUrl: api.url,
       consoleUrl: options.console ? api.url.replace(/v1\/$/, '') : undefined,
+      schedulerTargets,
       endpoints: { moto: endpoint, sagemaker: sagemaker.endpoint, stepFunctions: stepFunctions.endpoint },
       template,
       provisioned,

@@ -48,7 +48,8 @@ type Row = Run | { coveredBy: string };
 const RUNS: Record<string, Row> = {
   'npx caretaker demo': { coveredBy: 'test/local/demo.e2e.test.ts' },
   'npx caretaker demo --console': { coveredBy: 'test/console/browser.ts' },
-  'npx caretaker demo --serving serverless': { coveredBy: 'test/local/demo-serverless.e2e.test.ts' },
+  'npx caretaker demo --serving serverless': { coveredBy: 'test/local/demo-serving.e2e.test.ts' },
+  'npx caretaker demo --serving batch': { coveredBy: 'test/local/demo-serving.e2e.test.ts' },
   'npx caretaker config check caretaker.config.json': {
     check: (out) => expect(out).toMatch(/caretaker\.config\.json: valid, \d+ models?/),
   },

@@ -1,9 +1,11 @@
 /**
- * `npx caretaker demo --serving serverless`, run as the README shows it: the same loop with the
- * model deployed as a SageMaker serverless endpoint. SageMaker offers no data capture for
- * serverless endpoints, so drift can only come from the request records the calling application
- * writes (here the demo, as that application); this asserts the loop still reaches a drift alarm,
- * exactly one retraining run and a second serverless rollout.
+ * `npx caretaker demo --serving serverless` and `npx caretaker demo --serving batch`, run as the
+ * README shows them: the same loop with the model served another way.
+ * - serverless: SageMaker offers no data capture for serverless endpoints, so drift can only come
+ *   from the request records the calling application writes (here the demo, as that application);
+ * - batch: no endpoint; each scoring run is a Batch Transform job over the input prefix, started
+ *   with the input the nightly schedule's target carries, and the job's input is the drift window.
+ * Each asserts the loop still reaches a drift alarm, exactly one retraining run and v2 live.
  */
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
@@ -28,7 +30,7 @@ function runCli(args: readonly string[], timeoutMs: number): Promise<{ code: num
   });
 }
 
-describe('caretaker demo --serving serverless', () => {
+describe('caretaker demo --serving', () => {
   it('runs the whole loop on serverless endpoints, with drift from the caller\'s own request records', async () => {
     const { code, output } = await runCli(['demo', '--serving', 'serverless'], 300_000);
     expect(code, output.slice(-3000)).toBe(0);
@@ -41,5 +43,19 @@ describe('caretaker demo --serving serverless', () => {
     expect(output).toMatch(/✓ exactly one retraining run/);
     expect(output).toContain('live version: 2');
     expect(output).toContain('Every step happened.');
+  }, 330_000);
+
+  it('runs the whole loop as nightly Batch Transform scoring, with drift from each job\'s input', async () => {
+    const { code, output } = await runCli(['demo', '--serving', 'batch'], 300_000);
+    expect(code, output.slice(-3000)).toBe(0);
+    // The first deployment scored the input that was there; no endpoint exists.
+    expect(output).toMatch(/✓ v1 deployed\s+no endpoint: SageMaker model caretaker-churn-v1-\S+, scored by Batch Transform at cron\(0 2 \* \* \? \*\)/);
+    // Scheduled runs score the input prefix into folders of their own; the drifted input alarms.
+    expect(output).toMatch(/✓ batch scoring \(baseline input\)\s+600 rows scored by v1 into s3:\/\/\S+\/batch\/churn\/output\/caretaker-churn-\d{12}-[0-9a-f]{4}\/; DriftScore 0\.0\d+ → alarm OK/);
+    expect(output).toMatch(/✓ drift alarm in ALARM/);
+    expect(output).toMatch(/✓ exactly one retraining run/);
+    // v2 scores the next run.
+    expect(output).toMatch(/✓ batch scoring \(v2's first run\)\s+1200 rows scored by v2 into /);
+    expect(output).toContain('live version: 2');
   }, 330_000);
 });
