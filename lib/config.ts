@@ -230,8 +230,8 @@ const batchDeploymentSchema = z
       .string()
       .regex(SCHEDULE_EXPRESSION, 'must be rate(N unit) or cron(...)')
       .optional()
-      .describe('When to score, e.g. cron(0 2 * * ? *). Default: none (then onNewData must be true).'),
-    onNewData: z.boolean().default(false).describe('Also score when new objects land under inputPrefix.'),
+      .describe('When to score, e.g. cron(0 2 * * ? *). Required.'),
+    onNewData: z.boolean().default(false).describe('Also score when new objects land under inputPrefix. Not deployed by this release: true is refused.'),
     inputPrefix: z
       .string()
       .regex(S3_KEY_PREFIX, 'must be an S3 key prefix ending in "/", e.g. batch/churn/input/')
@@ -256,8 +256,13 @@ const batchDeploymentSchema = z
     bakeSeconds: refusedField('batch models have no endpoint rollout'),
   })
   .superRefine((d, ctx) => {
-    if (d.schedule === undefined && !d.onNewData) {
-      ctx.addIssue({ code: 'custom', path: ['schedule'], input: d.schedule, message: 'a batch model needs a schedule, onNewData: true, or both' });
+    // Scoring on each upload needs coalescing (one Batch Transform per object would score the
+    // whole prefix again and again), which this release does not deploy: say so at config check.
+    if (d.onNewData) {
+      ctx.addIssue({ code: 'custom', path: ['onNewData'], input: d.onNewData, message: 'is not deployed by this release: batch models score on deployment.schedule; remove it or set it false' });
+    }
+    if (d.schedule === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['schedule'], input: d.schedule, message: 'a batch model needs a schedule (e.g. cron(0 2 * * ? *))' });
     }
     if (d.inputPrefix !== undefined && d.outputPrefix !== undefined && (d.outputPrefix.startsWith(d.inputPrefix) || d.inputPrefix.startsWith(d.outputPrefix))) {
       ctx.addIssue({ code: 'custom', path: ['outputPrefix'], input: d.outputPrefix, message: `must not overlap inputPrefix (${d.inputPrefix}): a job would score its own outputs` });

@@ -234,7 +234,7 @@ describe('the recorded price book and usage figures', () => {
       expect(() => model.serverlessMonth({ memorySizeInMB, provisionedConcurrency: 1 }, traffic), `${memorySizeInMB} MB`).not.toThrow();
     }
     // The defaults a model gets for each mode are priced.
-    const defaults = { realtime: deploymentSchema.parse({}), batch: deploymentSchema.parse({ mode: 'batch', onNewData: true }) };
+    const defaults = { realtime: deploymentSchema.parse({}), batch: deploymentSchema.parse({ mode: 'batch', schedule: 'rate(1 day)' }) };
     expect(defaults.realtime.mode === 'realtime' && model.price(`sagemaker.hosting.${defaults.realtime.instanceType}`)).toBeGreaterThan(0);
     expect(defaults.batch.mode === 'batch' && model.price(`sagemaker.batch.${defaults.batch.instanceType}`)).toBeGreaterThan(0);
   });

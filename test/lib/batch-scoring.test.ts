@@ -118,7 +118,11 @@ describe('BatchScoring', () => {
   });
 
   it('refuses what this release does not deploy: onNewData', () => {
-    expect(() => synthCaretaker({ config: parseConfig(batchConfigInput({ onNewData: true })) })).toThrow(/models\[churn-nightly\]\.deployment\.onNewData is not deployed/);
+    // The config check refuses it first; a config built by hand is refused by the construct too.
+    expect(() => parseConfig(batchConfigInput({ onNewData: true }))).toThrow(/deployment\.onNewData \(true\): is not deployed by this release/);
+    const parsed = parseConfig(batchConfigInput());
+    const byHand = { ...parsed, models: parsed.models.map((m) => (m.deployment.mode === 'batch' ? { ...m, deployment: { ...m.deployment, onNewData: true } } : m)) };
+    expect(() => synthCaretaker({ config: byHand })).toThrow(/models\[churn-nightly\]\.deployment\.onNewData is not deployed/);
     const realtimeOnly = { models: parseConfig(exampleConfigInput()).models } as unknown as BatchScoringProps;
     expect(() => new BatchScoring(new Stack(), 'None', realtimeOnly)).toThrow(/no model with deployment.mode "batch"/);
   });

@@ -312,12 +312,15 @@ describe('deployment.mode', () => {
       maxPayloadInMB: 6,
       timeoutSeconds: 14400,
     });
-    expect(deploymentOf({ mode: 'batch', onNewData: true })).toMatchObject({ onNewData: true });
-    expect(problemsOf(withDeployment({ mode: 'batch' }))).toEqual(['models[0].deployment.schedule (missing): a batch model needs a schedule, onNewData: true, or both']);
+    expect(problemsOf(withDeployment({ mode: 'batch' }))).toEqual(['models[0].deployment.schedule (missing): a batch model needs a schedule (e.g. cron(0 2 * * ? *))']);
+    // On-new-data scoring is not deployed: refused at config check, naming the field, not only at synth.
+    expect(problemsOf(withDeployment({ mode: 'batch', schedule: 'rate(1 day)', onNewData: true }))).toEqual([
+      'models[0].deployment.onNewData (true): is not deployed by this release: batch models score on deployment.schedule; remove it or set it false',
+    ]);
   });
 
   it('refuses endpoint fields on a batch model, and prefixes that overlap or are not S3 prefixes', () => {
-    const batch = { mode: 'batch', onNewData: true };
+    const batch = { mode: 'batch', schedule: 'rate(1 day)' };
     expect(problemsOf(withDeployment({ ...batch, trafficShifting: { type: 'ALL_AT_ONCE' } }))).toEqual([
       'models[0].deployment.trafficShifting ({"type":"ALL_AT_ONCE"}): batch models have no endpoint to shift traffic on',
     ]);
