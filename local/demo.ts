@@ -138,21 +138,18 @@ export async function runDemo({ stack, config, print = () => undefined, stepTime
     return (Items ?? []) as (RunRecord & Record<string, unknown>)[];
   };
   const version = (v: number) => get<ModelVersionRecord & { readonly endpointName?: string }>(keys.version(model.name, v));
-  const waitForVersion = (v: number, status: string) =>
-    waitFor(`version ${v} to be ${status}`, async () => {
+  /** Waits for version `v` to reach `status` and be `ready`; fails the demo if it ends otherwise. */
+  const waitForVersion = (v: number, status: string, what = `version ${v} to be ${status}`, ready: (record: ModelVersionRecord) => boolean = () => true) =>
+    waitFor(what, async () => {
       const record = await version(v);
-      if (record && record.status === status) return record;
+      if (record && record.status === status && ready(record)) return record;
       if (record && ['REJECTED', 'DEPLOY_FAILED', 'EXPIRED'].includes(record.status)) throw new DemoFailure(`version ${v} ended ${record.status}`);
       return undefined;
     });
   // A version is PENDING_APPROVAL from RegisterVersion on, but only approvable once the pipeline's
   // WaitForApproval task has stored its token (before that the API answers 409 "retry shortly").
   const waitForApprovalRequest = (v: number) =>
-    waitFor(`the pipeline to ask for a decision on version ${v}`, async () => {
-      const record = await version(v);
-      if (record && ['REJECTED', 'DEPLOY_FAILED', 'EXPIRED'].includes(record.status)) throw new DemoFailure(`version ${v} ended ${record.status}`);
-      return record?.status === 'PENDING_APPROVAL' && record.taskToken !== undefined ? record : undefined;
-    });
+    waitForVersion(v, 'PENDING_APPROVAL', `the pipeline to ask for a decision on version ${v}`, (record) => record.taskToken !== undefined);
   const waitForRunWithVersion = (runId: string) =>
     waitFor(`run ${runId} to register a version`, async () => {
       const run = await get<RunRecord & Record<string, unknown>>(keys.run(runId));
@@ -198,6 +195,7 @@ export async function runDemo({ stack, config, print = () => undefined, stepTime
   // request records to the model's capture prefix in the capture format (README, Serving modes).
   // Here the demo is that application, with the write DriftMonitor.grantCaptureWrite allows.
   const serverless = model.deployment.mode === 'serverless';
+  const batchMode = model.deployment.mode === 'batch';
   /** What SageMaker says serves the endpoint (DescribeEndpoint → DescribeEndpointConfig), as a step's detail. */
   const sagemaker = new SageMakerClient({ ...stack.clientConfig, endpoint: stack.endpoints.sagemaker });
   const servedBy = async (endpointName: string) => {
@@ -217,6 +215,7 @@ export async function runDemo({ stack, config, print = () => undefined, stepTime
   const sendTraffic = async (batch: Batch, rows: number, seed: number) => {
     const customers = generateCustomers({ rows, seed, batch });
     const endpointName = (await version(1))?.endpointName ?? `caretaker-${model.name}`;
+    const captureFailures: unknown[] = [];
     const appCapture = serverless
       ? new CaptureWriter(
           s3,
@@ -226,7 +225,6 @@ export async function runDemo({ stack, config, print = () => undefined, stepTime
           (error) => captureFailures.push(error),
         )
       : undefined;
-    const captureFailures: unknown[] = [];
     for (let i = 0; i < customers.length; i += 8) {
       await Promise.all(
         customers.slice(i, i + 8).map(async (customer) => {
@@ -336,7 +334,7 @@ export async function runDemo({ stack, config, print = () => undefined, stepTime
   step('dataset v1 registered', `${model.dataset.name} ${v1Data}, validation PASSED`);
 
   // A batch model's first deployment scores its input prefix: the producer's records are there first.
-  if (model.deployment.mode === 'batch') step('batch input in place', `s3://${stack.names.artifactsBucket}/${await putBatchInput('baseline', 600, 11)}, records without the label`);
+  if (batchMode) step('batch input in place', `s3://${stack.names.artifactsBucket}/${await putBatchInput('baseline', 600, 11)}, records without the label`);
 
   // 2. A run, requested through the API → retraining queue → starter → pipeline.
   const requested = await api('POST', `models/${model.name}/retrain`, REQUESTER, { reason: 'first model on the seeded data', datasetVersion: v1Data });
@@ -353,7 +351,6 @@ export async function runDemo({ stack, config, print = () => undefined, stepTime
   await expectDriftBaseline(v1.version);
 
   // 3. Traffic (a batch model: scoring runs), then drift.
-  const batchMode = model.deployment.mode === 'batch';
   if (batchMode) {
     await scoreBatch('baseline', 600, 11, 'baseline input');
   } else {

@@ -169,6 +169,9 @@ export function listingOrder(keys: readonly string[]): string[] {
     .map((entry) => entry.key);
 }
 
+/** Whether `a` comes before `b` in S3's listing order (UTF-8 binary, as `listingOrder`). */
+const listedBefore = (a: string, b: string): boolean => Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8')) < 0;
+
 /** What the shard needs: the S3 ports, and the log for the labels beyond `maxLabels`. */
 export type ShardPorts = DriftObjectPorts & Pick<PublishPorts, 'log'>;
 
@@ -314,7 +317,7 @@ class FirstJoins {
       const key = join.keys[keyIndex];
       if (key === undefined) throw new Invalid(`a shard's joined pair names key ${keyIndex} of its ${join.keys.length}`);
       const known = this.first.get(inferenceId);
-      if (known === undefined || (known.key !== key && listingOrder([known.key, key])[0] === key)) this.first.set(inferenceId, { key, seq, prediction, label });
+      if (known === undefined || listedBefore(key, known.key)) this.first.set(inferenceId, { key, seq, prediction, label });
     });
   }
 

@@ -537,8 +537,8 @@ export class Endpoints {
     try {
       for (const spec of config.ProductionVariants) {
         const model = this.model(spec.ModelName);
-        const { containerSpec, port, process, logs } = await this.spawnServer(model, join('endpoints', endpoint.name, config.EndpointConfigName, spec.VariantName));
         const path = join('endpoints', endpoint.name, config.EndpointConfigName, spec.VariantName);
+        const { containerSpec, port, process, logs } = await this.spawnServer(model, path);
         const variant: Variant = {
           name: spec.VariantName,
           weight: spec.InitialVariantWeight ?? 1,
