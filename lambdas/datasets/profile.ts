@@ -64,6 +64,8 @@ export class ColumnAccumulator {
   firstNull?: Location;
   readonly typeViolations: Violation = { count: 0 };
   readonly rangeViolations: Violation = { count: 0 };
+  /** Values of a string column outside its declared `categories`. */
+  readonly categoryViolations: Violation = { count: 0 };
   min = Infinity;
   max = -Infinity;
   private sum = 0;
@@ -79,6 +81,7 @@ export class ColumnAccumulator {
   private readonly declaredType: ColumnType | undefined;
   private readonly lowest: number;
   private readonly highest: number;
+  private readonly declaredCategories: ReadonlySet<string> | undefined;
 
   constructor(
     readonly name: string,
@@ -87,6 +90,7 @@ export class ColumnAccumulator {
     this.declaredType = rule?.type;
     this.lowest = rule?.min ?? -Infinity;
     this.highest = rule?.max ?? Infinity;
+    this.declaredCategories = rule?.type === 'string' && rule.categories ? new Set(rule.categories) : undefined;
   }
 
   /** One value as the CSV dialect reads it (`csv.ts`: blanks at either end already trimmed); '' is missing. */
@@ -118,6 +122,7 @@ export class ColumnAccumulator {
       }
       this.addCategory(value.toLowerCase());
     } else {
+      if (this.declaredCategories && !this.declaredCategories.has(value)) this.violate(this.categoryViolations, where, raw);
       this.addCategory(value);
     }
   }
@@ -325,6 +330,9 @@ export function checkProfile(
     if (column.rangeViolations.count > 0) {
       const bounds = [rule.min !== undefined ? `≥ ${rule.min}` : '', rule.max !== undefined ? `≤ ${rule.max}` : ''].filter(Boolean).join(' and ');
       reasons.push(`${name}: ${column.rangeViolations.count} values are not ${bounds}${at(column.rangeViolations.first)}`);
+    }
+    if (column.categoryViolations.count > 0) {
+      reasons.push(`${name}: ${column.categoryViolations.count} values are not one of the declared categories (${rule.categories?.join(', ')})${at(column.categoryViolations.first)}`);
     }
     const allowed = rule.maxNullRate ?? (rule.nullable ? 1 : 0);
     const rate = rows === 0 ? 0 : column.nulls / rows;

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { binShares, checkProfile, DatasetProfiler, psi } from '../../../lambdas/datasets/profile';
+import type { ColumnRule } from '../../../lambdas/datasets/catalog';
 
-function profileOf(rows: string[][], columns = [{ name: 'x', type: 'number' as const, nullable: false }]) {
+function profileOf(rows: string[][], columns: readonly ColumnRule[] = [{ name: 'x', type: 'number', nullable: false }]) {
   const profiler = new DatasetProfiler(columns);
   profiler.addHeader('f.csv', columns.map((c) => c.name), 1);
   rows.forEach((r, i) => profiler.addRow(r, () => ({ key: 'f.csv', line: i + 2 })));
@@ -34,5 +35,15 @@ describe('distribution statistics', () => {
     const profiler = profileOf(rows);
     expect(profiler.columns[0]!.sample()).toHaveLength(4096);
     expect(profiler.columns[0]!.profile(profiler.rows).mean).toBeCloseTo(9999.5);
+  });
+});
+
+describe('declared categories', () => {
+  it('refuses a string column\'s values outside its declared categories, counting them and naming the first', () => {
+    const columns: ColumnRule[] = [{ name: 'contract', type: 'string', nullable: false, categories: ['month-to-month', 'one-year'] }];
+    const rows = [['one-year'], ['monthly'], ['month-to-month'], ['weekly']];
+    const result = checkProfile(profileOf(rows, columns), {}, undefined, undefined);
+    expect(result.reasons).toEqual(['column "contract": 2 values are not one of the declared categories (month-to-month, one-year) (first at f.csv line 3: "monthly")']);
+    expect(checkProfile(profileOf([['one-year'], ['month-to-month']], columns), {}, undefined, undefined).reasons).toEqual([]);
   });
 });
