@@ -15,17 +15,13 @@
  * for every dataset version and every model version trained on them; it is written next to the
  * channels and recorded with the run, so evaluation and serving encode a record the same way.
  * Records are split into `train` and `validation` by a hash of their content (stable across
- * retries and re-stagings of the same bytes).
+ * retries and re-stagings of the same bytes). Pure: `algorithm-channels.ts` stages a dataset
+ * version's objects through it into S3.
  */
 import { createHash } from 'node:crypto';
-import { PassThrough } from 'node:stream';
-import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
 import { Invalid } from '../shared/errors';
 import type { ColumnRule } from './catalog';
 import { CsvParser } from './csv';
-import { openObject } from './objects';
-import type { DatasetObject } from './records';
 
 export const ALGORITHM_CSV_FORMAT = 'sagemaker-algorithm-csv';
 
@@ -119,19 +115,7 @@ export class AlgorithmCsvEncoder {
     if (label === '' || !Number.isFinite(Number(label))) this.fail(line, this.encoding.label, `label "${label}" is not a number`);
     const out: string[] = [label];
     this.encoding.features.forEach((feature, i) => {
-      const value = values[this.indexes[i] ?? -1] ?? '';
-      if (feature.kind === 'number') {
-        if (value !== '' && !Number.isFinite(Number(value))) this.fail(line, feature.name, `"${value}" is not a number`);
-        out.push(value);
-      } else if (feature.kind === 'boolean') {
-        const bit = value === '' ? '' : BOOLEAN[value.toLowerCase()];
-        if (bit === undefined) this.fail(line, feature.name, `"${value}" is not a boolean`);
-        out.push(bit);
-      } else {
-        const at = feature.categories.indexOf(value);
-        if (value !== '' && at < 0) this.fail(line, feature.name, `"${value}" is not one of the declared categories (${feature.categories.join(', ')})`);
-        for (let c = 0; c < feature.categories.length; c++) out.push(c === at ? '1' : '0');
-      }
+      encodeFeature(feature, values[this.indexes[i] ?? -1] ?? '', out, (message) => this.fail(line, feature.name, message));
     });
     const text = out.join(',');
     const channel = channelOf(text, this.encoding.validationShare);
@@ -140,77 +124,44 @@ export class AlgorithmCsvEncoder {
   }
 }
 
+/**
+ * Appends one feature's encoded fields to `out` (a one-hot feature gets one field per category;
+ * an empty value stays empty, which the algorithm reads as missing); `fail` is told why a value
+ * cannot be written.
+ */
+function encodeFeature(feature: EncodedFeature, value: string, out: string[], fail: (message: string) => never): void {
+  if (feature.kind === 'number') {
+    if (value !== '' && !Number.isFinite(Number(value))) fail(`"${value}" is not a number`);
+    out.push(value);
+  } else if (feature.kind === 'boolean') {
+    const bit = value === '' ? '' : BOOLEAN[value.toLowerCase()];
+    if (bit === undefined) fail(`"${value}" is not a boolean`);
+    out.push(bit);
+  } else {
+    const at = feature.categories.indexOf(value);
+    if (value !== '' && at < 0) fail(`"${value}" is not one of the declared categories (${feature.categories.join(', ')})`);
+    for (let c = 0; c < feature.categories.length; c++) out.push(c === at ? '1' : '0');
+  }
+}
+
+/**
+ * A request to a model trained on this encoding: a record's features (`valueOf` each) as one headerless CSV
+ * row, without the label (what the algorithm's endpoint and Batch Transform take). Throws
+ * `Invalid` naming the feature for a value the encoding cannot hold.
+ */
+export function encodeRequest(encoding: FeatureEncoding, valueOf: (feature: string) => string | number | boolean | null | undefined): string {
+  const out: string[] = [];
+  for (const feature of encoding.features) {
+    const raw = valueOf(feature.name);
+    encodeFeature(feature, raw === null || raw === undefined ? '' : String(raw), out, (message) => {
+      throw new Invalid(`${feature.name}: ${message}`, [{ field: feature.name, message }]);
+    });
+  }
+  return out.join(',');
+}
+
 /** `validation` for about `share` of records, by the first 4 bytes of the encoded record's SHA-256. */
 export function channelOf(encodedRecord: string, share: number): 'train' | 'validation' {
   const bucket = createHash('sha256').update(encodedRecord).digest().readUInt32BE(0) / 2 ** 32;
   return bucket < share ? 'validation' : 'train';
-}
-
-/** One channel's output as SageMaker's InputDataConfig names it (S3Prefix, text/csv). */
-export interface AlgorithmChannel {
-  readonly ChannelName: 'train' | 'validation';
-  readonly ContentType: 'text/csv';
-  readonly DataSource: { readonly S3DataSource: { readonly S3DataType: 'S3Prefix'; readonly S3Uri: string; readonly S3DataDistributionType: 'FullyReplicated' } };
-}
-
-export interface StagedChannels {
-  readonly channels: readonly AlgorithmChannel[];
-  readonly encoding: FeatureEncoding;
-  /** `encoding.json` beside the channels: what evaluation and serving read. */
-  readonly encodingUri: string;
-  readonly rows: { readonly train: number; readonly validation: number };
-}
-
-/**
- * Streams each object version through the encoder into `<prefix>train/part-NNNN.csv` and
- * `<prefix>validation/part-NNNN.csv` (multipart uploads: memory is bounded by the upload part
- * size, whatever the dataset's size), then writes `<prefix>encoding.json`. A retry writes the
- * same keys with the same bytes. A record the format cannot hold fails the staging, naming the
- * object, the line and the column; a channel left with no record is refused too (the algorithm
- * needs both).
- */
-export async function stageAlgorithmChannels(
-  s3: S3Client,
-  objects: readonly DatasetObject[],
-  encoding: FeatureEncoding,
-  destination: { readonly bucket: string; readonly prefix: string },
-): Promise<StagedChannels> {
-  if (!destination.prefix.endsWith('/')) throw new Invalid(`destination prefix "${destination.prefix}" must end with /`, [{ field: 'prefix', message: 'must end with /' }]);
-  const rows = { train: 0, validation: 0 };
-  for (const [index, object] of objects.entries()) {
-    const part = `part-${String(index).padStart(4, '0')}.csv`;
-    const outputs = {
-      train: new PassThrough(),
-      validation: new PassThrough(),
-    };
-    const uploads = (['train', 'validation'] as const).map((channel) =>
-      new Upload({ client: s3, params: { Bucket: destination.bucket, Key: `${destination.prefix}${channel}/${part}`, Body: outputs[channel], ContentType: 'text/csv' } }).done(),
-    );
-    const source = `s3://${object.bucket}/${object.key}`;
-    const encoder = new AlgorithmCsvEncoder(encoding, source, (channel, line) => outputs[channel].write(`${line}\n`));
-    try {
-      const { body } = await openObject(s3, object.bucket, object.key, object.versionId);
-      for await (const chunk of body) encoder.push(chunk);
-      encoder.end();
-    } catch (error) {
-      for (const output of Object.values(outputs)) output.destroy(error instanceof Error ? error : new Error(String(error)));
-      await Promise.allSettled(uploads);
-      throw error;
-    }
-    for (const output of Object.values(outputs)) output.end();
-    await Promise.all(uploads);
-    rows.train += encoder.counts.train;
-    rows.validation += encoder.counts.validation;
-  }
-  for (const channel of ['train', 'validation'] as const) {
-    if (rows[channel] === 0) throw new Invalid(`the ${channel} channel would be empty (${rows.train + rows.validation} records in all)`, [{ field: channel, message: 'no records' }]);
-  }
-  const key = `${destination.prefix}encoding.json`;
-  await s3.send(new PutObjectCommand({ Bucket: destination.bucket, Key: key, Body: `${JSON.stringify(encoding, null, 2)}\n`, ContentType: 'application/json' }));
-  const channel = (name: 'train' | 'validation'): AlgorithmChannel => ({
-    ChannelName: name,
-    ContentType: 'text/csv',
-    DataSource: { S3DataSource: { S3DataType: 'S3Prefix', S3Uri: `s3://${destination.bucket}/${destination.prefix}${name}/`, S3DataDistributionType: 'FullyReplicated' } },
-  });
-  return { channels: [channel('train'), channel('validation')], encoding, encodingUri: `s3://${destination.bucket}/${key}`, rows };
 }

@@ -4,7 +4,8 @@
  * catalog) and throws only the errors in `lambdas/shared/errors.ts` (plus
  * `DatasetNotTrainable`, a `Conflict`).
  */
-export { ALGORITHM_CSV_FORMAT, featureEncoding, stageAlgorithmChannels, type AlgorithmChannel, type FeatureEncoding, type StagedChannels } from './algorithm-csv';
+export { ALGORITHM_CSV_FORMAT, featureEncoding, type FeatureEncoding } from './algorithm-csv';
+export { stageAlgorithmChannels, type AlgorithmChannel, type StagedChannels } from './algorithm-channels';
 export { catalogEnvValue, datasetOfModel, type DatasetCatalog, type DatasetRules } from './catalog';
 export { countNewObject, type NewDataPorts } from './new-data';
 export {

@@ -85,7 +85,7 @@ export async function analyzeWindow(request: AnalyzeRequest, ports: DriftPorts):
   const metric = request.objectiveMetric === undefined ? undefined : qualityMetricFor(request.objectiveMetric);
   const quality = metric && labels.size > 0 ? new QualityAccumulator(metric) : undefined;
 
-  const window = new CurrentWindow(baselineViews(baseline), request.window);
+  const window = new CurrentWindow(baselineViews(baseline), { ...request.window, csvColumns: baseline.csvColumns });
   const start = windowStart.getTime();
   const end = windowEnd.getTime();
   const joinFrom = quality ? start - request.labelLookbackMs : start;

@@ -63,6 +63,11 @@ export const baselineSchema = z
     sampleCapacity: z.number().int().positive(),
     /** Feature columns in payload order: headerless CSV capture payloads are read by position. */
     features: z.array(z.discriminatedUnion('type', [numericFeatureSchema, categoricalFeatureSchema])).min(1),
+    /**
+     * The model's headerless CSV columns when they are not `features` in order: a SageMaker
+     * algorithm's encoding (`contract=one-year` for a one-hot column; lambdas/datasets/algorithm-csv.ts).
+     */
+    csvColumns: z.array(z.string().min(1)).min(1).optional(),
   })
   .superRefine((baseline, ctx) => {
     baseline.features.forEach((feature, i) => {

@@ -190,7 +190,7 @@ export async function analyzeShard(event: ShardEvent, ports: ShardPorts): Promis
   const { window: request, resultPrefix } = event.BatchInput;
   const baseline = await ports.readBaseline(request.model, request.version);
   if (!baseline) throw new Invalid(`no baseline for ${request.model} version ${request.version}`);
-  const window = new CurrentWindow(baselineViews(baseline));
+  const window = new CurrentWindow(baselineViews(baseline), { csvColumns: baseline.csvColumns });
   const start = Date.parse(request.windowStart);
   const end = Date.parse(request.windowEnd);
   const keys = event.Items.map((item) => item.Key);
@@ -275,7 +275,7 @@ export async function reduceShards(event: ReduceEvent, ports: DriftObjectPorts &
   if (unfinished > 0) throw new Invalid(`map run ${manifest.MapRunArn} has ${unfinished} failed or pending result files; the window is not published from part of its shards`);
   const baseline = await ports.readBaseline(request.model, request.version);
   if (!baseline) throw new Invalid(`no baseline for ${request.model} version ${request.version}`);
-  const window = new CurrentWindow(baselineViews(baseline));
+  const window = new CurrentWindow(baselineViews(baseline), { csvColumns: baseline.csvColumns });
   const joins = new FirstJoins();
   let malformedRecords = 0;
   let shards = 0;

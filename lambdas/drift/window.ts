@@ -33,6 +33,25 @@ export interface WindowOptions {
   readonly sampleCapacity?: number;
   readonly maxCategories?: number;
   readonly seed?: number;
+  /**
+   * The columns of a headerless CSV record when they are not the features in order: a SageMaker
+   * algorithm's encoding (`baseline.csvColumns`, from lambdas/datasets/algorithm-csv.ts), where a
+   * categorical feature `f` is the one-hot group `f=<category>…`. @default - field i is feature i
+   */
+  readonly csvColumns?: readonly string[];
+}
+
+/** Where a feature is in a headerless CSV record: one field, or a one-hot group of fields (absent: always missing). */
+type FieldLayout = { readonly field: number } | { readonly oneHot: readonly { readonly field: number; readonly category: string }[] } | undefined;
+
+function csvLayout(names: readonly string[], columns: readonly string[]): FieldLayout[] {
+  return names.map((name) => {
+    const field = columns.indexOf(name);
+    if (field >= 0) return { field };
+    const prefix = `${name}=`;
+    const oneHot = columns.flatMap((column, i) => (column.startsWith(prefix) ? [{ field: i, category: column.slice(prefix.length) }] : []));
+    return oneHot.length > 0 ? { oneHot } : undefined;
+  });
 }
 
 export const WINDOW_PARTIAL_FORMAT = 'caretaker.drift-window-partial/1';
@@ -58,6 +77,7 @@ export class CurrentWindow {
   private readonly accumulators: Accumulator[];
   private readonly names: string[];
   private readonly maxCategories: number;
+  private readonly layout: FieldLayout[] | undefined;
 
   constructor(
     private readonly baseline: ReadonlyMap<string, FeatureBaselineView>,
@@ -67,6 +87,7 @@ export class CurrentWindow {
     const capacity = options.sampleCapacity ?? DEFAULT_CURRENT_SAMPLE;
     this.maxCategories = options.maxCategories ?? DEFAULT_MAX_CATEGORIES;
     this.names = [...baseline.keys()];
+    this.layout = options.csvColumns ? csvLayout(this.names, options.csvColumns) : undefined;
     this.accumulators = [...baseline.values()].map((view): Accumulator =>
       view.type === 'numeric'
         ? {
@@ -85,8 +106,12 @@ export class CurrentWindow {
     return this.names;
   }
 
-  /** One record from a headerless CSV row: field i is feature i. Extra trailing fields are ignored. */
+  /** One record from a headerless CSV row: field i is feature i (or as `csvColumns` lays them out). Extra trailing fields are ignored. */
   addCsvRow(scanner: CsvScanner): void {
+    if (this.layout) {
+      this.addEncodedCsvRow(scanner, this.layout);
+      return;
+    }
     this.rows++;
     for (let f = 0; f < this.accumulators.length; f++) {
       const accumulator = this.accumulators[f]!;
@@ -96,6 +121,26 @@ export class CurrentWindow {
       }
       if (accumulator.type === 'numeric') this.addNumber(accumulator, parseDecimal(scanner.bytes, scanner.starts[f]!, scanner.ends[f]!));
       else this.addCategory(accumulator, scanner.text(f));
+    }
+  }
+
+  /** A row in a SageMaker algorithm's encoding: a one-hot group is its category when exactly one of its fields is 1, else missing. */
+  private addEncodedCsvRow(scanner: CsvScanner, layout: readonly FieldLayout[]): void {
+    this.rows++;
+    const present = (field: number) => field < scanner.fieldCount && !scanner.isEmpty(field);
+    for (let f = 0; f < this.accumulators.length; f++) {
+      const accumulator = this.accumulators[f]!;
+      const where = layout[f];
+      if (where !== undefined && 'field' in where && present(where.field)) {
+        if (accumulator.type === 'numeric') this.addNumber(accumulator, parseDecimal(scanner.bytes, scanner.starts[where.field]!, scanner.ends[where.field]!));
+        else this.addCategory(accumulator, scanner.text(where.field));
+      } else if (where !== undefined && 'oneHot' in where && accumulator.type === 'categorical') {
+        const hot = where.oneHot.filter(({ field }) => present(field) && parseDecimal(scanner.bytes, scanner.starts[field]!, scanner.ends[field]!) === 1);
+        if (hot.length === 1) this.addCategory(accumulator, hot[0]!.category);
+        else accumulator.missing++;
+      } else {
+        accumulator.missing++;
+      }
     }
   }
 

@@ -5,7 +5,11 @@
  */
 import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutBucketVersioningCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { AlgorithmCsvEncoder, channelOf, featureEncoding, stageAlgorithmChannels, type FeatureEncoding } from '../../../lambdas/datasets/algorithm-csv';
+import { AlgorithmCsvEncoder, channelOf, encodeRequest, featureEncoding, type FeatureEncoding } from '../../../lambdas/datasets/algorithm-csv';
+import { baselineViews, buildBaseline } from '../../../lambdas/drift/baseline';
+import { addPayload } from '../../../lambdas/drift/capture';
+import { CurrentWindow } from '../../../lambdas/drift/window';
+import { stageAlgorithmChannels } from '../../../lambdas/datasets/algorithm-channels';
 import type { ColumnRule } from '../../../lambdas/datasets/catalog';
 import { Invalid } from '../../../lambdas/shared/errors';
 import { exampleConfig } from '../../support/stack';
@@ -27,6 +31,52 @@ function encode(encoding: FeatureEncoding, csv: string) {
   encoder.end();
   return lines;
 }
+
+describe('requests in the encoding, and the drift window that reads them back', () => {
+  // Drop the boolean column: the window reads a boolean's 1/0 field as written, not as the baseline's "true"/"false".
+  const features = columns.filter((c) => c.type !== 'boolean');
+  const encoding = featureEncoding(features, 'churned');
+  const records = Array.from({ length: 300 }, (_, i) => ({
+    tenure_months: String(i % 72),
+    monthly_charges: i % 17 === 0 ? '' : String(20 + (i % 50)),
+    contract: CONTRACTS[(i * 7) % 3]!,
+  }));
+  const header = 'tenure_months,monthly_charges,contract,churned';
+  const baseline = buildBaseline(
+    { name: 'train.csv', bytes: new TextEncoder().encode(`${header}\n${records.map((r, i) => `${r.tenure_months},${r.monthly_charges},${r.contract},${i % 2}`).join('\n')}\n`) },
+    { exclude: ['churned'], types: { tenure_months: 'numeric', monthly_charges: 'numeric', contract: 'categorical' } },
+  );
+
+  it('writes a record as its feature fields without the label, one-hot in declared order, and refuses what the encoding cannot hold', () => {
+    const full: Record<string, string | number> = { tenure_months: 3, monthly_charges: 51.5, contract: 'one-year' };
+    expect(encodeRequest(encoding, (name) => full[name])).toBe('3,51.5,0,1,0');
+    const partial: Record<string, string> = { tenure_months: '3', contract: 'two-year' };
+    expect(encodeRequest(encoding, (name) => partial[name])).toBe('3,,0,0,1');
+    const unknown: Record<string, string | number> = { tenure_months: 3, monthly_charges: 1, contract: 'lifetime' };
+    expect(() => encodeRequest(encoding, (name) => unknown[name])).toThrow(
+      'contract: "lifetime" is not one of the declared categories (month-to-month, one-year, two-year)',
+    );
+  });
+
+  it('with the baseline\'s csvColumns, a window of encoded CSV requests counts what a window of the same records by name counts', () => {
+    const byName = new CurrentWindow(baselineViews(baseline), { seed: 1 });
+    for (const record of records) byName.addRecord(record);
+    const encoded = new CurrentWindow(baselineViews(baseline), { seed: 1, csvColumns: encoding.columns });
+    for (const record of records) addPayload(encoded, { contentType: 'text/csv', encoding: 'CSV', data: `${encodeRequest(encoding, (name) => record[name as keyof typeof record])}\n` });
+    expect(encoded.partial()).toEqual(byName.partial());
+    // Read by position instead, the one-hot fields land on the wrong features.
+    const positional = new CurrentWindow(baselineViews(baseline), { seed: 1 });
+    for (const record of records) addPayload(positional, { contentType: 'text/csv', encoding: 'CSV', data: `${encodeRequest(encoding, (name) => record[name as keyof typeof record])}\n` });
+    expect(positional.partial()).not.toEqual(byName.partial());
+  });
+
+  it('a one-hot group with no field or two fields set is a missing category', () => {
+    const window = new CurrentWindow(baselineViews(baseline), { csvColumns: encoding.columns });
+    addPayload(window, { contentType: 'text/csv', encoding: 'CSV', data: '1,2,0,0,0\n1,2,1,1,0\n1,2,0,0,1\n' });
+    const contract = window.partial().features.find((f) => f.name === 'contract');
+    expect(contract).toMatchObject({ type: 'categorical', missing: 2, counts: [['two-year', 1]] });
+  });
+});
 
 describe('featureEncoding / AlgorithmCsvEncoder', () => {
   it('writes the label first, no header, numbers as they are, booleans 1/0 and a string one-hot in its declared category order', () => {
@@ -77,7 +127,7 @@ describe('stageAlgorithmChannels (moto S3)', () => {
   }
   const text = async (key: string) => (await s3.send(new GetObjectCommand({ Bucket: artifacts, Key: key }))).Body!.transformToString();
 
-  it('writes train/ and validation/ from the exact object versions, and encoding.json beside them; the channels are InputDataConfig entries', async () => {
+  it('writes train/ and holdout/validation/ from the exact object versions, and holdout/encoding.json beside the validation channel; the channels are InputDataConfig entries', async () => {
     const header = 'tenure_months,monthly_charges,contract,autopay,churned';
     const rows = Array.from({ length: 200 }, (_, i) => `${i % 72},${20 + (i % 50)},${CONTRACTS[i % 3]},${i % 2 === 0},${i % 2}`);
     const first = await put('datasets/churn/b1/part-0000.csv', `${header}\n${rows.slice(0, 100).join('\n')}\n`);
@@ -92,16 +142,17 @@ describe('stageAlgorithmChannels (moto S3)', () => {
     expect(staged.rows.validation).toBeGreaterThan(10);
     expect(staged.channels).toEqual([
       { ChannelName: 'train', ContentType: 'text/csv', DataSource: { S3DataSource: { S3DataType: 'S3Prefix', S3Uri: `s3://${artifacts}/models/churn/run-1/channels/train/`, S3DataDistributionType: 'FullyReplicated' } } },
-      expect.objectContaining({ ChannelName: 'validation' }),
+      expect.objectContaining({ ChannelName: 'validation', DataSource: { S3DataSource: expect.objectContaining({ S3Uri: `s3://${artifacts}/models/churn/run-1/channels/holdout/validation/` }) as unknown } }),
     ]);
+    expect(staged.holdoutUri).toBe(`s3://${artifacts}/models/churn/run-1/channels/holdout/`);
     const { Contents } = await s3.send(new ListObjectsV2Command({ Bucket: artifacts, Prefix: 'models/churn/run-1/channels/' }));
     expect(Contents?.map((o) => o.Key).sort()).toEqual(
-      ['encoding.json', 'train/part-0000.csv', 'train/part-0001.csv', 'validation/part-0000.csv', 'validation/part-0001.csv'].map((k) => `models/churn/run-1/channels/${k}`),
+      ['holdout/encoding.json', 'holdout/validation/part-0000.csv', 'holdout/validation/part-0001.csv', 'train/part-0000.csv', 'train/part-0001.csv'].map((k) => `models/churn/run-1/channels/${k}`),
     );
     const train = (await text('models/churn/run-1/channels/train/part-0000.csv')).trim().split('\n');
     expect(train[0]).not.toContain('tenure_months');
     for (const line of train) expect(line.split(',')).toHaveLength(1 + encoding.columns.length);
-    expect(JSON.parse(await text('models/churn/run-1/channels/encoding.json'))).toEqual(encoding);
+    expect(JSON.parse(await text('models/churn/run-1/channels/holdout/encoding.json'))).toEqual(encoding);
   });
 
   it('a record the format cannot hold fails the staging naming the object and line; no encoding.json is written', async () => {
@@ -109,7 +160,7 @@ describe('stageAlgorithmChannels (moto S3)', () => {
     await expect(stageAlgorithmChannels(s3, [bad], featureEncoding(columns, 'churned'), { bucket: artifacts, prefix: 'models/churn/run-2/channels/' })).rejects.toThrow(
       `s3://${datasets}/datasets/churn/b2/part-0000.csv line 3, column contract: "lifetime" is not one of the declared categories`,
     );
-    const { Contents } = await s3.send(new ListObjectsV2Command({ Bucket: artifacts, Prefix: 'models/churn/run-2/channels/encoding.json' }));
+    const { Contents } = await s3.send(new ListObjectsV2Command({ Bucket: artifacts, Prefix: 'models/churn/run-2/channels/holdout/encoding.json' }));
     expect(Contents ?? []).toEqual([]);
   });
 });
