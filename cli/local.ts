@@ -36,8 +36,17 @@ async function withLocalStack<T>(
 ): Promise<T> {
   quietHandlers(options.verbose);
   if (options.port) await assertPortFree(options.port);
-  const [{ startLocalStack }, { localConfig }] = await Promise.all([import('../local/stack'), import('../local/demo')]);
-  const config = localConfig(loadConfig(options.config), { serving: options.serving });
+  const [{ startLocalStack }, { localConfig, NODE_EXAMPLE_IMAGE }, { xgboostStandInProblem }, { isBuiltInImage }] = await Promise.all([
+    import('../local/stack'),
+    import('../local/demo'),
+    import('../local/sagemaker/images'),
+    import('../lib/sagemaker-images'),
+  ]);
+  const loaded = loadConfig(options.config);
+  // SageMaker's XGBoost image runs locally as the real library under Debian's python3; without it, say so and train the example's Node model.
+  const problem = loaded.models.some((model) => isBuiltInImage(model.trainingImageUri)) ? xgboostStandInProblem() : undefined;
+  if (problem) console.log(`Note: ${problem}.\n      Local mode trains the example's Node model (${NODE_EXAMPLE_IMAGE.split('/').pop()}, examples/churn) in place of sagemaker-xgboost.`);
+  const config = localConfig(loaded, { serving: options.serving, xgboost: problem ? 'unavailable' : 'stand-in' });
   const log = options.verbose ? (line: string) => console.error(`  ${line}`) : undefined;
   console.log('Starting local mode: synthesizing the stack and creating its resources on moto …');
   const stack = await startLocalStack({ config, apiPort: options.port, log, console: options.console });

@@ -3,11 +3,16 @@
  * declare its models. Parsed with zod at synth; every error names the field path and the bad
  * value, and nothing is synthesized from a config that does not parse.
  */
+import { statSync } from 'node:fs';
+import { dirname, resolve as resolvePath } from 'node:path';
 import * as z from 'zod';
 import { approverEntrySchema } from '../lambdas/api/principal';
-import { columnRuleSchema } from '../lambdas/datasets/catalog';
+import { columnRuleSchema, type ColumnRule } from '../lambdas/datasets/catalog';
+import { featureEncoding } from '../lambdas/datasets/algorithm-csv';
+import { Invalid } from '../lambdas/shared/errors';
 import { DETAIL_TYPES } from '../lambdas/events/catalog';
 import { FileError, readJson } from './files';
+import { isBuiltInImage } from './sagemaker-images';
 
 /** Model names become part of SageMaker job names (≤ 63 chars) and execution names (≤ 80). */
 export const MODEL_NAME_MAX_LENGTH = 24;
@@ -363,7 +368,14 @@ const modelSchema = z
           .string()
           .regex(ECR_IMAGE_URI, 'must be an ECR image URI with a tag or digest, or sagemaker-xgboost:<version>')
           .optional()
-          .describe('Evaluation container, run with the argument "evaluate". Default: the training image.'),
+          .describe('Evaluation container: run with the argument "evaluate", or with "python3 <script>" when script is set. Default: the training image.'),
+        script: z
+          .string()
+          .regex(/\.py$/, 'must name a Python file (.py)')
+          .optional()
+          .describe(
+            'Your evaluation script, run as a SageMaker Processing job with "python3 <script>" in the evaluation image (SageMaker\'s own images, such as sagemaker-xgboost, are framework images with python3 and their library), the code passed as a processing input; path relative to the config file. Required when the evaluation image is a SageMaker image, which has no "evaluate" entry point.',
+          ),
       })
       .prefault({}),
     approval: z
@@ -431,7 +443,37 @@ const modelSchema = z
     if (minRows !== undefined && maxRows !== undefined && minRows > maxRows) {
       ctx.addIssue({ code: 'custom', path: ['dataset', 'maxRows'], input: maxRows, message: `must be ≥ minRows (${minRows})` });
     }
+    if (isBuiltInImage(model.trainingImageUri)) {
+      // SageMaker's algorithm images read the algorithm CSV format: the encoding must be derivable from the declared columns.
+      const issue = algorithmEncodingIssue(model.dataset);
+      if (issue) ctx.addIssue({ code: 'custom', path: ['dataset', ...issue.path], input: issue.input, message: `${issue.message} (${model.trainingImageUri} trains on the algorithm CSV format)` });
+    }
+    if (isBuiltInImage(model.evaluation.imageUri ?? model.trainingImageUri) && model.evaluation.script === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['evaluation', 'script'],
+        input: undefined,
+        message: `is required: the evaluation image ${model.evaluation.imageUri ?? model.trainingImageUri} is SageMaker's and has no "evaluate" entry point; name a Python script to run in it`,
+      });
+    }
   });
+
+/** Why a dataset's declared columns cannot be written in the algorithm CSV format, or undefined. */
+function algorithmEncodingIssue(dataset: { readonly columns?: readonly ColumnRule[]; readonly targetColumn?: string }): { path: PropertyKey[]; input: unknown; message: string } | undefined {
+  if (dataset.columns === undefined) return { path: ['columns'], input: undefined, message: 'must be declared' };
+  if (dataset.targetColumn === undefined) return { path: ['targetColumn'], input: undefined, message: 'must be declared' };
+  try {
+    featureEncoding(dataset.columns, dataset.targetColumn);
+    return undefined;
+  } catch (error) {
+    if (!(error instanceof Invalid)) throw error;
+    const [field] = error.details ?? [];
+    const path = (field?.field ?? 'dataset.columns').replace(/^dataset\./, '').split('.');
+    const index = path[0] === 'columns' && path[1] !== undefined ? dataset.columns.findIndex((c) => c.name === path[1]) : -1;
+    const resolved = index >= 0 ? ['columns', index, ...path.slice(2)] : path;
+    return { path: resolved, input: undefined, message: field?.message ?? error.message };
+  }
+}
 
 /** A Secrets Manager secret (name or ARN), optionally one JSON field of it; resolved at deploy time, never stored in the template. */
 const secretReference = z.strictObject({
@@ -696,7 +738,29 @@ export function describeIssues(issues: readonly z.core.$ZodIssue[], input: unkno
 export function parseConfig(input: unknown, file = 'caretaker.config.json'): CaretakerConfig {
   const result = configSchema.safeParse(input);
   if (!result.success) throw new ConfigError(file, describeIssues(result.error.issues, input));
-  return result.data;
+  return withScriptPaths(result.data, file);
+}
+
+/** Evaluation scripts are named relative to the config file; each must be a file there. */
+function withScriptPaths(config: CaretakerConfig, file: string): CaretakerConfig {
+  const problems: string[] = [];
+  const models = config.models.map((model, index) => {
+    const { script } = model.evaluation;
+    if (script === undefined) return model;
+    const path = resolvePath(dirname(file), script);
+    if (!isFile(path)) problems.push(`models[${index}].evaluation.script (${show(script)}): no such file (${path})`);
+    return { ...model, evaluation: { ...model.evaluation, script: path } };
+  });
+  if (problems.length > 0) throw new ConfigError(file, problems);
+  return { ...config, models };
+}
+
+function isFile(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
 }
 
 /** Reads and parses a config file as every command reads files (`lib/files.ts`): missing, non-UTF-8 and malformed files are named with line and column. */

@@ -6,9 +6,10 @@
 import type { ModelConfig, ServerlessDeployment } from './config';
 import { featureTypesOf } from '../lambdas/drift/baseline';
 import { artifactPrefixes } from '../lambdas/shared/layout';
-import { EVALUATION_CONTAINER_ARGUMENTS, type ModelSettings } from '../lambdas/pipeline/settings';
+import { ALGORITHM_CSV_FORMAT, featureEncoding, type FeatureEncoding } from '../lambdas/datasets/algorithm-csv';
+import { EVALUATION_CODE_PATH, EVALUATION_CONTAINER_ARGUMENTS, type ModelSettings, type TrainingInput } from '../lambdas/pipeline/settings';
 import { executionBound, loadTrainingPipelineDefinition, type ExecutionBound } from './execution-bound';
-import { gpuHyperparametersOf } from './sagemaker-images';
+import { gpuHyperparametersOf, isBuiltInImage } from './sagemaker-images';
 
 export interface ModelSettingsNames {
   /** Starts every SageMaker resource name; IAM is scoped to it. */
@@ -21,6 +22,13 @@ export interface ModelSettingsNames {
   readonly volumeKmsKeyArn: string;
   /** The artifacts bucket's name: batch models' transform input and output live in it. Required for batch models. */
   readonly artifactsBucket?: string;
+  /**
+   * A config image name as the URI SageMaker pulls (`sagemaker-xgboost:1.7-1` → the region's
+   * registry: lib/constructs/sagemaker-image-uri.ts). @default the name as given
+   */
+  readonly resolveImage?: (name: string, field: string) => string;
+  /** Where the stack put `evaluation.script` (one S3 object) and its file name there. Required when the model names a script. */
+  readonly evaluationCode?: { readonly s3Uri: string; readonly fileName: string };
 }
 
 /**
@@ -71,9 +79,19 @@ export function renderModelSettings(model: ModelConfig, names: ModelSettingsName
   return { ...draft, deployment: { ...draft.deployment, leaseSeconds: deploySeconds } };
 }
 
+/** Names for a rendering whose only use is the execution bound: none of them changes it. */
+export const BOUND_NAMES: ModelSettingsNames = {
+  resourcePrefix: 'bound',
+  endpointName: 'bound',
+  rollbackAlarmNames: [],
+  volumeKmsKeyArn: 'bound',
+  artifactsBucket: 'bound',
+  evaluationCode: { s3Uri: 's3://bound/evaluate.py', fileName: 'evaluate.py' },
+};
+
 /** The longest one execution for this model can run (lib/execution-bound.ts), names aside. */
 export function executionBoundOf(model: ModelConfig): ExecutionBound {
-  return executionBound(loadTrainingPipelineDefinition(), renderModelSettings(model, { resourcePrefix: 'bound', endpointName: 'bound', rollbackAlarmNames: [], volumeKmsKeyArn: 'bound', artifactsBucket: 'bound' }));
+  return executionBound(loadTrainingPipelineDefinition(), renderModelSettings(model, BOUND_NAMES));
 }
 
 function renderWithoutLease(model: ModelConfig, names: ModelSettingsNames): ModelSettings {
@@ -82,7 +100,7 @@ function renderWithoutLease(model: ModelConfig, names: ModelSettingsNames): Mode
 
 function renderDeployment(model: ModelConfig, names: ModelSettingsNames): ModelSettings['deployment'] {
   const { training, deployment } = model;
-  const imageUri = model.inferenceImageUri ?? model.trainingImageUri;
+  const imageUri = imageOf(names, model.inferenceImageUri ?? model.trainingImageUri, `models[${model.name}].${model.inferenceImageUri ? 'inferenceImageUri' : 'trainingImageUri'}`);
   if (deployment.mode === 'batch') {
     if (names.artifactsBucket === undefined) throw new Error(`model ${model.name}: deployment.mode "batch" needs the artifacts bucket's name to render its transform input and output`);
     const s3 = (prefix: string) => `s3://${names.artifactsBucket}/${prefix}`;
@@ -153,12 +171,14 @@ function renderDeployment(model: ModelConfig, names: ModelSettingsNames): ModelS
 function renderCommon(model: ModelConfig, names: ModelSettingsNames): Omit<ModelSettings, 'deployment'> {
   const { training } = model;
   const longestTraining = training.maxWaitSeconds ?? training.maxRuntimeSeconds;
+  const evaluationImage = model.evaluation.imageUri ?? model.trainingImageUri;
+  const input = trainingInputOf(model);
   return {
     model: model.name,
     datasetName: model.dataset.name,
     resourcePrefix: names.resourcePrefix,
     training: {
-      imageUri: model.trainingImageUri,
+      imageUri: imageOf(names, model.trainingImageUri, `models[${model.name}].trainingImageUri`),
       instanceTypes: [...training.instanceTypes],
       instanceCount: training.instanceCount,
       volumeSizeGb: training.volumeSizeGb,
@@ -174,12 +194,13 @@ function renderCommon(model: ModelConfig, names: ModelSettingsNames): Omit<Model
         ...(training.managedSpot && training.maxWaitSeconds !== undefined ? { MaxWaitTimeInSeconds: training.maxWaitSeconds } : {}),
       },
       networkIsolation: training.networkIsolation,
-      hyperparameters: { ...training.hyperparameters },
+      // The image's name (before resolution) says which GPU hyperparameters its version takes; the config's own win.
+      hyperparameters: { ...trainingHyperparameters(model.trainingImageUri, training.instanceTypes), ...training.hyperparameters },
+      input,
       taskTimeoutSeconds: longestTraining + TASK_TIMEOUT_MARGIN_SECONDS,
     },
     evaluation: {
-      imageUri: model.evaluation.imageUri ?? model.trainingImageUri,
-      containerArguments: [...EVALUATION_CONTAINER_ARGUMENTS],
+      ...evaluationContainer(model, names, imageOf(names, evaluationImage, `models[${model.name}].${model.evaluation.imageUri ? 'evaluation.imageUri' : 'trainingImageUri'}`)),
       instanceType: model.evaluation.instanceType,
       clusterConfig: {
         InstanceCount: 1,
@@ -195,11 +216,47 @@ function renderCommon(model: ModelConfig, names: ModelSettingsNames): Omit<Model
     baseline: {
       exclude: model.dataset.targetColumn !== undefined ? [model.dataset.targetColumn] : [],
       types: featureTypesOf(model.dataset.columns ?? []),
+      ...(input.format === ALGORITHM_CSV_FORMAT ? { csvColumns: input.encoding.columns } : {}),
     },
     approval: {
       timeoutSeconds: model.approval.timeoutSeconds,
       heartbeatSeconds: model.approval.heartbeatSeconds ?? model.approval.timeoutSeconds,
     },
+  };
+}
+
+function imageOf(names: ModelSettingsNames, name: string, field: string): string {
+  return names.resolveImage ? names.resolveImage(name, field) : name;
+}
+
+/** SageMaker's algorithm images read the algorithm CSV format, written with the encoding of the declared columns; other images read the dataset as registered. */
+function trainingInputOf(model: ModelConfig): TrainingInput {
+  const encoding = algorithmEncodingOf(model);
+  return encoding ? { format: ALGORITHM_CSV_FORMAT, encoding } : { format: 'dataset-csv' };
+}
+
+/**
+ * The encoding a model trained by a SageMaker algorithm image reads and is called with (requests
+ * are its feature columns, label left out); undefined for an image of the team's own.
+ */
+export function algorithmEncodingOf(model: ModelConfig): FeatureEncoding | undefined {
+  if (!isBuiltInImage(model.trainingImageUri)) return undefined;
+  const { columns, targetColumn } = model.dataset;
+  // The config check refuses a built-in image without them (lib/config.ts); a config built by hand gets the same answer here.
+  if (columns === undefined || targetColumn === undefined) {
+    throw new Error(`model ${model.name}: ${model.trainingImageUri} trains on the algorithm CSV format, which needs dataset.columns and dataset.targetColumn`);
+  }
+  return featureEncoding(columns, targetColumn);
+}
+
+/** The evaluation job's AppSpecification: the image's `evaluate` entry point, or `python3 <script>` with the script as the `code` input. */
+function evaluationContainer(model: ModelConfig, names: ModelSettingsNames, imageUri: string): Pick<ModelSettings['evaluation'], 'appSpecification' | 'code'> {
+  if (model.evaluation.script === undefined) return { appSpecification: { ImageUri: imageUri, ContainerArguments: [...EVALUATION_CONTAINER_ARGUMENTS] } };
+  const code = names.evaluationCode;
+  if (code === undefined) throw new Error(`model ${model.name}: evaluation.script needs the S3 location the stack uploaded it to (evaluationCode)`);
+  return {
+    appSpecification: { ImageUri: imageUri, ContainerEntrypoint: ['python3', `${EVALUATION_CODE_PATH}/${code.fileName}`] },
+    code: { s3Uri: code.s3Uri },
   };
 }
 

@@ -14,9 +14,10 @@
  *
  * These images are owned by SageMaker and pulled with service credentials: the execution role
  * needs no ECR permission for them (same page, the note on pre-built images).
+ *
+ * Pure (no CDK): the config check reads it. `lib/constructs/sagemaker-image-uri.ts` resolves a
+ * name to a URI in a stack.
  */
-import { Aws, CfnMapping, Fn, Stack, Token } from 'aws-cdk-lib';
-import type { Construct } from 'constructs';
 
 /** `sagemaker-xgboost` registry account per region (xgboost.json, versions 1.7-1 and 2.1-0). */
 export const SAGEMAKER_XGBOOST_REGISTRIES: Readonly<Record<string, string>> = {
@@ -110,24 +111,9 @@ export function builtInImageUri(image: BuiltInImage, region: string): string {
   return `${account}.dkr.ecr.${region}.${suffix}/${image.repository}:${image.version}`;
 }
 
-/**
- * The URI to hand SageMaker for a config image: an ECR URI as given; a built-in name resolved
- * for the stack's region — a literal when the region is known at synth, else a CloudFormation
- * mapping (`Fn::FindInMap` on `AWS::Region`) over the documented account map, so an
- * environment-agnostic synth still deploys the right image in any listed region.
- */
-export function resolveImageUri(scope: Construct, name: string, field = 'image'): string {
-  const image = parseBuiltInImage(name, field);
-  if (!image) return name;
-  const stack = Stack.of(scope);
-  if (!Token.isUnresolved(stack.region)) return builtInImageUri(image, stack.region);
-  const id = `SageMakerImages${image.repository.replace(/[^A-Za-z0-9]/g, '')}`;
-  const mapping =
-    (stack.node.tryFindChild(id) as CfnMapping | undefined) ??
-    new CfnMapping(stack, id, {
-      mapping: Object.fromEntries(Object.entries(REPOSITORIES[image.repository]?.registries ?? {}).map(([region, account]) => [region, { account }])),
-    });
-  return Fn.join('', [mapping.findInMap(Aws.REGION, 'account'), '.dkr.ecr.', Aws.REGION, '.', Aws.URL_SUFFIX, `/${image.repository}:${image.version}`]);
+/** The registry account per region of a built-in repository (empty for an unknown one). */
+export function registriesOf(repository: string): Readonly<Record<string, string>> {
+  return REPOSITORIES[repository]?.registries ?? {};
 }
 
 /** True for SageMaker-owned images (no ECR grant is needed or possible for them). */

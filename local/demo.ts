@@ -9,7 +9,7 @@ import { DeleteObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client }
 import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { DescribeEndpointCommand, DescribeEndpointConfigCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { customersToCsv, FEATURE_COLUMNS, generateCustomers, type Batch } from '../examples/churn/src/data';
+import { customersToCsv, FEATURE_COLUMNS, generateCustomers, type Batch, type Customer } from '../examples/churn/src/data';
 import { keys, runIdFor, type ModelVersionRecord, type RunRecord } from '../lambdas/shared/contracts';
 import { createDocumentClient } from '../lambdas/shared/dynamo';
 import { parsePrincipal } from '../lambdas/api/principal';
@@ -19,7 +19,10 @@ import { readBaseline } from '../lambdas/drift/store';
 import { ENV } from '../lambdas/shared/env';
 import { artifactPrefixes } from '../lambdas/shared/layout';
 import { DRIFT_DIMENSIONS, DRIFT_METRICS, METRICS_NAMESPACE } from '../lambdas/shared/metrics';
-import { deploymentSchema, type CaretakerConfig } from '../lib/config';
+import { deploymentSchema, type CaretakerConfig, type ModelConfig } from '../lib/config';
+import { algorithmEncodingOf } from '../lib/pipeline-settings';
+import { isBuiltInImage } from '../lib/sagemaker-images';
+import { encodeRequest } from '../lambdas/datasets/algorithm-csv';
 import type { AlarmTransition } from './alarms';
 import { APPROVER, REQUESTER } from './principals';
 import { CaptureWriter } from './sagemaker/capture';
@@ -40,11 +43,12 @@ const DEMO_BATCH_SCHEDULE = 'cron(0 2 * * ? *)';
  * "serverless"` deploys every model as a serverless endpoint (the config's defaults for memory
  * and concurrency, its bake time and latency alarm kept); `"batch"` as a nightly Batch Transform.
  */
-export function localConfig(config: CaretakerConfig, options: { readonly serving?: DemoServing } = {}): CaretakerConfig {
+export function localConfig(config: CaretakerConfig, options: { readonly serving?: DemoServing; readonly xgboost?: 'stand-in' | 'unavailable' } = {}): CaretakerConfig {
   return {
     ...config,
     models: config.models.map((model) => ({
       ...model,
+      ...(options.xgboost === 'unavailable' && isBuiltInImage(model.trainingImageUri) ? withoutXgboost(model) : {}),
       // A retraining run right after the first one is the point of the demo; the cooldown would suppress it.
       retraining: { ...model.retraining, cooldownHours: 0 },
       ...(options.serving === 'serverless' && model.deployment.mode !== 'serverless'
@@ -53,6 +57,31 @@ export function localConfig(config: CaretakerConfig, options: { readonly serving
       ...(options.serving === 'batch' && model.deployment.mode !== 'batch' ? { deployment: deploymentSchema.parse({ mode: 'batch', schedule: DEMO_BATCH_SCHEDULE }) } : {}),
     })),
   };
+}
+
+/** The example's Node model (examples/churn), a local image that needs nothing but Node. */
+export const NODE_EXAMPLE_IMAGE = '123456789012.dkr.ecr.us-east-1.amazonaws.com/caretaker-churn:1.0.0';
+
+/**
+ * A model of SageMaker's XGBoost image, for a machine whose python3 has no xgboost (the local
+ * stand-in runs the real library): the example's Node logistic regression instead, trained and
+ * evaluated by its own image (`train`, `evaluate`), with the same data, gate and deployment.
+ * Local mode says so when it does this (cli/local.ts); nothing pretends to be XGBoost.
+ */
+function withoutXgboost(model: ModelConfig): Partial<ModelConfig> {
+  const { eta, num_round } = model.training.hyperparameters;
+  return {
+    trainingImageUri: NODE_EXAMPLE_IMAGE,
+    inferenceImageUri: undefined,
+    training: { ...model.training, hyperparameters: { ...(eta ? { eta } : {}), ...(num_round ? { num_round } : {}) } },
+    evaluation: { instanceType: model.evaluation.instanceType, maxRuntimeSeconds: model.evaluation.maxRuntimeSeconds },
+  };
+}
+
+/** One customer as the model's endpoint and Batch Transform take it: a SageMaker algorithm's encoding, else the features in declared order. */
+export function requestRowOf(model: ModelConfig): (customer: Customer) => string {
+  const encoding = algorithmEncodingOf(model);
+  return encoding ? (customer) => encodeRequest(encoding, (name) => customer[name as keyof Customer]) : (customer) => FEATURE_COLUMNS.map((column) => customer[column]).join(',');
 }
 
 export interface DemoStep {
@@ -212,6 +241,7 @@ export async function runDemo({ stack, config, print = () => undefined, stepTime
       : `${variant?.InitialInstanceCount ?? '?'} × ${variant?.InstanceType ?? '?'}`;
     return `endpoint ${endpointName} ${endpoint.EndpointStatus} on ${endpoint.EndpointConfigName} (${serving})`;
   };
+  const requestRow = requestRowOf(model);
   const sendTraffic = async (batch: Batch, rows: number, seed: number) => {
     const customers = generateCustomers({ rows, seed, batch });
     const endpointName = (await version(1))?.endpointName ?? `caretaker-${model.name}`;
@@ -228,7 +258,7 @@ export async function runDemo({ stack, config, print = () => undefined, stepTime
     for (let i = 0; i < customers.length; i += 8) {
       await Promise.all(
         customers.slice(i, i + 8).map(async (customer) => {
-          const row = `${FEATURE_COLUMNS.map((column) => customer[column]).join(',')}\n`;
+          const row = `${requestRow(customer)}\n`;
           // SageMaker runtime's InvokeEndpoint route (the local runner does not check SigV4).
           const response = await fetch(`${stack.endpoints.sagemaker}/endpoints/${encodeURIComponent(endpointName)}/invocations`, {
             method: 'POST',
@@ -281,7 +311,7 @@ export async function runDemo({ stack, config, print = () => undefined, stepTime
     const old = await s3.send(new ListObjectsV2Command({ Bucket: stack.names.artifactsBucket, Prefix: inputPrefix }));
     for (const object of old.Contents ?? []) await s3.send(new DeleteObjectCommand({ Bucket: stack.names.artifactsBucket, Key: object.Key }));
     const customers = generateCustomers({ rows, seed, batch });
-    const body = customers.map((customer) => FEATURE_COLUMNS.map((column) => customer[column]).join(',')).join('\n') + '\n';
+    const body = customers.map(requestRow).join('\n') + '\n';
     await s3.send(new PutObjectCommand({ Bucket: stack.names.artifactsBucket, Key: `${inputPrefix}${batch}-${seed}.csv`, Body: body, ContentType: 'text/csv' }));
     return `${inputPrefix}${batch}-${seed}.csv`;
   };

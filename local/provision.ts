@@ -87,7 +87,7 @@ export async function provisionFromTemplate(template: CfnTemplate, options: Prov
   const events = new EventBridgeClient(clientConfig);
 
   const resources = new Map<string, ResolvedResource & { type: string }>();
-  const context: ResolveContext = { region, accountId, resources };
+  const context: ResolveContext = { region, accountId, resources, mappings: template.Mappings };
   const resolve = (value: unknown) => resolveIntrinsics(value, context);
   const entries = Object.entries(template.Resources);
   const ofType = (type: string) => entries.filter(([, resource]) => resource.Type === type);

@@ -36,7 +36,7 @@ import { startLocalStepFunctions, type ExecutionRecord, type RunningStepFunction
 import { TRAINING_PIPELINE_ASL } from './stepfunctions/training-pipeline';
 import { substitute } from './stepfunctions/runner';
 import { taskHandlersFor } from './stepfunctions/tasks';
-import { resolveIntrinsics, synthesizeTemplate, type CfnTemplate } from './template';
+import { publishFileAssets, resolveIntrinsics, synthesizeStack, type CfnTemplate } from './template';
 
 export const REGION = 'us-east-1';
 export const ACCOUNT_ID = '123456789012';
@@ -150,7 +150,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
     const clientConfig = { endpoint, region: REGION, credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, forcePathStyle: true };
 
-    const template = synthesizeTemplate(options.config);
+    const { template, fileAssets } = synthesizeStack(options.config);
     const prefix = options.prefix ?? `caretaker-${randomUUID().slice(0, 6)}`;
     const provisioned = await provisionFromTemplate(template, { endpoint, region: REGION, accountId: ACCOUNT_ID, prefix });
     log(`provisioned ${provisioned.resources.size} resources from the template (${provisioned.skipped.length} run locally or not needed)`);
@@ -177,13 +177,15 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         resources.set(logicalId, { type: resource.Type, ref: logicalId, attributes: { Arn: arn } });
       }
     }
-    const resolve = (value: unknown) => resolveIntrinsics(value, { region: REGION, accountId: ACCOUNT_ID, resources });
+    const resolve = (value: unknown) => resolveIntrinsics(value, { region: REGION, accountId: ACCOUNT_ID, resources, mappings: template.Mappings });
     const arnOf = (logicalId: string) => {
       const resource = resources.get(logicalId);
       return { arn: resource?.attributes.Arn ?? '', name: resource?.ref ?? logicalId };
     };
 
     const s3 = new S3Client(clientConfig);
+    const published = await publishFileAssets(s3, fileAssets, { accountId: ACCOUNT_ID, region: REGION });
+    log(`published ${published} file asset${published === 1 ? '' : 's'} to the bootstrap bucket, as cdk deploy does`);
     const cloudWatch = new CloudWatchClient(clientConfig);
     // The handlers' EMF lines become CloudWatch metrics, as CloudWatch Logs extracts them in AWS.
     const emf = extractEmfFromStdout(cloudWatch, log);

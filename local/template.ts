@@ -6,6 +6,8 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { BucketAlreadyExists, BucketAlreadyOwnedByYou, CreateBucketCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import * as cxapi from 'aws-cdk-lib/cx-api';
 import { buildApp } from '../lib/app';
 import type { CaretakerConfig } from '../lib/config';
 
@@ -18,12 +20,25 @@ export interface CfnResource {
 export interface CfnTemplate {
   readonly Resources: Record<string, CfnResource>;
   readonly Outputs?: Record<string, { Value: unknown }>;
+  readonly Mappings?: Record<string, Record<string, Record<string, unknown>>>;
 }
 
 const ROOT = join(import.meta.dirname, '..');
 
-/** The stack's template as `cdk synth` writes it, with the feature flags from cdk.json. */
-export function synthesizeTemplate(config: CaretakerConfig, stackId = 'Caretaker'): CfnTemplate {
+/** A file asset `cdk deploy` uploads before the stack (cdk-assets): the file and where it goes. */
+export interface FileAsset {
+  readonly path: string;
+  /** With `${AWS::AccountId}` / `${AWS::Region}` placeholders, as the asset manifest writes it. */
+  readonly bucketName: string;
+  readonly objectKey: string;
+}
+
+interface AssetManifest {
+  readonly files?: Record<string, { source: { path: string; packaging?: string }; destinations: Record<string, { bucketName: string; objectKey: string }> }>;
+}
+
+/** The stack's template as `cdk synth` writes it, with the feature flags from cdk.json, and its file assets (the asset manifest's `file` entries). */
+export function synthesizeStack(config: CaretakerConfig, stackId = 'Caretaker'): { readonly template: CfnTemplate; readonly fileAssets: readonly FileAsset[] } {
   const { context } = JSON.parse(readFileSync(join(ROOT, 'cdk.json'), 'utf8')) as { context: Record<string, unknown> };
   const outdir = mkdtempSync(join(tmpdir(), 'caretaker-local-synth-'));
   const { app, stack } = buildApp({
@@ -31,7 +46,40 @@ export function synthesizeTemplate(config: CaretakerConfig, stackId = 'Caretaker
     stackId,
     appProps: { outdir, context: { ...context, 'aws:cdk:bundling-stacks': [] } },
   });
-  return app.synth().getStackByName(stack.stackName).template as CfnTemplate;
+  const assembly = app.synth();
+  const artifact = assembly.getStackByName(stack.stackName);
+  const fileAssets = artifact.dependencies
+    .filter((dependency): dependency is cxapi.AssetManifestArtifact => dependency instanceof cxapi.AssetManifestArtifact)
+    .flatMap((manifest) => Object.values((JSON.parse(readFileSync(manifest.file, 'utf8')) as AssetManifest).files ?? {}))
+    // Directories (Lambda code, zipped) are run from source locally; single files are uploaded as `cdk deploy` would.
+    .filter((asset) => (asset.source.packaging ?? 'file') === 'file')
+    .flatMap((asset) => Object.values(asset.destinations).map((d) => ({ path: join(outdir, asset.source.path), bucketName: d.bucketName, objectKey: d.objectKey })));
+  return { template: artifact.template as CfnTemplate, fileAssets };
+}
+
+/**
+ * Uploads file assets to their bootstrap bucket, as `cdk deploy` does before it creates the stack
+ * (the bucket is made if missing: `cdk bootstrap` owns it in AWS). Returns how many were uploaded.
+ */
+export async function publishFileAssets(s3: S3Client, assets: readonly FileAsset[], env: { readonly accountId: string; readonly region: string }): Promise<number> {
+  const place = (text: string) => text.replaceAll('${AWS::AccountId}', env.accountId).replaceAll('${AWS::Region}', env.region).replaceAll('${AWS::Partition}', 'aws');
+  for (const bucket of new Set(assets.map((asset) => place(asset.bucketName)))) {
+    try {
+      await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+    } catch (error) {
+      // Another local stack on this moto server published first (moto answers us-east-1's re-create with BucketAlreadyExists).
+      if (!(error instanceof BucketAlreadyOwnedByYou || error instanceof BucketAlreadyExists)) throw error;
+    }
+  }
+  for (const asset of assets) {
+    await s3.send(new PutObjectCommand({ Bucket: place(asset.bucketName), Key: place(asset.objectKey), Body: readFileSync(asset.path) }));
+  }
+  return assets.length;
+}
+
+/** The stack's template as `cdk synth` writes it. */
+export function synthesizeTemplate(config: CaretakerConfig, stackId = 'Caretaker'): CfnTemplate {
+  return synthesizeStack(config, stackId).template;
 }
 
 /** Where an intrinsic function points once a resource exists locally. */
@@ -46,12 +94,14 @@ export interface ResolveContext {
   readonly region: string;
   readonly accountId: string;
   readonly resources: ReadonlyMap<string, ResolvedResource>;
+  /** The template's `Mappings`, for `Fn::FindInMap` (SageMaker's image registries per region). */
+  readonly mappings?: CfnTemplate['Mappings'];
 }
 
 export class UnresolvableError extends Error {}
 
 /**
- * Resolves `Ref`, `Fn::GetAtt`, `Fn::Join`, `Fn::Sub` (string form), `Fn::Select`, `Fn::Split`
+ * Resolves `Ref`, `Fn::GetAtt`, `Fn::Join`, `Fn::Sub` (string form), `Fn::Select`, `Fn::Split`, `Fn::FindInMap`
  * and the pseudo parameters against local resources. Anything else is an error that names
  * the expression, never a silently wrong value.
  */
@@ -109,6 +159,12 @@ function resolveFunction(name: string, argument: unknown, context: ResolveContex
     case 'Fn::Join': {
       const [separator, parts] = argument as [string, unknown[]];
       return parts.map((part, i) => resolveString(part, context, `Fn::Join part ${i}`)).join(separator);
+    }
+    case 'Fn::FindInMap': {
+      const [map, top, second] = (argument as unknown[]).map((part, i) => resolveString(part, context, `Fn::FindInMap argument ${i}`));
+      const value = context.mappings?.[map ?? '']?.[top ?? '']?.[second ?? ''];
+      if (value === undefined) throw new UnresolvableError(`Fn::FindInMap ${map}.${top}.${second}: no such mapping entry`);
+      return value;
     }
     case 'Fn::Select': {
       const [index, list] = argument as [number | string, unknown];

@@ -163,7 +163,10 @@ export function createPorts(options: PortOptions): StepPorts {
     datasets,
     baselines: {
       write: async ({ model, version, objects, options: baseline }) =>
-        writeBaseline(s3, options.artifactsBucket, model, version, await baselineFromObjects(s3, objects, baseline)),
+        writeBaseline(s3, options.artifactsBucket, model, version, {
+          ...(await baselineFromObjects(s3, objects, baseline)),
+          ...(baseline.csvColumns ? { csvColumns: [...baseline.csvColumns] } : {}),
+        }),
     },
     artifactsBucket: options.artifactsBucket,
     now: () => new Date(),

@@ -7,6 +7,7 @@
  * `deploymentConfig`) are rendered ready to pass through, so the ASL needs no conditionals.
  */
 import * as z from 'zod';
+import { ALGORITHM_CSV_FORMAT } from '../datasets/algorithm-csv';
 
 const direction = z.enum(['maximize', 'minimize']);
 
@@ -25,6 +26,8 @@ export const baselineSettingsSchema = z.object({
   exclude: z.array(z.string()),
   /** Feature types from the declared dataset columns; columns not listed are inferred. */
   types: z.record(z.string(), z.enum(['numeric', 'categorical'])),
+  /** How the model's CSV requests lay out the features, when it trains on a SageMaker algorithm's encoding (baseline.json `csvColumns`). */
+  csvColumns: z.array(z.string()).readonly().optional(),
 });
 export type BaselineSettings = z.infer<typeof baselineSettingsSchema>;
 
@@ -42,6 +45,33 @@ const endpointSettings = {
     AutoRollbackConfiguration: z.object({ Alarms: z.array(z.object({ AlarmName: z.string() })) }),
   }),
 };
+
+/** `FeatureEncoding` (lambdas/datasets/algorithm-csv.ts): how StageTrainingData writes a record for a SageMaker algorithm. */
+const featureEncodingSchema = z.object({
+  format: z.literal(ALGORITHM_CSV_FORMAT),
+  label: z.string().min(1),
+  features: z.array(
+    z.discriminatedUnion('kind', [
+      z.object({ name: z.string().min(1), kind: z.literal('number') }),
+      z.object({ name: z.string().min(1), kind: z.literal('boolean') }),
+      z.object({ name: z.string().min(1), kind: z.literal('one-hot'), categories: z.array(z.string()).min(1).readonly() }),
+    ]),
+  ).readonly(),
+  columns: z.array(z.string().min(1)).min(1).readonly(),
+  validationShare: z.number().gt(0).lt(1),
+});
+
+/**
+ * What the training job reads. `dataset-csv`: one `train` channel, the run's copy of the dataset
+ * version as registered (header row, the dataset's columns), for an image of the team's own.
+ * `sagemaker-algorithm-csv`: a SageMaker algorithm image's `train` and `validation` channels,
+ * written by StageTrainingData with this encoding (label first, no header, numbers only).
+ */
+export const trainingInputSchema = z.discriminatedUnion('format', [
+  z.object({ format: z.literal('dataset-csv') }),
+  z.object({ format: z.literal(ALGORITHM_CSV_FORMAT), encoding: featureEncodingSchema }),
+]);
+export type TrainingInput = z.infer<typeof trainingInputSchema>;
 
 export const modelSettingsSchema = z.object({
   model: z.string().min(1),
@@ -71,12 +101,22 @@ export const modelSettingsSchema = z.object({
     }),
     networkIsolation: z.boolean(),
     hyperparameters: z.record(z.string(), z.string()),
+    input: trainingInputSchema,
     /** Task timeout of the `.sync` training state: the longest SageMaker may take, plus a margin. */
     taskTimeoutSeconds: z.number().int().positive(),
   }),
   evaluation: z.object({
-    imageUri: z.string(),
-    containerArguments: z.array(z.string()),
+    /**
+     * SageMaker `AppSpecification`: the image run with `ContainerArguments: ["evaluate"]`, or, for
+     * an evaluation script, `ContainerEntrypoint: ["python3", "<code dir>/<script>"]`.
+     */
+    appSpecification: z.object({
+      ImageUri: z.string(),
+      ContainerEntrypoint: z.array(z.string()).min(1).optional(),
+      ContainerArguments: z.array(z.string()).optional(),
+    }),
+    /** The evaluation script, passed to the job as the processing input `code` (S3 URI of the one object). */
+    code: z.object({ s3Uri: z.string().startsWith('s3://') }).optional(),
     instanceType: z.string(),
     /** SageMaker `ProcessingResources.ClusterConfig`. */
     clusterConfig: z.object({
@@ -139,6 +179,8 @@ export type ModelSettings = z.infer<typeof modelSettingsSchema>;
 
 /** The evaluation container's contract: it is run with these arguments … */
 export const EVALUATION_CONTAINER_ARGUMENTS = ['evaluate'] as const;
+/** … or an evaluation script is: the `code` processing input's local path, where SageMaker puts the script. */
+export const EVALUATION_CODE_PATH = '/opt/ml/processing/input/code';
 /** … and writes this file into its `report` output (`evaluations/<model>/<runId>/`). */
 export const EVALUATION_REPORT_FILE = 'evaluation.json';
 

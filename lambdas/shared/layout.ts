@@ -28,6 +28,8 @@ export const artifactPrefixes = {
   groundTruth: (model: string) => `ground-truth/${model}/`,
   reports: (model: string) => `reports/${model}/`,
   trainingInput: (model: string, runId: string) => `models/${model}/${runId}/input/`,
+  /** A SageMaker algorithm's channels, encoded from the run's input: `train/`, `holdout/validation/`, `holdout/encoding.json`. */
+  trainingChannels: (model: string, runId: string) => `models/${model}/${runId}/channels/`,
   batchInput: (model: string) => `batch/${model}/input/`,
   batchOutput: (model: string) => `batch/${model}/output/`,
 } as const;

@@ -17,7 +17,7 @@ import { Construct } from 'constructs';
 import { artifactPrefixes, batchOutputs } from '../../lambdas/shared/layout';
 import type { BatchDeployment, ModelConfig } from '../config';
 import { taskWorstSeconds, type AslDefinition } from '../execution-bound';
-import { renderModelSettings } from '../pipeline-settings';
+import { BOUND_NAMES, renderModelSettings } from '../pipeline-settings';
 import { grantTransformJobs } from './training-pipeline';
 
 /** The ASL file this construct deploys. */
@@ -238,7 +238,7 @@ export class BatchScoring extends Construct {
 
 /** The longest one scoring run of `model` can take: every Task once, at its worst (timeouts, retries, backoff); there are no loops. */
 export function scoringBound(definition: AslDefinition, model: ModelConfig, resourcePrefix: string): number {
-  const settings = renderModelSettings(model, { resourcePrefix, endpointName: 'bound', rollbackAlarmNames: [], volumeKmsKeyArn: 'bound', artifactsBucket: 'bound' });
+  const settings = renderModelSettings(model, { ...BOUND_NAMES, resourcePrefix });
   let seconds = 0;
   for (const [name, state] of Object.entries(definition.States)) if (state.Type === 'Task') seconds += taskWorstSeconds(name, state, settings);
   return Math.ceil(seconds);

@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { loadTrainingPipelineDefinition } from '../execution-bound';
 import { executionBoundOf } from '../pipeline-settings';
 import { ArnFormat, Duration, RemovalPolicy, Stack, Token, Validations, type CfnElement, type CfnResource } from 'aws-cdk-lib';
@@ -7,6 +8,7 @@ import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
@@ -20,9 +22,11 @@ import { ENV } from '../../lambdas/shared/env';
 const DATASETS_AREA = datasetPrefix('').split('/')[0] ?? 'datasets';
 /** Every run's staged training input: `models/<model>/<runId>/input/` (artifactPrefixes.trainingInput). */
 const STAGED_INPUTS = 'models/*/*/input/*';
+const STAGED_CHANNELS = 'models/*/*/channels/*';
 import { endpointDeployment, type ModelConfig } from '../config';
-import { renderModelSettings, trainingHyperparameters } from '../pipeline-settings';
-import { resolveImageUri } from '../sagemaker-images';
+import { renderModelSettings } from '../pipeline-settings';
+import { resolveImageUri } from './sagemaker-image-uri';
+import { isBuiltInImage } from '../sagemaker-images';
 import { CaretakerFunction } from './caretaker-function';
 
 /** The ASL file this construct deploys. */
@@ -147,11 +151,13 @@ export class TrainingPipeline extends Construct {
         resources: [props.datasetBucket.arnForObjects(`${DATASETS_AREA}/*`)],
       }),
     );
-    // The run's staged copy (models/<model>/<runId>/input/…), multipart above 5 GiB.
+    // The run's staged copy (models/<model>/<runId>/input/…), multipart above 5 GiB, and for a
+    // SageMaker algorithm image its encoded channels (…/channels/…, multipart uploads).
+    const algorithmInputs = props.models.some((model) => isBuiltInImage(model.trainingImageUri));
     this.steps.role.addToPolicy(
       new iam.PolicyStatement({
         actions: ['s3:PutObject', 's3:AbortMultipartUpload'],
-        resources: [props.artifactsBucket.arnForObjects(STAGED_INPUTS)],
+        resources: [STAGED_INPUTS, ...(algorithmInputs ? [STAGED_CHANNELS] : [])].map((pattern) => props.artifactsBucket.arnForObjects(pattern)),
       }),
     );
     // RecordDeployment writes the deployed version's drift baseline.
@@ -173,15 +179,11 @@ export class TrainingPipeline extends Construct {
       const endpointName = this.endpointName(model.name);
       // Batch models have no endpoint to roll back.
       rollbackAlarms[model.name] = model.deployment.mode === 'batch' ? [] : this.createRollbackAlarms(model, endpointName);
-      // SageMaker's own images by name (sagemaker-xgboost:1.7-1) become the region's URI here.
-      const images = {
-        trainingImageUri: resolveImageUri(this, model.trainingImageUri, `models[${model.name}].trainingImageUri`),
-        ...(model.inferenceImageUri !== undefined ? { inferenceImageUri: resolveImageUri(this, model.inferenceImageUri, `models[${model.name}].inferenceImageUri`) } : {}),
-      };
-      const evaluation = model.evaluation.imageUri !== undefined ? { ...model.evaluation, imageUri: resolveImageUri(this, model.evaluation.imageUri, `models[${model.name}].evaluation.imageUri`) } : model.evaluation;
       const value = stack.toJsonString(
-        // The image's name (before resolution) says which GPU hyperparameters its version takes.
-        renderModelSettings({ ...model, ...images, evaluation, training: { ...model.training, hyperparameters: { ...trainingHyperparameters(model.trainingImageUri, model.training.instanceTypes), ...model.training.hyperparameters } } }, {
+        renderModelSettings(model, {
+          // SageMaker's own images by name (sagemaker-xgboost:1.7-1) become the region's URI here.
+          resolveImage: (name, field) => resolveImageUri(this, name, field),
+          ...(model.evaluation.script !== undefined ? { evaluationCode: this.evaluationScript(model.name, model.evaluation.script) } : {}),
           resourcePrefix,
           endpointName,
           rollbackAlarmNames: (rollbackAlarms[model.name] ?? []).map((alarm) => alarm.alarmName),
@@ -257,6 +259,17 @@ export class TrainingPipeline extends Construct {
   /** Failed executions (training failed, deploy failed, approval expired …), summed over 5 minutes. */
   metricFailed(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.stateMachine.metricFailed({ period: Duration.minutes(5), statistic: 'Sum', ...props });
+  }
+
+  /**
+   * A model's evaluation script as a file asset: `cdk deploy` uploads it to the bootstrap assets
+   * bucket (as it does the Lambda code), and the evaluation job gets it as its `code` input. The
+   * SageMaker role may read exactly that object.
+   */
+  private evaluationScript(model: string, path: string): { s3Uri: string; fileName: string } {
+    const asset = new s3assets.Asset(this, `EvaluationScript-${model}`, { path: resolve(path) });
+    this.sagemakerRole.addToPolicy(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [asset.bucket.arnForObjects(asset.s3ObjectKey)] }));
+    return { s3Uri: asset.s3ObjectUrl, fileName: asset.s3ObjectKey };
   }
 
   /** Allow `grantee` to start runs (StartExecution with the deterministic run id as the name). */
@@ -483,6 +496,10 @@ export class TrainingPipeline extends Construct {
       {
         id: `AwsSolutions-IAM5[Resource::${nagArn(props.artifactsBucket.bucketArn)}/${STAGED_INPUTS}]`,
         reason: "Each run stages its training input under its own models/<model>/<runId>/input/; write-only, that shape only.",
+      },
+      {
+        id: `AwsSolutions-IAM5[Resource::${nagArn(props.artifactsBucket.bucketArn)}/${STAGED_CHANNELS}]`,
+        reason: "Each run of a SageMaker algorithm image writes its encoded channels under its own models/<model>/<runId>/channels/; write-only, that shape only.",
       },
       { id: objects(props.artifactsBucket, 'baselines'), reason: 'Drift baselines are per model and version; write-only, baselines/ prefix only.' },
       {

@@ -10,6 +10,7 @@
  * shape as `ImageRegistry`) may use `{node}` (this Node binary), `{tsx}` (the tsx loader URL)
  * and `{root}` (the directory of the file) in commands.
  */
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
@@ -41,17 +42,34 @@ export function tsCommand(file: string): string[] {
   return [process.execPath, '--import', tsxLoaderUrl(), file];
 }
 
-/** The example models of this repository (examples/), under their repository names. */
+/**
+ * The interpreter of the XGBoost stand-in: Debian's python3 with `python3-xgboost` (1.7.4, the
+ * image's minor version), not a pyenv or venv python3 that may be first on PATH.
+ */
+export function xgboostPython(env: NodeJS.ProcessEnv = process.env): string {
+  return env.XGBOOST_PYTHON ?? '/usr/bin/python3';
+}
+
+/** Whether the XGBoost stand-in can run here (its interpreter imports xgboost); the reason when not. */
+export function xgboostStandInProblem(python = xgboostPython()): string | undefined {
+  const probe = spawnSync(python, ['-c', 'import xgboost, numpy'], { encoding: 'utf8' });
+  if (probe.status === 0) return undefined;
+  const why = probe.error ? probe.error.message : (probe.stderr.trim().split('\n').at(-1) ?? `exit ${probe.status}`);
+  return `${python} cannot import xgboost (${why}); install it with: apt-get install -y python3-xgboost`;
+}
+
+/** The example models of this repository (examples/) and the stand-ins of SageMaker's images (local/images/), under their repository names. */
 export function defaultImageRegistry(): ImageRegistry {
   const churn = (file: string) => tsCommand(join(REPO_ROOT, 'examples', 'churn', 'src', file));
-  const standIn = { train: churn('train.ts'), serve: churn('serve.ts'), entrypoints: { evaluate: churn('evaluate.ts') } };
+  const python = xgboostPython();
+  const xgboost = (file: string) => [python, join(REPO_ROOT, 'local', 'images', 'sagemaker-xgboost', file)];
   return {
-    'caretaker-churn': standIn,
-    // SageMaker's XGBoost image (lib/sagemaker-images.ts resolves it per region) has no local
-    // build: the example's Node trainer and server stand in for it. They are not XGBoost: they
-    // ignore tree_method/device and train on the CPU; only the job contract (/opt/ml layout,
-    // model.tar.gz, the serve protocol, the evaluate entry point) is the same.
-    'sagemaker-xgboost': standIn,
+    'caretaker-churn': { train: churn('train.ts'), serve: churn('serve.ts'), entrypoints: { evaluate: churn('evaluate.ts') } },
+    // SageMaker's XGBoost image (lib/sagemaker-images.ts resolves it per region): the real xgboost
+    // library (Debian's 1.7.4) behind the container's train and serve contract, CPU only
+    // (local/images/sagemaker-xgboost/README.md). As a framework image it runs a Processing
+    // job's `python3 <script>` with the same interpreter, so the evaluation script is ours, unchanged.
+    'sagemaker-xgboost': { train: xgboost('train.py'), serve: xgboost('serve.py'), entrypoints: { python3: [python] } },
   };
 }
 

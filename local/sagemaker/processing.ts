@@ -198,7 +198,10 @@ export class ProcessingJobs {
       for (const output of request.ProcessingOutputConfig?.Outputs ?? []) await mkdir(containerPath(root, output.S3Output.LocalPath), { recursive: true });
       if (job.status !== 'InProgress') return;
       job.startTime = new Date();
-      job.process = context.supervisor.spawn([...command, ...entrypointArgs, ...args], {
+      // In the container, an argument naming /opt/ml/… is the file SageMaker put there (the
+      // evaluation script: `python3 /opt/ml/processing/input/code/<file>`); here it is under the job's root.
+      const inRoot = (arg: string) => (arg === '/opt/ml' || arg.startsWith('/opt/ml/') ? containerPath(root, arg) : arg);
+      job.process = context.supervisor.spawn([...command, ...[...entrypointArgs, ...args].map(inRoot)], {
         cwd: root,
         env: { ...request.Environment, SM_ROOT: root, PROCESSING_JOB_NAME: job.name, PROCESSING_JOB_ARN: job.arn },
         onLine: (line) => {

@@ -29,11 +29,16 @@ export interface DemoConsole {
  * and room for more runs a day than the demo's two.
  */
 function testConfig(): string {
-  const config = JSON.parse(readFileSync(join(ROOT, 'caretaker.config.json'), 'utf8')) as { $schema?: string; models: { gate: { minImprovement: number }; retraining: { maxRunsPerDay: number } }[] };
+  const config = JSON.parse(readFileSync(join(ROOT, 'caretaker.config.json'), 'utf8')) as {
+    $schema?: string;
+    models: { gate: { minImprovement: number }; retraining: { maxRunsPerDay: number }; evaluation?: { script?: string } }[];
+  };
   delete config.$schema;
   for (const model of config.models) {
     model.gate.minImprovement = 0;
     model.retraining.maxRunsPerDay = 20;
+    // Named relative to the config file, which moves to a temporary folder here.
+    if (model.evaluation?.script !== undefined) model.evaluation.script = join(ROOT, model.evaluation.script);
   }
   const file = join(mkdtempSync(join(tmpdir(), 'caretaker-console-')), 'caretaker.config.json');
   writeFileSync(file, JSON.stringify(config));

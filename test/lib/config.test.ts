@@ -7,6 +7,8 @@ import { renderServerlessVariant } from '../../lib/pipeline-settings';
 import { sagemakerRequestErrors, sagemakerShapeConstraints } from '../support/botocore';
 import { EXAMPLE_CONFIG_FILE, exampleConfigInput } from '../support/stack';
 
+const ROOT = join(import.meta.dirname, '..', '..');
+
 type ModelInput = ConfigInput['models'][number];
 
 /** The example config with its first model changed by `patch`. */
@@ -102,8 +104,43 @@ describe('parseConfig', () => {
 
   it("accepts SageMaker's XGBoost image by name (resolved per region at synth), and only that form", () => {
     expect(parseConfig(withModel((m) => ({ ...m, trainingImageUri: 'sagemaker-xgboost:1.7-1' }))).models[0]?.trainingImageUri).toBe('sagemaker-xgboost:1.7-1');
+    expect(parseConfig(withModel((m) => ({ ...m, trainingImageUri: 'sagemaker-xgboost:2.1-0' }))).models[0]?.trainingImageUri).toBe('sagemaker-xgboost:2.1-0');
     expect(problemsOf(withModel((m) => ({ ...m, trainingImageUri: 'sagemaker-xgboost:latest' })))).toEqual([
       'models[0].trainingImageUri ("sagemaker-xgboost:latest"): must be an ECR image URI with a tag or digest, or sagemaker-xgboost:<version>',
+    ]);
+  });
+
+  it('resolves evaluation.script against the config file and refuses one that is not there, naming the field', () => {
+    // The file as shipped names it relative to itself.
+    const config = parseConfig(JSON.parse(readFileSync(EXAMPLE_CONFIG_FILE, 'utf8')), EXAMPLE_CONFIG_FILE);
+    expect(config.models[0]?.evaluation.script).toBe(join(ROOT, 'examples', 'churn-xgboost', 'evaluate.py'));
+    expect(problemsOf(withModel((m) => ({ ...m, evaluation: { script: 'examples/nope.py' } })))).toEqual([
+      `models[0].evaluation.script ("examples/nope.py"): no such file (${join(process.cwd(), 'examples', 'nope.py')})`,
+    ]);
+    expect(problemsOf(withModel((m) => ({ ...m, evaluation: { script: 'examples/churn-xgboost/README.md' } })))).toEqual([
+      'models[0].evaluation.script ("examples/churn-xgboost/README.md"): must name a Python file (.py)',
+    ]);
+  });
+
+  it("a SageMaker image as the evaluation image needs a script: it has no evaluate entry point", () => {
+    expect(problemsOf(withModel((m) => ({ ...m, evaluation: {} })))).toEqual([
+      'models[0].evaluation.script (missing): is required: the evaluation image sagemaker-xgboost:1.7-1 is SageMaker\'s and has no "evaluate" entry point; name a Python script to run in it',
+    ]);
+    // The team's own evaluation image brings its own entry point.
+    expect(() => parseConfig(withModel((m) => ({ ...m, evaluation: { imageUri: '123456789012.dkr.ecr.us-east-1.amazonaws.com/eval:1' } })))).not.toThrow();
+  });
+
+  it('a SageMaker algorithm image needs columns it can encode: categories for a string feature, a numeric declared label', () => {
+    const columns = (m: ModelInput) => m.dataset.columns ?? [];
+    expect(
+      problemsOf(withModel((m) => ({ ...m, dataset: { ...m.dataset, columns: columns(m).map((c) => (c.name === 'contract' ? { name: 'contract', type: 'string' } : c)) } }))),
+    ).toEqual(['models[0].dataset.columns[3].categories (missing): required to one-hot encode a string column (sagemaker-xgboost:1.7-1 trains on the algorithm CSV format)']);
+    expect(problemsOf(withModel((m) => ({ ...m, dataset: { ...m.dataset, targetColumn: 'contract' } })))).toEqual([
+      'models[0].dataset.targetColumn ("contract"): must be numeric (sagemaker-xgboost:1.7-1 trains on the algorithm CSV format)',
+    ]);
+    const { targetColumn: _label, ...unlabeled } = exampleConfigInput().models[0]!.dataset;
+    expect(problemsOf(withModel((m) => ({ ...m, dataset: unlabeled })))).toEqual([
+      'models[0].dataset.targetColumn (missing): must be declared (sagemaker-xgboost:1.7-1 trains on the algorithm CSV format)',
     ]);
   });
 

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { DEPLOY_TASKS, executionBound, LOOP_TASKS, loadTrainingPipelineDefinition, type AslDefinition } from '../../lib/execution-bound';
-import { executionBoundOf, renderModelSettings } from '../../lib/pipeline-settings';
+import { BOUND_NAMES, executionBoundOf, renderModelSettings } from '../../lib/pipeline-settings';
 import { exampleConfig, synthCaretaker } from '../support/stack';
 
 interface CfnResource {
@@ -65,7 +65,7 @@ describe('timeouts by construction', () => {
   it('is computed from the ASL: one more retry or a longer poll cap makes the bound longer', () => {
     const definition = loadTrainingPipelineDefinition();
     const model = exampleConfig().models[0]!;
-    const settings = renderModelSettings(model, { resourcePrefix: 'caretaker', endpointName: 'caretaker-churn', rollbackAlarmNames: [], volumeKmsKeyArn: 'k' });
+    const settings = renderModelSettings(model, { ...BOUND_NAMES, resourcePrefix: 'caretaker', endpointName: 'caretaker-churn', volumeKmsKeyArn: 'k' });
     const base = executionBound(definition, settings);
     const moreRetries = structuredClone(definition) as unknown as { States: Record<string, { Retry: { MaxAttempts: number }[] }> };
     moreRetries.States.RecordDeployment!.Retry[0]!.MaxAttempts += 1;

@@ -2,7 +2,8 @@ import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { trainingHyperparameters } from '../../lib/pipeline-settings';
-import { builtInImageUri, gpuHyperparametersOf, parseBuiltInImage, resolveImageUri, SAGEMAKER_XGBOOST_REGISTRIES } from '../../lib/sagemaker-images';
+import { builtInImageUri, gpuHyperparametersOf, parseBuiltInImage, SAGEMAKER_XGBOOST_REGISTRIES } from '../../lib/sagemaker-images';
+import { resolveImageUri } from '../../lib/constructs/sagemaker-image-uri';
 import { parseConfig } from '../../lib/config';
 import { defaultImageRegistry, resolveImage } from '../../local/sagemaker/images';
 import { exampleConfigInput, synthCaretaker } from '../support/stack';
@@ -50,18 +51,19 @@ describe('SageMaker images by name, resolved per region', () => {
     });
   });
 
-  it("local mode runs the example's stand-in trainer, server and evaluator for the resolved XGBoost image", () => {
+  it('local mode runs the XGBoost stand-in (real xgboost under Debian\'s python3) for the resolved image, and python3 for an evaluation script', () => {
     const entry = resolveImage(defaultImageRegistry(), builtInImageUri({ repository: 'sagemaker-xgboost', version: '1.7-1' }, 'us-east-1'));
-    expect(entry.train?.at(-1)).toMatch(/examples\/churn\/src\/train\.ts$/);
-    expect(entry.serve?.at(-1)).toMatch(/examples\/churn\/src\/serve\.ts$/);
-    expect(entry.entrypoints?.evaluate?.at(-1)).toMatch(/examples\/churn\/src\/evaluate\.ts$/);
+    expect(entry.train?.at(-1)).toMatch(/local\/images\/sagemaker-xgboost\/train\.py$/);
+    expect(entry.serve?.at(-1)).toMatch(/local\/images\/sagemaker-xgboost\/serve\.py$/);
+    expect(entry.entrypoints?.python3).toEqual([entry.train?.[0]]);
+    expect(entry.entrypoints?.evaluate).toBeUndefined();
   });
 
   it('a config naming sagemaker-xgboost:1.7-1 synthesizes the region-resolved URI into the model settings, with no ECR grant for it', () => {
     const input = exampleConfigInput();
     const [first] = input.models;
     if (!first) throw new Error('example config has no model');
-    const config = parseConfig({ ...input, models: [{ ...first, trainingImageUri: 'sagemaker-xgboost:1.7-1', evaluation: { imageUri: 'sagemaker-xgboost:1.7-1' } }] });
+    const config = parseConfig({ ...input, models: [{ ...first, trainingImageUri: 'sagemaker-xgboost:1.7-1', evaluation: { imageUri: 'sagemaker-xgboost:1.7-1', script: 'examples/churn-xgboost/evaluate.py' } }] });
     const { template } = synthCaretaker({ config });
     const settings: unknown[] = Object.values(template.findResources('AWS::SSM::Parameter')).map((r) => (r as { Properties: { Value: unknown } }).Properties.Value);
     const text = JSON.stringify(settings);

@@ -11,7 +11,7 @@ import { parseConfig } from '../../lib/config';
 import { TRAINING_PIPELINE_DEFINITION, TrainingPipeline } from '../../lib/constructs/training-pipeline';
 import { renderModelSettings } from '../../lib/pipeline-settings';
 import { placeholdersOf } from '../../local/stepfunctions/runner';
-import { exampleConfig, exampleConfigInput, synthCaretaker } from '../support/stack';
+import { exampleConfig, exampleConfigInput, flat, synthCaretaker } from '../support/stack';
 
 interface Statement {
   Effect: string;
@@ -124,21 +124,29 @@ describe('TrainingPipeline', () => {
     }
   });
 
-  it('lets the steps function read registered dataset objects, stage them under models/*/*/input/ and write baselines, nothing wider', () => {
+  it('lets the steps function read registered dataset objects, stage them under models/*/*/input/ (and the XGBoost example\'s channels under models/*/*/channels/) and write baselines, nothing wider', () => {
     const statements = policyOf(pipeline.steps.role);
     const s3 = statements.filter((s) => asList(s.Action).some((a) => a.startsWith('s3:')));
     const byActions = (actions: string[]) => s3.find((s) => JSON.stringify(asList(s.Action).sort()) === JSON.stringify(actions));
     const datasets = { 'Fn::Join': ['', [{ 'Fn::GetAtt': [logicalId(stack.datasets.bucket), 'Arn'] }, '/datasets/*']] };
-    const artifacts = (area: string) => ({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [logicalId(stack.artifacts.bucket), 'Arn'] }, `/${area}`]] });
     expect(byActions(['s3:GetObject', 's3:GetObjectVersion'])?.Resource).toEqual(datasets);
-    expect(byActions(['s3:AbortMultipartUpload', 's3:PutObject'])?.Resource).toEqual(artifacts('models/*/*/input/*'));
-    expect(s3.filter((s) => asList(s.Action).includes('s3:PutObject')).flatMap((s) => asList(s.Resource))).toEqual([
-      artifacts('models/*/*/input/*'),
-      artifacts('baselines/*'),
-    ]);
+    const areas = (resources: unknown) => asList(resources).map((r) => flat(r).replace(/^<[^>]+>\//, '')).sort();
+    expect(areas(byActions(['s3:AbortMultipartUpload', 's3:PutObject'])?.Resource)).toEqual(['models/*/*/channels/*', 'models/*/*/input/*']);
+    expect(areas(s3.filter((s) => asList(s.Action).includes('s3:PutObject')).flatMap((s) => asList(s.Resource)))).toEqual(['baselines/*', 'models/*/*/channels/*', 'models/*/*/input/*']);
     template.hasResourceProperties('AWS::Lambda::Function', {
       Environment: { Variables: Match.objectLike({ DATASETS_BUCKET: { Ref: logicalId(stack.datasets.bucket) }, DATASETS_CATALOG: Match.stringLikeRegexp('"churn"') }) },
     });
+  });
+
+  it("ships the example's evaluation script as a file asset: SageMaker may read that one object, and the settings run it with python3 as the code input", () => {
+    const reads = policyOf(pipeline.sagemakerRole).filter((s) => asList(s.Resource).some((r) => flat(r).startsWith('arn:')) && asList(s.Action).includes('s3:GetObject'));
+    const script = reads.flatMap((s) => asList(s.Resource).map(flat)).filter((r) => r.includes('cdk-hnb659fds-assets'));
+    expect(script).toHaveLength(1);
+    expect(script[0]).toMatch(/^arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-\$\{AWS::AccountId\}-\$\{AWS::Region\}\/[0-9a-f]{64}\.py$/);
+    const key = script[0]!.split('/').pop()!;
+    const settings = JSON.stringify(template.findResources('AWS::SSM::Parameter'));
+    expect(settings).toContain(`/opt/ml/processing/input/code/${key}`);
+    expect(settings).toContain(`cdk-hnb659fds-assets-\${AWS::AccountId}-\${AWS::Region}/${key}`);
   });
 
   it('renders each model\'s settings into its own SSM parameter', () => {
@@ -193,7 +201,13 @@ function endpointOf(settings: Pick<ModelSettings, 'deployment'>) {
 }
 
 describe('renderModelSettings', () => {
-  const names = { resourcePrefix: 'caretaker', endpointName: 'caretaker-churn', rollbackAlarmNames: ['a', 'b'], volumeKmsKeyArn: 'arn:aws:kms:us-east-1:1:key/k' };
+  const names = {
+    resourcePrefix: 'caretaker',
+    endpointName: 'caretaker-churn',
+    rollbackAlarmNames: ['a', 'b'],
+    volumeKmsKeyArn: 'arn:aws:kms:us-east-1:1:key/k',
+    evaluationCode: { s3Uri: 's3://assets/0123.py', fileName: '0123.py' },
+  };
 
   it('RELIABILITY 2: renders MaxWaitTimeInSeconds ≥ MaxRuntimeInSeconds for spot, and the config refuses less at synth', () => {
     const settings = modelSettingsSchema.parse(renderModelSettings(exampleConfig().models[0]!, names));

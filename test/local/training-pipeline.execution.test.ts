@@ -67,7 +67,9 @@ describe('training pipeline, executed offline', () => {
     expect(sagemaker.callsTo('createEndpoint')).toHaveLength(1);
     expect(sagemaker.callsTo('updateEndpoint')).toHaveLength(0);
     const [processing] = sagemaker.callsTo('createProcessingJob');
-    expect((processing!.ProcessingInputs as { InputName: string }[]).map((i) => i.InputName)).toEqual(['candidate', 'holdout']);
+    // The example evaluates with its own script in SageMaker's XGBoost image: the script is one more input, run by python3.
+    expect((processing!.ProcessingInputs as { InputName: string }[]).map((i) => i.InputName)).toEqual(['candidate', 'holdout', 'code']);
+    expect(processing!.AppSpecification).toEqual({ ImageUri: 'sagemaker-xgboost:1.7-1', ContainerEntrypoint: ['python3', '/opt/ml/processing/input/code/0123abcd.py'] });
     const [endpointConfig] = sagemaker.callsTo('createEndpointConfig');
     expect(endpointConfig!.DataCaptureConfig).toMatchObject({
       EnableCapture: true,
@@ -93,11 +95,22 @@ describe('training pipeline, executed offline', () => {
     const { execution, model, runId, sagemaker, datasetObjects } = await world.execute({ evaluation: { candidate: GOOD } });
     expect(execution.status).toBe('SUCCEEDED');
     const staged = `models/${model}/${runId}/input/`;
+    const channels = `models/${model}/${runId}/channels/`;
     const [job] = sagemaker.callsTo('createTrainingJob');
-    expect(job!.InputDataConfig).toEqual([expect.objectContaining({ DataSource: { S3DataSource: expect.objectContaining({ S3Uri: `s3://${world.artifactsBucket}/${staged}` }) as unknown } })]);
+    // SageMaker's XGBoost reads the algorithm CSV channels encoded from the staged copy.
+    const channel = (name: string, prefix: string) => ({
+      ChannelName: name,
+      ContentType: 'text/csv',
+      DataSource: { S3DataSource: { S3DataType: 'S3Prefix', S3Uri: `s3://${world.artifactsBucket}/${channels}${prefix}`, S3DataDistributionType: 'FullyReplicated' } },
+    });
+    expect(job!.InputDataConfig).toEqual([channel('train', 'train/'), channel('validation', 'holdout/validation/')]);
     const [processing] = sagemaker.callsTo('createProcessingJob');
     const holdout = (processing!.ProcessingInputs as { InputName: string; S3Input: { S3Uri: string } }[]).find((i) => i.InputName === 'holdout');
-    expect(holdout?.S3Input.S3Uri).toBe(`s3://${world.artifactsBucket}/${staged}`);
+    expect(holdout?.S3Input.S3Uri).toBe(`s3://${world.artifactsBucket}/${channels}holdout/`);
+    const encoded = await world.s3.send(new ListObjectsV2Command({ Bucket: world.artifactsBucket, Prefix: channels }));
+    const encodedKeys = (encoded.Contents ?? []).map((o) => o.Key!.slice(channels.length));
+    expect(encodedKeys).toContain('holdout/encoding.json');
+    expect(encodedKeys.filter((k) => k.startsWith('train/')).length).toBe(datasetObjects.length);
 
     // The keys under datasets/ were overwritten after registration; the staged bytes are the registered ones.
     const listed = await world.s3.send(new ListObjectsV2Command({ Bucket: world.artifactsBucket, Prefix: staged }));
@@ -146,8 +159,12 @@ describe('training pipeline, executed offline', () => {
       OutputDataConfig: { S3OutputPath: `s3://${world.artifactsBucket}/models/${model}/${runId}/`, KmsKeyId: expect.stringContaining(':key/') as unknown },
       // g5 storage is NVMe instance storage: SageMaker refuses a VolumeKmsKeyId there.
       ResourceConfig: { InstanceType: 'ml.g5.xlarge', InstanceCount: 1, VolumeSizeInGB: 50 },
-      HyperParameters: { max_depth: '6', eta: '0.2', num_round: '200' },
-      InputDataConfig: [{ DataSource: { S3DataSource: { S3Uri: `s3://${world.artifactsBucket}/models/${model}/${runId}/input/` } } }],
+      // 1.7-1's GPU tree method, derived because every instance type of the model has a GPU.
+      HyperParameters: { objective: 'binary:logistic', eval_metric: 'auc', max_depth: '6', eta: '0.2', num_round: '200', tree_method: 'gpu_hist' },
+      InputDataConfig: [
+        { ChannelName: 'train', DataSource: { S3DataSource: { S3Uri: `s3://${world.artifactsBucket}/models/${model}/${runId}/channels/train/` } } },
+        { ChannelName: 'validation', DataSource: { S3DataSource: { S3Uri: `s3://${world.artifactsBucket}/models/${model}/${runId}/channels/holdout/validation/` } } },
+      ],
       Tags: [
         { Key: 'caretaker:model', Value: model },
         { Key: 'caretaker:run-id', Value: runId },
@@ -322,7 +339,7 @@ describe('training pipeline, executed offline', () => {
     expect(await world.get(keys.model(model))).toMatchObject({ versionCounter: 1 });
     expect(await world.version(model, 2)).toBeUndefined();
     const [processing] = sagemaker.callsTo('createProcessingJob');
-    expect((processing!.ProcessingInputs as { InputName: string }[]).map((i) => i.InputName)).toEqual(['candidate', 'champion', 'holdout']);
+    expect((processing!.ProcessingInputs as { InputName: string }[]).map((i) => i.InputName)).toEqual(['candidate', 'champion', 'holdout', 'code']);
     expect(sagemaker.calls.filter((c) => /Endpoint|Model$/.test(c.api))).toEqual([]);
     expect(alerts).toHaveLength(0);
   });

@@ -46,7 +46,7 @@ export function churnCsv(rows: number, options: { readonly offset?: number; read
   for (let i = 0; i < rows; i++) {
     const n = i + (options.offset ?? 0);
     const tenure = options.invalid && i === 0 ? -3 : n % 72;
-    lines.push(`${tenure},${(20 + (n % 50)).toFixed(2)},${n % 5},${n % 3 === 0 ? 'monthly' : 'annual'},${n % 2}`);
+    lines.push(`${tenure},${(20 + (n % 50)).toFixed(2)},${n % 5},${n % 3 === 0 ? 'month-to-month' : 'one-year'},${n % 2}`);
   }
   return `${lines.join('\n')}\n`;
 }
@@ -289,6 +289,8 @@ export class PipelineWorld {
       rollbackAlarmNames: [`caretaker-${model}-5xx`, `caretaker-${model}-latency`],
       volumeKmsKeyArn: LOCAL_SUBSTITUTIONS.KmsKeyArn,
       artifactsBucket: this.artifactsBucket,
+      // Where `cdk deploy` would have put the example's evaluation script (a file asset).
+      evaluationCode: { s3Uri: 's3://cdk-assets/0123abcd.py', fileName: '0123abcd.py' },
     });
   }
 

@@ -1,6 +1,6 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { CfnElement, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
@@ -15,9 +15,18 @@ export const EXAMPLE_CONFIG_FILE = join(ROOT, 'caretaker.config.json');
 const CDK_JSON_CONTEXT = (JSON.parse(readFileSync(join(ROOT, 'cdk.json'), 'utf8')) as { context: Record<string, unknown> })
   .context;
 
-/** The example config shipped in the repo, as users start from it. */
+/**
+ * The example config shipped in the repo, as users start from it, with its evaluation scripts
+ * named by absolute path (the file names them relative to itself), so a test may write it anywhere.
+ */
 export function exampleConfigInput(): ConfigInput {
-  return JSON.parse(readFileSync(EXAMPLE_CONFIG_FILE, 'utf8')) as ConfigInput;
+  const input = JSON.parse(readFileSync(EXAMPLE_CONFIG_FILE, 'utf8')) as ConfigInput;
+  return {
+    ...input,
+    models: input.models.map((model) =>
+      model.evaluation?.script === undefined ? model : { ...model, evaluation: { ...model.evaluation, script: resolve(ROOT, model.evaluation.script) } },
+    ),
+  };
 }
 
 export function exampleConfig(): CaretakerConfig {
@@ -74,6 +83,8 @@ export function flat(value: unknown): string {
     const [separator, parts] = v['Fn::Join'] as [string, unknown[]];
     return parts.map(flat).join(separator);
   }
+  // CDK's asset locations: `cdk-hnb659fds-assets-${AWS::AccountId}-${AWS::Region}` stays as written.
+  if ('Fn::Sub' in v && typeof v['Fn::Sub'] === 'string') return v['Fn::Sub'];
   throw new Error(`flat: unexpected ${JSON.stringify(value)}`);
 }
 

@@ -4,10 +4,10 @@
  */
 import * as z from 'zod';
 import { RUN_STATUSES, TRIGGER_KINDS, pipelineInputSchema, type RunRecord, type RunStatus, type VersionStatus } from '../../shared/contracts';
-import { stageTrainingData } from '../../datasets';
+import { stageAlgorithmChannels, stageTrainingData } from '../../datasets';
 import { artifactPrefixes } from '../../shared/layout';
 import { APPROVAL_REJECTED_ERROR, parseRejectionCause, type RejectionCause } from '../../shared/approval';
-import { EVALUATION_REPORT_FILE } from '../settings';
+import { EVALUATION_REPORT_FILE, trainingInputSchema } from '../settings';
 import { DEPLOYMENT_IN_FLIGHT } from '../deployment-lease';
 import { describedEndpoint, releaseLease } from './deployment';
 import { DATASET_FIELDS, openRun, RUN_FIELDS, s3Uri, sagemakerName, shortHash, trainableDataset, type StepPorts } from './ports';
@@ -40,8 +40,6 @@ export async function startRun(input: z.infer<typeof startRunInput>, ports: Step
     dataset: { name: trainable.dataset, version: trainable.datasetVersion, contentAddress: trainable.contentAddress, rows: trainable.rowCount },
     jobBase: sagemakerName(`${input.resourcePrefix}-${model}-${shortHash(runId, 10)}`),
     trainingDataUri,
-    // The evaluator and the trainer split the same dataset version with the same seed.
-    holdoutUri: trainingDataUri,
     checkpointUri: s3Uri(bucket, artifactPrefixes.checkpoints(model, runId)),
     outputUri: s3Uri(bucket, artifactPrefixes.models(model, runId)),
     evaluationUri,
@@ -60,13 +58,25 @@ export const stageTrainingDataInput = z.object({
   step: z.literal('stageTrainingData'),
   ...RUN_FIELDS,
   ...DATASET_FIELDS,
+  /** What the training job reads (settings `training.input`). */
+  input: trainingInputSchema,
 });
+
+/** A training channel as CreateTrainingJob's InputDataConfig takes it. */
+export interface TrainingChannel {
+  readonly ChannelName: string;
+  readonly ContentType?: string;
+  readonly DataSource: { readonly S3DataSource: { readonly S3DataType: 'S3Prefix'; readonly S3Uri: string; readonly S3DataDistributionType: 'FullyReplicated' } };
+}
 
 /**
  * Copies the dataset version's exact object versions (server-side) to the run's
- * `models/<model>/<runId>/input/`, the prefix the training channel and the evaluation holdout
- * read. Checks again first: an object version expired since StartRun ends the run here.
- * A retry copies the same versions to the same keys.
+ * `models/<model>/<runId>/input/`: the run's record of what it trained on, and what the drift
+ * baseline is built from. Checks again first: an object version expired since StartRun ends the
+ * run here. For a SageMaker algorithm image, also encodes that copy into its channels under
+ * `models/<model>/<runId>/channels/` (lambdas/datasets/algorithm-channels.ts). Returns the
+ * training job's InputDataConfig and the evaluation's holdout. A retry writes the same keys
+ * with the same bytes.
  */
 export async function stageData(input: z.infer<typeof stageTrainingDataInput>, ports: StepPorts) {
   const trainable = await trainableDataset(ports, input.model, input.datasetName, input.datasetVersion);
@@ -74,8 +84,20 @@ export async function stageData(input: z.infer<typeof stageTrainingDataInput>, p
     bucket: ports.artifactsBucket,
     prefix: artifactPrefixes.trainingInput(input.model, input.runId),
   });
+  const summary = { s3Uri: staged.s3Uri, objects: staged.objects.length, contentAddress: trainable.contentAddress };
+  if (input.input.format === 'dataset-csv') {
+    await ports.store.updateRun(input.runId, { currentState: 'StageTrainingData' });
+    // The evaluator and the trainer split the same dataset version with the same seed.
+    const channels: TrainingChannel[] = [{ ChannelName: 'train', DataSource: { S3DataSource: { S3DataType: 'S3Prefix', S3Uri: staged.s3Uri, S3DataDistributionType: 'FullyReplicated' } } }];
+    return { ...summary, channels, holdoutUri: staged.s3Uri };
+  }
+  const encoded = await stageAlgorithmChannels(ports.datasets.s3, trainable.objects, input.input.encoding, {
+    bucket: ports.artifactsBucket,
+    prefix: artifactPrefixes.trainingChannels(input.model, input.runId),
+  });
   await ports.store.updateRun(input.runId, { currentState: 'StageTrainingData' });
-  return { s3Uri: staged.s3Uri, objects: staged.objects.length, contentAddress: trainable.contentAddress };
+  const channels: TrainingChannel[] = [...encoded.channels];
+  return { ...summary, channels, holdoutUri: encoded.holdoutUri, encodingUri: encoded.encodingUri, rows: encoded.rows };
 }
 
 // ---------------------------------------------------------------------------------------------
