@@ -31,15 +31,18 @@ const positiveInt = z.number().int().positive();
 
 /** The runtime's column rule (`lambdas/datasets/catalog.ts`, one definition), documented for the config schema. */
 const columnShape = columnRuleSchema.shape;
-const columnSchema = columnRuleSchema.extend({
-  name: columnShape.name.describe('Column name as it appears in the header row.'),
-  type: columnShape.type.describe('Value type of the column.'),
-  nullable: columnShape.nullable.describe('Whether empty values are allowed.'),
-  maxNullRate: columnShape.maxNullRate.describe('Largest accepted share of empty values (0–1).'),
-  min: columnShape.min.describe('Smallest accepted value (numeric columns).'),
-  max: columnShape.max.describe('Largest accepted value (numeric columns).'),
-  categories: columnShape.categories.describe(
-    "The values of a string column, in encoding order: a model trained on SageMaker's algorithm CSV format (sagemaker-xgboost) gets one 0/1 column per category. Required for such a model's string features.",
+const columnSchema = z.strictObject({
+  ...columnShape,
+  name: columnShape.name.check(z.describe('Column name as it appears in the header row.')),
+  type: columnShape.type.check(z.describe('Value type of the column.')),
+  nullable: columnShape.nullable.check(z.describe('Whether empty values are allowed.')),
+  maxNullRate: columnShape.maxNullRate.check(z.describe('Largest accepted share of empty values (0–1).')),
+  min: columnShape.min.check(z.describe('Smallest accepted value (numeric columns).')),
+  max: columnShape.max.check(z.describe('Largest accepted value (numeric columns).')),
+  categories: columnShape.categories.check(
+    z.describe(
+      "The values of a string column, in encoding order: a model trained on SageMaker's algorithm CSV format (sagemaker-xgboost) gets one 0/1 column per category. Required for such a model's string features.",
+    ),
   ),
 });
 

@@ -2,13 +2,13 @@
  * The OpenAPI 3 document of the registry API, generated from the route table and its zod
  * schemas (the same ones the router validates with). Committed as `openapi.json`.
  */
-import * as z from 'zod';
+import * as z from '../shared/zod';
 import { errorResponse, ROUTES } from './schemas';
 
 type Json = Record<string, unknown>;
 
-const toSchema = (schema: z.ZodType): Json => z.toJSONSchema(schema, { target: 'openapi-3.0', io: 'input', unrepresentable: 'any' });
-const toResponseSchema = (schema: z.ZodType): Json => z.toJSONSchema(schema, { target: 'openapi-3.0', io: 'output', unrepresentable: 'any' });
+const toSchema = (schema: z.ZodMiniType): Json => z.toJSONSchema(schema, { target: 'openapi-3.0', io: 'input', unrepresentable: 'any' });
+const toResponseSchema = (schema: z.ZodMiniType): Json => z.toJSONSchema(schema, { target: 'openapi-3.0', io: 'output', unrepresentable: 'any' });
 
 const ERRORS: Record<string, string> = {
   '400': 'Invalid: malformed JSON, wrong types, unknown fields, wrong content type',

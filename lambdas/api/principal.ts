@@ -41,7 +41,7 @@
  * goes through the same rules.
  */
 import type { APIGatewayEventIdentity, APIGatewayProxyEvent } from 'aws-lambda';
-import * as z from 'zod';
+import * as z from '../shared/zod';
 import { Forbidden } from '../shared/errors';
 
 export type PrincipalKind = 'iam-user' | 'role-session' | 'identity-center' | 'cognito' | 'federated-user';
@@ -230,10 +230,10 @@ export function sameRole(a: Principal, b: Principal): boolean {
  *   user-pool-authenticated Cognito identity acting through that role.
  */
 export const approverEntrySchema = z.union([
-  z.string().regex(APPROVER_ARN, 'must be an IAM user ARN, an IAM role ARN or a role session ARN (a Cognito caller is listed as { cognitoGroup, roleArn })'),
+  z.string().check(z.regex(APPROVER_ARN, 'must be an IAM user ARN, an IAM role ARN or a role session ARN (a Cognito caller is listed as { cognitoGroup, roleArn })')),
   z.strictObject({
-    cognitoGroup: z.string().min(1).max(128).describe('The user pool group (for people reading the config and the audit).'),
-    roleArn: z.string().regex(ROLE_ARN, 'must be an IAM role ARN (arn:aws:iam::<account>:role/<name>)').describe('The IAM role the identity pool assumes for the group.'),
+    cognitoGroup: z.string().check(z.minLength(1), z.maxLength(128), z.describe('The user pool group (for people reading the config and the audit).')),
+    roleArn: z.string().check(z.regex(ROLE_ARN, 'must be an IAM role ARN (arn:aws:iam::<account>:role/<name>)'), z.describe('The IAM role the identity pool assumes for the group.')),
   }),
 ]);
 export type ApproverEntry = z.infer<typeof approverEntrySchema>;

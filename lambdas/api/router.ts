@@ -4,7 +4,7 @@
  * outcome to `{ error, message, details? }` in one place. No stack trace or SDK error leaves.
  */
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import type * as z from 'zod';
+import type * as z from '../shared/zod';
 import { CaretakerError, type ErrorDetail, Invalid, NotFound, PayloadTooLarge, Unavailable } from '../shared/errors';
 import { logger } from '../shared/powertools';
 import { DEFAULT_PAGE_SIZE } from '../shared/pages';
@@ -78,7 +78,7 @@ function details(where: string, issues: readonly z.core.$ZodIssue[]): ErrorDetai
   });
 }
 
-function parse<S extends z.ZodType>(schema: S, value: unknown, where: string): z.output<S> {
+function parse<S extends z.ZodMiniType>(schema: S, value: unknown, where: string): z.output<S> {
   const result = schema.safeParse(value);
   if (result.success) return result.data;
   const found = details(where, result.error.issues);
@@ -94,7 +94,7 @@ function header(event: APIGatewayProxyEvent, name: string): string | undefined {
 }
 
 /** Body checks in the order that writes nothing and reads nothing: size, content type, JSON, schema. */
-function readBody(event: APIGatewayProxyEvent, schema: z.ZodType): unknown {
+function readBody(event: APIGatewayProxyEvent, schema: z.ZodMiniType): unknown {
   const raw = event.body === null ? Buffer.alloc(0) : Buffer.from(event.body, event.isBase64Encoded ? 'base64' : 'utf8');
   if (raw.byteLength > MAX_BODY_BYTES) {
     throw new PayloadTooLarge(`the body is ${raw.byteLength} bytes; at most ${MAX_BODY_BYTES} are accepted`);

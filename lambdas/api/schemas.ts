@@ -3,7 +3,7 @@
  * the OpenAPI document is generated from, and the CDK construct derives API Gateway request
  * validators from. Change a route here and all three follow.
  */
-import * as z from 'zod';
+import * as z from '../shared/zod';
 import { registerDatasetVersionInputSchema } from '../datasets/register';
 import { DELIVERY_STATES, VERSION_STATUSES } from '../shared/contracts';
 import { driftReportKeys } from '../shared/layout';
@@ -21,28 +21,20 @@ export const MAX_BODY_BYTES = 64 * 1024;
  */
 export const CORS_REQUEST_HEADERS = ['Authorization', 'Content-Type', 'X-Amz-Date', 'X-Amz-Security-Token', 'X-Amz-Content-Sha256', 'Idempotency-Key'] as const;
 
-const name = z
-  .string()
-  .min(1)
-  .max(64)
-  .regex(/^[a-z][a-z0-9]*(-[a-z0-9]+)*$/, 'must be lowercase letters, digits and single hyphens');
-const version = z.string().regex(/^[1-9][0-9]{0,9}$/, 'must be a positive integer');
-const datasetVersion = z
-  .string()
-  .min(1)
-  .max(128)
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'must be letters, digits, ".", "_" or "-"');
-const runId = z.string().regex(/^[A-Za-z0-9_-]{1,80}$/, 'must be a run id');
-const reason = z.string().trim().min(1, 'must not be empty').max(1024);
-const limit = z
-  .string()
-  .regex(/^[0-9]{1,3}$/, 'must be a whole number')
-  .transform(Number)
-  .pipe(z.number().int().min(1).max(MAX_PAGE_SIZE))
-  .optional();
-const nextToken = z.string().min(1).max(2048).regex(/^[A-Za-z0-9_-]+$/, 'must be a token from a previous page').optional();
+const name = z.string().check(z.minLength(1), z.maxLength(64), z.regex(/^[a-z][a-z0-9]*(-[a-z0-9]+)*$/, 'must be lowercase letters, digits and single hyphens'));
+const version = z.string().check(z.regex(/^[1-9][0-9]{0,9}$/, 'must be a positive integer'));
+const datasetVersion = z.string().check(z.minLength(1), z.maxLength(128), z.regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'must be letters, digits, ".", "_" or "-"'));
+const runId = z.string().check(z.regex(/^[A-Za-z0-9_-]{1,80}$/, 'must be a run id'));
+const reason = z.string().check(z.trim(), z.minLength(1, 'must not be empty'), z.maxLength(1024));
+const limit = z.optional(
+  z.pipe(
+    z.pipe(z.string().check(z.regex(/^[0-9]{1,3}$/, 'must be a whole number')), z.transform(Number)),
+    z.int().check(z.minimum(1), z.maximum(MAX_PAGE_SIZE)),
+  ),
+);
+const nextToken = z.optional(z.string().check(z.minLength(1), z.maxLength(2048), z.regex(/^[A-Za-z0-9_-]+$/, 'must be a token from a previous page')));
 const isoTime = z.iso.datetime({ offset: true });
-const driftWindow = z.string().regex(driftReportKeys.windowIdPattern, 'must be a window id (20261122T103000Z)');
+const driftWindow = z.string().check(z.regex(driftReportKeys.windowIdPattern, 'must be a window id (20261122T103000Z)'));
 
 export const params = {
   model: z.strictObject({ model: name }),
@@ -57,30 +49,29 @@ export const params = {
 export const queries = {
   none: z.strictObject({}),
   page: z.strictObject({ limit, nextToken }),
-  versions: z.strictObject({ limit, nextToken, status: z.enum(VERSION_STATUSES).optional() }),
-  audit: z.strictObject({ model: name.optional(), from: isoTime.optional(), to: isoTime.optional(), limit, nextToken }),
-  metrics: z.strictObject({ from: isoTime.optional(), to: isoTime.optional() }),
+  versions: z.strictObject({ limit, nextToken, status: z.optional(z.enum(VERSION_STATUSES)) }),
+  audit: z.strictObject({ model: z.optional(name), from: z.optional(isoTime), to: z.optional(isoTime), limit, nextToken }),
+  metrics: z.strictObject({ from: z.optional(isoTime), to: z.optional(isoTime) }),
   /** The page token is the last window of the previous page. */
-  driftReports: z.strictObject({ limit, nextToken: driftWindow.optional() }),
+  driftReports: z.strictObject({ limit, nextToken: z.optional(driftWindow) }),
 } as const;
 
 export const bodies = {
   decision: z.strictObject({ reason }),
-  retrain: z.strictObject({ reason, datasetVersion: datasetVersion.optional() }),
-  rollback: z.strictObject({ toVersion: z.number().int().positive().max(9_999_999_999), reason }),
+  retrain: z.strictObject({ reason, datasetVersion: z.optional(datasetVersion) }),
+  rollback: z.strictObject({ toVersion: z.int().check(z.positive(), z.maximum(9_999_999_999)), reason }),
   groundTruth: z.strictObject({
     records: z
       .array(
         z.strictObject({
-          inferenceId: z.string().min(1).max(256),
-          label: z.union([z.number(), z.string().max(1024), z.boolean()]),
+          inferenceId: z.string().check(z.minLength(1), z.maxLength(256)),
+          label: z.union([z.number(), z.string().check(z.maxLength(1024)), z.boolean()]),
         }),
       )
-      .min(1)
-      .max(1000),
+      .check(z.minLength(1), z.maxLength(1000)),
   }),
   /** The datasets part's registration input; the dataset comes from the path, `registeredBy` is the caller. */
-  registerDataset: registerDatasetVersionInputSchema.omit({ dataset: true, registeredBy: true }),
+  registerDataset: z.omit(registerDatasetVersionInputSchema, { dataset: true, registeredBy: true }),
 } as const;
 
 export type RouteId =
@@ -113,15 +104,15 @@ export interface RouteSpec {
   /** API Gateway resource path, with `{param}` segments. */
   readonly path: string;
   readonly summary: string;
-  readonly params: z.ZodType;
-  readonly query: z.ZodType;
-  readonly body?: z.ZodType;
+  readonly params: z.ZodMiniType;
+  readonly query: z.ZodMiniType;
+  readonly body?: z.ZodMiniType;
   /** HTTP status of a success. @default 200 */
   readonly successStatus?: number;
   /** Who may call it, as the construct grants it. */
   readonly intent: 'read' | 'retrain' | 'approve' | 'submit';
   /** The success body's schema, where the clients type themselves from it. @default - described as an object */
-  readonly response?: z.ZodType;
+  readonly response?: z.ZodMiniType;
 }
 
 /**
@@ -132,7 +123,7 @@ export const responses = {
   /** `POST …/approve`, `…/reject`: the version now, the decision, and whether the pipeline has it. */
   decision: z.strictObject({
     model: z.string(),
-    version: z.number().int().positive(),
+    version: z.int().check(z.positive()),
     status: z.enum(VERSION_STATUSES),
     decision: z.strictObject({ decision: z.enum(['APPROVED', 'REJECTED']), by: z.string(), reason: z.string(), at: z.string() }),
     /**
@@ -142,7 +133,7 @@ export const responses = {
      */
     delivery: z.enum(DELIVERY_STATES),
     /** Why the delivery is OWED or CLOSED, in words. */
-    message: z.string().optional(),
+    message: z.optional(z.string()),
   }),
 } as const;
 
@@ -177,5 +168,5 @@ export const ROUTES: readonly RouteSpec[] = [
 export const errorResponse = z.strictObject({
   error: z.string(),
   message: z.string(),
-  details: z.array(z.strictObject({ field: z.string().optional(), message: z.string() })).optional(),
+  details: z.optional(z.array(z.strictObject({ field: z.optional(z.string()), message: z.string() }))),
 });

@@ -8,7 +8,7 @@ import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import * as z from 'zod';
+import * as z from '../shared/zod';
 import { catalogEnvValue } from '../datasets/catalog';
 import { createDocumentClient } from '../shared/dynamo';
 import { ENV, envValue, parseEnvironment } from '../shared/env';
@@ -24,14 +24,14 @@ import { sdkClientConfig } from '../shared/sdk';
 const modelSummarySchema = z.array(
   z.object({
     name: z.string(),
-    description: z.string().optional(),
+    description: z.optional(z.string()),
     datasetName: z.string(),
     objective: z.object({ metricName: z.string(), direction: z.enum(['maximize', 'minimize']) }),
-    approvers: z.array(approverEntrySchema).optional(),
-    requireDistinctRole: z.boolean().optional(),
+    approvers: z.optional(z.array(approverEntrySchema)),
+    requireDistinctRole: z.optional(z.boolean()),
     approvalTimeoutSeconds: z.number(),
-    endpointName: z.string().min(1).optional(),
-    gate: z.object({ minImprovement: z.number(), thresholds: z.record(z.string(), z.object({ min: z.number().optional(), max: z.number().optional() })) }).optional(),
+    endpointName: z.optional(z.string().check(z.minLength(1))),
+    gate: z.optional(z.object({ minImprovement: z.number(), thresholds: z.record(z.string(), z.object({ min: z.optional(z.number()), max: z.optional(z.number()) })) })),
   }),
 );
 
@@ -40,14 +40,14 @@ export const apiEnvironmentSchema = z.object({
   [ENV.tableName]: envValue.name,
   [ENV.artifactsBucket]: envValue.name,
   [ENV.models]: envValue.json(modelSummarySchema),
-  [ENV.retrainingQueueUrl]: envValue.url.optional(),
+  [ENV.retrainingQueueUrl]: z.optional(envValue.url),
   /** `{ "<model>": "<drift alarm name>" }` */
-  [ENV.driftAlarms]: envValue.json(z.record(z.string(), z.string())).default({}),
-  [ENV.deployStateMachineArn]: envValue.arn.optional(),
+  [ENV.driftAlarms]: z._default(envValue.json(z.record(z.string(), z.string())), {}),
+  [ENV.deployStateMachineArn]: z.optional(envValue.arn),
   [ENV.datasetsBucket]: envValue.name,
   [ENV.datasetsCatalog]: catalogEnvValue,
   /** The console's origin, when the stack has a console (RegistryApi.allowBrowserOrigin). */
-  [ENV.consoleOrigin]: envValue.origin.optional(),
+  [ENV.consoleOrigin]: z.optional(envValue.origin),
 });
 
 /** The API's domain context (models and AWS-backed ports) from the function's environment. */

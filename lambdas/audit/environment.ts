@@ -1,5 +1,5 @@
 /** The audit functions' environments, as the RegistryApi construct sets them (parsed at module load by each entry). */
-import * as z from 'zod';
+import * as z from '../shared/zod';
 import { ENV, envValue } from '../shared/env';
 
 /** The stream copier (`handler.ts`). */
@@ -9,5 +9,5 @@ export const auditCopierEnvironmentSchema = z.object({ [ENV.auditBucket]: envVal
 export const auditReconcilerEnvironmentSchema = z.object({
   [ENV.tableName]: envValue.name,
   [ENV.auditBucket]: envValue.name,
-  [ENV.auditReconcileDays]: z.coerce.number().int().min(1).max(3650),
+  [ENV.auditReconcileDays]: z.coerce.number().check(z.int(), z.minimum(1), z.maximum(3650)),
 });

@@ -3,7 +3,7 @@
  * ports, log the outcome. Ports are built once per process by `ports.ts`; tests pass fakes or
  * moto-backed clients to the `create*Handler` factories.
  */
-import * as z from 'zod';
+import * as z from '../shared/zod';
 import { CaretakerError } from '../shared/errors';
 import { logger } from '../shared/powertools';
 import { countNewObject, type CountResult, type NewDataPorts } from './new-data';
@@ -55,10 +55,12 @@ export function createRegisterHandler(ports: DatasetPorts): (event: unknown) => 
  * `{ dataset, datasetVersion? }`; other fields are ignored. Output: the exact objects to train on.
  * Fails with `DatasetNotTrainable` or `NotFound`.
  */
+const nonEmpty = z.string().check(z.minLength(1));
+
 export const trainableEventSchema = z.object({
-  model: z.string().min(1).optional(),
-  dataset: z.string().min(1).optional(),
-  datasetVersion: z.string().min(1).optional(),
+  model: z.optional(nonEmpty),
+  dataset: z.optional(nonEmpty),
+  datasetVersion: z.optional(nonEmpty),
 });
 
 export function createTrainableHandler(ports: DatasetPorts): (event: unknown) => Promise<TrainableDataset> {
@@ -76,7 +78,7 @@ export const objectCreatedEventSchema = z.object({
   'detail-type': z.literal('Object Created'),
   detail: z.object({
     bucket: z.object({ name: z.string() }),
-    object: z.object({ key: z.string().min(1), 'version-id': z.string().optional(), etag: z.string().optional() }),
+    object: z.object({ key: nonEmpty, 'version-id': z.optional(z.string()), etag: z.optional(z.string()) }),
   }),
 });
 

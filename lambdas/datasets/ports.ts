@@ -6,7 +6,7 @@
  */
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import * as z from 'zod';
+import * as z from '../shared/zod';
 import { createDocumentClient } from '../shared/dynamo';
 import { ENV, envValue } from '../shared/env';
 import { catalogEnvValue } from './catalog';

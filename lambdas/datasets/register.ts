@@ -10,7 +10,7 @@
  * distribution violations.
  */
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import * as z from 'zod';
+import * as z from '../shared/zod';
 import { keys } from '../shared/contracts';
 import { conditionalTransact } from '../shared/dynamo';
 import { Invalid, NotFound, Unavailable } from '../shared/errors';
@@ -34,27 +34,27 @@ export const MAX_OBJECTS_PER_VERSION = 100;
 const WRITE_ATTEMPTS = 5;
 
 export const registerDatasetVersionInputSchema = z.strictObject({
-  dataset: z.string().min(1).max(64),
+  dataset: z.string().check(z.minLength(1), z.maxLength(64)),
   objects: z
     .array(
       z.strictObject({
-        key: z.string().min(1).max(1024),
+        key: z.string().check(z.minLength(1), z.maxLength(1024)),
         /** Register this exact S3 version. @default - the latest version, whose id is recorded */
-        versionId: z.string().min(1).max(1024).optional(),
+        versionId: z.optional(z.string().check(z.minLength(1), z.maxLength(1024))),
         /** Refuse the object unless its bytes hash to this (hex SHA-256). */
-        sha256: z
-          .string()
-          .regex(/^[a-fA-F0-9]{64}$/, 'must be 64 hex characters')
-          .transform((s) => s.toLowerCase())
-          .optional(),
+        sha256: z.optional(
+          z.pipe(
+            z.string().check(z.regex(/^[a-fA-F0-9]{64}$/, 'must be 64 hex characters')),
+            z.transform((s: string) => s.toLowerCase()),
+          ),
+        ),
       }),
     )
-    .min(1)
-    .max(MAX_OBJECTS_PER_VERSION),
+    .check(z.minLength(1), z.maxLength(MAX_OBJECTS_PER_VERSION)),
   /** Principal registering the version (the API passes the caller's IAM ARN). */
-  registeredBy: z.string().min(1).max(2048),
+  registeredBy: z.string().check(z.minLength(1), z.maxLength(2048)),
   /** Column schema, for datasets whose config declares none. */
-  schema: z.array(columnRuleSchema).min(1).max(500).optional(),
+  schema: z.optional(z.array(columnRuleSchema).check(z.minLength(1), z.maxLength(500))),
 });
 export type RegisterDatasetVersionInput = z.input<typeof registerDatasetVersionInputSchema>;
 

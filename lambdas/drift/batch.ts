@@ -5,16 +5,16 @@
  * captured request, stamped at the window's start; the analyzer then reads it exactly as it reads
  * endpoint capture (`capture.ts`), against the LIVE version's baseline.
  */
-import * as z from 'zod';
+import * as z from '../shared/zod';
 import { Invalid } from '../shared/errors';
 import type { DriftPorts } from './analyze';
 
 /** What the scoring state machine passes the analyzer (`batch-scoring.asl.json`, AnalyzeDrift). */
 export const batchWindowSchema = z.strictObject({
   /** The transform job's S3Prefix input, `s3://<artifacts bucket>/<inputPrefix>`. */
-  inputUri: z.string().regex(/^s3:\/\/[^/]+\/(.+\/)?$/, 'must be s3://<bucket>/<prefix>/'),
+  inputUri: z.string().check(z.regex(/^s3:\/\/[^/]+\/(.+\/)?$/, 'must be s3://<bucket>/<prefix>/')),
   contentType: z.enum(['text/csv', 'application/jsonlines']),
-  transformJobName: z.string().min(1),
+  transformJobName: z.string().check(z.minLength(1)),
 });
 export type BatchWindow = z.infer<typeof batchWindowSchema>;
 

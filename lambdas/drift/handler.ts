@@ -4,7 +4,7 @@
  */
 import { S3Client } from '@aws-sdk/client-s3';
 import { ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import * as z from 'zod';
+import * as z from '../shared/zod';
 import { createDocumentClient } from '../shared/dynamo';
 import { ENV, envValue } from '../shared/env';
 import { Invalid } from '../shared/errors';
@@ -17,16 +17,16 @@ import { awsDriftPorts, listCaptureObjects, type CaptureObject } from './store';
 import { sdkClientConfig } from '../shared/sdk';
 
 export const analyzerEventSchema = z.strictObject({
-  model: z.string().min(1).max(64),
+  model: z.string().check(z.minLength(1), z.maxLength(64)),
   /** End of the window (exclusive); the scheduler passes its scheduled time. @default now */
-  windowEnd: z.iso.datetime({ offset: true }).optional(),
-  windowMinutes: z.number().int().min(1).max(1440),
-  psiThreshold: z.number().positive(),
-  objectiveMetric: z.string().min(1).optional(),
+  windowEnd: z.optional(z.iso.datetime({ offset: true })),
+  windowMinutes: z.int().check(z.minimum(1), z.maximum(1440)),
+  psiThreshold: z.number().check(z.positive()),
+  objectiveMetric: z.optional(z.string().check(z.minLength(1))),
   /** Fewer records than this in the window are too few to judge drift (the report says so; no DriftScore). @default DEFAULT_MIN_RECORDS */
-  minRecords: z.number().int().min(0).optional(),
+  minRecords: z.optional(z.int().check(z.minimum(0))),
   /** A batch model's scoring run: the window is the transform job's input (`batch.ts`), not endpoint capture. @default - endpoint capture */
-  batch: batchWindowSchema.optional(),
+  batch: z.optional(batchWindowSchema),
 });
 export type AnalyzerEvent = z.infer<typeof analyzerEventSchema>;
 
@@ -152,9 +152,9 @@ export const analyzerEnvironmentSchema = z.object({
   [ENV.artifactsBucket]: envValue.name,
   [ENV.tableName]: envValue.name,
   /** How far back ground-truth labels are looked for. @default 24 */
-  [ENV.labelLookbackHours]: z.coerce.number().positive().default(24),
+  [ENV.labelLookbackHours]: z._default(z.coerce.number().check(z.positive()), 24),
   /** The Distributed Map path; unset, every window is a single pass. */
-  [ENV.driftMapStateMachineArn]: envValue.arn.optional(),
+  [ENV.driftMapStateMachineArn]: z.optional(envValue.arn),
 });
 
 /** The analyzer with its AWS ports, from the parsed environment. */

@@ -4,7 +4,7 @@
  * the artifacts bucket from the environment.
  */
 import { S3Client } from '@aws-sdk/client-s3';
-import * as z from 'zod';
+import * as z from '../shared/zod';
 import { ENV, envValue } from '../shared/env';
 import { Invalid } from '../shared/errors';
 import { logger } from '../shared/powertools';
@@ -13,8 +13,8 @@ import type { PublishPorts } from './analyze';
 import { analyzeShard, reduceEventSchema, reduceShards, shardEventSchema, type ShardPorts } from './map';
 import { s3DriftObjects, type DriftObjectPorts } from './store';
 
-function parsed<S extends z.ZodType>(schema: S, event: unknown, what: string): z.output<S> {
-  const result = schema.safeParse(event);
+function parsed<S extends z.core.$ZodType>(schema: S, event: unknown, what: string): z.output<S> {
+  const result = z.safeParse(schema, event);
   if (!result.success) {
     throw new Invalid(
       `invalid ${what}`,

@@ -6,13 +6,13 @@
  * Objects are loose: a field the analyzer adds later passes through to the console unchanged.
  * Kept apart from report.ts so the API's bundle carries the schema and nothing of the analyzer.
  */
-import * as z from 'zod';
+import * as z from '../shared/zod';
 
 const num = z.number();
 const str = z.string();
 const strs = z.array(str);
 /** Statistics the analyzer could not compute (no values on a side) are written as null. */
-const stat = num.nullable();
+const stat = z.nullable(num);
 const common = { name: str, psi: num, jsDistance: stat, drifted: z.boolean(), warnings: strs };
 
 // What the console draws and shows is checked; the rest (missing rates, sample sizes, the
@@ -37,14 +37,14 @@ export const driftReportSchema = z.looseObject({
   /** report.ts's REPORT_FORMAT (spelled here so the API's bundle takes nothing from the analyzer; the test compares them). */
   format: z.enum(['caretaker.drift-report/1']),
   generatedAt: str,
-  model: str.nullable(),
-  window: z.looseObject({ id: str, start: str, end: str }).nullable(),
-  baseline: z.looseObject({ version: num.nullable(), location: str, rows: num }),
+  model: z.nullable(str),
+  window: z.nullable(z.looseObject({ id: str, start: str, end: str })),
+  baseline: z.looseObject({ version: z.nullable(num), location: str, rows: num }),
   current: z.looseObject({ location: str, records: num, malformedRecords: num }),
   psiThreshold: num,
   minRecords: num,
   status: z.enum(['drifted', 'no-drift', 'too-few-records']),
-  driftScore: num.nullable(),
+  driftScore: z.nullable(num),
   drifted: strs,
   warnings: strs,
   features: z.array(z.union([numeric, categorical])),

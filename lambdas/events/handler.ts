@@ -6,7 +6,7 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBBatchResponse } from 'aws-lambda';
-import * as z from 'zod';
+import * as z from '../shared/zod';
 import { ENV, envValue } from '../shared/env';
 import { logger } from '../shared/powertools';
 import type { Image } from './derive';
@@ -17,7 +17,7 @@ export const eventsEnvironmentSchema = z.object({
   /** Name of the bus events go to (`default`: the account's default bus). */
   [ENV.eventBusName]: envValue.name,
   /** Base URL of the Caretaker console, linked from ApprovalRequested. */
-  [ENV.consoleUrl]: envValue.url.optional(),
+  [ENV.consoleUrl]: z.optional(envValue.url),
 });
 
 /**
@@ -28,12 +28,12 @@ export const eventsEnvironmentSchema = z.object({
  * bundle would pass the 200 KB budget (BENCHMARKS.md, "Powertools: batch in, Parser out").
  * Images are unmarshalled with the AWS SDK.
  */
-const image = z.record(z.string(), z.custom<AttributeValue>((value) => value !== null && typeof value === 'object'));
+const image = z.record(z.string(), z.custom<AttributeValue>((value: unknown) => value !== null && typeof value === 'object'));
 const streamEventSchema = z.object({
   Records: z.array(
     z.object({
       eventName: z.enum(['INSERT', 'MODIFY', 'REMOVE']),
-      dynamodb: z.object({ SequenceNumber: z.string().min(1), NewImage: image.optional(), OldImage: image.optional() }),
+      dynamodb: z.object({ SequenceNumber: z.string().check(z.minLength(1)), NewImage: z.optional(image), OldImage: z.optional(image) }),
     }),
   ),
 });

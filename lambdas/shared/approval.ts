@@ -10,7 +10,7 @@
  * A decision whose callback fails with `TaskTimedOut` / `TaskDoesNotExist` arrived too late:
  * the pipeline has already expired the version (EXPIRED), so the API answers 409.
  */
-import * as z from 'zod';
+import * as z from './zod';
 import { PIPELINE_ERRORS } from './errors';
 
 /** `SendTaskFailure.error` for a rejection; the ASL's `WaitForApproval` Catch matches exactly this name. */
@@ -19,7 +19,7 @@ export const APPROVAL_REJECTED_ERROR = PIPELINE_ERRORS.rejected;
 /** `SendTaskSuccess.output` (JSON): lands in `$.approval`; `IsApproved` checks `decision`. */
 export const approvalOutputSchema = z.object({
   decision: z.literal('APPROVED'),
-  by: z.string().min(1),
+  by: z.string().check(z.minLength(1)),
   reason: z.string(),
   at: z.iso.datetime(),
 });
@@ -27,7 +27,7 @@ export type ApprovalOutput = z.infer<typeof approvalOutputSchema>;
 
 /** `SendTaskFailure.cause` (JSON) for a rejection; the run records it (`RunRecord.rejection`). */
 export const rejectionCauseSchema = z.object({
-  by: z.string().min(1),
+  by: z.string().check(z.minLength(1)),
   reason: z.string(),
   at: z.iso.datetime(),
 });

@@ -6,14 +6,14 @@
  * Keys follow `table-schema.ts`; `keys` below builds them so no module spells a prefix itself.
  */
 import { createHash } from 'node:crypto';
-import * as z from 'zod';
+import * as z from './zod';
 import type { RejectionCause } from './approval';
 
 // ---------------------------------------------------------------------------------------------
 // Identifiers
 
 /** Model versions are numbered per model: 1, 2, 3 … (what people type: `caretaker approve churn 3`). */
-export const versionNumber = z.coerce.number().int().positive().max(9_999_999_999);
+export const versionNumber = z.coerce.number().check(z.int(), z.positive(), z.maximum(9_999_999_999));
 
 /**
  * Key prefixes that readers outside `keys` match on (the audit copier's and the events publisher's
@@ -112,29 +112,32 @@ export type TriggerKind = (typeof TRIGGER_KINDS)[number];
  * MessageGroupId = model and MessageDeduplicationId = runId; the starter decides whether it
  * becomes a run (lease, cooldown, daily cap) and records the outcome under `runId`.
  */
+const runId = z.string().check(z.regex(/^[A-Za-z0-9_-]{1,80}$/));
+const nonEmpty = z.string().check(z.minLength(1));
+
 export const retrainingRequestSchema = z.strictObject({
-  runId: z.string().regex(/^[A-Za-z0-9_-]{1,80}$/),
-  model: z.string().min(1),
+  runId,
+  model: nonEmpty,
   trigger: z.strictObject({
     kind: z.enum(TRIGGER_KINDS),
     /** What makes this trigger unique: alarm name + state timestamp, schedule time, idempotency key … */
-    id: z.string().min(1).max(512),
-    reason: z.string().max(1024),
+    id: z.string().check(z.minLength(1), z.maxLength(512)),
+    reason: z.string().check(z.maxLength(1024)),
   }),
   /** IAM principal ARN of a person, or `caretaker:<trigger>` for automatic triggers. */
-  requestedBy: z.string().min(1),
+  requestedBy: nonEmpty,
   requestedAt: z.iso.datetime(),
   /** Train on this dataset version; default: the dataset's newest version that passed validation. */
-  datasetVersion: z.string().min(1).optional(),
+  datasetVersion: z.optional(nonEmpty),
 });
 export type RetrainingRequest = z.infer<typeof retrainingRequestSchema>;
 
 /** The training pipeline's execution input. `runId` is also the execution name. */
 export const pipelineInputSchema = z.strictObject({
-  runId: z.string().regex(/^[A-Za-z0-9_-]{1,80}$/),
-  model: z.string().min(1),
-  datasetVersion: z.string().min(1),
-  requestedBy: z.string().min(1),
+  runId,
+  model: nonEmpty,
+  datasetVersion: nonEmpty,
+  requestedBy: nonEmpty,
   trigger: retrainingRequestSchema.shape.trigger,
 });
 export type PipelineInput = z.infer<typeof pipelineInputSchema>;
@@ -287,10 +290,12 @@ export interface AuditEvent {
  * `evaluation.json` (the evaluation container's report): metrics of the candidate and, when there
  * is one, the champion, on the same holdout. The pipeline's gate decides on it; the API shows it.
  */
+const metrics = z.object({ metrics: z.record(z.string(), z.number()) });
+
 export const evaluationReportSchema = z.object({
-  candidate: z.object({ metrics: z.record(z.string(), z.number()) }),
-  champion: z.object({ metrics: z.record(z.string(), z.number()) }).nullish(),
-  holdout: z.object({ rows: z.number().int().nonnegative().optional() }).optional(),
+  candidate: metrics,
+  champion: z.nullish(metrics),
+  holdout: z.optional(z.object({ rows: z.optional(z.int().check(z.nonnegative())) })),
 });
 export type EvaluationReport = z.infer<typeof evaluationReportSchema>;
 

@@ -12,7 +12,7 @@
  */
 import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, QueryCommand, TransactWriteCommand, UpdateCommand, type QueryCommandInput, type TransactWriteCommandInput, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
-import * as z from 'zod';
+import * as z from './zod';
 import { keys, type AuditEvent } from './contracts';
 import { Invalid } from './errors';
 import { TABLE_SCHEMA, type IndexName } from './table-schema';
@@ -108,7 +108,7 @@ export interface PageQuery {
   readonly field?: string;
 }
 
-const keyValue = z.string().min(1).max(1024);
+const keyValue = z.string().check(z.minLength(1), z.maxLength(1024));
 
 /** The key attributes a LastEvaluatedKey of a query on `index` holds: the table's, plus the index's. */
 function keyAttributes(index: IndexName | undefined): { partition: string; sort: string; all: string[] } {

@@ -6,7 +6,7 @@
  * A handler never reads `process.env` anywhere else, and never defaults a missing variable to
  * `''`: a function deployed without a variable it needs fails at start-up, naming it.
  */
-import * as z from 'zod';
+import * as z from './zod';
 
 export const ENV = {
   /** The metadata table (every function that reads or writes it). */
@@ -68,44 +68,46 @@ export const COMMON_ENV_NAMES: readonly string[] = [ENV.powertoolsServiceName, E
 
 /** Field schemas for the values the variables carry. */
 export const envValue = {
-  name: z.string().min(1, 'is not set'),
-  arn: z.string().startsWith('arn:', 'is not an ARN'),
+  name: z.string().check(z.minLength(1, 'is not set')),
+  arn: z.string().check(z.startsWith('arn:', 'is not an ARN')),
   url: z.url('is not a URL'),
   /** A web origin as browsers send it in `Origin`: `https://` and a host (and port), no path, no trailing slash. */
-  origin: z.string().regex(/^https:\/\/[A-Za-z0-9.-]+(:\d{1,5})?$/, 'is not an https origin (https://host[:port], no path)'),
+  origin: z.string().check(z.regex(/^https:\/\/[A-Za-z0-9.-]+(:\d{1,5})?$/, 'is not an https origin (https://host[:port], no path)')),
   /** JSON text, parsed and then checked with `schema`. */
-  json: <S extends z.ZodType>(schema: S) =>
-    z
-      .string()
-      .min(1, 'is not set')
-      .transform((text, ctx): unknown => {
-        try {
-          return JSON.parse(text) as unknown;
-        } catch {
-          ctx.addIssue({ code: 'custom', message: 'is not JSON' });
-          return z.NEVER;
-        }
-      })
-      .pipe(schema),
+  json: <S extends z.core.$ZodType>(schema: S) =>
+    z.pipe(
+      z.pipe(
+        z.string().check(z.minLength(1, 'is not set')),
+        z.transform((text: string, ctx): unknown => {
+          try {
+            return JSON.parse(text) as unknown;
+          } catch {
+            ctx.issues.push({ code: 'custom', message: 'is not JSON', input: text });
+            return z.NEVER;
+          }
+        }),
+      ),
+      schema,
+    ),
 } as const;
 
 /**
  * Parses a function's environment with its schema, once (call it at module load). Throws one
  * error naming every missing or malformed variable.
  */
-export function parseEnvironment<S extends z.ZodType>(schema: S, environment: Readonly<Record<string, string | undefined>> = process.env): z.output<S> {
-  const result = schema.safeParse(environment);
+export function parseEnvironment<S extends z.core.$ZodType>(schema: S, environment: Readonly<Record<string, string | undefined>> = process.env): z.output<S> {
+  const result = z.safeParse(schema, environment);
   if (result.success) return result.data;
   const problems = result.error.issues.map((issue) => `${issue.path.join('.') || '(environment)'}: ${issue.message}`);
   throw new Error(`the function's environment is not what its construct sets: ${problems.join('; ')}`);
 }
 
 /** The variable names a handler's environment schema declares (for the construct ⇄ handler agreement test). */
-export function environmentNames(schema: z.ZodObject): { required: string[]; optional: string[] } {
+export function environmentNames(schema: z.ZodMiniObject): { required: string[]; optional: string[] } {
   const required: string[] = [];
   const optional: string[] = [];
   for (const [name, field] of Object.entries(schema.shape)) {
-    ((field as z.ZodType).safeParse(undefined).success ? optional : required).push(name);
+    (z.safeParse(field, undefined).success ? optional : required).push(name);
   }
   return { required, optional };
 }

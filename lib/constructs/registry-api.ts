@@ -105,7 +105,7 @@ const DATASETS_AREA = datasetPrefix('').split('/')[0] ?? 'datasets';
 const arnPath = (route: RouteSpec) => route.path.replace(/\{[^}]+\}/g, '*');
 
 /** A zod schema as an API Gateway (JSON Schema draft 4) model schema. */
-export function apiGatewaySchema(schema: z.ZodType): apigw.JsonSchema {
+export function apiGatewaySchema(schema: z.core.$ZodType): apigw.JsonSchema {
   const { $schema: _ignored, ...json } = z.toJSONSchema(schema, { target: 'draft-04', io: 'input', unrepresentable: 'any' });
   return json as unknown as apigw.JsonSchema;
 }

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import * as z from 'zod';
+import * as z from '../../lambdas/shared/zod';
 import { auditCopierEnvironmentSchema, auditReconcilerEnvironmentSchema } from '../../lambdas/audit/environment';
 import { sweepEnvironmentSchema } from '../../lambdas/api/environment';
 import { apiEnvironmentSchema } from '../../lambdas/api/wiring';
@@ -23,7 +23,7 @@ import { parseConfig } from '../../lib/config';
  */
 
 /** Each function entry (`Caretaker::Entry`, repository-relative) with the schema its module parses. */
-const SCHEMAS: Readonly<Record<string, z.ZodObject>> = {
+const SCHEMAS: Readonly<Record<string, z.ZodMiniObject>> = {
   'lambdas/api/handler.ts': apiEnvironmentSchema,
   'lambdas/api/sweep.handler.ts': sweepEnvironmentSchema,
   'lambdas/audit/handler.ts': auditCopierEnvironmentSchema,
@@ -56,7 +56,7 @@ function functionsOf(template: { toJSON(): unknown }): SynthesizedFunction[] {
 }
 
 /** Where a construct and a schema disagree: variables required but not set, and set but read by no schema. */
-export function disagreements(fn: SynthesizedFunction, schema: z.ZodObject | undefined): string[] {
+export function disagreements(fn: SynthesizedFunction, schema: z.ZodMiniObject | undefined): string[] {
   if (!schema) return [`${fn.logicalId} (${fn.entry}): no environment schema for this entry`];
   const { required, optional } = environmentNames(schema);
   const set = Object.keys(fn.variables);
@@ -69,9 +69,9 @@ export function disagreements(fn: SynthesizedFunction, schema: z.ZodObject | und
 }
 
 /** A value of the shape a field accepts, standing in for a deploy-time token (a Ref or GetAtt). */
-function standIn(field: z.ZodType, name: string): string {
+function standIn(field: z.core.$ZodType, name: string): string {
   const candidates = [`${name.toLowerCase()}-value`, 'arn:aws:states:eu-west-1:123456789012:stateMachine:x', 'https://sqs.eu-west-1.amazonaws.com/123456789012/x.fifo', 'https://d111111abcdef8.cloudfront.net', '{}'];
-  const fitting = candidates.find((candidate) => field.safeParse(candidate).success);
+  const fitting = candidates.find((candidate) => z.safeParse(field, candidate).success);
   if (fitting === undefined) throw new Error(`no stand-in fits ${name}`);
   return fitting;
 }
@@ -99,10 +99,10 @@ describe('environment seam: constructs and handler schemas agree', () => {
     const problems: string[] = [];
     for (const { functions } of synthesized) {
       for (const fn of functions) {
-        const shape = SCHEMAS[fn.entry]!.shape as Record<string, z.ZodType>;
+        const shape = SCHEMAS[fn.entry]!.shape;
         for (const [name, value] of Object.entries(fn.variables)) {
           if (typeof value !== 'string' || !shape[name]) continue;
-          const parsed = shape[name].safeParse(value);
+          const parsed = z.safeParse(shape[name], value);
           if (!parsed.success) problems.push(`${fn.entry} ${name}=${value.slice(0, 60)}: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
         }
       }
@@ -116,7 +116,7 @@ describe('environment seam: constructs and handler schemas agree', () => {
   });
 
   it('finds a variable a schema requires but the construct leaves out, and one set that nothing reads', () => {
-    const schema = z.object({ TABLE_NAME: z.string().min(1), CONSOLE_URL: z.string().optional() });
+    const schema = z.object({ TABLE_NAME: z.string().check(z.minLength(1)), CONSOLE_URL: z.optional(z.string()) });
     const fn = { logicalId: 'Fn', entry: 'lambdas/x.handler.ts', variables: { POWERTOOLS_SERVICE_NAME: 'x', QUEUE_URL: 'https://q', CONSOLE_URL: 'https://c' } };
     expect(disagreements(fn, schema)).toEqual([
       'Fn (lambdas/x.handler.ts): TABLE_NAME is required by the schema but the construct does not set it',
@@ -137,7 +137,7 @@ describe('environment seam: each entry parses its schema when its module loads',
     vi.resetModules();
   });
 
-  function setEnvironment(variables: Readonly<Record<string, string>>, schema: z.ZodObject): void {
+  function setEnvironment(variables: Readonly<Record<string, string>>, schema: z.ZodMiniObject): void {
     for (const name of Object.keys(schema.shape)) Reflect.deleteProperty(process.env, name);
     Object.assign(process.env, variables);
   }
@@ -154,7 +154,7 @@ describe('environment seam: each entry parses its schema when its module loads',
 
   it.each(byEntry)('$entry loads with the environment its construct sets', async ({ entry, fn }) => {
     const schema = SCHEMAS[entry]!;
-    const shape = schema.shape as Record<string, z.ZodType>;
+    const { shape } = schema;
     const variables = Object.fromEntries(
       Object.entries(fn.variables).map(([name, value]) => [name, typeof value === 'string' ? value : standIn(shape[name] ?? z.string(), name)]),
     );

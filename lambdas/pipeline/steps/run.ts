@@ -15,7 +15,8 @@ import { DATASET_FIELDS, openRun, RUN_FIELDS, s3Uri, sagemakerName, shortHash, t
 // ---------------------------------------------------------------------------------------------
 // StartRun
 
-export const startRunInput = pipelineInputSchema.extend({
+export const startRunInput = z.strictObject({
+  ...pipelineInputSchema.shape,
   step: z.literal('startRun'),
   executionArn: z.string().min(1),
   datasetName: z.string().min(1),
