@@ -19,7 +19,7 @@
  *   about 0.0013 at the default 50 000). A baseline summarized in one part is always exact in
  *   its edges and proportions, whatever its size.
  */
-import * as z from 'zod';
+import * as z from '../shared/zod';
 import { Invalid } from '../shared/errors';
 import type { CategoricalBaselineView, FeatureBaselineView, NumericBaselineView } from './compare';
 import { mergeSamples, Random } from './sample';
@@ -34,21 +34,22 @@ const DEFAULT_SEED = 20261122;
 
 export type FeatureType = 'numeric' | 'categorical';
 
-const count = z.number().int().min(0);
+const count = z.int().check(z.minimum(0));
+const name = z.string().check(z.minLength(1));
 
 const numericFeatureSchema = z.strictObject({
-  name: z.string().min(1),
+  name,
   type: z.literal('numeric'),
   rows: count,
   missing: count,
   edges: z.array(z.number()),
-  proportions: z.array(z.number().min(0).max(1)),
+  proportions: z.array(z.number().check(z.minimum(0), z.maximum(1))),
   /** Sorted sample as base64 of little-endian float64s. */
   sample: z.base64(),
 });
 
 const categoricalFeatureSchema = z.strictObject({
-  name: z.string().min(1),
+  name,
   type: z.literal('categorical'),
   rows: count,
   missing: count,
@@ -60,22 +61,24 @@ export const baselineSchema = z
   .strictObject({
     format: z.literal(BASELINE_FORMAT),
     rows: count,
-    sampleCapacity: z.number().int().positive(),
+    sampleCapacity: z.int().check(z.positive()),
     /** Feature columns in payload order: headerless CSV capture payloads are read by position. */
-    features: z.array(z.discriminatedUnion('type', [numericFeatureSchema, categoricalFeatureSchema])).min(1),
+    features: z.array(z.discriminatedUnion('type', [numericFeatureSchema, categoricalFeatureSchema])).check(z.minLength(1)),
     /**
      * The model's headerless CSV columns when they are not `features` in order: a SageMaker
      * algorithm's encoding (`contract=one-year` for a one-hot column; lambdas/datasets/algorithm-csv.ts).
      */
-    csvColumns: z.array(z.string().min(1)).min(1).optional(),
+    csvColumns: z.optional(z.array(name).check(z.minLength(1))),
   })
-  .superRefine((baseline, ctx) => {
-    baseline.features.forEach((feature, i) => {
-      if (feature.type === 'numeric' && feature.proportions.length !== feature.edges.length + 1) {
-        ctx.addIssue({ code: 'custom', path: ['features', i, 'proportions'], message: 'must have one more entry than edges' });
-      }
-    });
-  });
+  .check(
+    z.superRefine((baseline, ctx) => {
+      baseline.features.forEach((feature, i) => {
+        if (feature.type === 'numeric' && feature.proportions.length !== feature.edges.length + 1) {
+          ctx.addIssue({ code: 'custom', path: ['features', i, 'proportions'], message: 'must have one more entry than edges' });
+        }
+      });
+    }),
+  );
 
 export type Baseline = z.infer<typeof baselineSchema>;
 export type FeatureBaseline = Baseline['features'][number];

@@ -6,17 +6,20 @@
  * receives the parts it needs in its payload. SageMaker-shaped pieces (`stoppingCondition`,
  * `deploymentConfig`) are rendered ready to pass through, so the ASL needs no conditionals.
  */
-import * as z from 'zod';
+import * as z from '../shared/zod';
 import { ALGORITHM_CSV_FORMAT } from '../datasets/algorithm-csv';
 
 const direction = z.enum(['maximize', 'minimize']);
+const nonEmpty = z.string().check(z.minLength(1));
+const positiveInt = z.int().check(z.positive());
+const s3UriString = z.string().check(z.startsWith('s3://'));
 
-export const objectiveSchema = z.object({ metricName: z.string().min(1), direction });
+export const objectiveSchema = z.object({ metricName: nonEmpty, direction });
 export type Objective = z.infer<typeof objectiveSchema>;
 
 export const gateSettingsSchema = z.object({
-  minImprovement: z.number().min(0),
-  thresholds: z.record(z.string(), z.object({ min: z.number().optional(), max: z.number().optional() })),
+  minImprovement: z.number().check(z.minimum(0)),
+  thresholds: z.record(z.string(), z.object({ min: z.optional(z.number()), max: z.optional(z.number()) })),
 });
 export type GateSettings = z.infer<typeof gateSettingsSchema>;
 
@@ -27,18 +30,18 @@ export const baselineSettingsSchema = z.object({
   /** Feature types from the declared dataset columns; columns not listed are inferred. */
   types: z.record(z.string(), z.enum(['numeric', 'categorical'])),
   /** How the model's CSV requests lay out the features, when it trains on a SageMaker algorithm's encoding (baseline.json `csvColumns`). */
-  csvColumns: z.array(z.string()).readonly().optional(),
+  csvColumns: z.optional(z.readonly(z.array(z.string()))),
 });
 export type BaselineSettings = z.infer<typeof baselineSettingsSchema>;
 
 /** What every endpoint mode's deploy states read (`$.config.model.deployment`). */
 const endpointSettings = {
-  endpointName: z.string().min(1),
+  endpointName: nonEmpty,
   imageUri: z.string(),
   /** CreateModel's EnableNetworkIsolation: the training setting for realtime; false for serverless, which does not support it. */
   networkIsolation: z.boolean(),
   /** How long a deployment may hold the endpoint's lease: the deploy path's computed bound (lib/execution-bound.ts). */
-  leaseSeconds: z.number().int().positive(),
+  leaseSeconds: positiveInt,
   /** SageMaker `DeploymentConfig`: blue/green traffic routing, baking time, auto-rollback alarms. */
   deploymentConfig: z.object({
     BlueGreenUpdatePolicy: z.record(z.string(), z.unknown()),
@@ -49,16 +52,18 @@ const endpointSettings = {
 /** `FeatureEncoding` (lambdas/datasets/algorithm-csv.ts): how StageTrainingData writes a record for a SageMaker algorithm. */
 const featureEncodingSchema = z.object({
   format: z.literal(ALGORITHM_CSV_FORMAT),
-  label: z.string().min(1),
-  features: z.array(
-    z.discriminatedUnion('kind', [
-      z.object({ name: z.string().min(1), kind: z.literal('number') }),
-      z.object({ name: z.string().min(1), kind: z.literal('boolean') }),
-      z.object({ name: z.string().min(1), kind: z.literal('one-hot'), categories: z.array(z.string()).min(1).readonly() }),
-    ]),
-  ).readonly(),
-  columns: z.array(z.string().min(1)).min(1).readonly(),
-  validationShare: z.number().gt(0).lt(1),
+  label: nonEmpty,
+  features: z.readonly(
+    z.array(
+      z.discriminatedUnion('kind', [
+        z.object({ name: nonEmpty, kind: z.literal('number') }),
+        z.object({ name: nonEmpty, kind: z.literal('boolean') }),
+        z.object({ name: nonEmpty, kind: z.literal('one-hot'), categories: z.readonly(z.array(z.string()).check(z.minLength(1))) }),
+      ]),
+    ),
+  ),
+  columns: z.readonly(z.array(nonEmpty).check(z.minLength(1))),
+  validationShare: z.number().check(z.gt(0), z.lt(1)),
 });
 
 /**
@@ -74,36 +79,36 @@ export const trainingInputSchema = z.discriminatedUnion('format', [
 export type TrainingInput = z.infer<typeof trainingInputSchema>;
 
 export const modelSettingsSchema = z.object({
-  model: z.string().min(1),
-  datasetName: z.string().min(1),
+  model: nonEmpty,
+  datasetName: nonEmpty,
   /** Starts every SageMaker resource name the pipeline creates; the IAM policies are scoped to it. */
-  resourcePrefix: z.string().min(1),
+  resourcePrefix: nonEmpty,
   training: z.object({
     imageUri: z.string(),
-    instanceTypes: z.array(z.string()).min(1),
-    instanceCount: z.number().int().positive(),
-    volumeSizeGb: z.number().int().positive(),
+    instanceTypes: z.array(z.string()).check(z.minLength(1)),
+    instanceCount: positiveInt,
+    volumeSizeGb: positiveInt,
     managedSpot: z.boolean(),
     /** SageMaker `ResourceConfig` per entry of `instanceTypes`, same order. */
     resourceConfigs: z
       .array(
         z.object({
           InstanceType: z.string(),
-          InstanceCount: z.number().int().positive(),
-          VolumeSizeInGB: z.number().int().positive(),
-          VolumeKmsKeyId: z.string().optional(),
+          InstanceCount: positiveInt,
+          VolumeSizeInGB: positiveInt,
+          VolumeKmsKeyId: z.optional(z.string()),
         }),
       )
-      .min(1),
+      .check(z.minLength(1)),
     stoppingCondition: z.object({
-      MaxRuntimeInSeconds: z.number().int().positive(),
-      MaxWaitTimeInSeconds: z.number().int().positive().optional(),
+      MaxRuntimeInSeconds: positiveInt,
+      MaxWaitTimeInSeconds: z.optional(positiveInt),
     }),
     networkIsolation: z.boolean(),
     hyperparameters: z.record(z.string(), z.string()),
     input: trainingInputSchema,
     /** Task timeout of the `.sync` training state: the longest SageMaker may take, plus a margin. */
-    taskTimeoutSeconds: z.number().int().positive(),
+    taskTimeoutSeconds: positiveInt,
   }),
   evaluation: z.object({
     /**
@@ -112,33 +117,33 @@ export const modelSettingsSchema = z.object({
      */
     appSpecification: z.object({
       ImageUri: z.string(),
-      ContainerEntrypoint: z.array(z.string()).min(1).optional(),
-      ContainerArguments: z.array(z.string()).optional(),
+      ContainerEntrypoint: z.optional(z.array(z.string()).check(z.minLength(1))),
+      ContainerArguments: z.optional(z.array(z.string())),
     }),
     /** The evaluation script, passed to the job as the processing input `code` (S3 URI of the one object). */
-    code: z.object({ s3Uri: z.string().startsWith('s3://') }).optional(),
+    code: z.optional(z.object({ s3Uri: s3UriString })),
     instanceType: z.string(),
     /** SageMaker `ProcessingResources.ClusterConfig`. */
     clusterConfig: z.object({
-      InstanceCount: z.number().int().positive(),
+      InstanceCount: positiveInt,
       InstanceType: z.string(),
-      VolumeSizeInGB: z.number().int().positive(),
-      VolumeKmsKeyId: z.string().optional(),
+      VolumeSizeInGB: positiveInt,
+      VolumeKmsKeyId: z.optional(z.string()),
     }),
-    maxRuntimeSeconds: z.number().int().positive(),
-    taskTimeoutSeconds: z.number().int().positive(),
+    maxRuntimeSeconds: positiveInt,
+    taskTimeoutSeconds: positiveInt,
   }),
   objective: objectiveSchema,
   gate: gateSettingsSchema,
   baseline: baselineSettingsSchema,
-  approval: z.object({ timeoutSeconds: z.number().int().positive(), heartbeatSeconds: z.number().int().positive() }),
+  approval: z.object({ timeoutSeconds: positiveInt, heartbeatSeconds: positiveInt }),
   deployment: z.discriminatedUnion('mode', [
     z.object({
       mode: z.literal('realtime'),
       ...endpointSettings,
       instanceType: z.string(),
-      initialInstanceCount: z.number().int().positive(),
-      dataCapturePercent: z.number().int().min(0).max(100),
+      initialInstanceCount: positiveInt,
+      dataCapturePercent: z.int().check(z.minimum(0), z.maximum(100)),
       /** False for instance types with NVMe instance storage, where SageMaker refuses a volume KmsKeyId. */
       encryptStorageVolume: z.boolean(),
     }),
@@ -147,30 +152,30 @@ export const modelSettingsSchema = z.object({
       ...endpointSettings,
       /** SageMaker `ProductionVariant.ServerlessConfig`, in place of the instance fields. */
       serverlessConfig: z.object({
-        MemorySizeInMB: z.number().int().positive(),
-        MaxConcurrency: z.number().int().positive(),
-        ProvisionedConcurrency: z.number().int().positive().optional(),
+        MemorySizeInMB: positiveInt,
+        MaxConcurrency: positiveInt,
+        ProvisionedConcurrency: z.optional(positiveInt),
       }),
     }),
     z.object({
       mode: z.literal('batch'),
       /** No endpoint: the deployment lease's key (one deployment in flight per model's serving name). */
-      endpointName: z.string().min(1),
+      endpointName: nonEmpty,
       imageUri: z.string(),
       networkIsolation: z.boolean(),
-      leaseSeconds: z.number().int().positive(),
+      leaseSeconds: positiveInt,
       /** The Batch Transform job the deploy path runs with the approved version (CreateTransformJob). */
       transform: z.object({
         /** `s3://<artifacts>/<inputPrefix>`: every object under it is scored. */
-        inputUri: z.string().startsWith('s3://'),
+        inputUri: s3UriString,
         /** `s3://<artifacts>/<outputPrefix>`: each job writes under `<outputUri><job name>/`. */
-        outputUri: z.string().startsWith('s3://'),
+        outputUri: s3UriString,
         contentType: z.string(),
-        maxPayloadInMB: z.number().int().positive(),
+        maxPayloadInMB: positiveInt,
         /** SageMaker `TransformResources` (VolumeKmsKeyId only on EBS-backed types). */
-        resources: z.object({ InstanceType: z.string(), InstanceCount: z.number().int().positive(), VolumeKmsKeyId: z.string().optional() }),
+        resources: z.object({ InstanceType: z.string(), InstanceCount: positiveInt, VolumeKmsKeyId: z.optional(z.string()) }),
         /** Task timeout of the `.sync` transform state: deployment.timeoutSeconds. */
-        taskTimeoutSeconds: z.number().int().positive(),
+        taskTimeoutSeconds: positiveInt,
       }),
     }),
   ]),

@@ -87,5 +87,10 @@ describe('CaretakerFunction', () => {
     const api = bundles.filter((b) => b.id.startsWith('RegistryApiHandler'));
     expect(api).toHaveLength(1);
     expect(api.filter((b) => b.classicZod).map((b) => b.id), 'API bundle carrying classic zod').toEqual([]);
+    // So do the pipeline steps (settings, step inputs, the drift baseline): classic zod took them to
+    // 199.7 of their 200 KB (BENCHMARKS.md, "PipelineSteps bundle: zod classic → zod/mini").
+    const steps = bundles.filter((b) => b.id.startsWith('PipelineSteps'));
+    expect(steps).toHaveLength(1);
+    expect(steps.filter((b) => b.classicZod).map((b) => b.id), 'PipelineSteps bundle carrying classic zod').toEqual([]);
   });
 });

@@ -1,5 +1,5 @@
 /** WaitForApproval's task-token step: stores the token on the version and asks for a decision. */
-import * as z from 'zod';
+import * as z from '../../shared/zod';
 import { Conflict } from '../../shared/errors';
 import { metricComparison, RUN_VERSION_FIELDS, type StepPorts } from './ports';
 
@@ -8,12 +8,12 @@ import { metricComparison, RUN_VERSION_FIELDS, type StepPorts } from './ports';
 
 export const requestApprovalInput = z.object({
   step: z.literal('requestApproval'),
-  taskToken: z.string().min(1),
+  taskToken: z.string().check(z.minLength(1)),
   ...RUN_VERSION_FIELDS,
   comparison: metricComparison,
   metrics: z.record(z.string(), z.number()),
-  requestedBy: z.string().min(1),
-  timeoutSeconds: z.number().int().positive(),
+  requestedBy: z.string().check(z.minLength(1)),
+  timeoutSeconds: z.int().check(z.positive()),
 });
 
 export async function requestApproval(input: z.infer<typeof requestApprovalInput>, ports: StepPorts): Promise<void> {

@@ -2,7 +2,7 @@
  * Deploying an approved version (or a rollback's target): StartDeployment moves it to DEPLOYING
  * and names the SageMaker resources, RecordDeployment writes its drift baseline and makes it LIVE.
  */
-import * as z from 'zod';
+import * as z from '../../shared/zod';
 import { getDatasetVersion } from '../../datasets';
 import { DataFileError } from '../../drift/table';
 import { CaretakerError, Conflict, NotFound, PIPELINE_ERRORS } from '../../shared/errors';
@@ -11,15 +11,17 @@ import { artifactPrefixes } from '../../shared/layout';
 import { baselineSettingsSchema } from '../settings';
 import { DATASET_FIELDS, RUN_VERSION_FIELDS, VERSION_FIELDS, s3Uri, sagemakerName, shortHash, type StepPorts } from './ports';
 
+const nonEmpty = z.string().check(z.minLength(1));
+
 // ---------------------------------------------------------------------------------------------
 // Deploy
 
 export const startDeploymentInput = z.object({
   step: z.literal('startDeployment'),
   ...RUN_VERSION_FIELDS,
-  resourcePrefix: z.string().min(1),
-  endpointName: z.string().min(1),
-  leaseSeconds: z.number().int().positive(),
+  resourcePrefix: nonEmpty,
+  endpointName: nonEmpty,
+  leaseSeconds: z.int().check(z.positive()),
 });
 
 /**
@@ -59,16 +61,16 @@ export async function startDeployment(input: z.infer<typeof startDeploymentInput
 
 /** What DescribeEndpoint answered (DescribeLiveEndpoint); `{}` when SageMaker has no such endpoint. */
 export const describedEndpoint = z.looseObject({
-  EndpointStatus: z.string().optional(),
-  EndpointConfigName: z.string().optional(),
-  FailureReason: z.string().optional(),
+  EndpointStatus: z.optional(z.string()),
+  EndpointConfigName: z.optional(z.string()),
+  FailureReason: z.optional(z.string()),
 });
 
 export const reconcileEndpointInput = z.object({
   step: z.literal('reconcileEndpoint'),
   ...RUN_VERSION_FIELDS,
-  resourcePrefix: z.string().min(1),
-  endpointName: z.string().min(1),
+  resourcePrefix: nonEmpty,
+  endpointName: nonEmpty,
   endpoint: describedEndpoint,
 });
 
@@ -161,11 +163,11 @@ export async function reconcileEndpoint(input: z.infer<typeof reconcileEndpointI
 export const recordDeploymentInput = z.object({
   step: z.literal('recordDeployment'),
   ...RUN_VERSION_FIELDS,
-  endpointName: z.string().min(1),
-  endpointConfigName: z.string().min(1),
-  modelName: z.string().min(1),
-  trainingDataUri: z.string().startsWith('s3://'),
-  executionArn: z.string().min(1),
+  endpointName: nonEmpty,
+  endpointConfigName: nonEmpty,
+  modelName: nonEmpty,
+  trainingDataUri: z.string().check(z.startsWith('s3://')),
+  executionArn: nonEmpty,
 });
 
 /**

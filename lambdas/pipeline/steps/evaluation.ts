@@ -2,11 +2,14 @@
  * After evaluation: the gate compares the candidate with the thresholds and the champion, and
  * RegisterVersion records the version (with its lineage) that waits for approval.
  */
-import * as z from 'zod';
+import * as z from '../../shared/zod';
 import { Conflict, Invalid } from '../../shared/errors';
 import { decideGate } from '../gate';
 import { evaluationReportSchema, gateSettingsSchema, objectiveSchema } from '../settings';
 import { DATASET_FIELDS, metricComparison, RUN_FIELDS, type StepPorts } from './ports';
+
+const nonEmpty = z.string().check(z.minLength(1));
+const s3UriString = z.string().check(z.startsWith('s3://'));
 
 // ---------------------------------------------------------------------------------------------
 // Gate
@@ -16,8 +19,8 @@ export const gateInput = z.object({
   ...RUN_FIELDS,
   objective: objectiveSchema,
   gate: gateSettingsSchema,
-  evaluationReportUri: z.string().startsWith('s3://'),
-  champion: z.object({ version: z.number().int().positive() }).nullable(),
+  evaluationReportUri: s3UriString,
+  champion: z.nullable(z.object({ version: z.int().check(z.positive()) })),
 });
 
 export async function gate(input: z.infer<typeof gateInput>, ports: StepPorts) {
@@ -43,17 +46,17 @@ export async function gate(input: z.infer<typeof gateInput>, ports: StepPorts) {
 export const registerVersionInput = z.object({
   step: z.literal('registerVersion'),
   ...RUN_FIELDS,
-  requestedBy: z.string().min(1),
+  requestedBy: nonEmpty,
   ...DATASET_FIELDS,
-  trainingJobName: z.string().min(1),
-  modelArtifactUri: z.string().startsWith('s3://'),
-  imageUri: z.string().min(1),
-  instanceType: z.string().min(1),
+  trainingJobName: nonEmpty,
+  modelArtifactUri: s3UriString,
+  imageUri: nonEmpty,
+  instanceType: nonEmpty,
   hyperparameters: z.record(z.string(), z.string()),
   metrics: z.record(z.string(), z.number()),
   comparison: metricComparison,
-  evaluationReportUri: z.string().startsWith('s3://'),
-  trainingDataUri: z.string().startsWith('s3://'),
+  evaluationReportUri: s3UriString,
+  trainingDataUri: s3UriString,
 });
 
 export async function registerVersion(input: z.infer<typeof registerVersionInput>, ports: StepPorts) {

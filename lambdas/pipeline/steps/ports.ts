@@ -3,7 +3,7 @@
  * check under the one error name the state machine reads.
  */
 import { createHash } from 'node:crypto';
-import * as z from 'zod';
+import * as z from '../../shared/zod';
 import { assertTrainable, DatasetNotTrainable, type DatasetPorts, type TrainableDataset } from '../../datasets';
 import { Invalid, NotFound, PIPELINE_ERRORS } from '../../shared/errors';
 import type { RunRecord } from '../../shared/contracts';
@@ -12,11 +12,11 @@ import type { DeploymentLeases } from '../deployment-lease';
 import type { LineagePort, PipelineStore } from '../store';
 
 /** The fields that say what a step acts on, as the ASL passes them; each step's input spreads the ones it needs. */
-const nonEmpty = z.string().min(1);
+const nonEmpty = z.string().check(z.minLength(1));
 /** The run a step belongs to and its model. */
 export const RUN_FIELDS = { runId: nonEmpty, model: nonEmpty } as const;
 /** A model version. */
-export const VERSION_FIELDS = { model: nonEmpty, version: z.number().int().positive() } as const;
+export const VERSION_FIELDS = { model: nonEmpty, version: z.int().check(z.positive()) } as const;
 /** The run, its model and the model version it acts on. */
 export const RUN_VERSION_FIELDS = { ...RUN_FIELDS, ...VERSION_FIELDS } as const;
 /** The dataset version a run trains on (the datasets part's canonical id). */
@@ -104,6 +104,6 @@ export const metricComparison = z.object({
   metricName: z.string(),
   direction: z.enum(['maximize', 'minimize']),
   candidate: z.number(),
-  champion: z.number().optional(),
-  championVersion: z.number().int().optional(),
+  champion: z.optional(z.number()),
+  championVersion: z.optional(z.int()),
 });

@@ -1,9 +1,12 @@
 /** Rollback: the deploy path for an earlier version (`POST /models/{model}/rollback`). */
-import * as z from 'zod';
+import * as z from '../../shared/zod';
 import { TRIGGER_KINDS, type VersionStatus } from '../../shared/contracts';
 import { Conflict, NotFound } from '../../shared/errors';
 import { artifactPrefixes } from '../../shared/layout';
 import { openRun, RUN_VERSION_FIELDS, s3Uri, type StepPorts } from './ports';
+
+const nonEmpty = z.string().check(z.minLength(1));
+const positiveInt = z.int().check(z.positive());
 
 // ---------------------------------------------------------------------------------------------
 // Rollback: the deploy path for an earlier version (`POST /models/{model}/rollback`)
@@ -11,10 +14,10 @@ import { openRun, RUN_VERSION_FIELDS, s3Uri, type StepPorts } from './ports';
 /** What the registry API starts the pipeline with for a rollback (lambdas/api/aws-ports.ts). */
 export const rollbackInputSchema = z.object({
   kind: z.literal('rollback'),
-  deploymentId: z.string().regex(/^[A-Za-z0-9_-]{1,80}$/),
-  model: z.string().min(1),
-  version: z.number().int().positive(),
-  requestedBy: z.string().min(1),
+  deploymentId: z.string().check(z.regex(/^[A-Za-z0-9_-]{1,80}$/)),
+  model: nonEmpty,
+  version: positiveInt,
+  requestedBy: nonEmpty,
   reason: z.string(),
   requestedAt: z.string(),
 });
@@ -22,11 +25,11 @@ export const rollbackInputSchema = z.object({
 export const startRollbackInput = z.object({
   step: z.literal('startRollback'),
   ...RUN_VERSION_FIELDS,
-  requestedBy: z.string().min(1),
+  requestedBy: nonEmpty,
   trigger: z.object({ kind: z.enum(TRIGGER_KINDS), id: z.string(), reason: z.string() }),
-  executionArn: z.string().min(1),
-  endpointName: z.string().min(1),
-  leaseSeconds: z.number().int().positive(),
+  executionArn: nonEmpty,
+  endpointName: nonEmpty,
+  leaseSeconds: positiveInt,
 });
 
 /** Versions a rollback may redeploy (as the API checks before it starts one). */

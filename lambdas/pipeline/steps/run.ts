@@ -2,7 +2,7 @@
  * A run's start and end: StartRun opens the run record, StageTrainingData copies the exact
  * dataset version the run trains on, FinishRun records every way a run ends without deploying.
  */
-import * as z from 'zod';
+import * as z from '../../shared/zod';
 import { RUN_STATUSES, TRIGGER_KINDS, pipelineInputSchema, type RunRecord, type RunStatus, type VersionStatus } from '../../shared/contracts';
 import { stageAlgorithmChannels, stageTrainingData } from '../../datasets';
 import { artifactPrefixes } from '../../shared/layout';
@@ -12,15 +12,17 @@ import { DEPLOYMENT_IN_FLIGHT } from '../deployment-lease';
 import { describedEndpoint, releaseLease } from './deployment';
 import { DATASET_FIELDS, openRun, RUN_FIELDS, s3Uri, sagemakerName, shortHash, trainableDataset, type StepPorts } from './ports';
 
+const nonEmpty = z.string().check(z.minLength(1));
+
 // ---------------------------------------------------------------------------------------------
 // StartRun
 
 export const startRunInput = z.strictObject({
   ...pipelineInputSchema.shape,
   step: z.literal('startRun'),
-  executionArn: z.string().min(1),
-  datasetName: z.string().min(1),
-  resourcePrefix: z.string().min(1),
+  executionArn: nonEmpty,
+  datasetName: nonEmpty,
+  resourcePrefix: nonEmpty,
 });
 
 export async function startRun(input: z.infer<typeof startRunInput>, ports: StepPorts) {
@@ -106,27 +108,30 @@ export async function stageData(input: z.infer<typeof stageTrainingDataInput>, p
 
 const errorOutput = z.object({ Error: z.string(), Cause: z.unknown() });
 
+/** The statuses a run ends with here: every one but RUNNING and SUCCEEDED. */
+const FINISHED_STATUSES = RUN_STATUSES.filter((status): status is Exclude<RunStatus, 'RUNNING' | 'SUCCEEDED'> => status !== 'RUNNING' && status !== 'SUCCEEDED');
+
 export const finishRunInput = z.object({
   step: z.literal('finishRun'),
-  status: z.enum(RUN_STATUSES).exclude(['RUNNING', 'SUCCEEDED']),
-  executionArn: z.string().min(1),
+  status: z.enum(FINISHED_STATUSES),
+  executionArn: nonEmpty,
   /** The execution's whole state at that point; only these parts are read. */
   run: z.object({
-    runId: z.string().min(1),
-    model: z.string().min(1),
-    datasetVersion: z.string().min(1),
-    requestedBy: z.string().min(1),
+    runId: nonEmpty,
+    model: nonEmpty,
+    datasetVersion: nonEmpty,
+    requestedBy: nonEmpty,
     trigger: z.object({ kind: z.enum(TRIGGER_KINDS), id: z.string(), reason: z.string() }),
-    failure: z.record(z.string(), errorOutput).default({}),
-    rejection: errorOutput.optional(),
-    gate: z.object({ reasons: z.array(z.string()) }).optional(),
-    registered: z.object({ version: z.number().int().positive() }).optional(),
+    failure: z._default(z.record(z.string(), errorOutput), {}),
+    rejection: z.optional(errorOutput),
+    gate: z.optional(z.object({ reasons: z.array(z.string()) })),
+    registered: z.optional(z.object({ version: z.int().check(z.positive()) })),
     /** What StartDeployment named (absent when the run failed before it). */
-    deployment: z.object({ endpointName: z.string(), endpointConfigName: z.string(), modelName: z.string() }).optional(),
+    deployment: z.optional(z.object({ endpointName: z.string(), endpointConfigName: z.string(), modelName: z.string() })),
     /** DescribeEndpoint after the failure (DescribeEndpointAfterFailure): what the endpoint serves. */
-    endpointAfterFailure: describedEndpoint.optional(),
-    run: z.looseObject({ trainingDataUri: z.string().optional() }).optional(),
-    config: z.looseObject({ model: z.looseObject({ deployment: z.looseObject({ endpointName: z.string() }) }) }).optional(),
+    endpointAfterFailure: z.optional(describedEndpoint),
+    run: z.optional(z.looseObject({ trainingDataUri: z.optional(z.string()) })),
+    config: z.optional(z.looseObject({ model: z.looseObject({ deployment: z.looseObject({ endpointName: z.string() }) }) })),
   }),
 });
 

@@ -4,12 +4,13 @@
  * after the job completed, RecordScoring moves the model's `latest.json` pointer to it. A failed
  * job never reaches RecordScoring, so the pointer and every earlier output stay where they were.
  */
-import * as z from 'zod';
+import * as z from '../../shared/zod';
 import { logger } from '../../shared/powertools';
 import { batchOutputs } from '../../shared/layout';
 import { sagemakerName, shortHash, type StepPorts } from './ports';
 
-const nonEmpty = z.string().min(1);
+const nonEmpty = z.string().check(z.minLength(1));
+const outputUri = z.string().check(z.startsWith('s3://'), z.endsWith('/'));
 
 export const startScoringInput = z.object({
   step: z.literal('startScoring'),
@@ -20,7 +21,7 @@ export const startScoringInput = z.object({
   /** When the execution started (`$$.Execution.StartTime`). */
   startedAt: z.iso.datetime({ offset: true }),
   /** `s3://<artifacts>/<outputPrefix>` (the model's settings). */
-  outputUri: z.string().startsWith('s3://').endsWith('/'),
+  outputUri,
 });
 
 export type StartScoringResult =
@@ -46,11 +47,11 @@ export async function startScoring(input: z.infer<typeof startScoringInput>, por
 export const recordScoringInput = z.object({
   step: z.literal('recordScoring'),
   model: nonEmpty,
-  version: z.number().int().positive(),
+  version: z.int().check(z.positive()),
   transformJobName: nonEmpty,
-  outputUri: z.string().startsWith('s3://').endsWith('/'),
+  outputUri,
   /** DescribeTransformJob's output as `.sync` returns it. */
-  job: z.looseObject({ TransformJobStatus: z.literal('Completed'), TransformEndTime: z.union([z.number(), z.string()]).optional() }),
+  job: z.looseObject({ TransformJobStatus: z.literal('Completed'), TransformEndTime: z.optional(z.union([z.number(), z.string()])) }),
   executionArn: nonEmpty,
 });
 
