@@ -60,25 +60,35 @@ function taskResource(resource: string): TaskResource {
 }
 
 /** The execution's history, oldest first, from the interpreter's events. */
-export function historyOf(events: readonly RunnerEvent[], options: { readonly region: string; readonly includeExecutionData: boolean }): HistoryEvent[] {
+export function historyOf(
+  events: readonly RunnerEvent[],
+  options: {
+    readonly region: string;
+    readonly includeExecutionData: boolean;
+    /** Each attempt's effective parameters by state, in call order (runner.ts `onTaskParameters`): the k-th TaskScheduled of a state is its k-th call. */
+    readonly parameters: ReadonlyMap<string, readonly unknown[]>;
+  },
+): HistoryEvent[] {
+  const scheduledCount = new Map<string, number>();
   const history: HistoryEvent[] = [];
   const data = options.includeExecutionData;
   const push = (timestamp: number, type: string, details?: Record<string, unknown>) => {
     const id = history.length + 1;
     history.push({ id, previousEventId: id - 1, timestamp: timestamp / 1000, type, ...details });
   };
-  const schedule = (event: RunnerEvent, task: TaskResource) => {
+  const schedule = (event: RunnerEvent, stateName: string, task: TaskResource) => {
+    const attempt = scheduledCount.get(stateName) ?? 0;
+    scheduledCount.set(stateName, attempt + 1);
+    const parameters = options.parameters.get(stateName)?.[attempt];
     if (task.lambda) {
-      push(event.timestamp, 'LambdaFunctionScheduled', { lambdaFunctionScheduledEventDetails: { resource: task.resource, ...(data ? { input: json(event.input) } : {}) } });
+      push(event.timestamp, 'LambdaFunctionScheduled', { lambdaFunctionScheduledEventDetails: { resource: task.resource, ...(data ? { input: json(parameters) } : {}) } });
       push(event.timestamp, 'LambdaFunctionStarted');
       return;
     }
-    const scheduled = { resourceType: task.resourceType, resource: task.resource, region: options.region, parameters: json(event.input) };
+    const scheduled = { resourceType: task.resourceType, resource: task.resource, region: options.region, parameters: json(parameters) };
     push(event.timestamp, 'TaskScheduled', { taskScheduledEventDetails: scheduled });
     push(event.timestamp, 'TaskStarted', { taskStartedEventDetails: { resourceType: task.resourceType, resource: task.resource } });
   };
-  /** The state input the last StateEntered had, by state: a retry schedules it again. */
-  const inputs = new Map<string, unknown>();
   for (const event of events) {
     const state = event.state;
     const prefix = state ? STATE_EVENT_TYPES[state.type] : undefined;
@@ -95,12 +105,11 @@ export function historyOf(events: readonly RunnerEvent[], options: { readonly re
         break;
       case 'StateEntered':
         if (!state || !prefix) break;
-        inputs.set(state.name, event.input);
         push(event.timestamp, `${prefix}Entered`, { stateEnteredEventDetails: { name: state.name, ...(data ? { input: json(event.input) } : {}) } });
-        if (task) schedule({ ...event, input: event.input }, task);
+        if (task) schedule(event, state.name, task);
         break;
       case 'StateRetried':
-        if (task && state) schedule({ ...event, input: inputs.get(state.name) }, task);
+        if (task && state) schedule(event, state.name, task);
         break;
       case 'StateFailed': {
         // A Fail state's or a Choice's failure is the execution's (ExecutionFailed follows); only a task attempt has its own event.

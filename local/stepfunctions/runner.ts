@@ -59,6 +59,8 @@ export interface RunPipelineOptions {
    * as it happens: local Step Functions builds GetExecutionHistory from them (service.ts).
    */
   readonly onEvent?: (event: RunnerEvent) => void;
+  /** Told of each task attempt's effective parameters (after `Parameters`), in call order: GetExecutionHistory's TaskScheduled carries them. */
+  readonly onTaskParameters?: (stateName: string, parameters: unknown) => void;
 }
 
 /**
@@ -252,6 +254,7 @@ export async function runPipelineLocally(options: RunPipelineOptions): Promise<L
     const limitFor = prepareTask(state);
     taskResourceLocalHandlers[stateName] = async (input) => {
       const { __raw: raw, __params: parameters } = input as { __raw: unknown; __params: unknown };
+      options.onTaskParameters?.(stateName, parameters);
       return withTimeout(Promise.resolve(handler(parameters, { stateName, taskToken })), limitFor(raw));
     };
   }

@@ -34,6 +34,8 @@ export interface ExecutionRecord {
   result?: LocalExecution;
   /** What the interpreter logged so far (GetExecutionHistory reads it while the execution runs). */
   readonly events: RunnerEvent[];
+  /** Each task attempt's effective parameters, by state, in call order. */
+  readonly taskParameters: Map<string, unknown[]>;
   /** Settles when the execution ends. */
   readonly done: Promise<LocalExecution>;
 }
@@ -129,7 +131,7 @@ export class LocalStepFunctions {
     const limit = requested === 0 ? 100 : requested;
     const reverse = input.reverseOrder === true;
     const region = /^arn:aws:states:([^:]+):/.exec(executionArn)?.[1] ?? 'local';
-    const events = historyOf(execution.events, { region, includeExecutionData: input.includeExecutionData !== false });
+    const events = historyOf(execution.events, { region, includeExecutionData: input.includeExecutionData !== false, parameters: execution.taskParameters });
     if (reverse) events.reverse();
     const start = input.nextToken === undefined ? 0 : offsetOf(text(input.nextToken), executionArn, reverse);
     const page = events.slice(start, start + limit);
@@ -158,6 +160,7 @@ export class LocalStepFunctions {
     }
     const startDate = new Date();
     const events: RunnerEvent[] = [];
+    const taskParameters = new Map<string, unknown[]>();
     const done = runPipelineLocally({
       definition: machine.definition,
       substitutions: machine.substitutions,
@@ -169,8 +172,9 @@ export class LocalStepFunctions {
       waitMs: this.options.waitMs ?? 250,
       s3: machine.s3,
       onEvent: (event) => events.push(event),
+      onTaskParameters: (stateName, parameters) => taskParameters.set(stateName, [...(taskParameters.get(stateName) ?? []), parameters]),
     });
-    const record: ExecutionRecord = { executionArn, stateMachineArn, name, input: text, startDate, status: 'RUNNING', events, done };
+    const record: ExecutionRecord = { executionArn, stateMachineArn, name, input: text, startDate, status: 'RUNNING', events, taskParameters, done };
     this.executions.set(executionArn, record);
     this.options.log?.(`execution ${name} started`);
     void done.then(async (result) => {

@@ -222,6 +222,8 @@ describe('local Step Functions GetExecutionHistory', () => {
     expect(events[0]!.timestamp).toBeInstanceOf(Date);
     expect(events[6]!.stateEnteredEventDetails).toMatchObject({ name: 'Approve' });
     expect(events[7]!.taskScheduledEventDetails).toMatchObject({ resourceType: 'lambda', resource: 'invoke.waitForTaskToken', region: 'us-east-1' });
+    // TaskScheduled carries the task's effective parameters (after Parameters): here the task token.
+    expect(JSON.parse(events[7]!.taskScheduledEventDetails!.parameters!)).toEqual({ FunctionName: FUNCTION, Payload: { token: tokens[0], n: 4 } });
     expect(JSON.stringify(events)).toContain('in-the-input');
 
     // includeExecutionData: false leaves out inputs and outputs.
