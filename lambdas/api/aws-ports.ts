@@ -344,6 +344,7 @@ export class SfnExecutionHistory implements ExecutionHistory {
   constructor(
     private readonly client: SFNClient,
     private readonly maxPages = 10,
+    private readonly pageSize = 1000,
   ) {}
 
   async read(executionArn: string): Promise<{ events: ExecutionHistoryEvent[]; truncated: boolean } | undefined> {
@@ -352,7 +353,7 @@ export class SfnExecutionHistory implements ExecutionHistory {
     for (let page = 0; page < this.maxPages; page += 1) {
       let answer;
       try {
-        answer = await this.client.send(new GetExecutionHistoryCommand({ executionArn, includeExecutionData: false, maxResults: 1000, nextToken }));
+        answer = await this.client.send(new GetExecutionHistoryCommand({ executionArn, includeExecutionData: false, maxResults: this.pageSize, nextToken }));
       } catch (error) {
         if (error instanceof Error && error.name === 'ExecutionDoesNotExist') return undefined;
         throw error;

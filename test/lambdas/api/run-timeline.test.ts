@@ -206,6 +206,20 @@ describe('GET /runs/{runId}/timeline', () => {
     expect((await timeline('bad id!')).status).toBe(400);
   });
 
+  it('reads the history page by page (nextToken) and says when it stopped before the end', async () => {
+    const runId = uniqueName('run-pages');
+    const executionArn = await start(runId, { kind: 'training', mode: 'broken', secret: SECRET_INPUT });
+    const whole = await until(() => new SfnExecutionHistory(sfn).read(executionArn), (h) => h?.events.at(-1)?.type === 'ExecutionFailed');
+    const paged = await new SfnExecutionHistory(sfn, 100, 3).read(executionArn);
+    expect(paged).toEqual(whole);
+    expect(paged!.truncated).toBe(false);
+    const cut = await new SfnExecutionHistory(sfn, 2, 3).read(executionArn);
+    expect(cut!.truncated).toBe(true);
+    expect(cut!.events).toEqual(whole!.events.slice(0, 6));
+    // Only the timeline's fields are copied: no input, output or parameters.
+    for (const event of whole!.events) expect(Object.keys(event).every((key) => ['id', 'type', 'timestamp', 'stateName', 'error', 'cause'].includes(key))).toBe(true);
+  });
+
   it('names phases by states the training pipeline has', () => {
     const asl = JSON.parse(readFileSync(join(__dirname, '../../../state-machines/training-pipeline.asl.json'), 'utf8')) as { States: Record<string, unknown> };
     for (const state of Object.keys(PHASE_STARTS)) expect(Object.keys(asl.States)).toContain(state);
