@@ -240,7 +240,8 @@ export async function runPipelineLocally(options: RunPipelineOptions): Promise<L
         stateMachineName: arnParts?.[3] ?? 'local',
         context: { Execution: { Id: executionArn, Name: executionName, Input: options.input } },
         runChild: (child, input, name, arn) =>
-          runPipelineLocally({ ...options, definition: JSON.stringify(child), substitutions: {}, input, executionName: name, executionArn: arn }),
+          // A child execution has a history of its own (Map Run child executions): its events are not the parent's.
+          runPipelineLocally({ ...options, onEvent: undefined, onTaskParameters: undefined, definition: JSON.stringify(child), substitutions: {}, input, executionName: name, executionArn: arn }),
       });
   }
   for (const [stateName, state] of Object.entries(definition.States)) {
