@@ -143,7 +143,7 @@ function ExecutionView({ timeline: t }: { timeline: RunTimeline }) {
           </li>
         ))}
       </ol>
-      <table data-testid="states">
+      <table class="states" data-testid="states">
         <thead>
           <tr>
             <th>State</th>
