@@ -122,6 +122,7 @@ async function main(): Promise<void> {
           metrics: { driftMetrics: () => Promise.reject(new Error('not benchmarked')), alarm: () => Promise.resolve(undefined) },
           evaluations: { read: () => Promise.resolve(undefined) },
           driftReports: { listWindows: () => Promise.reject(new Error('not benchmarked')), read: () => Promise.resolve(undefined) },
+          executions: { read: () => Promise.reject(new Error('not benchmarked')) },
           clock: { now: () => new Date() },
           newId: () => `bench-${++ids}`,
         },

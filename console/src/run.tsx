@@ -1,12 +1,13 @@
 /**
  * A run as a timeline: started, version registered (waiting for approval), decided, deployed,
  * ended — from the run record, its version and the audit trail, with the time each step took
- * and the failure cause when it failed. (The API has no route to the execution's full state
- * history; these are the moments the registry records.)
+ * and the failure cause when it failed; and, below, the execution's own states
+ * (`GET /runs/{runId}/timeline`, from Step Functions' history): its phases and every state entered,
+ * with durations, retries and the failure cause.
  */
-import type { AuditEvent, CaretakerClient, RunRecord, RunRequestView } from '../../lib/client/core';
+import type { AuditEvent, CaretakerClient, RunRecord, RunRequestView, RunTimeline } from '../../lib/client/core';
 import { href } from './router';
-import { duration, person, Show, Status, time, useAsync } from './ui';
+import { duration, ErrorBox, person, Show, Status, time, useAsync } from './ui';
 
 interface Moment {
   readonly at: string;
@@ -30,7 +31,16 @@ export function RunPage({ client, runId }: { client: CaretakerClient; runId: str
     <section>
       <h1>Run {runId}</h1>
       <Show value={data}>
-        {(d) => (d.kind === 'request' ? <Request request={d.request} /> : <Timeline run={d.run} moments={moments(d.run, d.version?.createdAt, d.version?.deployedAt, d.audit)} />)}
+        {(d) =>
+          d.kind === 'request' ? (
+            <Request request={d.request} />
+          ) : (
+            <>
+              <Timeline run={d.run} moments={moments(d.run, d.version?.createdAt, d.version?.deployedAt, d.audit)} />
+              {d.run.executionArn ? <Execution client={client} runId={runId} /> : null}
+            </>
+          )
+        }
       </Show>
     </section>
   );
@@ -91,6 +101,85 @@ function Timeline({ run, moments: list }: { run: RunRecord; moments: readonly Mo
           );
         })}
       </ol>
+    </>
+  );
+}
+
+/** The execution's states from its history: phases with durations, then each state entered. */
+function Execution({ client, runId }: { client: CaretakerClient; runId: string }) {
+  const [timeline] = useAsync(() => client.getRunTimeline(runId), [client, runId]);
+  if (timeline.state === 'error') return <ErrorBox error={timeline.error} title="The execution history could not be read" />;
+  return (
+    <section data-testid="execution">
+      <h2>Execution</h2>
+      <Show value={timeline}>{(t) => <ExecutionView timeline={t} />}</Show>
+    </section>
+  );
+}
+
+function took(item: { readonly enteredAt: string; readonly durationMs?: number | undefined }): string {
+  return item.durationMs !== undefined ? duration(item.durationMs) : `${duration(Date.now() - Date.parse(item.enteredAt))} so far`;
+}
+
+function ExecutionView({ timeline: t }: { timeline: RunTimeline }) {
+  return (
+    <>
+      <p>
+        <Status status={t.executionStatus} /> started {time(t.startedAt)}
+        {t.stoppedAt ? <>, stopped {time(t.stoppedAt)}</> : null}, {t.durationMs !== undefined ? duration(t.durationMs) : `${duration(Date.now() - Date.parse(t.startedAt))} so far`}.
+        {t.truncated ? <span class="muted"> The history is longer than shown; the newest states are missing.</span> : null}
+      </p>
+      {t.failure ? (
+        <div class="error" role="alert" data-testid="execution-failure">
+          <strong>Failed{t.failure.state ? <> in {t.failure.state}</> : null}</strong>: {t.failure.error}
+          {t.failure.cause ? <> — {t.failure.cause}</> : null}
+        </div>
+      ) : null}
+      <ol class="phases" data-testid="phases">
+        {t.phases.map((p) => (
+          <li key={`${p.phase}${p.enteredAt}`} class={`phase phase-${p.outcome}`} data-phase={p.phase}>
+            <strong>{p.phase}</strong> <span class="took">{took(p)}</span>
+            {p.outcome === 'failed' ? <span class="status status-failed"> failed</span> : null}
+          </li>
+        ))}
+      </ol>
+      <table class="states" data-testid="states">
+        <thead>
+          <tr>
+            <th>State</th>
+            <th>Type</th>
+            <th>Phase</th>
+            <th>Entered</th>
+            <th>Took</th>
+            <th>Retries</th>
+            <th>Outcome</th>
+          </tr>
+        </thead>
+        <tbody>
+          {t.states.map((s) => (
+            <tr key={`${s.state}${s.enteredAt}`} data-state={s.state}>
+              <td>
+                <code>{s.state}</code>
+              </td>
+              <td>{s.type}</td>
+              <td>{s.phase}</td>
+              <td class="when">{time(s.enteredAt)}</td>
+              <td>{took(s)}</td>
+              <td>{s.retries > 0 ? s.retries : ''}</td>
+              <td>
+                {s.outcome}
+                {s.error ? (
+                  <span class="muted" data-testid="state-error">
+                    {' '}
+                    {s.error}
+                    {s.cause ? `: ${s.cause}` : ''}
+                  </span>
+                ) : null}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
     </>
   );
 }

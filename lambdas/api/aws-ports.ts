@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { type CloudWatchClient, DescribeAlarmsCommand, GetMetricDataCommand, ListMetricsCommand, type MetricDataQuery } from '@aws-sdk/client-cloudwatch';
 import { GetObjectCommand, ListObjectsV2Command, NoSuchKey, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { SendTaskFailureCommand, SendTaskSuccessCommand, type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { GetExecutionHistoryCommand, type HistoryEvent, SendTaskFailureCommand, SendTaskSuccessCommand, type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { approvalOutput, rejectionFailure, type ApprovalOutput, type RejectionCause } from '../shared/approval';
 import { retrainingRequestSchema } from '../shared/contracts';
@@ -21,6 +21,8 @@ import {
   type ApprovalCallbacks,
   type DeploymentStarter,
   type DriftReports,
+  type ExecutionHistory,
+  type ExecutionHistoryEvent,
   type GroundTruthStore,
   type RetrainingQueue,
   type RollbackRequest,
@@ -298,5 +300,68 @@ export class S3DriftReports implements DriftReports {
 
   read(model: string, windowId: string): Promise<unknown> {
     return this.objects.read(`s3://${this.bucket}/${driftReportKeys.files(model, windowId).json}`);
+  }
+}
+
+/** The failure members of a HistoryEvent (AWS Step Functions API Reference, HistoryEvent), each `{ error?, cause? }`. */
+const FAILURE_DETAILS = [
+  'taskFailedEventDetails',
+  'taskTimedOutEventDetails',
+  'taskStartFailedEventDetails',
+  'taskSubmitFailedEventDetails',
+  'lambdaFunctionFailedEventDetails',
+  'lambdaFunctionTimedOutEventDetails',
+  'lambdaFunctionStartFailedEventDetails',
+  'lambdaFunctionScheduleFailedEventDetails',
+  'activityFailedEventDetails',
+  'activityTimedOutEventDetails',
+  'activityScheduleFailedEventDetails',
+  'executionFailedEventDetails',
+  'executionTimedOutEventDetails',
+  'executionAbortedEventDetails',
+] as const satisfies readonly (keyof HistoryEvent)[];
+
+/** Copies only the timeline's fields of an event: no input, output or parameters leave this function. */
+function historyEventView(event: HistoryEvent): ExecutionHistoryEvent {
+  const name = event.stateEnteredEventDetails?.name ?? event.stateExitedEventDetails?.name;
+  const failure = FAILURE_DETAILS.map((key) => event[key]).find((details) => details !== undefined);
+  return {
+    id: event.id ?? 0,
+    type: event.type ?? 'Unknown',
+    timestamp: event.timestamp ?? new Date(0),
+    ...(name !== undefined ? { stateName: name } : {}),
+    ...(failure?.error !== undefined ? { error: failure.error } : {}),
+    ...(failure?.cause !== undefined ? { cause: failure.cause } : {}),
+  };
+}
+
+/**
+ * GetExecutionHistory with `includeExecutionData: false` (no state inputs and outputs: the
+ * pipeline's carry the approval task token), 1000 events a page (the API's maximum), at most
+ * `maxPages` pages so the request stays within API Gateway's 29 s.
+ */
+export class SfnExecutionHistory implements ExecutionHistory {
+  constructor(
+    private readonly client: SFNClient,
+    private readonly maxPages = 10,
+    private readonly pageSize = 1000,
+  ) {}
+
+  async read(executionArn: string): Promise<{ events: ExecutionHistoryEvent[]; truncated: boolean } | undefined> {
+    const events: ExecutionHistoryEvent[] = [];
+    let nextToken: string | undefined;
+    for (let page = 0; page < this.maxPages; page += 1) {
+      let answer;
+      try {
+        answer = await this.client.send(new GetExecutionHistoryCommand({ executionArn, includeExecutionData: false, maxResults: this.pageSize, nextToken }));
+      } catch (error) {
+        if (error instanceof Error && error.name === 'ExecutionDoesNotExist') return undefined;
+        throw error;
+      }
+      events.push(...(answer.events ?? []).map(historyEventView));
+      nextToken = answer.nextToken;
+      if (!nextToken) return { events, truncated: false };
+    }
+    return { events, truncated: true };
   }
 }

@@ -22,7 +22,8 @@ import { Conflict, Forbidden, Invalid, NotFound, Unavailable } from '../shared/e
 import { logger } from '../shared/powertools';
 import { driftReportSchema } from '../drift/report-schema';
 import { DeploymentInFlight, describeHolder } from '../pipeline/deployment-lease';
-import type { DecisionResult } from './schemas';
+import type { DecisionResult, RunTimeline } from './schemas';
+import { buildTimeline } from './timeline';
 import { auditCaller, matchesApprover, parsePrincipal, type Principal, sameRole, samePerson } from './principal';
 import { type DatasetsPort, type DecisionWrite, type DeploymentRecord, type ModelSummary, type Page, type PageRequest, type Ports, type RecordedRetrainRequest, type RollbackRequest, TaskTokenGone } from './ports';
 
@@ -100,6 +101,25 @@ export async function getRun(ctx: ApiContext, runId: string): Promise<RunRecord 
   const run = (await ctx.ports.registry.getRun(runId)) ?? (await ctx.ports.registry.getRunRequest(runId));
   if (!run) throw new NotFound(`no run ${runId}`, [{ field: 'path.runId', message: 'unknown run or retraining request' }]);
   return run;
+}
+
+/**
+ * The run's states as a timeline from its execution's history (GetExecutionHistory without
+ * execution data: no state input or output reaches the answer). A run id with no run, or a
+ * request that has not started one, is NotFound.
+ */
+export async function getRunTimeline(ctx: ApiContext, runId: string): Promise<RunTimeline> {
+  const run = await ctx.ports.registry.getRun(runId);
+  if (!run) {
+    const request = await ctx.ports.registry.getRunRequest(runId);
+    if (request) throw new NotFound(`run ${runId} has no execution: the request is ${request.status}`, [{ field: 'path.runId', message: `retraining request ${request.status.toLowerCase()}, no execution` }]);
+    throw new NotFound(`no run ${runId}`, [{ field: 'path.runId', message: 'unknown run or retraining request' }]);
+  }
+  const { executionArn } = run;
+  if (executionArn === undefined) throw new NotFound(`run ${runId} has no execution recorded`, [{ field: 'path.runId', message: 'no execution' }]);
+  const history = await ctx.ports.executions.read(executionArn);
+  if (!history) throw new NotFound(`the execution of run ${runId} no longer exists (Step Functions keeps a finished execution's history 90 days)`, [{ field: 'path.runId', message: 'execution gone' }]);
+  return buildTimeline({ ...run, executionArn }, history);
 }
 
 export async function listAudit(

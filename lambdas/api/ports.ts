@@ -260,6 +260,32 @@ export interface DriftReports {
   read(model: string, windowId: string): Promise<unknown>;
 }
 
+/**
+ * One event of an execution's history (Step Functions `HistoryEvent`), reduced to what a
+ * timeline needs: the adapter copies only these fields, never an input, output or parameters
+ * (the approval task's parameters carry the task token).
+ */
+export interface ExecutionHistoryEvent {
+  readonly id: number;
+  /** The HistoryEvent type: `TaskStateEntered`, `TaskScheduled`, `LambdaFunctionFailed`, `ExecutionFailed` … */
+  readonly type: string;
+  readonly timestamp: Date;
+  /** `stateEnteredEventDetails.name` / `stateExitedEventDetails.name`. */
+  readonly stateName?: string;
+  /** From the failure events' details (`taskFailedEventDetails`, `executionFailedEventDetails` …). */
+  readonly error?: string;
+  readonly cause?: string;
+}
+
+/** Step Functions' GetExecutionHistory, read-only. */
+export interface ExecutionHistory {
+  /**
+   * The execution's events, oldest first; `truncated` when there were more than one request
+   * reads. `undefined` when the execution does not exist.
+   */
+  read(executionArn: string): Promise<{ readonly events: readonly ExecutionHistoryEvent[]; readonly truncated: boolean } | undefined>;
+}
+
 export interface Clock {
   now(): Date;
 }
@@ -276,6 +302,7 @@ export interface Ports {
   readonly metrics: MetricsReader;
   readonly evaluations: EvaluationReports;
   readonly driftReports: DriftReports;
+  readonly executions: ExecutionHistory;
   readonly clock: Clock;
   readonly newId: () => string;
 }

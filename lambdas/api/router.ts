@@ -226,6 +226,8 @@ async function dispatch(
       return domain.uploadGroundTruth(ctx, { model, records: (body as z.output<typeof bodies.groundTruth>).records, caller });
     case 'getRun':
       return domain.getRun(ctx, path.runId ?? '');
+    case 'getRunTimeline':
+      return domain.getRunTimeline(ctx, path.runId ?? '');
     case 'listDatasets':
       return domain.listDatasets(ctx);
     case 'listDatasetVersions':

@@ -5,7 +5,7 @@
  */
 import * as z from '../shared/zod';
 import { registerDatasetVersionInputSchema } from '../datasets/register';
-import { DELIVERY_STATES, VERSION_STATUSES } from '../shared/contracts';
+import { DELIVERY_STATES, RUN_STATUSES, VERSION_STATUSES } from '../shared/contracts';
 import { driftReportKeys } from '../shared/layout';
 import { MAX_PAGE_SIZE } from '../shared/pages';
 
@@ -85,6 +85,7 @@ export type RouteId =
   | 'rollback'
   | 'groundTruth'
   | 'getRun'
+  | 'getRunTimeline'
   | 'listDatasets'
   | 'listDatasetVersions'
   | 'getDatasetVersion'
@@ -139,6 +140,58 @@ export const responses = {
 
 export type DecisionResult = z.output<typeof responses.decision>;
 
+/** The phases a training run's states fall into, in pipeline order (`lambdas/api/timeline.ts` maps states to them). */
+export const RUN_PHASES = ['started', 'training', 'evaluation', 'waiting for approval', 'deploying', 'live', 'failed'] as const;
+export const STATE_OUTCOMES = ['succeeded', 'failed', 'caught', 'running'] as const;
+export const EXECUTION_STATUSES = ['RUNNING', 'SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED'] as const;
+
+const timelineState = z.strictObject({
+  state: z.string(),
+  /** The ASL state type, from the history event's type (`TaskStateEntered` → Task). */
+  type: z.string(),
+  phase: z.enum(RUN_PHASES),
+  enteredAt: z.string(),
+  exitedAt: z.optional(z.string()),
+  durationMs: z.optional(z.int()),
+  /** `caught`: the state failed and a Catch moved on; `running`: not exited yet. */
+  outcome: z.enum(STATE_OUTCOMES),
+  /** Attempts after the first (the task was scheduled again after a failure). */
+  retries: z.int().check(z.nonnegative()),
+  /** The last failure of the state (a failed attempt, the state's or the execution's failure). */
+  error: z.optional(z.string()),
+  /** Its cause, cut to `MAX_CAUSE_LENGTH` characters. */
+  cause: z.optional(z.string()),
+});
+
+/** `GET /runs/{runId}/timeline`. */
+export const runTimelineResponse = z.strictObject({
+  runId: z.string(),
+  executionArn: z.string(),
+  /** The run record's status. */
+  status: z.enum(RUN_STATUSES),
+  /** The execution's, from its history. */
+  executionStatus: z.enum(EXECUTION_STATUSES),
+  startedAt: z.string(),
+  stoppedAt: z.optional(z.string()),
+  durationMs: z.optional(z.int()),
+  phases: z.array(
+    z.strictObject({
+      phase: z.enum(RUN_PHASES),
+      enteredAt: z.string(),
+      exitedAt: z.optional(z.string()),
+      durationMs: z.optional(z.int()),
+      outcome: z.enum(['succeeded', 'failed', 'running']),
+    }),
+  ),
+  states: z.array(timelineState),
+  /** Why the execution failed (ExecutionFailed / TimedOut / Aborted), and in which state. */
+  failure: z.optional(z.strictObject({ state: z.optional(z.string()), error: z.string(), cause: z.optional(z.string()) })),
+  /** The history had more events than one request reads; the newest are missing. */
+  truncated: z.optional(z.boolean()),
+});
+
+export type RunTimeline = z.output<typeof runTimelineResponse>;
+
 export const ROUTES: readonly RouteSpec[] = [
   { id: 'listModels', method: 'GET', path: '/models', summary: 'Models from config with their live and latest version', params: params.none, query: queries.none, intent: 'read' },
   { id: 'getModel', method: 'GET', path: '/models/{model}', summary: 'One model: config summary, live version, deployment history', params: params.model, query: queries.none, intent: 'read' },
@@ -150,6 +203,7 @@ export const ROUTES: readonly RouteSpec[] = [
   { id: 'rollback', method: 'POST', path: '/models/{model}/rollback', summary: 'Redeploy an earlier approved version', params: params.model, query: queries.none, body: bodies.rollback, successStatus: 202, intent: 'approve' },
   { id: 'groundTruth', method: 'POST', path: '/models/{model}/ground-truth', summary: 'Upload labels for captured inference ids', params: params.model, query: queries.none, body: bodies.groundTruth, successStatus: 201, intent: 'submit' },
   { id: 'getRun', method: 'GET', path: '/runs/{runId}', summary: 'A pipeline run: status, current or failed state, timings', params: params.run, query: queries.none, intent: 'read' },
+  { id: 'getRunTimeline', method: 'GET', path: '/runs/{runId}/timeline', summary: 'A run\'s states as a timeline from its execution history: phases and states with durations, retries, and the failure cause', params: params.run, query: queries.none, response: runTimelineResponse, intent: 'read' },
   { id: 'listDatasets', method: 'GET', path: '/datasets', summary: 'Datasets the configured models train on, with their latest and latest passed versions', params: params.none, query: queries.none, intent: 'read' },
   { id: 'listDatasetVersions', method: 'GET', path: '/datasets/{dataset}/versions', summary: 'Dataset versions newest first', params: params.dataset, query: queries.page, intent: 'read' },
   { id: 'getDatasetVersion', method: 'GET', path: '/datasets/{dataset}/versions/{version}', summary: 'One dataset version with its objects and validation', params: params.datasetVersion, query: queries.none, intent: 'read' },

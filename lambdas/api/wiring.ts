@@ -12,7 +12,7 @@ import * as z from '../shared/zod';
 import { catalogEnvValue } from '../datasets/catalog';
 import { createDocumentClient } from '../shared/dynamo';
 import { ENV, envValue, parseEnvironment } from '../shared/env';
-import { CloudWatchMetricsReader, S3DriftReports, S3EvaluationReports, S3GroundTruthStore, SfnApprovalCallbacks, SfnDeploymentStarter, SqsRetrainingQueue } from './aws-ports';
+import { CloudWatchMetricsReader, S3DriftReports, S3EvaluationReports, S3GroundTruthStore, SfnApprovalCallbacks, SfnDeploymentStarter, SfnExecutionHistory, SqsRetrainingQueue } from './aws-ports';
 import { type ApiContext, newId } from './domain';
 import { datasetsDomain } from './datasets';
 import { DeploymentLeases } from '../pipeline/deployment-lease';
@@ -80,6 +80,7 @@ export function createApiContextFromEnv(
       metrics: new CloudWatchMetricsReader(new CloudWatchClient(api)),
       evaluations: new S3EvaluationReports(s3),
       driftReports: new S3DriftReports(s3, env[ENV.artifactsBucket], () => new Date()),
+      executions: new SfnExecutionHistory(sfn),
       clock: { now: () => new Date() },
       newId,
     },

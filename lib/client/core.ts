@@ -10,7 +10,7 @@ import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { DecisionCheck, DriftReportList, EvaluationView, ModelListItem } from '../../lambdas/api/domain';
 import type { DriftReportDocument, FeatureEntry } from '../../lambdas/drift/report';
-import type { DecisionResult } from '../../lambdas/api/schemas';
+import type { DecisionResult, RunTimeline } from '../../lambdas/api/schemas';
 import type { DatasetSummary, DatasetVersionListItem, DatasetVersionRecord, RegisterDatasetVersionInput, RegisterResult } from '../../lambdas/datasets';
 import type { AlarmStatus, DeploymentRecord, DriftMetrics, ModelSummary, Page } from '../../lambdas/api/ports';
 import type {
@@ -109,6 +109,8 @@ export class CaretakerApiError extends Error {
 
 /** `POST …/approve` and `…/reject`: typed from the route table's `responses.decision`, the contract the API answers with. */
 export type { DecisionResult };
+/** `GET /runs/{runId}/timeline`: typed from the route table's `runTimelineResponse`. */
+export type { RunTimeline };
 
 export interface PageOptions {
   readonly limit?: number;
@@ -204,6 +206,11 @@ export class CaretakerClient {
   /** A run; for a retraining request that started none, the request: `QUEUED`, or `SUPPRESSED` with its reason. */
   getRun(runId: string): Promise<RunRecord | RunRequestView> {
     return this.request('GET', ['runs', runId]);
+  }
+
+  /** The run's states from its execution history: phases and states with durations, retries and the failure cause. */
+  getRunTimeline(runId: string): Promise<RunTimeline> {
+    return this.request('GET', ['runs', runId, 'timeline']);
   }
 
   listDatasets(): Promise<{ datasets: DatasetSummary[] }> {

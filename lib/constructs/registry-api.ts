@@ -277,6 +277,9 @@ export class RegistryApi extends Construct {
     }
     props.retrainingQueue?.grantSendMessages(this.handler.role);
     props.pipeline?.grantTaskResponse(this.handler.role);
+    // The run timeline (GET /runs/{runId}/timeline) reads the history of the pipeline's executions
+    // only: CDK's execution grant is `…:execution:<state machine name>:*`, any execution of that machine.
+    props.pipeline?.grantExecution(this.handler.role, 'states:GetExecutionHistory');
 
     // Decisions recorded but still owed to the pipeline are delivered (or closed) every minute,
     // and retrain requests recorded but still owed to the retraining queue are sent.
@@ -644,7 +647,14 @@ export class RegistryApi extends Construct {
     const bucketId = logicalId(props.artifactsBucket);
     const datasetsId = logicalId(props.datasetBucket);
     const auditId = logicalId(this.auditBucket.bucket) ?? '';
+    const pipelineId = props.pipeline ? logicalId(props.pipeline) : undefined;
     Validations.of(this.handler.role).acknowledge(
+      ...(pipelineId
+        ? [{
+          id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"${pipelineId}"}]}]}:*]`,
+          reason: 'GetExecutionHistory on the training pipeline\'s executions only (CDK\'s execution grant: that state machine\'s name, any execution), for the run timeline.',
+        }]
+        : []),
       ...(bucketId
         ? [{ id: `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/ground-truth/*]`, reason: 'Writes ground-truth objects, whose keys are per upload, under ground-truth/ only.' }]
         : []),

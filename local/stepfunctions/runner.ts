@@ -54,6 +54,29 @@ export interface RunPipelineOptions {
   readonly waitMs?: number;
   /** S3 (moto) for Distributed Map states' ItemReader and ResultWriter (distributed-map.ts). @default - such a state fails, saying so */
   readonly s3?: S3Client;
+  /**
+   * Told of every event the interpreter logs (`execution.eventLogs` of aws-local-stepfunctions),
+   * as it happens: local Step Functions builds GetExecutionHistory from them (service.ts).
+   */
+  readonly onEvent?: (event: RunnerEvent) => void;
+  /** Told of each task attempt's effective parameters (after `Parameters`), in call order: GetExecutionHistory's TaskScheduled carries them. */
+  readonly onTaskParameters?: (stateName: string, parameters: unknown) => void;
+}
+
+/**
+ * One event of aws-local-stepfunctions' event log (its `EventLog` types: ExecutionStarted/
+ * Succeeded/Failed, StateEntered/Exited/Failed/Retried/Caught), with the state's ASL type and
+ * resource as the definition had them (a Distributed Map the runner turns into a Task is `Map`).
+ */
+export interface RunnerEvent {
+  readonly type: 'ExecutionStarted' | 'ExecutionSucceeded' | 'ExecutionFailed' | 'StateEntered' | 'StateExited' | 'StateFailed' | 'StateRetried' | 'StateCaught';
+  /** Epoch milliseconds, as the library stamps it when it dispatches the event. */
+  readonly timestamp: number;
+  readonly state?: { readonly name: string; readonly type: string; readonly resource?: string };
+  readonly input?: unknown;
+  readonly output?: unknown;
+  readonly error?: string;
+  readonly cause?: string;
 }
 
 export interface LocalExecution {
@@ -198,6 +221,7 @@ export async function runPipelineLocally(options: RunPipelineOptions): Promise<L
   const retryIntervalOverrides: Record<string, number> = {};
   // Distributed Map states (top level) become Tasks run by distributed-map.ts: the library runs Map states inline only.
   const arnParts = /^arn:aws:states:([^:]+):([^:]+):execution:([^:]+):/.exec(executionArn);
+  const declared = new Map(Object.entries(definition.States).map(([name, state]) => [name, { type: state.Type, resource: state.Resource }]));
   for (const [stateName, state] of Object.entries(definition.States)) {
     const fields = state as unknown as Record<string, unknown>;
     if (!isDistributedMap(fields)) continue;
@@ -216,7 +240,8 @@ export async function runPipelineLocally(options: RunPipelineOptions): Promise<L
         stateMachineName: arnParts?.[3] ?? 'local',
         context: { Execution: { Id: executionArn, Name: executionName, Input: options.input } },
         runChild: (child, input, name, arn) =>
-          runPipelineLocally({ ...options, definition: JSON.stringify(child), substitutions: {}, input, executionName: name, executionArn: arn }),
+          // A child execution has a history of its own (Map Run child executions): its events are not the parent's.
+          runPipelineLocally({ ...options, onEvent: undefined, onTaskParameters: undefined, definition: JSON.stringify(child), substitutions: {}, input, executionName: name, executionArn: arn }),
       });
   }
   for (const [stateName, state] of Object.entries(definition.States)) {
@@ -230,6 +255,7 @@ export async function runPipelineLocally(options: RunPipelineOptions): Promise<L
     const limitFor = prepareTask(state);
     taskResourceLocalHandlers[stateName] = async (input) => {
       const { __raw: raw, __params: parameters } = input as { __raw: unknown; __params: unknown };
+      options.onTaskParameters?.(stateName, parameters);
       return withTimeout(Promise.resolve(handler(parameters, { stateName, taskToken })), limitFor(raw));
     };
   }
@@ -249,6 +275,10 @@ export async function runPipelineLocally(options: RunPipelineOptions): Promise<L
     for await (const event of execution.eventLogs) {
       if (event.type === 'StateEntered') states.push(event.state.name);
       if (event.type === 'StateRetried') retries[event.state.name] = (retries[event.state.name] ?? 0) + 1;
+      if (options.onEvent) {
+        const recorded = toRunnerEvent(event, declared);
+        if (recorded) options.onEvent(recorded);
+      }
     }
   })();
 
@@ -270,5 +300,54 @@ export async function runPipelineLocally(options: RunPipelineOptions): Promise<L
     };
   } finally {
     pendingTokens.delete(taskToken);
+  }
+}
+
+/** The fields of aws-local-stepfunctions' `EventLog` events (main.d.ts) read here. */
+interface LibraryEvent {
+  readonly type: string;
+  readonly timestamp: number;
+  readonly index?: number;
+  readonly state?: { readonly name: string; readonly input?: unknown; readonly output?: unknown };
+  readonly input?: unknown;
+  readonly output?: unknown;
+  readonly Error?: string;
+  readonly Cause?: unknown;
+}
+
+const causeText = (cause: unknown): string => (typeof cause === 'string' ? cause : cause instanceof Error ? cause.message : cause === undefined ? '' : JSON.stringify(cause));
+
+/** The library's event → a RunnerEvent; Map-iteration and Parallel-branch events (nested) are left out. */
+function toRunnerEvent(event: LibraryEvent, declared: ReadonlyMap<string, { type: string; resource?: string | undefined }>): RunnerEvent | undefined {
+  const { timestamp } = event;
+  switch (event.type) {
+    case 'ExecutionStarted':
+      return { type: event.type, timestamp, input: event.input };
+    case 'ExecutionSucceeded':
+      return { type: event.type, timestamp, output: event.output };
+    case 'ExecutionFailed':
+      return { type: event.type, timestamp, error: event.Error ?? '', cause: causeText(event.Cause) };
+    case 'StateEntered':
+    case 'StateExited':
+    case 'StateFailed':
+    case 'StateRetried':
+    case 'StateCaught': {
+      // Nested events: a Map iteration's carry an index; a Parallel branch's states are not top-level
+      // states of this definition (`declared`).
+      if (event.index !== undefined || !event.state) return undefined;
+      const asl = declared.get(event.state.name);
+      if (!asl) return undefined;
+      const state = { name: event.state.name, type: asl.type, ...(asl.resource !== undefined ? { resource: asl.resource } : {}) };
+      return {
+        type: event.type,
+        timestamp,
+        state,
+        ...(event.type === 'StateEntered' ? { input: event.state.input } : {}),
+        ...(event.type === 'StateExited' ? { output: event.state.output } : {}),
+        ...(event.type === 'StateFailed' ? { error: event.Error ?? '', cause: causeText(event.Cause) } : {}),
+      };
+    }
+    default:
+      return undefined;
   }
 }

@@ -2,14 +2,16 @@
  * A local Step Functions endpoint (`AWS_ENDPOINT_URL_SFN`): the JSON 1.0 `AWSStepFunctions.*`
  * protocol an unmodified `@aws-sdk/client-sfn` speaks, executing state machines with
  * `runPipelineLocally`. Supported: StartExecution (idempotent by name and input, as the
- * service), DescribeExecution, ListExecutions, SendTaskSuccess/Failure/Heartbeat. When an
+ * service), DescribeExecution, ListExecutions, GetExecutionHistory (history.ts),
+ * SendTaskSuccess/Failure/Heartbeat. When an
  * execution ends, the "Step Functions Execution Status Change" event goes on the bus, where the
  * stack's rules route it. Requests are not authenticated: bind to loopback.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { runPipelineLocally, sendTaskFailure, sendTaskSuccess, type LocalExecution, type TaskHandler } from './runner';
+import { historyOf } from './history';
+import { runPipelineLocally, sendTaskFailure, sendTaskSuccess, type LocalExecution, type RunnerEvent, type TaskHandler } from './runner';
 
 export interface LocalStateMachine {
   readonly arn: string;
@@ -30,6 +32,10 @@ export interface ExecutionRecord {
   status: 'RUNNING' | 'SUCCEEDED' | 'FAILED';
   stopDate?: Date;
   result?: LocalExecution;
+  /** What the interpreter logged so far (GetExecutionHistory reads it while the execution runs). */
+  readonly events: RunnerEvent[];
+  /** Each task attempt's effective parameters, by state, in call order. */
+  readonly taskParameters: Map<string, unknown[]>;
   /** Settles when the execution ends. */
   readonly done: Promise<LocalExecution>;
 }
@@ -77,6 +83,8 @@ export class LocalStepFunctions {
         if (!execution) throw new Fault('ExecutionDoesNotExist', `Execution Does Not Exist: '${String(input.executionArn)}'`);
         return describe(execution);
       }
+      case 'GetExecutionHistory':
+        return this.history(input);
       case 'ListExecutions': {
         const items = [...this.executions.values()]
           .filter((e) => e.stateMachineArn === input.stateMachineArn && (input.statusFilter === undefined || e.status === input.statusFilter))
@@ -107,6 +115,30 @@ export class LocalStepFunctions {
     }
   }
 
+  /**
+   * GetExecutionHistory (AWS Step Functions API Reference): events oldest first, or newest first
+   * with `reverseOrder`; pages of `maxResults` (default 100, 0 = default, at most 1000) with an
+   * opaque `nextToken` that only continues the same request (else `InvalidToken`).
+   */
+  private history(input: Record<string, unknown>) {
+    const executionArn = String(input.executionArn);
+    const execution = this.executions.get(executionArn);
+    if (!execution) throw new Fault('ExecutionDoesNotExist', `Execution Does Not Exist: '${executionArn}'`);
+    const requested = input.maxResults === undefined ? 0 : Number(input.maxResults);
+    if (!Number.isInteger(requested) || requested < 0 || requested > 1000) {
+      throw new Fault('ValidationException', `1 validation error detected: Value '${String(input.maxResults)}' at 'maxResults' failed to satisfy constraint: Member must have value less than or equal to 1000`);
+    }
+    const limit = requested === 0 ? 100 : requested;
+    const reverse = input.reverseOrder === true;
+    const region = /^arn:aws:states:([^:]+):/.exec(executionArn)?.[1] ?? 'local';
+    const events = historyOf(execution.events, { region, includeExecutionData: input.includeExecutionData !== false, parameters: execution.taskParameters });
+    if (reverse) events.reverse();
+    const start = input.nextToken === undefined ? 0 : offsetOf(text(input.nextToken), executionArn, reverse);
+    const page = events.slice(start, start + limit);
+    const next = start + page.length;
+    return { events: page, ...(next < events.length ? { nextToken: tokenFor(executionArn, reverse, next) } : {}) };
+  }
+
   private start(input: Record<string, unknown>) {
     const stateMachineArn = String(input.stateMachineArn);
     const machine = this.machines.get(stateMachineArn);
@@ -127,6 +159,8 @@ export class LocalStepFunctions {
       throw new Fault('InvalidExecutionInput', 'input is not valid JSON');
     }
     const startDate = new Date();
+    const events: RunnerEvent[] = [];
+    const taskParameters = new Map<string, unknown[]>();
     const done = runPipelineLocally({
       definition: machine.definition,
       substitutions: machine.substitutions,
@@ -137,8 +171,10 @@ export class LocalStepFunctions {
       skipWaits: this.options.skipWaits ?? true,
       waitMs: this.options.waitMs ?? 250,
       s3: machine.s3,
+      onEvent: (event) => events.push(event),
+      onTaskParameters: (stateName, parameters) => taskParameters.set(stateName, [...(taskParameters.get(stateName) ?? []), parameters]),
     });
-    const record: ExecutionRecord = { executionArn, stateMachineArn, name, input: text, startDate, status: 'RUNNING', done };
+    const record: ExecutionRecord = { executionArn, stateMachineArn, name, input: text, startDate, status: 'RUNNING', events, taskParameters, done };
     this.executions.set(executionArn, record);
     this.options.log?.(`execution ${name} started`);
     void done.then(async (result) => {
@@ -150,6 +186,21 @@ export class LocalStepFunctions {
     }).catch((error: unknown) => this.options.log?.(`execution ${name}: ${String(error)}`));
     return { executionArn, startDate: seconds(startDate) };
   }
+}
+
+/** A page token: where the next page starts in this execution's history, in this order. */
+function tokenFor(executionArn: string, reverse: boolean, offset: number): string {
+  return Buffer.from(JSON.stringify({ executionArn, reverse, offset })).toString('base64url');
+}
+
+function offsetOf(token: string, executionArn: string, reverse: boolean): number {
+  try {
+    const parsed = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as { executionArn?: unknown; reverse?: unknown; offset?: unknown };
+    if (parsed.executionArn === executionArn && parsed.reverse === reverse && Number.isInteger(parsed.offset)) return parsed.offset as number;
+  } catch {
+    // falls through to InvalidToken
+  }
+  throw new Fault('InvalidToken', 'Invalid Token: the nextToken does not continue this request');
 }
 
 const text = (value: unknown) => (typeof value === 'string' ? value : '');

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../lib/config';
+import { APPROVAL_REJECTED_ERROR } from '../../lambdas/shared/approval';
 import { APPROVER, READER, REQUESTER } from '../../local/principals';
 import { type DemoConsole, launchChromium, ROOT, screenshot, signedIn, startDemoConsole, waitFor } from './browser';
 
@@ -131,6 +132,14 @@ describe('the console in a browser', () => {
     await waitFor(`run ${runId} to end`, async () => ((await demo.client(REQUESTER).getRun(runId)).status === 'RUNNING' ? undefined : true));
     await page.goto(`${demo.consoleUrl}#/runs/${runId}`);
     await page.getByTestId('timeline').getByText('ended REJECTED').waitFor();
+    // The execution's states (GET /runs/{runId}/timeline): the approval task failed with the
+    // rejection and its Catch moved on to record it.
+    const approval = page.locator('[data-testid=states] tr[data-state=WaitForApproval]');
+    await approval.waitFor();
+    expect(await approval.textContent()).toContain('caught');
+    expect(await approval.getByTestId('state-error').textContent()).toContain(APPROVAL_REJECTED_ERROR);
+    for (const phase of ['started', 'training', 'evaluation', 'waiting for approval']) await page.locator(`[data-testid=phases] [data-phase="${phase}"]`).waitFor();
+    expect(await page.locator('[data-testid=states] tr[data-state=Rejected]').count()).toBe(1);
     await screenshot(page, 'run-rejected');
   }, 240_000);
 
@@ -178,6 +187,25 @@ describe('the console in a browser', () => {
     await screenshot(page, 'drift-histograms');
   }, 120_000);
 
+  it('shows the live version\'s run as its execution\'s phases through live, with each state\'s duration', async () => {
+    const bob = demo.client(REQUESTER);
+    const { live } = await bob.getModel(MODEL);
+    expect(live).toBeDefined();
+    const timeline = await bob.getRunTimeline(live!.runId);
+    const page = await signedIn(browser, demo.consoleUrl, 'reader');
+    await page.goto(`${demo.consoleUrl}#/runs/${live!.runId}`);
+    await page.getByTestId('phases').waitFor();
+    const items = page.locator('[data-testid=phases] [data-phase]');
+    const phases: (string | null)[] = [];
+    for (let i = 0; i < (await items.count()); i += 1) phases.push(await items.nth(i).getAttribute('data-phase'));
+    expect(phases).toEqual(timeline.phases.map((p) => p.phase));
+    expect(phases).toEqual(expect.arrayContaining(['started', 'training', 'evaluation', 'waiting for approval', 'deploying', 'live']));
+    expect(await page.locator('[data-testid=states] tbody tr').count()).toBe(timeline.states.length);
+    expect(await page.locator('[data-testid=states] tr[data-state=Deployed]').textContent()).toContain('succeeded');
+    expect(await page.getByTestId('execution').textContent()).not.toContain('local-token');
+    await screenshot(page, 'run-timeline');
+  }, 60_000);
+
   it('shows API errors on the page instead of a blank page', async () => {
     const page = await signedIn(browser, demo.consoleUrl, 'reader');
     await page.goto(`${demo.consoleUrl}#/models/${MODEL}/versions/999999`);
@@ -194,5 +222,15 @@ describe('the console in a browser', () => {
     await error.waitFor();
     expect(await error.textContent()).toContain('503 Unavailable');
     await screenshot(page, 'api-error');
+    // The run page keeps the run and shows the timeline route's failure where the timeline would be.
+    const { live } = await demo.client(REQUESTER).getModel(MODEL);
+    await page.route('**/v1/runs/*/timeline', (route) =>
+      route.fulfill({ status: 503, contentType: 'application/json', body: JSON.stringify({ error: 'Unavailable', message: 'a dependency is unavailable; nothing was changed, retry' }) }),
+    );
+    await page.goto(`${demo.consoleUrl}#/runs/${live!.runId}`);
+    await page.getByTestId('timeline').waitFor();
+    await error.waitFor();
+    expect(await error.textContent()).toContain('The execution history could not be read');
+    expect(await error.textContent()).toContain('503 Unavailable');
   }, 60_000);
 });

@@ -91,6 +91,7 @@ describe('RegistryApi', () => {
     const readText = JSON.stringify(policies);
     expect(readText).toContain('execute-api:Invoke');
     expect(readText).toContain('/GET/models/*/versions/*"');
+    expect(readText).toContain('/GET/runs/*/timeline"');
     expect(readText).not.toContain('/POST/');
     const approve = JSON.stringify(
       template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: stack.getLogicalId(approver!.node.defaultChild as never) }] } }),
@@ -168,6 +169,23 @@ describe('RegistryApi', () => {
     const policy = (template.toJSON() as { Resources: Record<string, unknown> }).Resources[stack.getLogicalId(role)] as { Properties: { PolicyDocument: { Statement: { Action: string | string[]; Resource: unknown }[] } } };
     const starting = policy.Properties.PolicyDocument.Statement.filter((st) => [st.Action].flat().includes('states:StartExecution'));
     expect(starting.map((st) => st.Resource)).toEqual([{ Ref: machine }]);
+  });
+
+  it('lets the API read the execution history of the training pipeline\'s executions only (the run timeline)', () => {
+    const machine = stack.getLogicalId(stack.pipeline.stateMachine.node.defaultChild as never);
+    const policies = (template.toJSON() as { Resources: Record<string, { Type: string; Properties: { PolicyDocument?: { Statement: { Action: string | string[]; Resource: unknown }[] } } }> }).Resources;
+    const reading = Object.entries(policies)
+      .filter(([, r]) => r.Type === 'AWS::IAM::Policy')
+      .flatMap(([id, r]) => (r.Properties.PolicyDocument?.Statement ?? []).filter((st) => [st.Action].flat().some((a) => a.includes('GetExecutionHistory') || a === 'states:*')).map((st) => ({ id, st })));
+    const role = stack.api.handler.role.node.tryFindChild('DefaultPolicy')!.node.defaultChild as never;
+    expect(reading.map((r) => r.id)).toEqual([stack.getLogicalId(role)]);
+    expect(reading[0]!.st).toEqual({
+      Action: 'states:GetExecutionHistory',
+      Effect: 'Allow',
+      Resource: {
+        'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':states:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':execution:', { 'Fn::Select': [6, { 'Fn::Split': [':', { Ref: machine }] }] }, ':*']],
+      },
+    });
   });
 
   it('copies audit inserts from the stream to an Object Lock (governance) bucket', () => {

@@ -6,6 +6,9 @@ import {
   DescribeExecutionCommand,
   ExecutionAlreadyExists,
   ExecutionDoesNotExist,
+  GetExecutionHistoryCommand,
+  type HistoryEvent,
+  InvalidToken,
   ListExecutionsCommand,
   SendTaskFailureCommand,
   SendTaskSuccessCommand,
@@ -15,7 +18,7 @@ import {
   TaskTimedOut,
 } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { waitForTaskToken } from '../../local/stepfunctions/runner';
+import { TaskError, waitForTaskToken } from '../../local/stepfunctions/runner';
 import { startLocalStepFunctions, type ExecutionRecord, type RunningStepFunctions } from '../../local/stepfunctions/service';
 import { taskHandlersFor } from '../../local/stepfunctions/tasks';
 import { APPROVAL_REJECTED_ERROR } from '../../lambdas/shared/approval';
@@ -118,6 +121,184 @@ describe('local Step Functions endpoint', () => {
   it('answers unknown state machines and executions with the service\'s errors', async () => {
     await expect(sfn.send(new StartExecutionCommand({ stateMachineArn: `${MACHINE}-nope`, input: '{}' }))).rejects.toBeInstanceOf(StateMachineDoesNotExist);
     await expect(sfn.send(new DescribeExecutionCommand({ executionArn: `${MACHINE}:nope` }))).rejects.toBeInstanceOf(ExecutionDoesNotExist);
+  });
+});
+
+const FLAKY = 'arn:aws:lambda:us-east-1:123456789012:function:flaky';
+const RETRYING = 'arn:aws:states:us-east-1:123456789012:stateMachine:retrying';
+const RETRYING_DEFINITION = JSON.stringify({
+  StartAt: 'Choose',
+  States: {
+    Choose: { Type: 'Choice', Choices: [{ Variable: '$.fail', BooleanEquals: true, Next: 'Doomed' }], Default: 'Flaky' },
+    Flaky: { Type: 'Task', Resource: FLAKY, Retry: [{ ErrorEquals: ['Flaky.Error'], IntervalSeconds: 1, MaxAttempts: 3 }], Next: 'Done' },
+    Doomed: { Type: 'Task', Resource: 'arn:aws:states:::aws-sdk:ssm:getParameter', Parameters: { Name: '/nope' }, Catch: [{ ErrorEquals: ['States.ALL'], Next: 'Failed' }], End: true },
+    Failed: { Type: 'Fail', Error: 'Run.Failed', Cause: 'the parameter is missing' },
+    Done: { Type: 'Pass', End: true },
+  },
+});
+
+describe('local Step Functions GetExecutionHistory', () => {
+  let running: RunningStepFunctions;
+  let sfn: SFNClient;
+  const tokens: string[] = [];
+  let flakyCalls = 0;
+
+  beforeAll(async () => {
+    running = await startLocalStepFunctions({
+      machines: [
+        {
+          arn: MACHINE,
+          definition: DEFINITION,
+          substitutions: { DoubleArn: FUNCTION },
+          taskHandlers: {
+            [FUNCTION]: (payload) => (payload as { n: number }).n * 2,
+            'arn:aws:states:::lambda:invoke.waitForTaskToken': waitForTaskToken((parameters) => {
+              tokens.push((parameters as { Payload: { token: string } }).Payload.token);
+            }),
+          },
+        },
+        {
+          arn: RETRYING,
+          definition: RETRYING_DEFINITION,
+          substitutions: {},
+          taskHandlers: {
+            [FLAKY]: () => {
+              flakyCalls += 1;
+              if (flakyCalls <= 2) throw new TaskError('Flaky.Error', `attempt ${flakyCalls} failed`);
+              return { ok: true };
+            },
+            'arn:aws:states:::aws-sdk:ssm:getParameter': () => {
+              throw new TaskError('Ssm.ParameterNotFoundException', 'Parameter /nope not found');
+            },
+          },
+        },
+      ],
+    });
+    sfn = new SFNClient({ endpoint: running.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  });
+  afterAll(async () => {
+    sfn.destroy();
+    await running.close();
+  });
+
+  const settled = async (executionArn: string) => {
+    for (let i = 0; i < 200; i += 1) {
+      const described = await sfn.send(new DescribeExecutionCommand({ executionArn }));
+      if (described.status !== 'RUNNING') return described;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    throw new Error('execution did not settle');
+  };
+  const all = async (executionArn: string, extra: { includeExecutionData?: boolean; maxResults?: number; reverseOrder?: boolean } = {}) => {
+    const events: HistoryEvent[] = [];
+    let nextToken: string | undefined;
+    let pages = 0;
+    do {
+      const page = await sfn.send(new GetExecutionHistoryCommand({ executionArn, nextToken, ...extra }));
+      events.push(...(page.events ?? []));
+      nextToken = page.nextToken;
+      pages += 1;
+    } while (nextToken);
+    return { events, pages };
+  };
+
+  it('shows a running execution up to its waiting task, in pages, without execution data when asked', async () => {
+    const { executionArn } = await sfn.send(new StartExecutionCommand({ stateMachineArn: MACHINE, name: 'history-1', input: JSON.stringify({ n: 4, secret: 'in-the-input' }) }));
+    for (let i = 0; i < 100 && tokens.length === 0; i += 1) await new Promise((resolve) => setTimeout(resolve, 10));
+    const { events } = await all(executionArn!);
+    expect(events.map((e) => e.type)).toEqual([
+      'ExecutionStarted',
+      'TaskStateEntered',
+      'LambdaFunctionScheduled',
+      'LambdaFunctionStarted',
+      'LambdaFunctionSucceeded',
+      'TaskStateExited',
+      'TaskStateEntered',
+      'TaskScheduled',
+      'TaskStarted',
+    ]);
+    expect(events.map((e) => e.id)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(events.map((e) => e.previousEventId)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8]);
+    expect(events[0]!.timestamp).toBeInstanceOf(Date);
+    expect(events[6]!.stateEnteredEventDetails).toMatchObject({ name: 'Approve' });
+    expect(events[7]!.taskScheduledEventDetails).toMatchObject({ resourceType: 'lambda', resource: 'invoke.waitForTaskToken', region: 'us-east-1' });
+    // TaskScheduled carries the task's effective parameters (after Parameters): here the task token.
+    expect(JSON.parse(events[7]!.taskScheduledEventDetails!.parameters!)).toEqual({ FunctionName: FUNCTION, Payload: { token: tokens[0], n: 4 } });
+    expect(JSON.stringify(events)).toContain('in-the-input');
+
+    // includeExecutionData: false leaves out inputs and outputs.
+    const bare = await all(executionArn!, { includeExecutionData: false });
+    expect(bare.events.map((e) => e.type)).toEqual(events.map((e) => e.type));
+    expect(bare.events[0]!.executionStartedEventDetails?.input).toBeUndefined();
+    expect(bare.events[1]!.stateEnteredEventDetails).toEqual({ name: 'Double' });
+    expect(JSON.stringify(bare.events.filter((e) => e.type !== 'TaskScheduled'))).not.toContain('in-the-input');
+
+    // Pages of 4 give the same events; reverseOrder gives them newest first.
+    const paged = await all(executionArn!, { maxResults: 4 });
+    expect(paged.pages).toBe(3);
+    expect(paged.events.map((e) => e.id)).toEqual(events.map((e) => e.id));
+    const reversed = await all(executionArn!, { maxResults: 4, reverseOrder: true });
+    expect(reversed.events.map((e) => e.id)).toEqual([9, 8, 7, 6, 5, 4, 3, 2, 1]);
+
+    await sfn.send(new SendTaskSuccessCommand({ taskToken: tokens[0], output: '{}' }));
+    await settled(executionArn!);
+    expect((await all(executionArn!)).events.slice(-3).map((e) => e.type)).toEqual(['TaskSucceeded', 'TaskStateExited', 'ExecutionSucceeded']);
+  });
+
+  it('shows each retried attempt of a Lambda task before the one that succeeded', async () => {
+    const { executionArn } = await sfn.send(new StartExecutionCommand({ stateMachineArn: RETRYING, name: 'history-retry', input: JSON.stringify({ fail: false }) }));
+    await settled(executionArn!);
+    const { events } = await all(executionArn!, { includeExecutionData: false });
+    expect(events.map((e) => e.type)).toEqual([
+      'ExecutionStarted',
+      'ChoiceStateEntered',
+      'ChoiceStateExited',
+      'TaskStateEntered',
+      'LambdaFunctionScheduled',
+      'LambdaFunctionStarted',
+      'LambdaFunctionFailed',
+      'LambdaFunctionScheduled',
+      'LambdaFunctionStarted',
+      'LambdaFunctionFailed',
+      'LambdaFunctionScheduled',
+      'LambdaFunctionStarted',
+      'LambdaFunctionSucceeded',
+      'TaskStateExited',
+      'PassStateEntered',
+      'PassStateExited',
+      'ExecutionSucceeded',
+    ]);
+    expect(events[6]!.lambdaFunctionFailedEventDetails).toEqual({ error: 'Flaky.Error', cause: 'attempt 1 failed' });
+  });
+
+  it('shows a caught task failure, the Fail state and the execution\'s failure', async () => {
+    const { executionArn } = await sfn.send(new StartExecutionCommand({ stateMachineArn: RETRYING, name: 'history-fail', input: JSON.stringify({ fail: true }) }));
+    await settled(executionArn!);
+    const { events } = await all(executionArn!, { includeExecutionData: false });
+    expect(events.map((e) => e.type)).toEqual([
+      'ExecutionStarted',
+      'ChoiceStateEntered',
+      'ChoiceStateExited',
+      'TaskStateEntered',
+      'TaskScheduled',
+      'TaskStarted',
+      'TaskFailed',
+      'TaskStateExited',
+      'FailStateEntered',
+      'ExecutionFailed',
+    ]);
+    expect(events[6]!.taskFailedEventDetails).toEqual({ resourceType: 'aws-sdk:ssm', resource: 'getParameter', error: 'Ssm.ParameterNotFoundException', cause: 'Parameter /nope not found' });
+    expect(events[9]!.executionFailedEventDetails).toEqual({ error: 'Run.Failed', cause: 'the parameter is missing' });
+  });
+
+  it('answers an unknown execution, a foreign page token and too large a page with the service\'s errors', async () => {
+    await expect(sfn.send(new GetExecutionHistoryCommand({ executionArn: `${MACHINE.replace(':stateMachine:', ':execution:')}:nope` }))).rejects.toBeInstanceOf(ExecutionDoesNotExist);
+    const { executionArn } = await sfn.send(new StartExecutionCommand({ stateMachineArn: RETRYING, name: 'history-token', input: JSON.stringify({ fail: true }) }));
+    await settled(executionArn!);
+    const first = await sfn.send(new GetExecutionHistoryCommand({ executionArn, maxResults: 2 }));
+    expect(first.events).toHaveLength(2);
+    await expect(sfn.send(new GetExecutionHistoryCommand({ executionArn, maxResults: 2, reverseOrder: true, nextToken: first.nextToken }))).rejects.toBeInstanceOf(InvalidToken);
+    await expect(sfn.send(new GetExecutionHistoryCommand({ executionArn, maxResults: 1001 }))).rejects.toMatchObject({ name: 'ValidationException' });
   });
 });
 

@@ -93,6 +93,17 @@ def test_retrain_with_the_same_idempotency_key_returns_the_same_run_and_starts_n
     assert alice.get_run(trained.run_id).version == trained.version
 
 
+def test_shows_the_run_waiting_for_approval_as_its_execution_timeline(local: LocalMode, trained: Trained) -> None:
+    # Runs before the approval test: the trained run waits in WaitForApproval here.
+    timeline = local.client(REQUESTER).get_run_timeline(trained.run_id)
+    assert timeline.run_id == trained.run_id
+    assert timeline.execution_status == "RUNNING"
+    assert timeline.states[0].state == "RunKind"
+    assert timeline.states[-1].state == "WaitForApproval" and timeline.states[-1].outcome == "running"
+    assert [p.phase for p in timeline.phases] == ["started", "training", "evaluation", "waiting for approval"]
+    assert all(s.duration_ms is not None for s in timeline.states[:-1])
+
+
 def test_rollback_refuses_a_version_that_was_never_approved_and_an_unknown_one(local: LocalMode, trained: Trained) -> None:
     # Runs before the approval test: the trained version is still PENDING_APPROVAL here.
     bob = local.client(APPROVER)

@@ -29,6 +29,7 @@ OPERATIONS: Dict[str, Any] = {
     "rollback": ("rollback", m.RollbackResult),
     "groundTruth": ("upload_ground_truth", m.GroundTruthResult),
     "getRun": ("get_run", m.Run),
+    "getRunTimeline": ("get_run_timeline", m.RunTimeline),
     "listDatasets": ("list_datasets", m.DatasetList),
     "listDatasetVersions": ("list_dataset_versions", m.DatasetVersionListItem),
     "registerDatasetVersion": ("register_dataset_version", m.RegisterResult),

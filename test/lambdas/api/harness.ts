@@ -135,6 +135,8 @@ export async function createHarness(options: { readonly stream?: boolean } = {})
     metrics: new CloudWatchMetricsReader(new CloudWatchClient(motoClientConfig())),
     evaluations: new S3EvaluationReports(s3),
     driftReports: new S3DriftReports(s3, bucket, () => new Date()),
+    // No execution exists unless a test backs this with local Step Functions (SfnExecutionHistory).
+    executions: { read: () => Promise.resolve(undefined) },
     clock: { now: () => new Date() },
     newId: () => `id-${String(++ids).padStart(6, '0')}-${Math.random().toString(36).slice(2, 8)}`,
   };

@@ -184,6 +184,10 @@ class CaretakerClient:
     def get_run(self, run_id: str) -> m.Run:
         return self._call(m.Run, "GET", ["runs", run_id])
 
+    def get_run_timeline(self, run_id: str) -> m.RunTimeline:
+        """The run's states from its execution history: phases and states with durations, retries, the failure cause."""
+        return self._call(m.RunTimeline, "GET", ["runs", run_id, "timeline"])
+
     def who_am_i(self) -> m.Caller:
         """Who the API takes the caller to be: the canonical principal its audit records."""
         return self._call(m.Caller, "GET", ["caller"])

@@ -398,6 +398,64 @@ class DecisionCheck:
 
 
 @dataclass(frozen=True)
+class TimelineState:
+    """One state the run's execution entered (``GET /runs/{runId}/timeline``)."""
+
+    state: str
+    #: The ASL state type: Task, Choice, Wait, Pass, Succeed, Fail …
+    type: str
+    #: started, training, evaluation, waiting for approval, deploying, live or failed.
+    phase: str
+    entered_at: str
+    #: succeeded, failed, caught (a Catch moved on) or running.
+    outcome: str
+    #: Attempts after the first.
+    retries: int
+    exited_at: Optional[str] = None
+    duration_ms: Optional[int] = None
+    error: Optional[str] = None
+    #: Cut to 1000 characters.
+    cause: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class TimelinePhase:
+    phase: str
+    entered_at: str
+    #: succeeded, failed or running.
+    outcome: str
+    exited_at: Optional[str] = None
+    duration_ms: Optional[int] = None
+
+
+@dataclass(frozen=True)
+class TimelineFailure:
+    error: str
+    state: Optional[str] = None
+    cause: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class RunTimeline:
+    """A run's states as a timeline from its execution history, grouped into phases."""
+
+    run_id: str
+    execution_arn: str
+    #: The run record's status.
+    status: str
+    #: RUNNING, SUCCEEDED, FAILED, TIMED_OUT or ABORTED, from the history.
+    execution_status: str
+    started_at: str
+    phases: List[TimelinePhase]
+    states: List[TimelineState]
+    stopped_at: Optional[str] = None
+    duration_ms: Optional[int] = None
+    failure: Optional[TimelineFailure] = None
+    #: The history was longer than one request reads; the newest events are missing.
+    truncated: Optional[bool] = None
+
+
+@dataclass(frozen=True)
 class Scores:
     metrics: Dict[str, float]
 
