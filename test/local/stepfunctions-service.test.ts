@@ -39,6 +39,16 @@ const DEFINITION = JSON.stringify({
   },
 });
 
+/** DescribeExecution every 20 ms until the execution is no longer RUNNING (at most `polls` times). */
+async function settledExecution(sfn: SFNClient, executionArn: string, polls: number) {
+  for (let i = 0; i < polls; i += 1) {
+    const described = await sfn.send(new DescribeExecutionCommand({ executionArn }));
+    if (described.status !== 'RUNNING') return described;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error('execution did not settle');
+}
+
 describe('local Step Functions endpoint', () => {
   let running: RunningStepFunctions;
   let sfn: SFNClient;
@@ -75,14 +85,7 @@ describe('local Step Functions endpoint', () => {
     await running.close();
   });
 
-  const settled = async (executionArn: string) => {
-    for (let i = 0; i < 100; i += 1) {
-      const described = await sfn.send(new DescribeExecutionCommand({ executionArn }));
-      if (described.status !== 'RUNNING') return described;
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    throw new Error('execution did not settle');
-  };
+  const settled = (executionArn: string) => settledExecution(sfn, executionArn, 100);
 
   it('runs an execution to its task token and completes it with SendTaskSuccess', async () => {
     const { executionArn, startDate } = await sfn.send(new StartExecutionCommand({ stateMachineArn: MACHINE, name: 'run-1', input: JSON.stringify({ n: 21 }) }));
@@ -181,14 +184,7 @@ describe('local Step Functions GetExecutionHistory', () => {
     await running.close();
   });
 
-  const settled = async (executionArn: string) => {
-    for (let i = 0; i < 200; i += 1) {
-      const described = await sfn.send(new DescribeExecutionCommand({ executionArn }));
-      if (described.status !== 'RUNNING') return described;
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    throw new Error('execution did not settle');
-  };
+  const settled = (executionArn: string) => settledExecution(sfn, executionArn, 200);
   const all = async (executionArn: string, extra: { includeExecutionData?: boolean; maxResults?: number; reverseOrder?: boolean } = {}) => {
     const events: HistoryEvent[] = [];
     let nextToken: string | undefined;

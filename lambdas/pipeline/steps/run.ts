@@ -87,20 +87,21 @@ export async function stageData(input: z.infer<typeof stageTrainingDataInput>, p
     bucket: ports.artifactsBucket,
     prefix: artifactPrefixes.trainingInput(input.model, input.runId),
   });
+  const encoded =
+    input.input.format === 'dataset-csv'
+      ? undefined
+      : await stageAlgorithmChannels(ports.datasets.s3, trainable.objects, input.input.encoding, {
+          bucket: ports.artifactsBucket,
+          prefix: artifactPrefixes.trainingChannels(input.model, input.runId),
+        });
+  await ports.store.updateRun(input.runId, { currentState: 'StageTrainingData' });
   const summary = { s3Uri: staged.s3Uri, objects: staged.objects.length, contentAddress: trainable.contentAddress };
-  if (input.input.format === 'dataset-csv') {
-    await ports.store.updateRun(input.runId, { currentState: 'StageTrainingData' });
+  if (!encoded) {
     // The evaluator and the trainer split the same dataset version with the same seed.
     const channels: TrainingChannel[] = [{ ChannelName: 'train', DataSource: { S3DataSource: { S3DataType: 'S3Prefix', S3Uri: staged.s3Uri, S3DataDistributionType: 'FullyReplicated' } } }];
     return { ...summary, channels, holdoutUri: staged.s3Uri };
   }
-  const encoded = await stageAlgorithmChannels(ports.datasets.s3, trainable.objects, input.input.encoding, {
-    bucket: ports.artifactsBucket,
-    prefix: artifactPrefixes.trainingChannels(input.model, input.runId),
-  });
-  await ports.store.updateRun(input.runId, { currentState: 'StageTrainingData' });
-  const channels: TrainingChannel[] = [...encoded.channels];
-  return { ...summary, channels, holdoutUri: encoded.holdoutUri, encodingUri: encoded.encodingUri, rows: encoded.rows };
+  return { ...summary, channels: encoded.channels, holdoutUri: encoded.holdoutUri, encodingUri: encoded.encodingUri, rows: encoded.rows };
 }
 
 // ---------------------------------------------------------------------------------------------
